@@ -1,0 +1,294 @@
+//! `lifebuoy bench ...`: workloads that print their figures and end with one JSON line.
+//!
+//! - `bench tickets`: files tickets over HTTP at a concurrency, against `--url` or a server it starts itself
+//!   on a fresh database, and reports tickets/s and latency percentiles.
+//! - `bench queue`: loads N tickets into a fresh database and times the agent-queue page queries.
+
+use clap::Subcommand;
+use hdrhistogram::Histogram;
+use lifebuoy_domain::{ConversationKind, Status};
+use lifebuoy_store::{Conversation, QueueFilter, QueueSort, Scope, Store, StoreOptions};
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCmd {
+    /// Create tickets over HTTP and report throughput and latency.
+    Tickets {
+        /// A running server; without it, one is started in-process on a fresh database.
+        #[arg(long)]
+        url: Option<String>,
+        /// With --url: the server's identity secret, to sign customer tokens.
+        #[arg(long, env = "LIFEBUOY_IDENTITY_SECRET", default_value = "bench-secret")]
+        identity_secret: String,
+        /// Without --url: the database to start on (`postgres://.../postgres` gets a fresh database created on that server).
+        #[arg(long)]
+        database: Option<String>,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// SQLite sync mode of the in-process server.
+        #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
+        sqlite_sync: String,
+    },
+    /// Load N tickets and time the agent queue's page queries.
+    Queue {
+        #[arg(long, default_value_t = 100_000)]
+        tickets: usize,
+        /// `postgres://.../postgres` gets a fresh database on that server; default a temporary SQLite file.
+        #[arg(long)]
+        database: Option<String>,
+        /// Queries per measured query shape.
+        #[arg(long, default_value_t = 300)]
+        iterations: usize,
+    },
+}
+
+pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
+    match cmd {
+        BenchCmd::Tickets { url, identity_secret, database, concurrency, duration, sqlite_sync } => {
+            tickets(url, identity_secret, database, concurrency, duration, sqlite_sync == "full").await
+        }
+        BenchCmd::Queue { tickets, database, iterations } => queue(tickets, database, iterations).await,
+    }
+}
+
+/// A fresh database for a bench: a temp SQLite file, or a new database on the given PostgreSQL server.
+/// Returns the URL and what to drop afterwards.
+async fn fresh_database(database: Option<String>, dir: &std::path::Path) -> anyhow::Result<(String, Option<(String, String)>)> {
+    match database {
+        Some(url) if url.starts_with("postgres") => {
+            use sqlx::Connection;
+            let name = format!("lb_bench_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = sqlx::PgConnection::connect(&url).await?;
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+            let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(url.clone());
+            Ok((format!("{base}/{name}"), Some((url, name))))
+        }
+        Some(url) => Ok((url, None)),
+        None => Ok((format!("sqlite://{}", dir.join("bench.db").display()), None)),
+    }
+}
+
+async fn drop_database(admin: Option<(String, String)>) {
+    if let Some((url, name)) = admin {
+        use sqlx::Connection;
+        if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await;
+        }
+    }
+}
+
+fn backend_name(url: &str) -> &'static str {
+    if url.starts_with("postgres") { "postgres" } else { "sqlite" }
+}
+
+async fn tickets(url: Option<String>, secret: String, database: Option<String>, concurrency: usize, duration: u64, sync_full: bool) -> anyhow::Result<()> {
+    let tmp = tempdir()?;
+    let mut admin = None;
+    let mut backend = "remote";
+    let base = match url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            let (db_url, adm) = fresh_database(database, &tmp).await?;
+            admin = adm;
+            backend = backend_name(&db_url);
+            let mut opts = StoreOptions::new(db_url);
+            opts.sqlite_sync_full = sync_full;
+            let store = Store::open(&opts).await?;
+            let state = crate::build_state(store, &tmp, false, Some(secret.clone()), false);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            tokio::spawn(async move { axum::serve(listener, lifebuoy_web::app(state)).await });
+            format!("http://{addr}")
+        }
+    };
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let exp = chrono::Utc::now().timestamp() + 3600;
+    let tokens: Arc<Vec<String>> = Arc::new(
+        (0..concurrency)
+            .map(|i| {
+                lifebuoy_web::auth::sign_identity(&secret, &lifebuoy_web::auth::IdentityClaims {
+                    sub: format!("bench-{i}"),
+                    email: Some(format!("bench{i}@example.com")),
+                    name: Some(format!("Bench {i}")),
+                    lang: Some("zh-CN".into()),
+                    exp,
+                })
+            })
+            .collect(),
+    );
+    let body = json!({"subject": "充值未到账 deposit missing", "body": "I sent 100 USDT on TRC20 two hours ago, tx 0x1234, still not credited.", "category": "deposit"}).to_string();
+    let deadline = Instant::now() + Duration::from_secs(duration);
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..concurrency {
+        let (client, tokens, body, errors, base) = (client.clone(), tokens.clone(), body.clone(), errors.clone(), base.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                let r = client
+                    .post(format!("{base}/api/v1/tickets"))
+                    .bearer_auth(&tokens[i])
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status().as_u16() == 201 => {
+                        let _ = r.bytes().await;
+                        h.saturating_record(t0.elapsed().as_micros() as u64);
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            h
+        }));
+    }
+    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    for t in tasks {
+        all.add(t.await?)?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let n = all.len();
+    let out = json!({
+        "bench": "tickets", "backend": backend, "concurrency": concurrency, "duration_s": round(secs),
+        "tickets": n, "errors": errors.load(Ordering::Relaxed), "tickets_per_s": round(n as f64 / secs),
+        "p50_ms": ms(all.value_at_quantile(0.5)), "p99_ms": ms(all.value_at_quantile(0.99)), "max_ms": ms(all.max()),
+        "sqlite_sync": if sync_full { "full" } else { "normal" },
+    });
+    println!("created {n} tickets in {secs:.1} s at concurrency {concurrency} on {backend}");
+    println!("{out}");
+    drop_database(admin).await;
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(())
+}
+
+async fn queue(n: usize, database: Option<String>, iterations: usize) -> anyhow::Result<()> {
+    let tmp = tempdir()?;
+    let (db_url, admin) = fresh_database(database, &tmp).await?;
+    let backend = backend_name(&db_url);
+    let mut opts = StoreOptions::new(db_url);
+    opts.sqlite_sync_full = false;
+    let store = Store::open(&opts).await?;
+    let customers: Vec<String> = futures::future::try_join_all((0..200).map(|i| {
+        let s = store.clone();
+        async move { s.upsert_exchange_customer(&format!("queue-bench-{i}"), None, None, None).await.map(|c| c.id) }
+    }))
+    .await?;
+    let t0 = Instant::now();
+    let now = chrono::Utc::now().timestamp_millis();
+    let span = 730 * 24 * 3600 * 1000i64; // two years of history
+    let mut rng = Lcg(42);
+    let batch = 5_000;
+    let mut i = 0;
+    while i < n {
+        let rows: Vec<Conversation> = (i..(i + batch).min(n))
+            .map(|k| {
+                // Older cases are mostly closed; the newest few percent are still being worked.
+                let age = (rng.next() % span as u64) as i64;
+                let created = now - age;
+                let active = age < span / 50 || rng.next() % 100 == 0;
+                let status = if active { [Status::New, Status::Open, Status::Pending, Status::OnHold][(rng.next() % 4) as usize] } else if rng.next() % 5 == 0 { Status::Solved } else { Status::Closed };
+                let dept = ["support", "support", "support", "finance", "tech", "risk"][(rng.next() % 6) as usize];
+                let prio = ["low", "normal", "normal", "normal", "high", "urgent"][(rng.next() % 6) as usize];
+                Conversation {
+                    id: format!("{:016x}{:016x}", created, k),
+                    kind: ConversationKind::Ticket.as_str().into(),
+                    case_number: Some(format!("LB-BENCH-{k:08}")),
+                    customer_id: customers[(rng.next() % customers.len() as u64) as usize].clone(),
+                    subject: format!("bench ticket {k}"),
+                    status: status.as_str().into(),
+                    priority: prio.into(),
+                    category: "deposit".into(),
+                    department_id: dept.into(),
+                    assignee_id: None,
+                    tier: "l1".into(),
+                    lang: "zh-Hans".into(),
+                    order_id: None,
+                    tx_hash: None,
+                    asset: None,
+                    amount: None,
+                    merged_into: None,
+                    follow_up_of: None,
+                    last_seq: 0,
+                    created_at: created,
+                    updated_at: created + (rng.next() % 86_400_000) as i64,
+                    solved_at: None,
+                    closed_at: None,
+                }
+            })
+            .collect();
+        store.bulk_insert_conversations(&rows).await?;
+        i += batch;
+    }
+    store.analyze().await?;
+    let load_s = t0.elapsed().as_secs_f64();
+    println!("loaded {n} tickets into {backend} in {load_s:.1} s");
+    let agent = Scope::Agent { id: "nobody".into(), departments: vec!["support".into()] };
+    let active = QueueFilter { statuses: Status::ACTIVE.to_vec(), kind: Some(ConversationKind::Ticket), ..Default::default() };
+    let shapes: Vec<(&str, Scope, QueueFilter, QueueSort, usize)> = vec![
+        ("agent_active_updated", agent.clone(), active.clone(), QueueSort::UpdatedDesc, 0),
+        ("agent_active_updated_page5", agent.clone(), active.clone(), QueueSort::UpdatedDesc, 4),
+        ("supervisor_active_priority", Scope::All, active.clone(), QueueSort::PriorityDesc, 0),
+        ("supervisor_all_oldest", Scope::All, QueueFilter { kind: Some(ConversationKind::Ticket), ..Default::default() }, QueueSort::CreatedAsc, 0),
+        ("agent_unassigned_new", agent.clone(), QueueFilter { statuses: vec![Status::New], assignee: Some(None), kind: Some(ConversationKind::Ticket), ..Default::default() }, QueueSort::UpdatedDesc, 0),
+        ("customer_my_tickets", Scope::Customer(customers[7].clone()), QueueFilter::default(), QueueSort::UpdatedDesc, 0),
+    ];
+    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut per_shape = serde_json::Map::new();
+    for (name, scope, f, sort, skip) in &shapes {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+        // The cursor `skip` pages deep, so a deep page is measured by itself.
+        let mut cursor = None;
+        for _ in 0..*skip {
+            let p = store.list_conversations(scope, f, *sort, cursor.as_ref(), 50).await?;
+            cursor = p.next_cursor.map(|c| lifebuoy_store::Cursor::decode(&c)).transpose()?;
+        }
+        for _ in 0..iterations {
+            let t = Instant::now();
+            let p = store.list_conversations(scope, f, *sort, cursor.as_ref(), 50).await?;
+            h.saturating_record(t.elapsed().as_micros() as u64);
+            std::hint::black_box(p);
+        }
+        println!("  {name:<30} p50 {:>7.2} ms  p99 {:>7.2} ms", ms(h.value_at_quantile(0.5)), ms(h.value_at_quantile(0.99)));
+        per_shape.insert(name.to_string(), json!({"p50_ms": ms(h.value_at_quantile(0.5)), "p99_ms": ms(h.value_at_quantile(0.99))}));
+        all.add(&h)?;
+    }
+    store.close().await;
+    drop_database(admin).await;
+    let _ = std::fs::remove_dir_all(&tmp);
+    println!("{}", json!({"bench": "queue", "backend": backend, "tickets": n, "load_s": round(load_s), "page_size": 50,
+        "p50_ms": ms(all.value_at_quantile(0.5)), "p99_ms": ms(all.value_at_quantile(0.99)), "max_ms": ms(all.max()), "shapes": per_shape}));
+    Ok(())
+}
+
+fn ms(us: u64) -> f64 {
+    (us as f64 / 10.0).round() / 100.0
+}
+
+fn round(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn tempdir() -> anyhow::Result<std::path::PathBuf> {
+    let d = std::env::temp_dir().join(format!("lifebuoy-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}
+
+/// A tiny deterministic generator, so every run loads the same data.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}

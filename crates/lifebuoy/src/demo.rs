@@ -1,0 +1,103 @@
+//! Demo data: agents in every tier and department, three customers of a demo exchange, and tickets in every
+//! status. Loaded once: a second `--demo` start finds the agents and leaves everything as it is.
+
+use lifebuoy_domain::{AgentNo, Category, ConversationKind, Lang, Priority, Role, Status};
+use lifebuoy_store::{Actor, NewAgent, NewTicket, Store, TicketChange};
+
+/// The password of every demo agent.
+pub const DEMO_PASSWORD: &str = "demo1234";
+
+/// (email, name, agent no, role, languages, departments)
+pub const DEMO_AGENTS: &[(&str, &str, &str, Role, &[Lang], &[&str])] = &[
+    ("li.na@demo.lifebuoy.dev", "李娜", "A1024", Role::AgentL1, &[Lang::ZhHans, Lang::En], &["support"]),
+    ("chen.jie@demo.lifebuoy.dev", "陳傑", "A1031", Role::AgentL1, &[Lang::ZhHant, Lang::ZhHans], &["support", "finance"]),
+    ("sam.taylor@demo.lifebuoy.dev", "Sam Taylor", "A2007", Role::AgentL2, &[Lang::En, Lang::ZhHans], &["tech", "support"]),
+    ("wang.fang@demo.lifebuoy.dev", "王芳", "R3002", Role::AgentL2, &[Lang::ZhHans], &["risk", "finance"]),
+    ("zhou.min@demo.lifebuoy.dev", "周敏", "S9001", Role::Supervisor, &[Lang::ZhHans, Lang::ZhHant, Lang::En], &["support", "tech", "finance", "risk"]),
+    ("admin@demo.lifebuoy.dev", "Admin", "ADM01", Role::Admin, &[Lang::En, Lang::ZhHans], &["support"]),
+];
+
+pub async fn load(store: &Store) -> anyhow::Result<()> {
+    if !store.agents().await?.is_empty() {
+        return Ok(());
+    }
+    let hash = lifebuoy_web::auth::hash_password(DEMO_PASSWORD);
+    let mut ids = Vec::new();
+    for (email, name, no, role, langs, depts) in DEMO_AGENTS {
+        let a = store
+            .create_agent(&NewAgent {
+                email: email.to_string(),
+                display_name: name.to_string(),
+                agent_no: AgentNo::parse(no)?,
+                role: *role,
+                languages: langs.to_vec(),
+                departments: depts.iter().map(|d| d.to_string()).collect(),
+                password_hash: hash.clone(),
+            })
+            .await?;
+        ids.push(a.id);
+    }
+    let mut customers = Vec::new();
+    for (uid, name, email, lang) in lifebuoy_web::pages::DEMO_CUSTOMERS {
+        customers.push(store.upsert_exchange_customer(uid, Some(email), Some(name), Some(lang)).await?);
+    }
+    struct Demo {
+        who: usize,
+        subject: &'static str,
+        body: &'static str,
+        category: Category,
+        priority: Priority,
+        tx: Option<&'static str>,
+        agent_reply: Option<(usize, &'static str)>,
+        then: Option<Status>,
+    }
+    let demos = [
+        Demo { who: 0, subject: "USDT 提币 3 小时还没到账", body: "我下午两点从平台提了 500 USDT 到我的钱包（TRC20），页面显示“已完成”，但钱包里一直没收到。交易哈希在下面，麻烦帮忙查一下。", category: Category::Withdrawal, priority: Priority::High, tx: Some("7c1f3e9a0b2d4c6e8f10a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2"), agent_reply: Some((0, "您好，已收到您的工单。我们查询到该笔提币已在链上确认 19 次，请核对收款地址是否为您的 TRC20 地址，并在钱包中刷新。如仍未看到，请回复钱包的截图。")), then: Some(Status::Pending) },
+        Demo { who: 0, subject: "身份认证被拒绝，说照片模糊", body: "我已经上传了三次身份证照片，每次都说模糊，但我拍得很清楚。", category: Category::Kyc, priority: Priority::Normal, tx: None, agent_reply: None, then: None },
+        Demo { who: 1, subject: "C2C 訂單已付款，賣家一直不放幣", body: "訂單編號 C2C-88123，我 40 分鐘前已經轉帳 3,000 TWD 並上傳了付款憑證，賣家完全沒回應。請協助處理。", category: Category::C2c, priority: Priority::Urgent, tx: None, agent_reply: Some((1, "您好，我們已聯繫賣家並凍結此訂單的幣，同時為您開啟申訴。請保留銀行轉帳紀錄，不要取消訂單。")), then: Some(Status::OnHold) },
+        Demo { who: 2, subject: "API returns 'invalid signature' since this morning", body: "Our trading bot started getting error 10003 invalid signature at 08:00 UTC. Nothing changed on our side. Key ends with ...9f2a.", category: Category::Api, priority: Priority::High, tx: None, agent_reply: Some((2, "Thanks for the details. Please check that the timestamp you sign is in milliseconds and within the 5-second recv window; our servers moved to stricter clock checks today.")), then: Some(Status::Solved) },
+        Demo { who: 2, subject: "Deposit sent on the wrong network (BEP20 instead of ERC20)", body: "I sent 0.8 ETH to my deposit address but chose BEP20 by mistake. Can it be recovered?", category: Category::Deposit, priority: Priority::Normal, tx: Some("0x4a7b9c2d1e0f3a5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e7f9a1b3c5d7e9f1a3b"), agent_reply: None, then: None },
+        Demo { who: 0, subject: "账户被冻结了，无法登录", body: "今天早上收到短信说账户因风控被冻结，我没有做任何异常操作。", category: Category::Security, priority: Priority::High, tx: None, agent_reply: None, then: None },
+    ];
+    for d in demos {
+        let c = &customers[d.who];
+        let t = NewTicket {
+            kind: ConversationKind::Ticket,
+            customer_id: c.id.clone(),
+            subject: d.subject.into(),
+            body: d.body.into(),
+            category: d.category,
+            priority: d.priority,
+            department: None,
+            lang: c.lang.as_deref().and_then(|l| Lang::parse(l).ok()).unwrap_or(Lang::ZhHans),
+            order_id: None,
+            tx_hash: d.tx.map(str::to_string),
+            asset: None,
+            amount: None,
+            tags: vec![],
+            attachment_ids: vec![],
+        };
+        let (conv, _) = store.create_ticket(&t, &Actor::Customer(c.id.clone()), None).await?;
+        if let Some((agent, text)) = d.agent_reply {
+            let actor = Actor::Agent(ids[agent].clone());
+            store.reply(&conv.id, &actor, text, false, &[], None, None).await?;
+            if let Some(s) = d.then {
+                store.change_ticket(&conv.id, &TicketChange::Status(s), &actor).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn print_banner(store: &Store, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+    let url = format!("http://{host}:{}", addr.port());
+    println!("\nLifebuoy demo is running at {url}");
+    println!("  Demo launcher (sign in as a customer): {url}/demo");
+    println!("  Agent console: {url}/console/login  (password for every agent: {DEMO_PASSWORD})");
+    for a in store.agents().await? {
+        println!("    {:<32} {:<6} {}", a.email, a.agent_no, a.role);
+    }
+    println!();
+    Ok(())
+}

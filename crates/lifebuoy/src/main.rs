@@ -1,0 +1,170 @@
+//! `lifebuoy`: the one binary. `serve` runs the desk, `migrate` prepares a database, `token create` issues an
+//! integration token for the exchange's backend, `bench` measures.
+
+mod bench;
+mod demo;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use lifebuoy_store::{FileStore, Store, StoreOptions};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "lifebuoy", version, about = "A self-hosted customer-support desk for cryptocurrency exchanges")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+/// Where the data lives: shared by every subcommand that touches storage.
+#[derive(Args, Clone, Debug)]
+struct DataArgs {
+    /// Data directory: the SQLite database, attachments, search index.
+    #[arg(long, env = "LIFEBUOY_DATA", default_value = "./data")]
+    data: PathBuf,
+    /// Database URL: `postgres://...` for PostgreSQL; default a SQLite file in the data directory.
+    #[arg(long, env = "LIFEBUOY_DATABASE_URL")]
+    database: Option<String>,
+    /// SQLite: `full` fsyncs every commit (default); `normal` only at checkpoints (survives a crashed process,
+    /// not a power cut).
+    #[arg(long, env = "LIFEBUOY_SQLITE_SYNC", default_value = "full", value_parser = ["full", "normal"])]
+    sqlite_sync: String,
+}
+
+impl DataArgs {
+    fn options(&self) -> StoreOptions {
+        let url = self.database.clone().unwrap_or_else(|| format!("sqlite://{}", self.data.join("lifebuoy.db").display()));
+        let mut o = StoreOptions::new(url);
+        o.sqlite_sync_full = self.sqlite_sync == "full";
+        o
+    }
+
+    async fn open(&self) -> anyhow::Result<Store> {
+        std::fs::create_dir_all(&self.data).with_context(|| format!("creating data directory {}", self.data.display()))?;
+        Store::open(&self.options()).await.context("opening the database")
+    }
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Integration tokens for the exchange's backend.
+    Token {
+        #[command(subcommand)]
+        cmd: TokenCmd,
+    },
+    /// Benchmarks that print their figures, ending with one JSON line.
+    Bench {
+        #[command(subcommand)]
+        cmd: bench::BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Create a token and print it (it is stored hashed and cannot be shown again).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LIFEBUOY_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Load demo agents, customers and tickets, and print the URL and the demo logins.
+    #[arg(long, env = "LIFEBUOY_DEMO")]
+    demo: bool,
+    /// The secret the exchange signs customer identity tokens with (HS256).
+    #[arg(long, env = "LIFEBUOY_IDENTITY_SECRET", hide_env_values = true)]
+    identity_secret: Option<String>,
+    /// Mark cookies Secure (set when served over HTTPS).
+    #[arg(long, env = "LIFEBUOY_SECURE_COOKIES")]
+    secure_cookies: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LIFEBUOY_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        match cli.cmd {
+            Cmd::Serve(a) => serve(a).await,
+            Cmd::Migrate { data } => {
+                let store = data.open().await?;
+                store.close().await;
+                println!("database is up to date");
+                Ok(())
+            }
+            Cmd::Token { cmd: TokenCmd::Create { name, data } } => {
+                let store = data.open().await?;
+                let token = store.create_api_token(&name).await?;
+                store.close().await;
+                eprintln!("Integration token {name:?} created. It is shown only once; keep it secret.");
+                println!("{token}");
+                Ok(())
+            }
+            Cmd::Bench { cmd } => bench::run(cmd).await,
+        }
+    })
+}
+
+/// Builds the application over an opened store: shared by `serve`, the benches and the tests.
+pub fn build_state(store: Store, data: &std::path::Path, demo: bool, identity_secret: Option<String>, secure_cookies: bool) -> lifebuoy_web::AppState {
+    let files = FileStore::new(data.join("files"));
+    lifebuoy_web::AppState::new(store, files, lifebuoy_web::WebConfig { demo, secure_cookies, identity_secret })
+}
+
+async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let store = a.data.open().await?;
+    let mut secret = a.identity_secret.clone().filter(|s| !s.is_empty());
+    if a.demo && secret.is_none() {
+        secret = Some("lifebuoy-demo-identity-secret".into());
+        tracing::warn!("demo: no LIFEBUOY_IDENTITY_SECRET set, using a fixed demo secret");
+    }
+    if secret.is_none() {
+        tracing::warn!("LIFEBUOY_IDENTITY_SECRET is not set: customers cannot sign in with the exchange's identity token");
+    }
+    let listener = tokio::net::TcpListener::bind(&a.listen).await.with_context(|| format!("listening on {}", a.listen))?;
+    let addr = listener.local_addr()?;
+    if a.demo {
+        demo::load(&store).await.context("loading demo data")?;
+        demo::print_banner(&store, addr).await?;
+    }
+    let state = build_state(store.clone(), &a.data.data, a.demo, secret, a.secure_cookies);
+    tracing::info!(%addr, backend = ?store.backend(), "lifebuoy listening");
+    axum::serve(listener, lifebuoy_web::app(state)).with_graceful_shutdown(shutdown()).await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,476 @@
+//! The answer engine: from a customer's question to up to three articles,
+//! each with the passage that answers best and a calibrated confidence.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use tantivy::{Searcher, TantivyDocument, Term};
+
+use crate::analysis::{Word, bigram_tokens, tokens};
+use crate::error::Result;
+use crate::fold::{detect_lang, fold, is_cjk};
+use crate::highlight::levenshtein_within;
+use crate::index::{Analysed, KbIndex, StoredDoc};
+use crate::markdown::blocks;
+use crate::synonyms::Synonyms;
+
+/// Answers whose confidence is below this are not returned.
+/// Calibrated on the knowledge-base evaluation set (see `eval`).
+pub const MIN_CONFIDENCE: f32 = 0.45;
+
+/// Ranking of candidates: weight of the normalised BM25 score.
+const RANK_BM25: f32 = 0.4;
+/// Ranking of candidates: weight of the coverage of the question.
+const RANK_COVERAGE: f32 = 0.3;
+/// Ranking of candidates: weight of the coverage by title and keywords.
+const RANK_FOCUS: f32 = 0.3;
+/// Confidence: weight of the overall coverage.
+const CONF_COVERAGE: f32 = 0.6;
+/// Confidence: weight of the title/keyword coverage.
+const CONF_FOCUS: f32 = 0.4;
+/// Confidence: share that depends on the margin over the runner-up.
+const CONF_MARGIN: f32 = 0.2;
+
+/// Maximum number of answers returned.
+pub const MAX_ANSWERS: usize = 3;
+
+/// Maximum length (characters) of a passage.
+pub const MAX_PASSAGE_CHARS: usize = 800;
+
+/// An answer to a question.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Answer {
+    /// Article id.
+    pub article_id: String,
+    /// Slug.
+    pub slug: String,
+    /// Language of the version returned.
+    pub lang: String,
+    /// Title of that version.
+    pub title: String,
+    /// The paragraph / list / section of the body that best answers (plain
+    /// text).
+    pub passage: String,
+    /// 0..1; answers below [`MIN_CONFIDENCE`] are never returned.
+    pub confidence: f32,
+}
+
+/// Question words that say what kind of answer is wanted ("how long",
+/// "why") rather than what the question is about. They count little
+/// towards coverage.
+const INTENT_WORDS: &[&str] = &[
+    "多久", "多长时间", "多长", "几天", "几个小时", "几小时", "什么时候", "何时", "为什么", "为啥",
+    "为何", "怎么", "怎么办", "如何", "怎样", "能不能", "可不可以", "可以", "是不是", "有没有",
+    "哪里", "在哪", "在哪里", "哪儿", "点算", "点样", "几时", "几耐", "多少", "几", "吗", "要不要", "会不会", "还", "没", "不",
+    "有", "是", "啥", "咋", "咋办", "办法", "问题", "情况", "原因", "时间", "需要", "一般", "正常",
+    "long", "why", "when", "where", "how", "can", "cannot", "can't", "cant", "not", "no", "don't",
+    "dont", "didn't", "didnt", "doesn't", "doesnt", "isn't", "won't", "still", "yet", "ok", "okay",
+    "need", "want", "help", "problem", "issue", "now", "time", "again", "already", "possible",
+];
+
+/// Very common words that, when the knowledge base does not contain them,
+/// say nothing about the topic (chatter, filler, colloquialisms).
+const FILLER_WORDS: &[&str] = &[
+    "bro", "guys", "literally", "like", "really", "actually", "lol", "pls", "plz", "thanks",
+    "thank", "thx", "u", "ur", "ya", "yeah", "hey", "ok", "dude", "man", "sir", "madam", "hello",
+    "hi", "just", "even", "also", "one", "two", "three", "day", "days", "hour", "hours", "minute",
+    "minutes", "week", "weeks", "today", "yesterday", "tomorrow", "last", "ago", "since", "tri",
+    "try", "tried", "say", "said", "tell", "told", "know", "think", "thing", "stuff", "someth",
+    "someon", "anyon", "everyth", "noth", "wtf", "omg", "sure", "right", "go", "goe", "went",
+    "come", "came", "make", "made", "take", "took", "see", "saw", "look", "much", "mani", "more",
+    "most", "veri", "too", "way", "use", "good", "bad", "new", "old", "first", "time", "still",
+    "啦", "呀", "哎", "唉", "喂", "嗨", "谢谢", "感谢", "麻烦", "你好", "您好", "客服", "朋友",
+    "今天", "昨天", "刚才", "刚刚", "一天", "两天", "三天", "几天", "小时", "分钟", "一个", "两个",
+    "几个", "好几", "十几个", "已经", "到底", "真的", "突然", "莫名其妙", "一下", "告诉", "知道",
+    "觉得", "说", "看", "钟", "个", "次", "天", "们", "里", "上", "下", "中", "后", "前",
+    "突然", "明明", "总是", "还是", "刚", "竟然", "居然", "完全", "根本", "其实", "确实", "马上",
+    "立刻", "赶紧", "好像", "似乎", "可能", "一直", "怎么回事", "破",
+];
+
+fn is_intent(term: &str, surface: &str) -> bool {
+    INTENT_WORDS.contains(&surface) || INTENT_WORDS.contains(&term)
+}
+
+fn is_filler(term: &str, surface: &str) -> bool {
+    FILLER_WORDS.contains(&surface) || FILLER_WORDS.contains(&term)
+}
+
+/// A meaningful word of the question, with its weight.
+#[derive(Debug, Clone)]
+struct Concept {
+    word: Word,
+    cjk: bool,
+    weight: f32,
+    /// Synonym group members: (folded, tokens).
+    synonyms: Vec<(String, Vec<String>)>,
+    bigrams: Vec<String>,
+    /// The knowledge base does not contain the word at all.
+    absent: bool,
+}
+
+/// Text of a passage prepared for coverage checks.
+struct Bag {
+    folded: String,
+    tokens: HashMap<String, usize>,
+}
+
+impl Bag {
+    fn new(text: &str) -> Bag {
+        let mut tokens = HashMap::new();
+        for t in crate::analysis::tokens(text) {
+            *tokens.entry(t).or_insert(0) += 1;
+        }
+        Bag { folded: fold(text), tokens }
+    }
+
+    fn count_of(&self, folded: &str, toks: &[String]) -> usize {
+        if folded.chars().any(is_cjk) {
+            self.folded.matches(folded).count()
+        } else if toks.is_empty() {
+            0
+        } else {
+            toks.iter().map(|t| self.tokens.get(t).copied().unwrap_or(0)).min().unwrap_or(0)
+        }
+    }
+
+    /// How well this text covers a concept (0..1) and how often.
+    fn coverage_tf(&self, c: &Concept) -> (f32, usize) {
+        let w = &c.word;
+        let direct = if c.cjk {
+            self.folded.matches(w.surface.as_str()).count().max(self.tokens.get(&w.term).copied().unwrap_or(0))
+        } else {
+            self.tokens.get(&w.term).copied().unwrap_or(0)
+        };
+        if direct > 0 {
+            return (1.0, direct);
+        }
+        let syn: usize = c.synonyms.iter().map(|(f, t)| self.count_of(f, t)).sum();
+        if syn > 0 {
+            return (0.9, syn);
+        }
+        if c.cjk && c.bigrams.len() >= 2 {
+            let n = c.bigrams.iter().filter(|b| self.folded.contains(b.as_str())).count();
+            if n > 0 {
+                return (0.7 * n as f32 / c.bigrams.len() as f32, 1);
+            }
+        }
+        if c.cjk && c.absent && w.surface.chars().count() >= 2 {
+            // a word the knowledge base never uses: the article may say the
+            // same with a related word sharing characters (锁住 / 锁定)
+            let chars: Vec<char> = w.surface.chars().filter(|ch| is_cjk(*ch)).collect();
+            let found = chars.iter().filter(|ch| self.folded.contains(**ch)).count();
+            if found > 0 {
+                return (0.35 * found as f32 / chars.len() as f32, 1);
+            }
+        }
+        if c.cjk {
+            return (0.0, 0);
+        }
+        let d = KbIndex::fuzzy_distance(&w.term) as usize;
+        if d > 0 {
+            let n: usize = self
+                .tokens
+                .iter()
+                .filter(|(t, _)| t.is_ascii() && levenshtein_within(t, &w.term, d) <= d)
+                .map(|(_, n)| *n)
+                .sum();
+            if n > 0 {
+                return (if w.term.len() >= 8 { 0.7 } else { 0.5 }, n);
+            }
+        }
+        (0.0, 0)
+    }
+
+    fn coverage(&self, c: &Concept) -> f32 {
+        self.coverage_tf(c).0
+    }
+}
+
+/// An article prepared for coverage checks: what it is about (title and
+/// keywords) and what it says (body).
+struct ArticleBag {
+    focus: Bag,
+    body: Bag,
+}
+
+impl ArticleBag {
+    fn new(d: &StoredDoc) -> ArticleBag {
+        let mut focus = d.title.clone();
+        for k in &d.keywords {
+            focus.push('\n');
+            focus.push_str(k);
+        }
+        ArticleBag { focus: Bag::new(&focus), body: Bag::new(&d.body) }
+    }
+
+    /// Coverage of one concept: full in the title/keywords, less for a
+    /// passing mention in the body.
+    fn coverage(&self, c: &Concept) -> f32 {
+        let f = self.focus.coverage(c);
+        let (b, tf) = self.body.coverage_tf(c);
+        let tf_factor = match tf {
+            0 => 0.0,
+            1 => 0.6,
+            2 => 0.75,
+            _ => 0.85,
+        };
+        f.max(b * tf_factor)
+    }
+
+    /// (overall coverage, focus coverage), both weighted 0..1.
+    fn weighted(&self, concepts: &[Concept]) -> (f32, f32) {
+        let total: f32 = concepts.iter().map(|c| c.weight).sum();
+        if total <= 0.0 {
+            return (0.0, 0.0);
+        }
+        let all = concepts.iter().map(|c| c.weight * self.coverage(c)).sum::<f32>() / total;
+        let focus = concepts.iter().map(|c| c.weight * self.focus.coverage(c)).sum::<f32>() / total;
+        (all, focus)
+    }
+}
+
+/// Chinese numerals and measure words: a word made only of these
+/// ("好几次", "两个", "三天") is a quantity, not a topic.
+const QUANTITY_CHARS: &str = "零一二三四五六七八九十百千万亿两几多好半每个次天年月日号分秒钟块元位条笔单张倍周星期小时";
+
+fn is_quantity(surface: &str) -> bool {
+    let mut chars = surface.chars().peekable();
+    if chars.peek().is_some_and(|c| c.is_ascii_digit()) {
+        // 500u, 20x, 3天, 24h
+        return true;
+    }
+    surface.chars().all(|c| QUANTITY_CHARS.contains(c))
+}
+
+/// Words whose part of speech makes them carry no topic: adverbs,
+/// numerals, measure words, pronouns, particles, prepositions,
+/// conjunctions, interjections, time and direction words.
+fn is_function_pos(tag: &str) -> bool {
+    matches!(tag.chars().next(), Some('d' | 'm' | 'q' | 'r' | 'u' | 'y' | 'p' | 'c' | 'e' | 'o' | 't' | 'f'))
+}
+
+fn concepts(index: &KbIndex, searcher: &Searcher, a: &Analysed, syn: &Synonyms) -> Vec<Concept> {
+    let n = searcher.num_docs().max(1) as f32;
+    let tags = crate::analysis::pos_tags(&a.folded);
+    // Runs of adjacent single CJK characters are usually one word that
+    // jieba does not know ("跟单" → 跟|单): treat each run as one phrase.
+    let mut words: Vec<(Word, bool)> = Vec::new(); // (word, merged phrase)
+    for w in &a.words {
+        let single = w.surface.chars().count() == 1 && w.surface.chars().all(is_cjk);
+        if single {
+            if let Some((prev, merged)) = words.last_mut() {
+                let prev_single = prev.surface.chars().all(is_cjk)
+                    && (*merged || prev.surface.chars().count() == 1);
+                if prev_single && prev.end == w.start {
+                    prev.surface.push_str(&w.surface);
+                    prev.term.push_str(&w.term);
+                    prev.end = w.end;
+                    *merged = true;
+                    continue;
+                }
+            }
+        }
+        words.push((w.clone(), false));
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (w, merged) in words {
+        if !seen.insert(w.term.clone()) {
+            continue;
+        }
+        let cjk = w.surface.chars().any(is_cjk);
+        let mut df = if merged { 0.0 } else { index.word_df(searcher, &w.term) as f32 };
+        let bigrams = if cjk { bigram_tokens(&w.surface) } else { Vec::new() };
+        if df == 0.0 && cjk && !bigrams.is_empty() && w.surface.chars().count() >= 2 {
+            df = bigrams
+                .iter()
+                .map(|b| searcher.doc_freq(&Term::from_field_text(index.fields.body_bi, b)).unwrap_or(0))
+                .min()
+                .unwrap_or(0) as f32;
+        }
+        let synonyms = syn.group_of(&w.surface, &w.term).unwrap_or_default();
+        if df == 0.0 && !synonyms.is_empty() {
+            df = 1.0;
+        }
+        // damped idf: topic words that many articles mention stay important
+        let mut weight = 1.0 + (1.0 + n / (df + 1.0)).ln();
+        let chars = w.surface.chars().count();
+        let tag = if merged { "" } else { tags.get(&w.surface).map(String::as_str).unwrap_or("") };
+        if is_intent(&w.term, &w.surface) {
+            weight *= 0.25;
+        } else if is_quantity(&w.surface) || (cjk && is_function_pos(tag) && synonyms.is_empty()) {
+            weight *= 0.2;
+        } else if df == 0.0 && is_filler(&w.term, &w.surface) {
+            weight *= 0.2;
+        } else if cjk && chars == 1 {
+            weight *= 0.35;
+        }
+        out.push(Concept { word: w, cjk, weight, synonyms, bigrams, absent: df == 0.0 });
+    }
+    out
+}
+
+/// Preference order of languages for a question in `lang`.
+fn lang_preference(lang: &str) -> [&'static str; 3] {
+    match lang {
+        "zh-Hant" => ["zh-Hant", "zh-Hans", "en"],
+        "en" => ["en", "zh-Hans", "zh-Hant"],
+        _ => ["zh-Hans", "zh-Hant", "en"],
+    }
+}
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", s[..i].trim_end()),
+        None => s.to_string(),
+    }
+}
+
+/// Chooses the block of `body_md` that covers the question best.
+fn best_passage(body_md: &str, concepts: &[Concept]) -> String {
+    let bs = blocks(body_md);
+    if bs.is_empty() {
+        return String::new();
+    }
+    let total: f32 = concepts.iter().map(|c| c.weight).sum();
+    let mut best: Option<(f32, usize)> = None;
+    for (i, b) in bs.iter().enumerate() {
+        let text = Bag::new(&b.text);
+        let head = Bag::new(&b.heading);
+        let mut score = 0.0;
+        for c in concepts {
+            let cov = text.coverage(c).max(0.6 * head.coverage(c));
+            score += c.weight * cov;
+        }
+        if total > 0.0 {
+            score /= total;
+        }
+        // a passage should say something: very short blocks lose a little
+        let len = b.text.chars().count();
+        if len < 30 {
+            score *= 0.8;
+        }
+        if best.is_none_or(|(s, _)| score > s + 1e-6) {
+            best = Some((score, i));
+        }
+    }
+    let (_, i) = best.unwrap_or((0.0, 0));
+    truncate_chars(&bs[i].text, MAX_PASSAGE_CHARS)
+}
+
+/// A candidate article during answering.
+struct Candidate {
+    slug: String,
+    score: f32,
+    coverage: f32,
+    focus: f32,
+    combined: f32,
+}
+
+impl KbIndex {
+    /// A human-readable account of how a question is understood and how the
+    /// candidate articles cover it (for debugging and calibration).
+    pub fn explain_answer(&self, question: &str) -> Result<String> {
+        use std::fmt::Write;
+        let searcher = self.searcher();
+        let a = self.analyse(question);
+        let syn = self.synonyms();
+        let cs = concepts(self, &searcher, &a, &syn);
+        let mut s = String::new();
+        let _ = writeln!(s, "tokens: {:?}", a.tokens);
+        let _ = writeln!(s, "expansions: {:?}", a.expansions.iter().map(|e| &e.term).collect::<Vec<_>>());
+        for c in &cs {
+            let _ = writeln!(s, "  concept {:<12} w={:.2} syn={}", c.word.surface, c.weight, c.synonyms.len());
+        }
+        let (top, _) = self.ranked(&searcher, &a, None, None, &["published", "internal"], 10)?;
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let d = StoredDoc::from_doc(&doc, &self.fields);
+            let bag = ArticleBag::new(&d);
+            let covs: Vec<String> = cs.iter().map(|c| format!("{}={:.1}", c.word.surface, bag.coverage(c))).collect();
+            let (all, focus) = bag.weighted(&cs);
+            let _ = writeln!(s, "  {score:7.2} {:<40} {:<7} cov={all:.2} focus={focus:.2} [{}]", d.slug, d.lang, covs.join(" "));
+        }
+        Ok(s)
+    }
+
+    /// Answers a customer's question from published articles: up to
+    /// [`MAX_ANSWERS`] articles, best first, one per slug, each in the
+    /// question's language (`lang`, or detected) when that translation
+    /// exists. Returns an empty Vec when nothing reaches
+    /// [`MIN_CONFIDENCE`] (better no answer than a wrong one).
+    pub fn answer(&self, question: &str, lang: Option<&str>) -> Result<Vec<Answer>> {
+        Ok(self
+            .answer_scored(question, lang)?
+            .into_iter()
+            .filter(|a| a.confidence >= MIN_CONFIDENCE)
+            .collect())
+    }
+
+    /// Like [`KbIndex::answer`] but without the confidence cut-off (for
+    /// calibration and debugging).
+    pub fn answer_scored(&self, question: &str, lang: Option<&str>) -> Result<Vec<Answer>> {
+        let qlang = lang.unwrap_or_else(|| detect_lang(question));
+        let searcher = self.searcher();
+        let a = self.analyse(question);
+        let syn = self.synonyms();
+        let (top, _) = self.ranked(&searcher, &a, None, None, &["published"], 40)?;
+        if top.is_empty() {
+            return Ok(Vec::new());
+        }
+        let concepts = concepts(self, &searcher, &a, &syn);
+        if concepts.is_empty() {
+            return Ok(Vec::new());
+        }
+        // best hit per slug
+        let mut per_slug: Vec<(String, f32, StoredDoc)> = Vec::new();
+        let mut index_of: HashMap<String, usize> = HashMap::new();
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let s = StoredDoc::from_doc(&doc, &self.fields);
+            if index_of.contains_key(&s.slug) {
+                continue;
+            }
+            index_of.insert(s.slug.clone(), per_slug.len());
+            per_slug.push((s.slug.clone(), score, s));
+            if per_slug.len() >= 8 {
+                break;
+            }
+        }
+        let max_score = per_slug.iter().map(|p| p.1).fold(0.0f32, f32::max).max(1e-6);
+        let mut cands: Vec<Candidate> = per_slug
+            .iter()
+            .map(|(slug, score, d)| {
+                let (coverage, focus) = ArticleBag::new(d).weighted(&concepts);
+                let combined = RANK_BM25 * (score / max_score) + RANK_COVERAGE * coverage + RANK_FOCUS * focus;
+                Candidate { slug: slug.clone(), score: *score, coverage, focus, combined }
+            })
+            .collect();
+        cands.sort_by(|x, y| y.combined.total_cmp(&x.combined).then(y.score.total_cmp(&x.score)));
+        let first = cands[0].combined.max(1e-6);
+        let second = cands.get(1).map(|c| c.combined).unwrap_or(0.0);
+        let margin = ((first - second) / first).clamp(0.0, 1.0);
+        let mut out = Vec::new();
+        for (i, c) in cands.iter().take(MAX_ANSWERS).enumerate() {
+            let base = CONF_COVERAGE * c.coverage + CONF_FOCUS * c.focus;
+            let confidence = if i == 0 {
+                base * (1.0 - CONF_MARGIN + CONF_MARGIN * margin)
+            } else {
+                base * (1.0 - CONF_MARGIN) * (c.combined / first)
+            };
+            let versions = self.versions(&searcher, &c.slug, &["published"])?;
+            let Some(v) = lang_preference(qlang).iter().find_map(|l| versions.get(*l)) else {
+                continue;
+            };
+            out.push(Answer {
+                article_id: v.article_id.clone(),
+                slug: v.slug.clone(),
+                lang: v.lang.clone(),
+                title: v.title.clone(),
+                passage: best_passage(&v.body_md, &concepts),
+                confidence: confidence.clamp(0.0, 1.0),
+            });
+        }
+        Ok(out)
+    }
+}

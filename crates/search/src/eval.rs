@@ -1,0 +1,191 @@
+//! Evaluation of the answer engine against a question set.
+//!
+//! The question set is JSON Lines: `{"q": "...", "slug": "withdrawal-delayed"}`
+//! for a question that an article answers, `{"q": "...", "slug": null}` for
+//! one that no article answers (the engine should decline). Other keys are
+//! ignored.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{Result, SearchError};
+use crate::index::KbIndex;
+
+/// One evaluation question.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalQuestion {
+    /// The question.
+    pub q: String,
+    /// The slug of the article that answers it, `None` if none does.
+    pub slug: Option<String>,
+    /// Optional language hint passed to `answer()`.
+    pub lang: Option<String>,
+}
+
+/// A question the engine got wrong (or only partly right).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalMiss {
+    /// The question.
+    pub q: String,
+    /// Expected slug (`None`: expected no answer).
+    pub expected: Option<String>,
+    /// What `answer()` returned: `(slug, confidence)`, best first.
+    pub got: Vec<(String, f32)>,
+    /// 1-based rank of the expected slug in `got`, if present.
+    pub rank: Option<usize>,
+}
+
+/// The outcome of an evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalReport {
+    /// Number of questions.
+    pub questions: usize,
+    /// Questions with an expected slug.
+    pub answerable: usize,
+    /// Share of answerable questions whose first answer is the expected slug.
+    pub top1: f64,
+    /// Share of answerable questions with the expected slug among the answers.
+    pub top3: f64,
+    /// Mean reciprocal rank over answerable questions (0 when absent).
+    pub mrr: f64,
+    /// Share of answerable questions that got no answer at all.
+    pub declined_rate: f64,
+    /// Share of unanswerable (null-slug) questions that got any answer.
+    pub false_answer_rate: f64,
+    /// Number of unanswerable questions.
+    pub unanswerable: usize,
+    /// Questions not answered perfectly (expected slug not first, or an
+    /// answer to an unanswerable question).
+    pub misses: Vec<EvalMiss>,
+}
+
+impl EvalReport {
+    /// One-line JSON summary (without the misses).
+    pub fn summary_json(&self) -> String {
+        serde_json::json!({
+            "questions": self.questions,
+            "answerable": self.answerable,
+            "unanswerable": self.unanswerable,
+            "top1": round4(self.top1),
+            "top3": round4(self.top3),
+            "mrr": round4(self.mrr),
+            "declined_rate": round4(self.declined_rate),
+            "false_answer_rate": round4(self.false_answer_rate),
+            "misses": self.misses.len(),
+        })
+        .to_string()
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// Parses a JSONL question set. `origin` names the source in errors.
+pub fn parse_questions(text: &str, origin: &Path) -> Result<Vec<EvalQuestion>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with("//") || line.starts_with('#') {
+            continue;
+        }
+        let bad = |message: String| SearchError::Eval { path: origin.to_path_buf(), line: i + 1, message };
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
+        let q = v
+            .get("q")
+            .and_then(|q| q.as_str())
+            .ok_or_else(|| bad("missing string field \"q\"".into()))?
+            .to_string();
+        let slug = match v.get("slug") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) if s.is_empty() => None,
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(other) => return Err(bad(format!("\"slug\" must be a string or null, found {other}"))),
+        };
+        let lang = v.get("lang").and_then(|l| l.as_str()).map(str::to_string);
+        out.push(EvalQuestion { q, slug, lang });
+    }
+    Ok(out)
+}
+
+/// Reads a JSONL question set from a file.
+pub fn load_questions(path: impl AsRef<Path>) -> Result<Vec<EvalQuestion>> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| SearchError::Io { path: path.to_path_buf(), source })?;
+    parse_questions(&text, path)
+}
+
+/// Runs every question through [`KbIndex::answer`] and scores the result.
+/// The language hint is passed only when the question set gives one.
+pub fn evaluate(index: &KbIndex, questions: &[EvalQuestion]) -> Result<EvalReport> {
+    let mut answerable = 0usize;
+    let mut unanswerable = 0usize;
+    let mut top1 = 0usize;
+    let mut top3 = 0usize;
+    let mut declined = 0usize;
+    let mut false_answers = 0usize;
+    let mut rr = 0.0f64;
+    let mut misses = Vec::new();
+    for q in questions {
+        let answers = index.answer(&q.q, q.lang.as_deref())?;
+        let got: Vec<(String, f32)> = answers.iter().map(|a| (a.slug.clone(), a.confidence)).collect();
+        match &q.slug {
+            Some(expected) => {
+                answerable += 1;
+                let rank = got.iter().position(|(s, _)| s == expected).map(|p| p + 1);
+                if got.is_empty() {
+                    declined += 1;
+                }
+                if rank == Some(1) {
+                    top1 += 1;
+                }
+                if rank.is_some_and(|r| r <= 3) {
+                    top3 += 1;
+                }
+                if let Some(r) = rank {
+                    rr += 1.0 / r as f64;
+                }
+                if rank != Some(1) {
+                    misses.push(EvalMiss { q: q.q.clone(), expected: Some(expected.clone()), got, rank });
+                }
+            }
+            None => {
+                unanswerable += 1;
+                if !got.is_empty() {
+                    false_answers += 1;
+                    misses.push(EvalMiss { q: q.q.clone(), expected: None, got, rank: None });
+                }
+            }
+        }
+    }
+    let share = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
+    Ok(EvalReport {
+        questions: questions.len(),
+        answerable,
+        top1: share(top1, answerable),
+        top3: share(top3, answerable),
+        mrr: if answerable == 0 { 0.0 } else { rr / answerable as f64 },
+        declined_rate: share(declined, answerable),
+        false_answer_rate: share(false_answers, unanswerable),
+        unanswerable,
+        misses,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_jsonl() {
+        let t = "{\"q\": \"a\", \"slug\": \"x\"}\n\n{\"q\": \"b\", \"slug\": null, \"extra\": 1}\n";
+        let qs = parse_questions(t, Path::new("q.jsonl")).unwrap();
+        assert_eq!(qs.len(), 2);
+        assert_eq!(qs[0].slug.as_deref(), Some("x"));
+        assert_eq!(qs[1].slug, None);
+        let e = parse_questions("{\"slug\": 1}", Path::new("q.jsonl")).unwrap_err().to_string();
+        assert!(e.starts_with("q.jsonl:1:"), "{e}");
+    }
+}

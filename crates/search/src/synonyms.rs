@@ -1,0 +1,255 @@
+//! Query-time synonyms.
+//!
+//! Synonyms are applied when a query is built (query expansion), never at
+//! indexing time, so editing them needs no reindex.
+
+use crate::analysis::words;
+use crate::fold::{fold, is_cjk};
+
+/// The built-in synonym groups for a cryptocurrency exchange, in the text
+/// format that [`Synonyms::parse`] reads.
+pub const DEFAULT_EXCHANGE_SYNONYMS: &str = "\
+# withdrawals / deposits
+提现, 提币, 出金, 提款, 取款, withdraw, withdrawal, cash out
+充值, 充币, 入金, 存款, 存币, deposit, top up
+到账, 入账, credited, arrived
+未到账, 没到账, 不到账, 没收到, 未收到, not received, not arrived, missing
+# identity
+身份认证, 实名, 实名认证, 身份验证, KYC, identity verification, verify identity
+# second factor
+谷歌验证, 谷歌验证器, 身份验证器, 二次验证, 双重验证, 两步验证, 2FA, GA, authenticator, google authenticator, two-factor
+放币, 放行, release, release coins
+冻结, 封号, 锁定, frozen, freeze, locked, suspended
+风控, risk control
+手续费, 矿工费, fee, fees
+标签, 备注, memo, tag, destination tag
+合约, 期货, futures, perpetual
+爆仓, 强平, 强制平仓, liquidation, liquidated
+资金费率, funding rate, funding fee
+助记词, 恢复短语, seed phrase, mnemonic, recovery phrase
+验证码, 短信验证码, 邮箱验证码, verification code, otp
+申诉, appeal, dispute
+钓鱼, 防钓鱼码, phishing, anti-phishing
+诈骗, 骗局, 骗子, scam, fraud, scammer
+注销, 销户, 注销账户, close account, delete account, account closure
+手机号, 手机号码, phone number, mobile number
+邮箱, email, e-mail
+登录, 登陆, log in, login, sign in
+被盗, 盗号, hacked, compromised, stolen
+错链, 转错链, 充错链, wrong network, wrong chain
+场外, 法币交易, c2c, p2p, otc
+密码, password
+";
+
+/// One synonym term, pre-analysed.
+#[derive(Debug, Clone)]
+struct Term {
+    /// As written in the synonym file.
+    raw: String,
+    /// Folded form.
+    folded: String,
+    /// `lb_text` word tokens (folded, stemmed).
+    tokens: Vec<String>,
+    /// Contains CJK: matched by substring, otherwise by whole words.
+    cjk: bool,
+}
+
+/// Groups of equivalent terms, used to expand queries.
+#[derive(Debug, Clone, Default)]
+pub struct Synonyms {
+    groups: Vec<Vec<Term>>,
+}
+
+/// A term that a query was expanded with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expansion {
+    /// The term as written in the synonym set.
+    pub term: String,
+    /// Its `lb_text` tokens; a document matches the expansion when it has
+    /// all of them.
+    pub tokens: Vec<String>,
+}
+
+impl Synonyms {
+    /// The built-in synonym set for a crypto exchange
+    /// ([`DEFAULT_EXCHANGE_SYNONYMS`]).
+    pub fn default_exchange() -> Synonyms {
+        Synonyms::parse(DEFAULT_EXCHANGE_SYNONYMS)
+    }
+
+    /// An empty set.
+    pub fn empty() -> Synonyms {
+        Synonyms::default()
+    }
+
+    /// Parses the text format: one group per line, terms separated by `,`,
+    /// `，`, `/` or `、`; blank lines and lines starting with `#` are
+    /// skipped. Groups with fewer than two distinct terms are dropped.
+    pub fn parse(text: &str) -> Synonyms {
+        let mut groups = Vec::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut group: Vec<Term> = Vec::new();
+            for raw in line.split([',', '，', '/', '、']) {
+                let raw = raw.trim();
+                if raw.is_empty() {
+                    continue;
+                }
+                let folded = fold(raw);
+                if group.iter().any(|t| t.folded == folded) {
+                    continue;
+                }
+                group.push(Term {
+                    raw: raw.to_string(),
+                    cjk: folded.chars().any(is_cjk),
+                    folded,
+                    tokens: Vec::new(),
+                });
+            }
+            if group.len() >= 2 {
+                groups.push(group);
+            }
+        }
+        Synonyms { groups }
+    }
+
+    /// Fills in the analysed tokens (needs the segmenter, which itself reads
+    /// the default groups, hence done lazily).
+    fn analysed(mut self) -> Synonyms {
+        for g in &mut self.groups {
+            for t in g.iter_mut() {
+                t.tokens = words(&t.raw).into_iter().map(|w| w.term).collect();
+            }
+            g.retain(|t| !t.tokens.is_empty());
+        }
+        self.groups.retain(|g| g.len() >= 2);
+        self
+    }
+
+    /// Prepares the set for query expansion.
+    pub(crate) fn prepared(self) -> Synonyms {
+        if self.groups.iter().flatten().all(|t| t.tokens.is_empty()) {
+            self.analysed()
+        } else {
+            self
+        }
+    }
+
+    /// The groups, as written.
+    pub fn groups(&self) -> Vec<Vec<String>> {
+        self.groups.iter().map(|g| g.iter().map(|t| t.raw.clone()).collect()).collect()
+    }
+
+    /// Serialises back to the text format (one group per line, `, `).
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        for g in &self.groups {
+            let terms: Vec<&str> = g.iter().map(|t| t.raw.as_str()).collect();
+            s.push_str(&terms.join(", "));
+            s.push('\n');
+        }
+        s
+    }
+
+    /// Number of groups.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// True when there is no group.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The groups that a query mentions, as `(group index, matched term
+    /// indices)`. `folded_query` is the folded query; `query_terms` its
+    /// `lb_text` word tokens.
+    fn matches(&self, folded_query: &str, query_terms: &[String]) -> Vec<(usize, Vec<usize>)> {
+        let mut out = Vec::new();
+        for (gi, g) in self.groups.iter().enumerate() {
+            let mut hit = Vec::new();
+            for (ti, t) in g.iter().enumerate() {
+                let found = if t.cjk {
+                    folded_query.contains(&t.folded)
+                } else {
+                    !t.tokens.is_empty()
+                        && query_terms.windows(t.tokens.len()).any(|w| w == t.tokens.as_slice())
+                };
+                if found {
+                    hit.push(ti);
+                }
+            }
+            if !hit.is_empty() {
+                out.push((gi, hit));
+            }
+        }
+        out
+    }
+
+    /// The terms to add to a query: every other term of every group the
+    /// query mentions.
+    pub fn expand(&self, query: &str) -> Vec<Expansion> {
+        let folded = fold(query);
+        let terms: Vec<String> = words(query).into_iter().map(|w| w.term).collect();
+        self.expand_prepared(&folded, &terms)
+    }
+
+    pub(crate) fn expand_prepared(&self, folded: &str, terms: &[String]) -> Vec<Expansion> {
+        let mut out: Vec<Expansion> = Vec::new();
+        for (gi, hit) in self.matches(folded, terms) {
+            for (ti, t) in self.groups[gi].iter().enumerate() {
+                if hit.contains(&ti) || t.tokens.is_empty() {
+                    continue;
+                }
+                if out.iter().any(|e| e.tokens == t.tokens) {
+                    continue;
+                }
+                out.push(Expansion { term: t.raw.clone(), tokens: t.tokens.clone() });
+            }
+        }
+        out
+    }
+
+    /// For each group the query mentions, all of its terms' folded forms and
+    /// tokens (used to decide whether a document covers a query word).
+    pub(crate) fn group_of(&self, folded_word: &str, term: &str) -> Option<Vec<(String, Vec<String>)>> {
+        for g in &self.groups {
+            if g.iter().any(|t| t.folded == folded_word || (t.tokens.len() == 1 && t.tokens[0] == term)) {
+                return Some(g.iter().map(|t| (t.folded.clone(), t.tokens.clone())).collect());
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_round_trip() {
+        let s = Synonyms::parse("# c\n提现, 提币 / withdraw\n\nkyc、实名\nalone\n");
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.to_text(), "提现, 提币, withdraw\nkyc, 实名\n");
+        let again = Synonyms::parse(&s.to_text());
+        assert_eq!(again.groups(), s.groups());
+    }
+
+    #[test]
+    fn expands() {
+        let s = Synonyms::default_exchange().prepared();
+        let e = s.expand("出金多久到");
+        assert!(e.iter().any(|x| x.term == "提币"), "{e:?}");
+        assert!(e.iter().any(|x| x.tokens == vec!["withdraw".to_string()]), "{e:?}");
+        let e = s.expand("my withdrawals are late");
+        assert!(e.iter().any(|x| x.term == "提币"), "{e:?}");
+        let e = s.expand("sourdough bread");
+        assert!(e.is_empty());
+        // "ga" must not fire inside another word
+        let e = s.expand("gas fee");
+        assert!(!e.iter().any(|x| x.term == "谷歌验证"), "{e:?}");
+    }
+}

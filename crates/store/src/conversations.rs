@@ -1,0 +1,1055 @@
+//! Conversations: create, read, list (the agent queue), reply, and every change a case goes through. Each
+//! change is planned by a pure function and persisted with its timeline event in one transaction.
+
+use crate::rows::CONVERSATION_COLS;
+use crate::{Conversation, Event, Message, Result, Store, StoreError, new_id, now_ms, on_read, on_write};
+use crate::files::AttachmentMeta;
+use lifebuoy_domain::{CaseNumber, Category, ConversationKind, Invalid, Lang, Priority, Status, StatusError, Tier};
+use serde::Serialize;
+use serde_json::json;
+
+/// Who did something, as written on the timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Customer(String),
+    Agent(String),
+    Integration(String),
+    System,
+}
+
+impl Actor {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::Customer(_) => "customer",
+            Actor::Agent(_) => "agent",
+            Actor::Integration(_) => "integration",
+            Actor::System => "system",
+        }
+    }
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Actor::Customer(i) | Actor::Agent(i) | Actor::Integration(i) => Some(i),
+            Actor::System => None,
+        }
+    }
+    fn is_staff(&self) -> bool {
+        matches!(self, Actor::Agent(_) | Actor::Integration(_) | Actor::System)
+    }
+}
+
+/// Which conversations a caller may see.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// A customer: their own, never internal notes.
+    Customer(String),
+    /// An agent: their departments' cases, and any case assigned to them.
+    Agent { id: String, departments: Vec<String> },
+    /// Supervisors, admins and integrations.
+    All,
+}
+
+impl Scope {
+    /// Whether this scope may see a conversation.
+    pub fn permits(&self, c: &Conversation) -> bool {
+        match self {
+            Scope::Customer(id) => c.customer_id == *id,
+            Scope::Agent { id, departments } => {
+                departments.contains(&c.department_id) || c.assignee_id.as_deref() == Some(id)
+            }
+            Scope::All => true,
+        }
+    }
+    pub fn sees_internal(&self) -> bool {
+        !matches!(self, Scope::Customer(_))
+    }
+}
+
+/// A new ticket (or, later, a chat or email thread) with its first message.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub kind: ConversationKind,
+    pub customer_id: String,
+    pub subject: String,
+    pub body: String,
+    pub category: Category,
+    pub priority: Priority,
+    pub department: Option<String>,
+    pub lang: Lang,
+    pub order_id: Option<String>,
+    pub tx_hash: Option<String>,
+    pub asset: Option<String>,
+    pub amount: Option<String>,
+    pub tags: Vec<String>,
+    pub attachment_ids: Vec<String>,
+}
+
+/// A change to a case, each written to its timeline.
+#[derive(Debug, Clone)]
+pub enum TicketChange {
+    Status(Status),
+    Assign(Option<String>),
+    Transfer { department: String, reason: String },
+    Escalate { reason: String },
+    Update {
+        priority: Option<Priority>,
+        category: Option<Category>,
+        tags: Option<Vec<String>>,
+        order_id: Option<String>,
+        tx_hash: Option<String>,
+        asset: Option<String>,
+        amount: Option<String>,
+    },
+}
+
+/// What a reply led to.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ReplyOutcome {
+    /// The message was added to the conversation it was sent to (or the one that conversation was merged into).
+    Added { message: Message, conversation: Conversation },
+    /// The conversation was closed: the customer's reply opened a follow-up case linked to it.
+    FollowUp { message: Message, conversation: Conversation },
+}
+
+/// One entry of a conversation's timeline, in sequence order.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TimelineItem {
+    Message {
+        #[serde(flatten)]
+        message: Message,
+        attachments: Vec<AttachmentMeta>,
+    },
+    Event(Event),
+}
+
+impl TimelineItem {
+    pub fn seq(&self) -> i64 {
+        match self {
+            TimelineItem::Message { message, .. } => message.seq,
+            TimelineItem::Event(e) => e.seq,
+        }
+    }
+}
+
+/// Filters of the agent queue (and of a customer's "my tickets").
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    pub statuses: Vec<Status>,
+    pub department: Option<String>,
+    /// `Some(None)`: unassigned only.
+    pub assignee: Option<Option<String>>,
+    pub priority: Option<Priority>,
+    pub category: Option<Category>,
+    pub kind: Option<ConversationKind>,
+    pub customer_id: Option<String>,
+    /// Case number, order id or tx hash exactly, or words of the subject.
+    pub text: Option<String>,
+}
+
+/// Queue orderings. Each is a keyset over an index, so a page costs the same at any depth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueSort {
+    #[default]
+    UpdatedDesc,
+    CreatedDesc,
+    CreatedAsc,
+    PriorityDesc,
+}
+
+impl QueueSort {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        Ok(match s {
+            "updated" | "-updated" | "updated_desc" => QueueSort::UpdatedDesc,
+            "-created" | "created_desc" | "newest" => QueueSort::CreatedDesc,
+            "created" | "created_asc" | "oldest" => QueueSort::CreatedAsc,
+            "priority" | "-priority" | "priority_desc" => QueueSort::PriorityDesc,
+            _ => return Err(Invalid::new("sort", "one of: updated, newest, oldest, priority")),
+        })
+    }
+}
+
+/// An opaque position in a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    a: i64,
+    b: i64,
+    id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}|{}", self.a, self.b, self.id))
+    }
+    pub fn decode(s: &str) -> Result<Self, Invalid> {
+        use base64::Engine;
+        let bad = || Invalid::new("cursor", "not a cursor returned by this API");
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+        let raw = String::from_utf8(raw).map_err(|_| bad())?;
+        let mut it = raw.splitn(3, '|');
+        let a = it.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+        let b = it.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+        let id = it.next().filter(|v| !v.is_empty() && v.len() <= 64).ok_or_else(bad)?.to_string();
+        Ok(Cursor { a, b, id })
+    }
+}
+
+/// A page of a listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// A bind value for dynamically built SQL.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+macro_rules! bind_all {
+    ($q:expr, $binds:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                Bind::Text(s) => q.bind(s.clone()),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }};
+}
+
+/// Appends an event at the next sequence number of the conversation held in `$conv` (mutably).
+macro_rules! push_event {
+    ($tx:expr, $conv:expr, $actor:expr, $kind:expr, $data:expr, $internal:expr) => {{
+        $conv.last_seq += 1;
+        sqlx::query(
+            "INSERT INTO events (id, conversation_id, seq, actor_kind, actor_id, kind, data, internal, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(new_id())
+        .bind(&$conv.id)
+        .bind($conv.last_seq)
+        .bind($actor.kind())
+        .bind($actor.id())
+        .bind($kind)
+        .bind($data.to_string())
+        .bind($internal)
+        .bind($conv.updated_at)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
+/// Inserts a message at the next sequence number and links its attachments (which must be the author's own
+/// and not yet used). Evaluates to the message id.
+macro_rules! push_message {
+    ($tx:expr, $conv:expr, $actor:expr, $body:expr, $internal:expr, $client_id:expr, $attachments:expr) => {{
+        $conv.last_seq += 1;
+        let mid = new_id();
+        sqlx::query(
+            "INSERT INTO messages (id, conversation_id, seq, author_kind, author_id, body, internal, client_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&mid)
+        .bind(&$conv.id)
+        .bind($conv.last_seq)
+        .bind($actor.kind())
+        .bind($actor.id())
+        .bind($body)
+        .bind($internal)
+        .bind($client_id)
+        .bind($conv.updated_at)
+        .execute(&mut *$tx)
+        .await?;
+        for att in $attachments {
+            let r = sqlx::query(
+                "UPDATE attachments SET conversation_id = $1, message_id = $2 \
+                 WHERE id = $3 AND owner_kind = $4 AND owner_id = $5 AND message_id IS NULL",
+            )
+            .bind(&$conv.id)
+            .bind(&mid)
+            .bind(att)
+            .bind($actor.kind())
+            .bind($actor.id().unwrap_or(""))
+            .execute(&mut *$tx)
+            .await?;
+            if r.rows_affected() != 1 {
+                return Err(Invalid::new("attachment_ids", format!("attachment {att} is not one you uploaded, or is already used")).into());
+            }
+        }
+        mid
+    }};
+}
+
+/// Writes every mutable column of a conversation back.
+macro_rules! save_conversation {
+    ($tx:expr, $c:expr) => {
+        sqlx::query(
+            "UPDATE conversations SET status = $2, priority = $3, priority_rank = $4, category = $5, department_id = $6, \
+             assignee_id = $7, tier = $8, order_id = $9, tx_hash = $10, asset = $11, amount = $12, merged_into = $13, \
+             last_seq = $14, updated_at = $15, solved_at = $16, closed_at = $17 WHERE id = $1",
+        )
+        .bind(&$c.id)
+        .bind(&$c.status)
+        .bind(&$c.priority)
+        .bind($c.priority().rank())
+        .bind(&$c.category)
+        .bind(&$c.department_id)
+        .bind(&$c.assignee_id)
+        .bind(&$c.tier)
+        .bind(&$c.order_id)
+        .bind(&$c.tx_hash)
+        .bind(&$c.asset)
+        .bind(&$c.amount)
+        .bind(&$c.merged_into)
+        .bind($c.last_seq)
+        .bind($c.updated_at)
+        .bind($c.solved_at)
+        .bind($c.closed_at)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+
+/// Inserts a new conversation row with its first message and tags; evaluates to (conversation, message id).
+macro_rules! insert_conversation {
+    ($tx:expr, $t:expr, $actor:expr, $follow_up_of:expr) => {{
+        let now = now_ms();
+        let day = chrono::Utc::now().date_naive();
+        let (serial,): (i64,) = sqlx::query_as(
+            "INSERT INTO counters (name, value) VALUES ($1, 1) \
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        )
+        .bind(CaseNumber::counter_for(day))
+        .fetch_one(&mut *$tx)
+        .await?;
+        let mut conv = Conversation {
+            id: new_id(),
+            kind: $t.kind.as_str().into(),
+            case_number: Some(CaseNumber::new(day, serial as u32).to_string()),
+            customer_id: $t.customer_id.clone(),
+            subject: $t.subject.clone(),
+            status: Status::New.as_str().into(),
+            priority: $t.priority.as_str().into(),
+            category: $t.category.as_str().into(),
+            department_id: $t.department.clone().unwrap_or_else(|| default_department($t.category).into()),
+            assignee_id: None,
+            tier: Tier::L1.as_str().into(),
+            lang: $t.lang.as_str().into(),
+            order_id: $t.order_id.clone(),
+            tx_hash: $t.tx_hash.clone(),
+            asset: $t.asset.clone(),
+            amount: $t.amount.clone(),
+            merged_into: None,
+            follow_up_of: $follow_up_of,
+            last_seq: 0,
+            created_at: now,
+            updated_at: now,
+            solved_at: None,
+            closed_at: None,
+        };
+        let r = sqlx::query(
+            "INSERT INTO conversations (id, kind, case_number, customer_id, subject, status, priority, priority_rank, \
+             category, department_id, assignee_id, tier, lang, order_id, tx_hash, asset, amount, merged_into, \
+             follow_up_of, last_seq, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, $12, $13, $14, $15, $16, NULL, $17, 0, $18, $18)",
+        )
+        .bind(&conv.id)
+        .bind(&conv.kind)
+        .bind(&conv.case_number)
+        .bind(&conv.customer_id)
+        .bind(&conv.subject)
+        .bind(&conv.status)
+        .bind(&conv.priority)
+        .bind($t.priority.rank())
+        .bind(&conv.category)
+        .bind(&conv.department_id)
+        .bind(&conv.tier)
+        .bind(&conv.lang)
+        .bind(&conv.order_id)
+        .bind(&conv.tx_hash)
+        .bind(&conv.asset)
+        .bind(&conv.amount)
+        .bind(&conv.follow_up_of)
+        .bind(now)
+        .execute(&mut *$tx)
+        .await;
+        if let Err(e) = r {
+            return Err(match e {
+                sqlx::Error::Database(ref d) if d.is_foreign_key_violation() => {
+                    Invalid::new("department", "no such department").into()
+                }
+                e => e.into(),
+            });
+        }
+        push_event!($tx, conv, $actor, "created", json!({"kind": conv.kind, "follow_up_of": conv.follow_up_of}), false);
+        let mid = push_message!($tx, conv, $actor, &$t.body, false, None::<String>, &$t.attachment_ids);
+        for tag in &$t.tags {
+            sqlx::query("INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(&conv.id)
+                .bind(tag)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        sqlx::query("UPDATE conversations SET last_seq = $2 WHERE id = $1")
+            .bind(&conv.id)
+            .bind(conv.last_seq)
+            .execute(&mut *$tx)
+            .await?;
+        (conv, mid)
+    }};
+}
+
+/// Where a new case goes when the form did not say: API questions to tech, everything else to first-line support.
+pub fn default_department(c: Category) -> &'static str {
+    match c {
+        Category::Api => "tech",
+        _ => "support",
+    }
+}
+
+const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, m.author_kind, m.author_id, \
+    a.display_name AS author_name, a.agent_no, m.body, m.internal, m.client_id, m.created_at \
+    FROM messages m LEFT JOIN agents a ON m.author_kind = 'agent' AND a.id = m.author_id";
+
+const EVENT_SELECT: &str = "SELECT e.id, e.conversation_id, e.seq, e.actor_kind, e.actor_id, \
+    a.display_name AS actor_name, e.kind, e.data, e.internal, e.created_at \
+    FROM events e LEFT JOIN agents a ON e.actor_kind = 'agent' AND a.id = e.actor_id";
+
+/// Normalises tags: trimmed, lower-cased, no empties or duplicates, at most 20 of 40 characters.
+pub fn clean_tags(tags: &[String]) -> Result<Vec<String>, Invalid> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tags {
+        let t = t.trim().to_lowercase();
+        if t.is_empty() {
+            continue;
+        }
+        if t.chars().count() > 40 || t.contains(',') {
+            return Err(Invalid::new("tags", "a tag is at most 40 characters, without commas"));
+        }
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    if out.len() > 20 {
+        return Err(Invalid::new("tags", "at most 20 tags"));
+    }
+    Ok(out)
+}
+
+/// Plans a change: the conversation after it, and the events to write. Pure, so every rule is testable.
+pub(crate) fn plan_change(
+    mut c: Conversation,
+    change: &TicketChange,
+    now: i64,
+) -> Result<(Conversation, Vec<(&'static str, serde_json::Value, bool)>)> {
+    let mut events = Vec::new();
+    match change {
+        TicketChange::Status(to) => {
+            let from = c.status();
+            from.transition(*to)?;
+            c.status = to.as_str().into();
+            match to {
+                Status::Solved => c.solved_at = Some(now),
+                Status::Closed => c.closed_at = Some(now),
+                Status::Open => c.solved_at = None,
+                _ => {}
+            }
+            events.push(("status_changed", json!({"from": from, "to": to}), false));
+        }
+        TicketChange::Assign(to) => {
+            if c.status() == Status::Closed {
+                return Err(StatusError::Closed.into());
+            }
+            if c.assignee_id == *to {
+                return Err(StoreError::Conflict("the case already has this assignee".into()));
+            }
+            events.push(("assigned", json!({"from": c.assignee_id, "to": to}), true));
+            c.assignee_id = to.clone();
+        }
+        TicketChange::Transfer { department, reason } => {
+            if c.status() == Status::Closed {
+                return Err(StatusError::Closed.into());
+            }
+            if c.department_id == *department {
+                return Err(StoreError::Conflict("the case is already in this department".into()));
+            }
+            require_reason(reason)?;
+            events.push(("transferred", json!({"from": c.department_id, "to": department, "reason": reason}), true));
+            c.department_id = department.clone();
+            c.assignee_id = None;
+        }
+        TicketChange::Escalate { reason } => {
+            if c.status() == Status::Closed {
+                return Err(StatusError::Closed.into());
+            }
+            require_reason(reason)?;
+            let from = c.tier();
+            let to = from
+                .escalated()
+                .ok_or_else(|| StoreError::Conflict("the case is already with a supervisor".into()))?;
+            c.tier = to.as_str().into();
+            c.assignee_id = None;
+            events.push(("escalated", json!({"from": from, "to": to, "reason": reason}), true));
+        }
+        TicketChange::Update { priority, category, tags: _, order_id, tx_hash, asset, amount } => {
+            let mut changed = serde_json::Map::new();
+            if let Some(p) = priority.filter(|p| *p != c.priority()) {
+                changed.insert("priority".into(), json!({"from": c.priority, "to": p}));
+                c.priority = p.as_str().into();
+            }
+            if let Some(k) = category.filter(|k| *k != c.category()) {
+                changed.insert("category".into(), json!({"from": c.category, "to": k}));
+                c.category = k.as_str().into();
+            }
+            for (name, new, field) in [
+                ("order_id", order_id, &mut c.order_id),
+                ("tx_hash", tx_hash, &mut c.tx_hash),
+                ("asset", asset, &mut c.asset),
+                ("amount", amount, &mut c.amount),
+            ] {
+                if let Some(v) = new {
+                    let v = Some(v.trim().to_string()).filter(|v| !v.is_empty());
+                    if *field != v {
+                        changed.insert(name.into(), json!({"from": field, "to": v}));
+                        *field = v;
+                    }
+                }
+            }
+            if !changed.is_empty() {
+                events.push(("updated", serde_json::Value::Object(changed), true));
+            }
+        }
+    }
+    c.updated_at = now;
+    Ok((c, events))
+}
+
+fn require_reason(reason: &str) -> Result<()> {
+    if reason.trim().is_empty() {
+        return Err(Invalid::new("reason", "say why, so the next person knows").into());
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Creates a ticket with its first message. With an idempotency key, a retry returns the ticket the first
+    /// call created (`false` in the second place) instead of a twin; the same key with another body is refused.
+    pub async fn create_ticket(
+        &self,
+        t: &NewTicket,
+        actor: &Actor,
+        idem: Option<(&str, &str, &str)>,
+    ) -> Result<(Conversation, bool)> {
+        if let Some((principal, key, hash)) = idem {
+            if let Some(id) = self.idempotent_replay(principal, key, hash).await? {
+                return Ok((self.conversation(&id).await?.ok_or(StoreError::NotFound)?, false));
+            }
+        }
+        let tags = clean_tags(&t.tags)?;
+        let t = NewTicket { tags, ..t.clone() };
+        let res = on_write!(self, |pool, _lock| {
+            let mut tx = pool.begin().await?;
+            let (conv, _mid) = insert_conversation!(tx, t, actor, None::<String>);
+            if let Some((principal, key, hash)) = idem {
+                crate::idempotency::remember!(tx, principal, key, hash, &conv.id);
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(conv)
+        });
+        match (res, idem) {
+            (Err(e), Some((principal, key, hash))) if is_idem_race(&e) => {
+                let id = self.idempotent_replay(principal, key, hash).await?.ok_or(e)?;
+                Ok((self.conversation(&id).await?.ok_or(StoreError::NotFound)?, false))
+            }
+            (r, _) => r.map(|c| (c, true)),
+        }
+    }
+
+    /// A conversation by id (no access check: callers check [`Scope::permits`]).
+    pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>> {
+        let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
+        Ok(on_read!(self, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?)
+    }
+
+    /// A conversation by case number.
+    pub async fn conversation_by_case(&self, case: &CaseNumber) -> Result<Option<Conversation>> {
+        let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE case_number = $1");
+        Ok(on_read!(self, |pool| sqlx::query_as(&sql).bind(case.to_string()).fetch_optional(pool).await)?)
+    }
+
+    /// A conversation's tags.
+    pub async fn tags(&self, id: &str) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT tag FROM conversation_tags WHERE conversation_id = $1 ORDER BY tag"
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// The timeline: messages and events in sequence order; internal ones only when `internal` is true.
+    pub async fn timeline(&self, id: &str, internal: bool) -> Result<Vec<TimelineItem>> {
+        let filter = if internal { "" } else { " AND internal = FALSE" };
+        let msql = format!("{MESSAGE_SELECT} WHERE m.conversation_id = $1{} ORDER BY m.seq", filter.replace("internal", "m.internal"));
+        let esql = format!("{EVENT_SELECT} WHERE e.conversation_id = $1{} ORDER BY e.seq", filter.replace("internal", "e.internal"));
+        let (messages, events): (Vec<Message>, Vec<Event>) = on_read!(self, |pool| {
+            let m = sqlx::query_as(&msql).bind(id).fetch_all(pool).await?;
+            let e = sqlx::query_as(&esql).bind(id).fetch_all(pool).await?;
+            Ok::<_, sqlx::Error>((m, e))
+        })?;
+        let mut atts = self.attachments_of(id).await?;
+        let mut out: Vec<TimelineItem> = messages
+            .into_iter()
+            .map(|m| {
+                let mine: Vec<AttachmentMeta> =
+                    atts.extract_if(.., |a| a.message_id.as_deref() == Some(&m.id)).collect();
+                TimelineItem::Message { message: m, attachments: mine }
+            })
+            .chain(events.into_iter().map(TimelineItem::Event))
+            .collect();
+        out.sort_by_key(|i| i.seq());
+        Ok(out)
+    }
+
+    /// A page of conversations visible in `scope`, filtered and sorted.
+    pub async fn list_conversations(
+        &self,
+        scope: &Scope,
+        f: &QueueFilter,
+        sort: QueueSort,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<Conversation>> {
+        let limit = limit.clamp(1, 200);
+        let mut w: Vec<String> = Vec::new();
+        let mut b: Vec<Bind> = Vec::new();
+        let p = |b: &mut Vec<Bind>, v: Bind| {
+            b.push(v);
+            format!("${}", b.len())
+        };
+        match scope {
+            Scope::Customer(id) => {
+                let x = p(&mut b, Bind::Text(id.clone()));
+                w.push(format!("customer_id = {x}"));
+            }
+            Scope::Agent { id, departments } => {
+                let mut alts: Vec<String> =
+                    departments.iter().map(|d| p(&mut b, Bind::Text(d.clone()))).collect();
+                let me = p(&mut b, Bind::Text(id.clone()));
+                let dep = if alts.is_empty() { "FALSE".to_string() } else { format!("department_id IN ({})", alts.join(", ")) };
+                alts.clear();
+                w.push(format!("({dep} OR assignee_id = {me})"));
+            }
+            Scope::All => {}
+        }
+        if !f.statuses.is_empty() {
+            let xs: Vec<String> = f.statuses.iter().map(|s| p(&mut b, Bind::Text(s.as_str().into()))).collect();
+            w.push(format!("status IN ({})", xs.join(", ")));
+        }
+        if let Some(d) = &f.department {
+            let x = p(&mut b, Bind::Text(d.clone()));
+            w.push(format!("department_id = {x}"));
+        }
+        match &f.assignee {
+            Some(Some(a)) => {
+                let x = p(&mut b, Bind::Text(a.clone()));
+                w.push(format!("assignee_id = {x}"));
+            }
+            Some(None) => w.push("assignee_id IS NULL".into()),
+            None => {}
+        }
+        if let Some(v) = f.priority {
+            let x = p(&mut b, Bind::Text(v.as_str().into()));
+            w.push(format!("priority = {x}"));
+        }
+        if let Some(v) = f.category {
+            let x = p(&mut b, Bind::Text(v.as_str().into()));
+            w.push(format!("category = {x}"));
+        }
+        if let Some(v) = f.kind {
+            let x = p(&mut b, Bind::Text(v.as_str().into()));
+            w.push(format!("kind = {x}"));
+        }
+        if let Some(v) = &f.customer_id {
+            let x = p(&mut b, Bind::Text(v.clone()));
+            w.push(format!("customer_id = {x}"));
+        }
+        if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let exact = p(&mut b, Bind::Text(text.to_string()));
+            let upper = p(&mut b, Bind::Text(text.to_ascii_uppercase()));
+            let like = p(&mut b, Bind::Text(format!("%{}%", text.to_lowercase().replace(['%', '_'], ""))));
+            w.push(format!(
+                "(case_number = {upper} OR order_id = {exact} OR tx_hash = {exact} OR LOWER(subject) LIKE {like})"
+            ));
+        }
+        let (keys, order) = match sort {
+            QueueSort::UpdatedDesc => ("(updated_at, updated_at, id)", "updated_at DESC, id DESC"),
+            QueueSort::CreatedDesc => ("(created_at, created_at, id)", "created_at DESC, id DESC"),
+            QueueSort::CreatedAsc => ("(created_at, created_at, id)", "created_at ASC, id ASC"),
+            QueueSort::PriorityDesc => ("(priority_rank, updated_at, id)", "priority_rank DESC, updated_at DESC, id DESC"),
+        };
+        if let Some(c) = after {
+            let (x, y, z) =
+                (p(&mut b, Bind::Int(c.a)), p(&mut b, Bind::Int(c.b)), p(&mut b, Bind::Text(c.id.clone())));
+            let op = if sort == QueueSort::CreatedAsc { ">" } else { "<" };
+            w.push(format!("{keys} {op} ({x}, {y}, {z})"));
+        }
+        let sql = format!(
+            "SELECT {CONVERSATION_COLS} FROM conversations{}{} ORDER BY {order} LIMIT {}",
+            if w.is_empty() { "" } else { " WHERE " },
+            w.join(" AND "),
+            limit + 1
+        );
+        let mut items: Vec<Conversation> =
+            on_read!(self, |pool| bind_all!(sqlx::query_as(&sql), &b).fetch_all(pool).await)?;
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|c| {
+                let (a, bb) = match sort {
+                    QueueSort::UpdatedDesc => (c.updated_at, c.updated_at),
+                    QueueSort::CreatedDesc | QueueSort::CreatedAsc => (c.created_at, c.created_at),
+                    QueueSort::PriorityDesc => (c.priority().rank(), c.updated_at),
+                };
+                Cursor { a, b: bb, id: c.id.clone() }.encode()
+            })
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Applies a change to a case, with its timeline events, in one transaction.
+    pub async fn change_ticket(&self, id: &str, change: &TicketChange, actor: &Actor) -> Result<Conversation> {
+        let tags = match change {
+            TicketChange::Update { tags: Some(t), .. } => Some(clean_tags(t)?),
+            _ => None,
+        };
+        if let TicketChange::Assign(Some(a)) = change {
+            self.agent(a).await?.ok_or_else(|| Invalid::new("assignee_id", "no such agent"))?;
+        }
+        on_write!(self, |pool, lock| {
+            let mut tx = pool.begin().await?;
+            let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{lock}");
+            let c: Conversation = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+            let (mut c, events) = plan_change(c, change, now_ms())?;
+            let mut wrote = !events.is_empty();
+            if let Some(tags) = &tags {
+                let old: Vec<(String,)> = sqlx::query_as("SELECT tag FROM conversation_tags WHERE conversation_id = $1 ORDER BY tag")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let old: Vec<String> = old.into_iter().map(|r| r.0).collect();
+                let mut sorted = tags.clone();
+                sorted.sort();
+                if old != sorted {
+                    sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1").bind(id).execute(&mut *tx).await?;
+                    for t in tags {
+                        sqlx::query("INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2)")
+                            .bind(id)
+                            .bind(t)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    push_event!(tx, c, actor, "tags_changed", json!({"from": old, "to": sorted}), true);
+                    wrote = true;
+                }
+            }
+            if !wrote {
+                return Err(StoreError::Conflict("nothing to change".into()));
+            }
+            for (kind, data, internal) in &events {
+                push_event!(tx, c, actor, *kind, data, *internal);
+            }
+            if matches!(change, TicketChange::Transfer { .. }) {
+                sqlx::query("SELECT id FROM departments WHERE id = $1")
+                    .bind(&c.department_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| Invalid::new("department", "no such department"))?;
+            }
+            save_conversation!(tx, c);
+            tx.commit().await?;
+            Ok(c)
+        })
+    }
+
+    /// Merges a duplicate case into another case of the same customer: the duplicate is closed and points to
+    /// the target, and both timelines say so. Returns the target.
+    pub async fn merge_ticket(&self, source: &str, target: &str, actor: &Actor) -> Result<Conversation> {
+        if source == target {
+            return Err(Invalid::new("into", "a case cannot be merged into itself").into());
+        }
+        on_write!(self, |pool, lock| {
+            let mut tx = pool.begin().await?;
+            // Lock in id order so two opposite merges cannot deadlock.
+            let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id IN ($1, $2) ORDER BY id{lock}");
+            let rows: Vec<Conversation> = sqlx::query_as(&sql).bind(source).bind(target).fetch_all(&mut *tx).await?;
+            let mut src = rows.iter().find(|c| c.id == source).cloned().ok_or(StoreError::NotFound)?;
+            let mut dst = rows.iter().find(|c| c.id == target).cloned()
+                .ok_or_else(|| Invalid::new("into", "no such case to merge into"))?;
+            if src.customer_id != dst.customer_id {
+                return Err(Invalid::new("into", "only cases of the same customer can be merged").into());
+            }
+            if src.status() == Status::Closed {
+                return Err(StatusError::Closed.into());
+            }
+            if dst.status() == Status::Closed || dst.merged_into.is_some() {
+                return Err(Invalid::new("into", "the target case is closed").into());
+            }
+            let now = now_ms();
+            src.status = Status::Closed.as_str().into();
+            src.closed_at = Some(now);
+            src.merged_into = Some(dst.id.clone());
+            src.updated_at = now;
+            dst.updated_at = now;
+            push_event!(tx, src, actor, "merged_into", json!({"into": dst.id, "case_number": dst.case_number}), false);
+            push_event!(tx, dst, actor, "merged_from", json!({"from": src.id, "case_number": src.case_number}), false);
+            save_conversation!(tx, src);
+            save_conversation!(tx, dst);
+            tx.commit().await?;
+            Ok(dst)
+        })
+    }
+
+    /// Adds a message. A customer's reply reopens a solved or pending case; a reply to a merged case lands on the
+    /// case it was merged into; a customer's reply to a closed case opens a linked follow-up. An agent's first
+    /// public reply opens a new case and takes it if nobody has. With `client_id`, a resent message is returned
+    /// as it was stored the first time.
+    pub async fn reply(
+        &self,
+        id: &str,
+        actor: &Actor,
+        body: &str,
+        internal: bool,
+        attachment_ids: &[String],
+        client_id: Option<&str>,
+        idem: Option<(&str, &str, &str)>,
+    ) -> Result<ReplyOutcome> {
+        if internal && !actor.is_staff() {
+            return Err(StoreError::Forbidden("only agents write internal notes".into()));
+        }
+        if let Some((principal, key, hash)) = idem {
+            if let Some(mid) = self.idempotent_replay(principal, key, hash).await? {
+                return self.replay_outcome(&mid).await;
+            }
+        }
+        if let Some(cid) = client_id {
+            let sql = format!("{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.client_id = $2");
+            let found: Option<Message> = on_read!(self, |pool| sqlx::query_as(&sql).bind(id).bind(cid).fetch_optional(pool).await)?;
+            if let Some(m) = found {
+                return self.replay_outcome(&m.id).await;
+            }
+        }
+        let res = on_write!(self, |pool, lock| {
+            let mut tx = pool.begin().await?;
+            let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{lock}");
+            let mut c: Conversation = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+            if let Some(target) = c.merged_into.clone() {
+                c = sqlx::query_as(&sql).bind(&target).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+            }
+            let now = now_ms();
+            c.updated_at = now;
+            let followup = c.status() == Status::Closed;
+            if followup && !matches!(actor, Actor::Customer(_)) {
+                return Err(StatusError::Closed.into());
+            }
+            let mid;
+            if followup {
+                let t = NewTicket {
+                    kind: ConversationKind::parse(&c.kind).unwrap_or(ConversationKind::Ticket),
+                    customer_id: c.customer_id.clone(),
+                    subject: c.subject.clone(),
+                    body: body.to_string(),
+                    category: c.category(),
+                    priority: c.priority(),
+                    department: Some(c.department_id.clone()),
+                    lang: Lang::parse(&c.lang).unwrap_or(Lang::En),
+                    order_id: c.order_id.clone(),
+                    tx_hash: c.tx_hash.clone(),
+                    asset: c.asset.clone(),
+                    amount: c.amount.clone(),
+                    tags: vec![],
+                    attachment_ids: attachment_ids.to_vec(),
+                };
+                let (nc, m) = insert_conversation!(tx, t, actor, Some(c.id.clone()));
+                mid = m;
+                push_event!(tx, c, actor, "follow_up_opened", json!({"follow_up": nc.id, "case_number": nc.case_number}), false);
+                save_conversation!(tx, c);
+            } else {
+                mid = push_message!(tx, c, actor, body, internal, client_id, attachment_ids);
+                let from = c.status();
+                let to = match actor {
+                    Actor::Customer(_) => from.after_customer_reply(),
+                    _ if !internal && from == Status::New => Some(Status::Open),
+                    _ => None,
+                };
+                if let Some(to) = to {
+                    c.status = to.as_str().into();
+                    if to == Status::Open {
+                        c.solved_at = None;
+                    }
+                    push_event!(tx, c, actor, "status_changed", json!({"from": from, "to": to, "by_reply": true}), false);
+                }
+                if let (Actor::Agent(aid), false, None) = (actor, internal, &c.assignee_id) {
+                    c.assignee_id = Some(aid.clone());
+                    push_event!(tx, c, actor, "assigned", json!({"from": null, "to": aid, "by_reply": true}), true);
+                }
+                save_conversation!(tx, c);
+            }
+            if let Some((principal, key, hash)) = idem {
+                crate::idempotency::remember!(tx, principal, key, hash, &mid);
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>((mid, followup))
+        });
+        let (mid, _) = match (res, idem) {
+            (Err(e), Some((principal, key, hash))) if is_idem_race(&e) => {
+                let mid = self.idempotent_replay(principal, key, hash).await?.ok_or(e)?;
+                return self.replay_outcome(&mid).await;
+            }
+            (r, _) => r?,
+        };
+        self.replay_outcome(&mid).await
+    }
+
+    /// The outcome of a stored message, as the reply that stored it reported it.
+    async fn replay_outcome(&self, mid: &str) -> Result<ReplyOutcome> {
+        let sql = format!("{MESSAGE_SELECT} WHERE m.id = $1");
+        let m: Message = on_read!(self, |pool| sqlx::query_as(&sql).bind(mid).fetch_optional(pool).await)?
+            .ok_or(StoreError::NotFound)?;
+        let c = self.conversation(&m.conversation_id).await?.ok_or(StoreError::NotFound)?;
+        // A follow-up's first message is the one right after its `created` event.
+        Ok(if c.follow_up_of.is_some() && m.seq == 2 {
+            ReplyOutcome::FollowUp { message: m, conversation: c }
+        } else {
+            ReplyOutcome::Added { message: m, conversation: c }
+        })
+    }
+
+    /// Inserts conversations in bulk for benchmarks and demos: one transaction per call.
+    pub async fn bulk_insert_conversations(&self, rows: &[Conversation]) -> Result<()> {
+        on_write!(self, |pool, _l| {
+            let mut tx = pool.begin().await?;
+            for c in rows {
+                sqlx::query(
+                    "INSERT INTO conversations (id, kind, case_number, customer_id, subject, status, priority, \
+                     priority_rank, category, department_id, assignee_id, tier, lang, last_seq, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $15)",
+                )
+                .bind(&c.id)
+                .bind(&c.kind)
+                .bind(&c.case_number)
+                .bind(&c.customer_id)
+                .bind(&c.subject)
+                .bind(&c.status)
+                .bind(&c.priority)
+                .bind(c.priority().rank())
+                .bind(&c.category)
+                .bind(&c.department_id)
+                .bind(&c.assignee_id)
+                .bind(&c.tier)
+                .bind(&c.lang)
+                .bind(c.created_at)
+                .bind(c.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Refreshes the planner's statistics after a bulk load.
+    pub async fn analyze(&self) -> Result<()> {
+        on_write!(self, |pool, _l| sqlx::query("ANALYZE").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+}
+
+fn is_idem_race(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(d) if crate::is_unique_violation(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv() -> Conversation {
+        Conversation {
+            id: "c1".into(),
+            kind: "ticket".into(),
+            case_number: Some("LB-260101-0001".into()),
+            customer_id: "u1".into(),
+            subject: "s".into(),
+            status: "open".into(),
+            priority: "normal".into(),
+            category: "deposit".into(),
+            department_id: "support".into(),
+            assignee_id: Some("a1".into()),
+            tier: "l1".into(),
+            lang: "en".into(),
+            order_id: None,
+            tx_hash: None,
+            asset: None,
+            amount: None,
+            merged_into: None,
+            follow_up_of: None,
+            last_seq: 2,
+            created_at: 1,
+            updated_at: 1,
+            solved_at: None,
+            closed_at: None,
+        }
+    }
+
+    #[test]
+    fn escalation_climbs_and_unassigns() {
+        let (c, ev) = plan_change(conv(), &TicketChange::Escalate { reason: "needs L2".into() }, 5).unwrap();
+        assert_eq!((c.tier.as_str(), c.assignee_id.as_deref(), c.updated_at), ("l2", None, 5));
+        assert_eq!(ev[0].0, "escalated");
+        let (c, _) = plan_change(c, &TicketChange::Escalate { reason: "x".into() }, 6).unwrap();
+        assert_eq!(c.tier, "supervisor");
+        assert!(plan_change(c, &TicketChange::Escalate { reason: "x".into() }, 7).is_err());
+        assert!(plan_change(conv(), &TicketChange::Escalate { reason: "  ".into() }, 7).is_err());
+    }
+
+    #[test]
+    fn transfer_needs_a_reason_and_a_new_department() {
+        let t = |d: &str, r: &str| TicketChange::Transfer { department: d.into(), reason: r.into() };
+        assert!(plan_change(conv(), &t("support", "x"), 1).is_err());
+        assert!(plan_change(conv(), &t("finance", ""), 1).is_err());
+        let (c, ev) = plan_change(conv(), &t("finance", "refund"), 1).unwrap();
+        assert_eq!((c.department_id.as_str(), c.assignee_id.clone()), ("finance", None));
+        assert!(ev[0].2, "transfers are internal events");
+    }
+
+    #[test]
+    fn status_changes_follow_the_machine_and_stamp_times() {
+        let (c, _) = plan_change(conv(), &TicketChange::Status(Status::Solved), 9).unwrap();
+        assert_eq!(c.solved_at, Some(9));
+        let (c, _) = plan_change(c, &TicketChange::Status(Status::Closed), 10).unwrap();
+        assert_eq!(c.closed_at, Some(10));
+        assert!(plan_change(c.clone(), &TicketChange::Status(Status::Open), 11).is_err());
+        assert!(plan_change(c, &TicketChange::Assign(None), 11).is_err());
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let c = Cursor { a: 5, b: 7, id: "abc".into() };
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        assert!(Cursor::decode("!!").is_err());
+        assert!(Cursor::decode("eA").is_err());
+    }
+
+    #[test]
+    fn tags_are_cleaned() {
+        let t = clean_tags(&[" VIP ".into(), "vip".into(), "".into(), "c2c".into()]).unwrap();
+        assert_eq!(t, vec!["vip", "c2c"]);
+        assert!(clean_tags(&["a,b".into()]).is_err());
+    }
+}

@@ -1,0 +1,227 @@
+//! Lifebuoy's storage. One [`Store`] speaks to SQLite (the default: a file in the data dir, WAL, a single
+//! writer connection and a pool of readers) or to PostgreSQL (`postgres://...`). Both run the same portable
+//! SQL; each backend owns its migrations, run on open. Every write that belongs together is one transaction.
+
+mod accounts;
+mod conversations;
+mod files;
+mod idempotency;
+mod rows;
+
+pub use accounts::{Agent, Customer, NewAgent, Session, Principal};
+pub use conversations::{
+    Actor, Cursor, Page, QueueFilter, QueueSort, Scope, TicketChange, NewTicket, ReplyOutcome, TimelineItem,
+};
+pub use files::{AttachmentMeta, FileStore};
+pub use rows::{Conversation, Department, Message, Event};
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Everything a storage call can fail with. The web layer maps each to a status and a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(#[from] lifebuoy_domain::Invalid),
+    #[error("{0}")]
+    Status(#[from] lifebuoy_domain::StatusError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("file storage: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub(crate) enum Db {
+    /// SQLite allows one writer at a time: writes go through a pool of one connection so they queue in
+    /// process instead of failing with SQLITE_BUSY; readers use WAL snapshots in parallel.
+    Sqlite { write: SqlitePool, read: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// The handle every part of Lifebuoy stores through. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: std::sync::Arc<Db>,
+}
+
+/// Runs `$body` with `$pool` bound to the writer pool of whichever backend this is, and `$lock` to the row-lock
+/// suffix of a SELECT (`FOR UPDATE` on PostgreSQL; SQLite's single writer already serialises).
+macro_rules! on_write {
+    ($s:expr, |$pool:ident, $lock:ident| $body:expr) => {
+        match &*$s.db {
+            $crate::Db::Sqlite { write, .. } => {
+                let $pool = write;
+                #[allow(unused_variables)]
+                let $lock = "";
+                $body
+            }
+            $crate::Db::Postgres(p) => {
+                let $pool = p;
+                #[allow(unused_variables)]
+                let $lock = " FOR UPDATE";
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$pool` bound to a reader pool.
+macro_rules! on_read {
+    ($s:expr, |$pool:ident| $body:expr) => {
+        match &*$s.db {
+            $crate::Db::Sqlite { read, .. } => {
+                let $pool = read;
+                $body
+            }
+            $crate::Db::Postgres(p) => {
+                let $pool = p;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use {on_read, on_write};
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite://path`, a bare file path, or `postgres://...`.
+    pub url: String,
+    /// SQLite only: fsync every commit (`FULL`, the default: acknowledged means on disk) or only at checkpoints
+    /// (`NORMAL`: survives a crashed process, not a lost machine).
+    pub sqlite_sync_full: bool,
+    /// PostgreSQL pool size.
+    pub max_connections: u32,
+}
+
+impl StoreOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        StoreOptions { url: url.into(), sqlite_sync_full: true, max_connections: 16 }
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and runs its migrations.
+    pub async fn open(opts: &StoreOptions) -> Result<Store> {
+        let store = Store::connect(opts).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub async fn connect(opts: &StoreOptions) -> Result<Store> {
+        let url = opts.url.as_str();
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            Db::Postgres(pool)
+        } else {
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+            let base = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(if opts.sqlite_sync_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal })
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .pragma("cache_size", "-65536")
+                .pragma("temp_store", "memory");
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(base.clone())
+                .await?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(base.read_only(true))
+                .await?;
+            Db::Sqlite { write, read }
+        };
+        Ok(Store { db: std::sync::Arc::new(db) })
+    }
+
+    /// Runs this backend's migrations.
+    pub async fn migrate(&self) -> Result<()> {
+        match &*self.db {
+            Db::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
+            Db::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match &*self.db {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Closes every connection (SQLite checkpoints its WAL).
+    pub async fn close(&self) {
+        match &*self.db {
+            Db::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// A cheap liveness probe.
+    pub async fn ping(&self) -> Result<()> {
+        on_read!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+}
+
+/// Milliseconds since the Unix epoch: the one time representation in storage.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A new time-ordered id (UUIDv7), so ids also sort by creation.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+/// SHA-256 hex of a secret: tokens and session ids are stored only as hashes.
+pub fn hash_secret(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+}
+
+/// A random URL-safe secret of 32 bytes.
+pub fn random_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}

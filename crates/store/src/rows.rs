@@ -1,0 +1,108 @@
+//! Rows as they come out of the database, serialised as they go out of the API.
+
+use lifebuoy_domain::{Category, Priority, Status, Tier};
+use serde::Serialize;
+
+/// A department: where cases are routed and which agents see them.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Department {
+    pub id: String,
+    pub name_en: String,
+    pub name_zh_hans: String,
+    pub name_zh_hant: String,
+}
+
+impl Department {
+    /// The department's name in a UI language.
+    pub fn name(&self, lang: lifebuoy_domain::Lang) -> &str {
+        match lang {
+            lifebuoy_domain::Lang::En => &self.name_en,
+            lifebuoy_domain::Lang::ZhHans => &self.name_zh_hans,
+            lifebuoy_domain::Lang::ZhHant => &self.name_zh_hant,
+        }
+    }
+}
+
+/// A conversation: the one core of tickets, chats, email threads and appeals.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Conversation {
+    pub id: String,
+    pub kind: String,
+    pub case_number: Option<String>,
+    pub customer_id: String,
+    pub subject: String,
+    pub status: String,
+    pub priority: String,
+    pub category: String,
+    pub department_id: String,
+    pub assignee_id: Option<String>,
+    pub tier: String,
+    pub lang: String,
+    pub order_id: Option<String>,
+    pub tx_hash: Option<String>,
+    pub asset: Option<String>,
+    pub amount: Option<String>,
+    pub merged_into: Option<String>,
+    pub follow_up_of: Option<String>,
+    pub last_seq: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub solved_at: Option<i64>,
+    pub closed_at: Option<i64>,
+}
+
+pub(crate) const CONVERSATION_COLS: &str = "id, kind, case_number, customer_id, subject, status, priority, \
+    category, department_id, assignee_id, tier, lang, order_id, tx_hash, asset, amount, merged_into, follow_up_of, \
+    last_seq, created_at, updated_at, solved_at, closed_at";
+
+impl Conversation {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Open)
+    }
+    pub fn priority(&self) -> Priority {
+        Priority::parse(&self.priority).unwrap_or(Priority::Normal)
+    }
+    pub fn category(&self) -> Category {
+        Category::parse(&self.category).unwrap_or(Category::Other)
+    }
+    pub fn tier(&self) -> Tier {
+        Tier::parse(&self.tier).unwrap_or(Tier::L1)
+    }
+}
+
+/// A message on a conversation's timeline. `author_name` and `agent_no` are filled for agents' messages.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Message {
+    pub id: String,
+    pub conversation_id: String,
+    pub seq: i64,
+    pub author_kind: String,
+    pub author_id: Option<String>,
+    pub author_name: Option<String>,
+    pub agent_no: Option<String>,
+    pub body: String,
+    pub internal: bool,
+    pub client_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// Something that happened to a conversation: who, when, what.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Event {
+    pub id: String,
+    pub conversation_id: String,
+    pub seq: i64,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    pub kind: String,
+    #[serde(serialize_with = "raw_json")]
+    pub data: String,
+    pub internal: bool,
+    pub created_at: i64,
+}
+
+fn raw_json<S: serde::Serializer>(s: &str, ser: S) -> Result<S::Ok, S::Error> {
+    let v: serde_json::Value = serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
+    v.serialize(ser)
+}

@@ -1,0 +1,182 @@
+//! Test helpers shared by every integration test: `spawn_app` starts the real application on `127.0.0.1:0`
+//! over a fresh database (a temporary SQLite file, or a new PostgreSQL database named by a uuid), and helpers
+//! sign identity tokens and sign agents in, as the exchange and a browser would.
+
+use lifebuoy_domain::{AgentNo, Lang, Role};
+use lifebuoy_store::{FileStore, NewAgent, Store, StoreOptions};
+use std::path::PathBuf;
+
+pub const SECRET: &str = "testkit-identity-secret";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests create their databases on: `LIFEBUOY_TEST_PG`, default the local server.
+pub fn pg_admin_url() -> String {
+    std::env::var("LIFEBUOY_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A running application and what a test needs to talk to it.
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub base: String,
+    pub store: Store,
+    pub dir: PathBuf,
+    pub backend: Backend,
+    pub http: reqwest::Client,
+    pg_db: Option<String>,
+}
+
+/// Opens a fresh store on a backend; returns it with the PostgreSQL database name to drop, if any.
+pub async fn fresh_store(backend: Backend, dir: &std::path::Path) -> (Store, Option<String>) {
+    match backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", dir.join("test.db").display());
+            (Store::open(&StoreOptions::new(url)).await.expect("open sqlite"), None)
+        }
+        Backend::Postgres => {
+            use sqlx::Connection;
+            let admin = pg_admin_url();
+            let name = format!("lb_test_{}", uuid::Uuid::new_v4().simple());
+            let mut c = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for the PostgreSQL half of the tests: {e}"));
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.expect("create test database");
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+            let mut opts = StoreOptions::new(format!("{base}/{name}"));
+            opts.max_connections = 5;
+            (Store::open(&opts).await.expect("open postgres"), Some(name))
+        }
+    }
+}
+
+/// Starts the application over a fresh database.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, false).await
+}
+
+/// Starts the application, optionally in demo mode.
+pub async fn spawn_app_with(backend: Backend, demo: bool) -> TestApp {
+    let dir = std::env::temp_dir().join(format!("lifebuoy-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (store, pg_db) = fresh_store(backend, &dir).await;
+    let state = lifebuoy_web::AppState::new(
+        store.clone(),
+        FileStore::new(dir.join("files")),
+        lifebuoy_web::WebConfig { demo, secure_cookies: false, identity_secret: Some(SECRET.into()) },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, lifebuoy_web::app(state)).await });
+    TestApp { addr, base: format!("http://{addr}"), store, dir, backend, http: reqwest::Client::new(), pg_db }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// An identity token for an exchange user, as the exchange's backend would sign it.
+    pub fn customer_token(&self, sub: &str) -> String {
+        identity_token(sub, "en", 3600)
+    }
+
+    /// Creates an agent with a password of [`PASSWORD`]; returns the agent id.
+    pub async fn agent(&self, email: &str, no: &str, role: Role, departments: &[&str]) -> String {
+        self.store
+            .create_agent(&NewAgent {
+                email: email.into(),
+                display_name: format!("Agent {no}"),
+                agent_no: AgentNo::parse(no).expect("agent no"),
+                role,
+                languages: vec![Lang::ZhHans, Lang::En],
+                departments: departments.iter().map(|d| d.to_string()).collect(),
+                password_hash: lifebuoy_web::auth::hash_password(PASSWORD),
+            })
+            .await
+            .expect("create agent")
+            .id
+    }
+
+    /// A browser-like client (cookie jar) signed in to the console as `email`.
+    pub async fn agent_client(&self, email: &str) -> reqwest::Client {
+        let c = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let r = c
+            .post(self.url("/console/login"))
+            .header("origin", &self.base)
+            .form(&[("email", email), ("password", PASSWORD)])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status(), 303, "login of {email} should redirect");
+        c
+    }
+
+    /// An integration token for the exchange's backend.
+    pub async fn integration_token(&self) -> String {
+        self.store.create_api_token("tests").await.expect("token")
+    }
+
+    /// Drops the PostgreSQL database (and removes the temp dir). Best effort.
+    pub async fn cleanup(self) {
+        self.store.close().await;
+        if let Some(name) = self.pg_db {
+            use sqlx::Connection;
+            if let Ok(mut c) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await;
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Signs an identity token with the test secret.
+pub fn identity_token(sub: &str, lang: &str, ttl_s: i64) -> String {
+    lifebuoy_web::auth::sign_identity(
+        SECRET,
+        &lifebuoy_web::auth::IdentityClaims {
+            sub: sub.into(),
+            email: Some(format!("{sub}@example.com")),
+            name: Some(format!("Customer {sub}")),
+            lang: Some(lang.into()),
+            exp: chrono::Utc::now().timestamp() + ttl_s,
+        },
+    )
+}
+
+/// A tiny valid PNG (1×1), for upload tests.
+pub fn png_bytes() -> Vec<u8> {
+    vec![
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00,
+        0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78,
+        0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0, 0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x49,
+        0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+    ]
+}
+
+/// Runs one async test body against SQLite and then PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::spawn_app($crate::Backend::Sqlite).await;
+                ($body)(&app).await;
+                app.cleanup().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let app = $crate::spawn_app($crate::Backend::Postgres).await;
+                ($body)(&app).await;
+                app.cleanup().await;
+            }
+        }
+    };
+}

@@ -1,0 +1,31 @@
+//! The REST API under `/api/v1`, documented by `GET /api/openapi.json`.
+
+pub mod attachments;
+pub mod guests;
+pub mod tickets;
+
+use crate::AppState;
+use axum::Router;
+use axum::routing::{get, post};
+
+/// The OpenAPI 3 document, kept beside the handlers it describes (a test checks every route is in it).
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tickets", post(tickets::create).get(tickets::list))
+        .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
+        .route("/tickets/{id}/messages", post(tickets::post_message))
+        .route("/tickets/{id}/status", post(tickets::set_status))
+        .route("/tickets/{id}/assign", post(tickets::assign))
+        .route("/tickets/{id}/transfer", post(tickets::transfer))
+        .route("/tickets/{id}/escalate", post(tickets::escalate))
+        .route("/tickets/{id}/merge", post(tickets::merge))
+        .route("/attachments", post(attachments::upload))
+        .route("/attachments/{id}", get(attachments::download))
+        .route("/me", get(tickets::me))
+        .route("/departments", get(tickets::departments))
+        .route("/agents", get(tickets::agents))
+        .route("/guest/code", post(guests::request_code))
+        .route("/guest/verify", post(guests::verify))
+}

@@ -1,0 +1,446 @@
+//! `/api/v1/tickets`: the ticket API. Each handler checks who may see what, calls the store, answers. The
+//! helpers here are shared with the server-rendered pages, so a form and an API call take the same path.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use lifebuoy_domain::{CaseNumber, Category, ConversationKind, Lang, Priority, Status};
+use lifebuoy_store::{Conversation, Cursor, NewTicket, Page, Principal, QueueFilter, QueueSort, TicketChange, TimelineItem};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// The body of `POST /api/v1/tickets`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicket {
+    pub subject: String,
+    pub body: String,
+    pub category: Category,
+    pub priority: Option<Priority>,
+    pub department: Option<String>,
+    pub lang: Option<String>,
+    pub order_id: Option<String>,
+    pub tx_hash: Option<String>,
+    pub asset: Option<String>,
+    pub amount: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub attachment_ids: Vec<String>,
+    /// Staff only: the customer the case is for, as the exchange knows them.
+    pub customer: Option<OnBehalfOf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnBehalfOf {
+    pub external_id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub lang: Option<String>,
+}
+
+/// A ticket as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct TicketView {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub tags: Vec<String>,
+}
+
+pub(crate) fn text_field(field: &'static str, v: &str, max: usize) -> Result<String, ApiError> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Err(ApiError::invalid(field, "is required"));
+    }
+    if v.chars().count() > max {
+        return Err(ApiError::invalid(field, format!("at most {max} characters")));
+    }
+    Ok(v.to_string())
+}
+
+fn optional_field(field: &'static str, v: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) if s.chars().count() > max => Err(ApiError::invalid(field, format!("at most {max} characters"))),
+        Some(s) => Ok(Some(s.to_string())),
+    }
+}
+
+/// Creates a ticket for a caller: validation, on-behalf-of for staff, idempotency. Returns the ticket and
+/// whether it is new.
+pub async fn create_for(state: &AppState, caller: &Caller, input: CreateTicket, idem: Option<(&str, &str)>) -> ApiResult<(Conversation, bool)> {
+    let subject = text_field("subject", &input.subject, 200)?;
+    let body = text_field("body", &input.body, 20_000)?;
+    let customer = match (&caller.principal, input.customer) {
+        (Principal::Customer(c), None) => c.clone(),
+        (Principal::Customer(_), Some(_)) => return Err(ApiError::forbidden("customers file tickets for themselves")),
+        (_, Some(o)) => {
+            let claims = crate::auth::IdentityClaims { sub: text_field("customer.external_id", &o.external_id, 128)?, email: o.email, name: o.name, lang: o.lang, exp: 0 };
+            crate::auth::customer_from_claims(state, &claims).await?
+        }
+        (_, None) => return Err(ApiError::invalid("customer", "staff must say which customer the ticket is for")),
+    };
+    let lang = input
+        .lang
+        .as_deref()
+        .or(customer.lang.as_deref())
+        .and_then(Lang::from_tag)
+        .unwrap_or(Lang::ZhHans);
+    if input.attachment_ids.len() > 10 {
+        return Err(ApiError::invalid("attachment_ids", "at most 10 attachments"));
+    }
+    let t = NewTicket {
+        kind: ConversationKind::Ticket,
+        customer_id: customer.id.clone(),
+        subject,
+        body,
+        category: input.category,
+        priority: input.priority.unwrap_or(Priority::Normal),
+        department: input.department,
+        lang,
+        order_id: optional_field("order_id", input.order_id, 100)?,
+        tx_hash: optional_field("tx_hash", input.tx_hash, 200)?,
+        asset: optional_field("asset", input.asset, 20)?,
+        amount: optional_field("amount", input.amount, 40)?,
+        tags: input.tags,
+        attachment_ids: input.attachment_ids,
+    };
+    let principal = caller.principal.key();
+    let idem = idem.map(|(k, h)| (principal.as_str(), k, h));
+    Ok(state.store.create_ticket(&t, &caller.actor(), idem).await?)
+}
+
+/// Loads a ticket the caller may see, by id or case number; anything else is 404, never 403, so ids of
+/// other customers' tickets cannot be probed.
+pub async fn visible(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Conversation> {
+    let c = if id.to_ascii_uppercase().starts_with("LB-") {
+        match CaseNumber::parse(id) {
+            Ok(cn) => state.store.conversation_by_case(&cn).await?,
+            Err(_) => None,
+        }
+    } else if id.len() <= 64 {
+        state.store.conversation(id).await?
+    } else {
+        None
+    };
+    match c {
+        Some(c) if caller.scope().permits(&c) => Ok(c),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+pub async fn view(state: &AppState, c: Conversation) -> ApiResult<TicketView> {
+    let tags = state.store.tags(&c.id).await?;
+    Ok(TicketView { conversation: c, tags })
+}
+
+fn idem_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let k = v.to_str().map_err(|_| ApiError::bad_request("Idempotency-Key must be ASCII"))?.trim();
+            if k.is_empty() || k.len() > 255 {
+                return Err(ApiError::bad_request("Idempotency-Key must be 1 to 255 characters"));
+            }
+            Ok(Some(k.to_string()))
+        }
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
+    let ct = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !ct.starts_with("application/json") {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json"));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
+        } else {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+        }
+    })
+}
+
+fn body_hash(body: &Bytes) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(body))
+}
+
+/// `POST /api/v1/tickets`
+pub async fn create(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+    let input: CreateTicket = parse_json(&headers, &body)?;
+    let key = idem_key(&headers)?;
+    let hash = body_hash(&body);
+    let (c, fresh) = create_for(&state, &caller, input, key.as_deref().map(|k| (k, hash.as_str()))).await?;
+    let mut res = (StatusCode::CREATED, ApiJson(view(&state, c).await?)).into_response();
+    if !fresh {
+        res.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+    }
+    Ok(res)
+}
+
+/// Query parameters of `GET /api/v1/tickets`.
+#[derive(Debug, Deserialize, Default)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub department: Option<String>,
+    pub assignee: Option<String>,
+    pub priority: Option<String>,
+    pub category: Option<String>,
+    pub q: Option<String>,
+    pub sort: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+}
+
+impl ListQuery {
+    /// Turns query parameters into a filter; `me` means the calling agent.
+    pub fn filter(&self, caller: &Caller) -> ApiResult<(QueueFilter, QueueSort, Option<Cursor>)> {
+        let none_if_empty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let mut f = QueueFilter::default();
+        if let Some(s) = none_if_empty(&self.status) {
+            f.statuses = match s.as_str() {
+                "active" => Status::ACTIVE.to_vec(),
+                "all" => vec![],
+                _ => s.split(',').map(|x| Status::parse(x.trim())).collect::<Result<_, _>>()?,
+            };
+        }
+        f.department = none_if_empty(&self.department);
+        f.assignee = match none_if_empty(&self.assignee).as_deref() {
+            None => None,
+            Some("none") => Some(None),
+            Some("me") => Some(Some(caller.agent().map(|a| a.id.clone()).ok_or_else(|| ApiError::invalid("assignee", "`me` is for agents"))?)),
+            Some(id) => Some(Some(id.to_string())),
+        };
+        f.priority = none_if_empty(&self.priority).map(|p| Priority::parse(&p)).transpose()?;
+        f.category = none_if_empty(&self.category).map(|p| Category::parse(&p)).transpose()?;
+        f.text = none_if_empty(&self.q);
+        f.kind = Some(ConversationKind::Ticket);
+        let sort = none_if_empty(&self.sort).map(|s| QueueSort::parse(&s)).transpose()?.unwrap_or_default();
+        let cursor = none_if_empty(&self.cursor).map(|c| Cursor::decode(&c)).transpose()?;
+        Ok((f, sort, cursor))
+    }
+}
+
+/// `GET /api/v1/tickets`: a customer's own tickets, or the agent queue.
+pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query<ListQuery>) -> ApiResult<ApiJson<Page<Conversation>>> {
+    let (f, sort, cursor) = q.filter(&caller)?;
+    let page = state.store.list_conversations(&caller.scope(), &f, sort, cursor.as_ref(), q.limit.unwrap_or(50)).await?;
+    Ok(ApiJson(page))
+}
+
+/// A ticket with its timeline.
+#[derive(Debug, Serialize)]
+pub struct TicketDetail {
+    #[serde(flatten)]
+    pub ticket: TicketView,
+    pub timeline: Vec<TimelineItem>,
+}
+
+/// `GET /api/v1/tickets/{id}` (id or case number)
+pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<ApiJson<TicketDetail>> {
+    let c = visible(&state, &caller, &id).await?;
+    let timeline = state.store.timeline(&c.id, caller.scope().sees_internal()).await?;
+    Ok(ApiJson(TicketDetail { ticket: view(&state, c).await?, timeline }))
+}
+
+/// The body of `POST /api/v1/tickets/{id}/messages`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    pub body: String,
+    #[serde(default)]
+    pub internal: bool,
+    #[serde(default)]
+    pub attachment_ids: Vec<String>,
+    /// Staff only: a status to move to after the reply (e.g. `pending`, `solved`).
+    pub status: Option<Status>,
+}
+
+/// Posts a message for a caller, then the optional status change. Shared with the pages.
+pub async fn reply_for(state: &AppState, caller: &Caller, c: &Conversation, m: NewMessage, idem: Option<(&str, &str)>) -> ApiResult<lifebuoy_store::ReplyOutcome> {
+    let body = text_field("body", &m.body, 20_000)?;
+    if m.internal && !caller.is_staff() {
+        return Err(ApiError::forbidden("only agents write internal notes"));
+    }
+    if m.status.is_some() && !caller.is_staff() {
+        return Err(ApiError::forbidden("customers change status with the \"my problem is solved\" button"));
+    }
+    let principal = caller.principal.key();
+    let idem = idem.map(|(k, h)| (principal.as_str(), k, h));
+    let out = state.store.reply(&c.id, &caller.actor(), &body, m.internal, &m.attachment_ids, None, idem).await?;
+    if let (Some(to), lifebuoy_store::ReplyOutcome::Added { conversation, .. }) = (m.status, &out) {
+        if conversation.status() != to {
+            state.store.change_ticket(&conversation.id, &TicketChange::Status(to), &caller.actor()).await?;
+        }
+    }
+    Ok(out)
+}
+
+/// `POST /api/v1/tickets/{id}/messages`
+pub async fn post_message(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+    let m: NewMessage = parse_json(&headers, &body)?;
+    let c = visible(&state, &caller, &id).await?;
+    let key = idem_key(&headers)?;
+    let hash = body_hash(&body);
+    let out = reply_for(&state, &caller, &c, m, key.as_deref().map(|k| (k, hash.as_str()))).await?;
+    Ok((StatusCode::CREATED, ApiJson(out)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    pub status: Status,
+}
+
+/// Changes status for a caller: customers may only mark their case solved.
+pub async fn set_status_for(state: &AppState, caller: &Caller, c: &Conversation, to: Status) -> ApiResult<Conversation> {
+    if !caller.is_staff() && !c.status().customer_may_set(to) {
+        return Err(ApiError::forbidden("customers can only mark an open case as solved"));
+    }
+    Ok(state.store.change_ticket(&c.id, &TicketChange::Status(to), &caller.actor()).await?)
+}
+
+/// `POST /api/v1/tickets/{id}/status`
+pub async fn set_status(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<StatusBody>) -> ApiResult<ApiJson<TicketView>> {
+    let c = visible(&state, &caller, &id).await?;
+    let c = set_status_for(&state, &caller, &c, b.status).await?;
+    Ok(ApiJson(view(&state, c).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    /// An agent id, `"me"`, or null to unassign.
+    pub assignee_id: Option<String>,
+}
+
+/// The staff actions of the console, one enum so pages and API share them.
+pub enum StaffAction {
+    Assign(Option<String>),
+    Transfer { department: String, reason: String },
+    Escalate { reason: String },
+    Merge { into: String },
+    Update(UpdateBody),
+}
+
+/// Runs a staff action on a visible ticket.
+pub async fn staff_action(state: &AppState, caller: &Caller, c: &Conversation, action: StaffAction) -> ApiResult<Conversation> {
+    caller.require_staff()?;
+    let actor = caller.actor();
+    let change = match action {
+        StaffAction::Assign(a) => {
+            let a = match a.as_deref() {
+                Some("me") => Some(caller.agent().ok_or_else(|| ApiError::invalid("assignee_id", "`me` is for agents"))?.id.clone()),
+                Some("") | None => None,
+                Some(x) => Some(x.to_string()),
+            };
+            TicketChange::Assign(a)
+        }
+        StaffAction::Transfer { department, reason } => TicketChange::Transfer { department, reason },
+        StaffAction::Escalate { reason } => TicketChange::Escalate { reason },
+        StaffAction::Merge { into } => {
+            let target = visible(state, caller, into.trim()).await.map_err(|_| ApiError::invalid("into", "no such case"))?;
+            return Ok(state.store.merge_ticket(&c.id, &target.id, &actor).await?);
+        }
+        StaffAction::Update(u) => TicketChange::Update {
+            priority: u.priority,
+            category: u.category,
+            tags: u.tags,
+            order_id: u.order_id,
+            tx_hash: u.tx_hash,
+            asset: u.asset,
+            amount: u.amount,
+        },
+    };
+    Ok(state.store.change_ticket(&c.id, &change, &actor).await?)
+}
+
+async fn act(state: AppState, caller: Caller, id: String, action: StaffAction) -> ApiResult<ApiJson<TicketView>> {
+    caller.require_staff()?;
+    let c = visible(&state, &caller, &id).await?;
+    let c = staff_action(&state, &caller, &c, action).await?;
+    Ok(ApiJson(view(&state, c).await?))
+}
+
+/// `POST /api/v1/tickets/{id}/assign`
+pub async fn assign(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<AssignBody>) -> ApiResult<ApiJson<TicketView>> {
+    act(state, caller, id, StaffAction::Assign(b.assignee_id)).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    pub department: String,
+    pub reason: String,
+}
+
+/// `POST /api/v1/tickets/{id}/transfer`
+pub async fn transfer(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<TransferBody>) -> ApiResult<ApiJson<TicketView>> {
+    act(state, caller, id, StaffAction::Transfer { department: b.department, reason: b.reason }).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: String,
+}
+
+/// `POST /api/v1/tickets/{id}/escalate`
+pub async fn escalate(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<ReasonBody>) -> ApiResult<ApiJson<TicketView>> {
+    act(state, caller, id, StaffAction::Escalate { reason: b.reason }).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The id or case number of the case to merge into.
+    pub into: String,
+}
+
+/// `POST /api/v1/tickets/{id}/merge`
+pub async fn merge(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<MergeBody>) -> ApiResult<ApiJson<TicketView>> {
+    act(state, caller, id, StaffAction::Merge { into: b.into }).await
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    pub priority: Option<Priority>,
+    pub category: Option<Category>,
+    pub tags: Option<Vec<String>>,
+    pub order_id: Option<String>,
+    pub tx_hash: Option<String>,
+    pub asset: Option<String>,
+    pub amount: Option<String>,
+}
+
+/// `PATCH /api/v1/tickets/{id}`
+pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<UpdateBody>) -> ApiResult<ApiJson<TicketView>> {
+    act(state, caller, id, StaffAction::Update(b)).await
+}
+
+/// `GET /api/v1/me`
+pub async fn me(caller: Caller) -> ApiJson<serde_json::Value> {
+    ApiJson(match &caller.principal {
+        Principal::Agent(a) => json!({"kind": "agent", "agent": a}),
+        Principal::Customer(c) => json!({"kind": "customer", "customer": c}),
+        Principal::Integration { name, .. } => json!({"kind": "integration", "name": name}),
+    })
+}
+
+/// `GET /api/v1/departments`
+pub async fn departments(State(state): State<AppState>, _caller: Caller) -> ApiResult<ApiJson<serde_json::Value>> {
+    Ok(ApiJson(json!({"items": state.store.departments().await?})))
+}
+
+/// `GET /api/v1/agents` (staff)
+pub async fn agents(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<serde_json::Value>> {
+    caller.require_staff()?;
+    Ok(ApiJson(json!({"items": state.store.agents().await?})))
+}

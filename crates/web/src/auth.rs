@@ -1,0 +1,213 @@
+//! Who is calling: an agent or a customer by session cookie, a customer by the exchange's signed identity
+//! token, or the exchange's backend by an integration token. Plus password hashing and CSRF defences.
+
+use crate::{AppState, error::ApiError};
+use axum::extract::FromRequestParts;
+use axum::http::{HeaderMap, Method, request::Parts};
+use axum_extra::extract::cookie::CookieJar;
+use lifebuoy_store::{Principal, Scope};
+use serde::{Deserialize, Serialize};
+
+pub const SESSION_COOKIE: &str = "lb_session";
+pub const SESSION_TTL_MS: i64 = 12 * 3600 * 1000;
+/// Failed logins in a row before an account locks, and for how long.
+pub const MAX_LOGIN_FAILURES: i64 = 5;
+pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
+
+/// The claims of the exchange's identity token (HS256, signed with `LIFEBUOY_IDENTITY_SECRET`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdentityClaims {
+    pub sub: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub lang: Option<String>,
+    pub exp: i64,
+}
+
+/// Verifies identity tokens. Only HS256 is accepted, `exp` is required.
+#[derive(Clone)]
+pub struct IdentityVerifier {
+    key: Option<jsonwebtoken::DecodingKey>,
+    validation: jsonwebtoken::Validation,
+}
+
+impl IdentityVerifier {
+    pub fn new(secret: Option<&str>) -> Self {
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.leeway = 30;
+        IdentityVerifier { key: secret.filter(|s| !s.is_empty()).map(|s| jsonwebtoken::DecodingKey::from_secret(s.as_bytes())), validation }
+    }
+
+    pub fn verify(&self, token: &str) -> Result<IdentityClaims, ApiError> {
+        let key = self.key.as_ref().ok_or_else(|| {
+            ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "identity_not_configured", "this server has no LIFEBUOY_IDENTITY_SECRET")
+        })?;
+        let data = jsonwebtoken::decode::<IdentityClaims>(token, key, &self.validation).map_err(|e| {
+            ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_identity_token", format!("identity token rejected: {e}"))
+        })?;
+        if data.claims.sub.trim().is_empty() || data.claims.sub.len() > 128 {
+            return Err(ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_identity_token", "sub must be 1 to 128 characters"));
+        }
+        Ok(data.claims)
+    }
+}
+
+/// Signs an identity token: used by the demo and by tests, as the exchange's backend would.
+pub fn sign_identity(secret: &str, claims: &IdentityClaims) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("HS256 signing cannot fail")
+}
+
+/// Hashes a password with argon2id and a random salt.
+pub fn hash_password(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    argon2::Argon2::default().hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng)).expect("argon2 hashing").to_string()
+}
+
+/// Checks a password against an argon2 hash, in constant time.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    /// The session's CSRF token when the caller came by cookie (forms must echo it).
+    pub csrf: Option<String>,
+}
+
+impl Caller {
+    /// Which conversations this caller may see.
+    pub fn scope(&self) -> Scope {
+        match &self.principal {
+            Principal::Customer(c) => Scope::Customer(c.id.clone()),
+            Principal::Agent(a) if a.role.sees_all() => Scope::All,
+            Principal::Agent(a) => Scope::Agent { id: a.id.clone(), departments: a.departments.clone() },
+            Principal::Integration { .. } => Scope::All,
+        }
+    }
+
+    pub fn actor(&self) -> lifebuoy_store::Actor {
+        use lifebuoy_store::Actor;
+        match &self.principal {
+            Principal::Customer(c) => Actor::Customer(c.id.clone()),
+            Principal::Agent(a) => Actor::Agent(a.id.clone()),
+            Principal::Integration { token_id, .. } => Actor::Integration(token_id.clone()),
+        }
+    }
+
+    pub fn is_staff(&self) -> bool {
+        !matches!(self.principal, Principal::Customer(_))
+    }
+
+    pub fn agent(&self) -> Option<&lifebuoy_store::Agent> {
+        match &self.principal {
+            Principal::Agent(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// Refuses customers: for endpoints only agents and the exchange's backend may call.
+    pub fn require_staff(&self) -> Result<(), ApiError> {
+        if self.is_staff() { Ok(()) } else { Err(ApiError::forbidden("agents only")) }
+    }
+}
+
+/// Resolves the caller of a request, or `None` when anonymous. A bad bearer token is an error, not anonymous.
+pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, ApiError> {
+    if let Some(auth) = headers.get(axum::http::header::AUTHORIZATION) {
+        let raw = auth.to_str().map_err(|_| ApiError::unauthorized())?;
+        let token = raw.strip_prefix("Bearer ").or_else(|| raw.strip_prefix("bearer ")).ok_or_else(ApiError::unauthorized)?.trim();
+        if token.starts_with("lbt_") {
+            let (token_id, name) = state.store.api_token(token).await?.ok_or_else(ApiError::unauthorized)?;
+            return Ok(Some(Caller { principal: Principal::Integration { token_id, name }, csrf: None }));
+        }
+        let claims = state.identity.verify(token)?;
+        let customer = customer_from_claims(state, &claims).await?;
+        return Ok(Some(Caller { principal: Principal::Customer(customer), csrf: None }));
+    }
+    let jar = CookieJar::from_headers(headers);
+    let Some(cookie) = jar.get(SESSION_COOKIE) else { return Ok(None) };
+    let Some(session) = state.store.session(cookie.value()).await? else { return Ok(None) };
+    let principal = match session.principal_kind.as_str() {
+        "agent" => match state.store.agent(&session.principal_id).await? {
+            Some(a) if a.active => Principal::Agent(a),
+            _ => return Ok(None),
+        },
+        "customer" => match state.store.customer(&session.principal_id).await? {
+            Some(c) => Principal::Customer(c),
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(Caller { principal, csrf: Some(session.csrf) }))
+}
+
+/// The customer behind identity claims, created or updated from them.
+pub async fn customer_from_claims(state: &AppState, c: &IdentityClaims) -> Result<lifebuoy_store::Customer, ApiError> {
+    let lang = c.lang.as_deref().and_then(lifebuoy_domain::Lang::from_tag).map(|l| l.as_str());
+    Ok(state.store.upsert_exchange_customer(c.sub.trim(), c.email.as_deref(), c.name.as_deref(), lang).await?)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = resolve(state, &parts.headers).await?.ok_or_else(ApiError::unauthorized)?;
+        if caller.csrf.is_some() && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            check_same_origin(&parts.headers)?;
+        }
+        Ok(caller)
+    }
+}
+
+/// An optional caller, for pages that also show something to the anonymous.
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(MaybeCaller(resolve(state, &parts.headers).await.ok().flatten()))
+    }
+}
+
+/// Cookie-authenticated writes must come from our own pages: the browser's `Sec-Fetch-Site`, or failing that
+/// `Origin`, must not name another site. Forms also carry the session's token (see [`check_form_token`]).
+pub fn check_same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return if matches!(site, "same-origin" | "none") { Ok(()) } else { Err(csrf_error()) };
+    }
+    if let (Some(origin), Some(host)) = (
+        headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()),
+        headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()),
+    ) {
+        let origin_host = origin.split("://").nth(1).unwrap_or(origin);
+        if origin != "null" && origin_host != host {
+            return Err(csrf_error());
+        }
+    }
+    Ok(())
+}
+
+/// Compares a form's `_csrf` field with the session's token.
+pub fn check_form_token(caller: &Caller, sent: Option<&str>) -> Result<(), ApiError> {
+    match (&caller.csrf, sent) {
+        (None, _) => Ok(()),
+        (Some(expected), Some(got)) if constant_time_eq(expected.as_bytes(), got.as_bytes()) => Ok(()),
+        _ => Err(csrf_error()),
+    }
+}
+
+fn csrf_error() -> ApiError {
+    ApiError::new(axum::http::StatusCode::FORBIDDEN, "csrf", "cross-site request refused; reload the page and try again")
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,91 @@
+//! Errors as the API answers them: `{"error": {"code", "message"}}` with a stable snake_case code the UI can
+//! translate, and the HTTP status that fits.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use lifebuoy_store::StoreError;
+use serde_json::json;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource, or it is not yours to see")
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in, or send a valid bearer token")
+    }
+    pub fn forbidden(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", msg)
+    }
+    pub fn invalid(field: &str, msg: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("{field}: {msg}"))
+    }
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", msg)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found(),
+            StoreError::Invalid(i) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", i.to_string()),
+            StoreError::Status(s) => ApiError::new(StatusCode::CONFLICT, "illegal_status_change", s.to_string()),
+            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::Forbidden(m) => ApiError::forbidden(m),
+            e => {
+                tracing::error!(error = %e, "storage failure");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "storage failed; nothing was changed, try again")
+            }
+        }
+    }
+}
+
+impl From<lifebuoy_domain::Invalid> for ApiError {
+    fn from(i: lifebuoy_domain::Invalid) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", i.to_string())
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(r: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection::*;
+        let (code, status) = match &r {
+            JsonSyntaxError(_) => ("malformed_json", StatusCode::BAD_REQUEST),
+            JsonDataError(_) => ("invalid", StatusCode::UNPROCESSABLE_ENTITY),
+            MissingJsonContentType(_) => ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            _ => ("bad_request", StatusCode::BAD_REQUEST),
+        };
+        ApiError::new(status, code, r.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
+    }
+}
+
+/// A JSON body extractor whose rejections are [`ApiError`]s.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}

@@ -1,0 +1,102 @@
+//! UI strings in Simplified Chinese, Traditional Chinese and English, embedded in the binary, and the choice
+//! of language for a request: the `lb_lang` cookie (the switcher), then the customer's profile, then
+//! `Accept-Language`, then Simplified Chinese.
+
+use axum::http::HeaderMap;
+use axum_extra::extract::cookie::CookieJar;
+use lifebuoy_domain::Lang;
+use std::sync::LazyLock;
+
+pub const LANG_COOKIE: &str = "lb_lang";
+
+static DICTS: LazyLock<[serde_json::Value; 3]> = LazyLock::new(|| {
+    let parse = |s: &str| serde_json::from_str(s).expect("embedded i18n JSON parses (checked by a test)");
+    [
+        parse(include_str!("../i18n/zh-Hans.json")),
+        parse(include_str!("../i18n/zh-Hant.json")),
+        parse(include_str!("../i18n/en.json")),
+    ]
+});
+
+/// The strings of a language.
+pub fn dict(lang: Lang) -> &'static serde_json::Value {
+    match lang {
+        Lang::ZhHans => &DICTS[0],
+        Lang::ZhHant => &DICTS[1],
+        Lang::En => &DICTS[2],
+    }
+}
+
+/// One string by dotted key, e.g. `status.open`; the key itself when missing.
+pub fn t(lang: Lang, key: &str) -> String {
+    key.split('.')
+        .try_fold(dict(lang), |v, k| v.get(k))
+        .and_then(|v| v.as_str())
+        .unwrap_or(key)
+        .to_string()
+}
+
+/// The language for a request.
+pub fn negotiate(headers: &HeaderMap, profile: Option<&str>) -> Lang {
+    let jar = CookieJar::from_headers(headers);
+    jar.get(LANG_COOKIE)
+        .and_then(|c| Lang::parse(c.value()).ok())
+        .or_else(|| profile.and_then(Lang::from_tag))
+        .or_else(|| {
+            headers
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or(Lang::ZhHans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(v: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+        if let Some(m) = v.as_object() {
+            for (k, v) in m {
+                keys(v, &format!("{prefix}{k}."), out);
+            }
+        } else {
+            out.push(prefix.trim_end_matches('.').to_string());
+        }
+    }
+
+    #[test]
+    fn every_language_has_every_key() {
+        let mut all: Vec<Vec<String>> = Lang::ALL
+            .iter()
+            .map(|l| {
+                let mut k = vec![];
+                keys(dict(*l), "", &mut k);
+                k.sort();
+                k
+            })
+            .collect();
+        let en = all.pop().unwrap();
+        for other in all {
+            assert_eq!(other, en);
+        }
+        assert!(en.len() > 100);
+    }
+
+    #[test]
+    fn lookups() {
+        assert_eq!(t(Lang::ZhHant, "status.pending"), "待您回覆");
+        assert_eq!(t(Lang::En, "no.such.key"), "no.such.key");
+    }
+
+    #[test]
+    fn negotiation_order() {
+        let mut h = HeaderMap::new();
+        assert_eq!(negotiate(&h, None), Lang::ZhHans);
+        h.insert("accept-language", "en-US,en;q=0.9".parse().unwrap());
+        assert_eq!(negotiate(&h, None), Lang::En);
+        assert_eq!(negotiate(&h, Some("zh-TW")), Lang::ZhHant);
+        h.insert("cookie", "lb_lang=zh-Hans".parse().unwrap());
+        assert_eq!(negotiate(&h, Some("zh-TW")), Lang::ZhHans);
+    }
+}

@@ -1,0 +1,83 @@
+//! Lifebuoy's HTTP layer: the REST API (`/api/v1`), the customer portal (`/portal`) and the agent console
+//! (`/console`), all server-rendered from templates embedded in the binary. Handlers check who may see what,
+//! call the store, and answer; no business rule lives only here.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+pub mod mail;
+pub mod pages;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use lifebuoy_store::{FileStore, Store};
+use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Settings the web layer needs.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// Demo mode: a page that signs in as demo customers, and guest codes shown on screen.
+    pub demo: bool,
+    /// Mark cookies `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+    /// The exchange's identity-token secret.
+    pub identity_secret: Option<String>,
+}
+
+/// Everything a handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub files: FileStore,
+    pub identity: auth::IdentityVerifier,
+    pub templates: Arc<minijinja::Environment<'static>>,
+    pub mailer: mail::Mailer,
+    pub config: Arc<WebConfig>,
+}
+
+impl AppState {
+    pub fn new(store: Store, files: FileStore, config: WebConfig) -> Self {
+        AppState {
+            store,
+            files,
+            identity: auth::IdentityVerifier::new(config.identity_secret.as_deref()),
+            templates: Arc::new(pages::templates()),
+            mailer: mail::Mailer::default(),
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/openapi.json", get(openapi))
+        .nest("/api/v1", api::router())
+        .merge(pages::router())
+        .layer(DefaultBodyLimit::max(api::attachments::MAX_ATTACHMENT_BYTES * 11 / 10 + 64 * 1024))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+        ))
+        .with_state(state)
+}
+
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (axum::http::StatusCode::OK, "ok"),
+        Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"),
+    }
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], api::OPENAPI)
+}

@@ -1,0 +1,240 @@
+//! The agent console: sign in (argon2, lockout after repeated failures), the queue with filters and sorting,
+//! and the ticket view with reply, note, assign, transfer, escalate, merge and status. Keyboard shortcuts
+//! come from `static/app.js`.
+
+use super::{Base, error_page, render, start_session};
+use crate::api::tickets::{self, ListQuery, NewMessage, StaffAction, UpdateBody};
+use crate::auth::{Caller, LOCKOUT_MS, MAX_LOGIN_FAILURES, MaybeCaller, check_form_token, check_same_origin, verify_password};
+use crate::error::ApiError;
+use crate::{AppState, i18n};
+use axum::Router;
+use axum::extract::{Form, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use lifebuoy_domain::{Category, Priority, Status};
+use lifebuoy_store::{Principal, now_ms};
+use serde::Deserialize;
+
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| crate::auth::hash_password("not a password"));
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(queue))
+        .route("/console/login", get(login_form).post(login))
+        .route("/console/tickets/{id}", get(show))
+        .route("/console/tickets/{id}/reply", post(reply))
+        .route("/console/tickets/{id}/action", post(action))
+}
+
+fn staff(caller: Option<Caller>) -> Result<Caller, Response> {
+    match caller {
+        Some(c) if matches!(c.principal, Principal::Agent(_)) => Ok(c),
+        _ => Err(Redirect::to("/console/login").into_response()),
+    }
+}
+
+fn lang_of(headers: &HeaderMap, caller: Option<&Caller>) -> lifebuoy_domain::Lang {
+    let profile = caller.and_then(|c| c.agent()).and_then(|a| a.languages.first()).map(|l| l.as_str());
+    i18n::negotiate(headers, profile)
+}
+
+async fn login_form(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap) -> Response {
+    if caller.as_ref().is_some_and(|c| c.agent().is_some()) {
+        return Redirect::to("/console").into_response();
+    }
+    let lang = i18n::negotiate(&headers, None);
+    let base = Base::new(&state, lang, None, "console", "/console/login");
+    render(&state, "console_login.html", &base, minijinja::context! {})
+}
+
+#[derive(Deserialize)]
+struct Login {
+    email: String,
+    password: String,
+}
+
+async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<Login>) -> Response {
+    let lang = i18n::negotiate(&headers, None);
+    if let Err(e) = check_same_origin(&headers) {
+        return error_page(&state, lang, None, e);
+    }
+    let fail = |key: &str, email: &str| {
+        let base = Base::new(&state, lang, None, "console", "/console/login");
+        let mut r = render(&state, "console_login.html", &base, minijinja::context! { error => i18n::t(lang, key), email });
+        *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+        r
+    };
+    let rec = match state.store.agent_login_record(&f.email).await {
+        Ok(r) => r,
+        Err(e) => return error_page(&state, lang, None, e.into()),
+    };
+    let Some(rec) = rec else {
+        // Spend the same time as a real check, so response times do not reveal which emails exist.
+        verify_password(&f.password, &DUMMY_HASH);
+        return fail("console.bad_login", &f.email);
+    };
+    if rec.locked_until.is_some_and(|t| t > now_ms()) {
+        return fail("console.locked", &f.email);
+    }
+    if !rec.agent.active || !verify_password(&f.password, &rec.password_hash) {
+        let _ = state.store.record_login_failure(&rec.agent.id, MAX_LOGIN_FAILURES, now_ms() + LOCKOUT_MS).await;
+        let locked_now = rec.failed_logins + 1 >= MAX_LOGIN_FAILURES;
+        return fail(if locked_now { "console.locked" } else { "console.bad_login" }, &f.email);
+    }
+    let _ = state.store.record_login_success(&rec.agent.id).await;
+    match start_session(&state, "agent", &rec.agent.id).await {
+        Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to("/console")).into_response(),
+        Err(e) => error_page(&state, lang, None, e),
+    }
+}
+
+async fn queue(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
+    let c = match staff(caller) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let lang = lang_of(&headers, Some(&c));
+    let mut q = q;
+    if q.status.is_none() {
+        q.status = Some("active".into());
+    }
+    let run = async {
+        let (f, sort, cursor) = q.filter(&c)?;
+        let page = state.store.list_conversations(&c.scope(), &f, sort, cursor.as_ref(), 50).await?;
+        let agents = state.store.agents().await?;
+        let departments = state.store.departments().await?;
+        Ok::<_, ApiError>((page, agents, departments))
+    };
+    match run.await {
+        Ok((page, agents, departments)) => {
+            let base = Base::new(&state, lang, Some(&c), "console", "/console");
+            let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+            let priorities: Vec<&str> = Priority::ALL.iter().map(|s| s.as_str()).collect();
+            let categories: Vec<&str> = Category::ALL.iter().map(|s| s.as_str()).collect();
+            let dept_names: std::collections::HashMap<String, String> = departments.iter().map(|d| (d.id.clone(), d.name(lang).to_string())).collect();
+            let agent_names: std::collections::HashMap<String, String> = agents.iter().map(|a| (a.id.clone(), format!("{} · {}", a.display_name, a.agent_no))).collect();
+            let me = c.agent().map(|a| a.id.clone());
+            render(&state, "console_queue.html", &base, minijinja::context! {
+                page, q => minijinja::context! { status => q.status, department => q.department, assignee => q.assignee, priority => q.priority, category => q.category, q => q.q, sort => q.sort },
+                statuses, priorities, categories, departments, agents, dept_names, agent_names, me
+            })
+        }
+        Err(e) => error_page(&state, lang, Some(&c), e),
+    }
+}
+
+async fn show(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let c = match staff(caller) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let lang = lang_of(&headers, Some(&c));
+    let run = async {
+        let t = tickets::visible(&state, &c, &id).await?;
+        let timeline = state.store.timeline(&t.id, true).await?;
+        let customer = state.store.customer(&t.customer_id).await?;
+        let tags = state.store.tags(&t.id).await?;
+        let agents = state.store.agents().await?;
+        let departments = state.store.departments().await?;
+        let history = state
+            .store
+            .list_conversations(&c.scope(), &lifebuoy_store::QueueFilter { customer_id: Some(t.customer_id.clone()), ..Default::default() }, Default::default(), None, 20)
+            .await?;
+        Ok::<_, ApiError>((t, timeline, customer, tags, agents, departments, history))
+    };
+    match run.await {
+        Ok((t, timeline, customer, tags, agents, departments, history)) => {
+            let base = Base::new(&state, lang, Some(&c), "console", &format!("/console/tickets/{id}"));
+            let next_statuses: Vec<&str> = Status::ALL.iter().filter(|s| t.status().transition(**s).is_ok()).map(|s| s.as_str()).collect();
+            let dept_names: std::collections::HashMap<String, String> = departments.iter().map(|d| (d.id.clone(), d.name(lang).to_string())).collect();
+            let agent_names: std::collections::HashMap<String, String> = agents.iter().map(|a| (a.id.clone(), format!("{} · {}", a.display_name, a.agent_no))).collect();
+            let priorities: Vec<&str> = Priority::ALL.iter().map(|s| s.as_str()).collect();
+            let categories: Vec<&str> = Category::ALL.iter().map(|s| s.as_str()).collect();
+            let can_escalate = t.tier().escalated().is_some();
+            let me = c.agent().map(|a| a.id.clone());
+            render(&state, "console_ticket.html", &base, minijinja::context! {
+                t, timeline, customer, tags => tags.join(", "), agents, departments, history => history.items, next_statuses, dept_names, agent_names,
+                priorities, categories, can_escalate, me, closed => t.status() == Status::Closed
+            })
+        }
+        Err(e) => error_page(&state, lang, Some(&c), e),
+    }
+}
+
+async fn reply(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap, Path(id): Path<String>, form: Multipart) -> Response {
+    let c = match staff(caller) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let lang = lang_of(&headers, Some(&c));
+    let run = async {
+        check_same_origin(&headers)?;
+        let t = tickets::visible(&state, &c, &id).await?;
+        let f = super::portal::read_upload_form(&state, &c, form).await?;
+        let internal = f.fields.get("internal").is_some_and(|v| v == "1");
+        let status = f.fields.get("status").filter(|s| !s.is_empty()).map(|s| Status::parse(s)).transpose()?;
+        let m = NewMessage { body: f.fields.get("body").cloned().unwrap_or_default(), internal, attachment_ids: f.attachment_ids, status };
+        tickets::reply_for(&state, &c, &t, m, None).await?;
+        Ok::<_, ApiError>(t)
+    };
+    match run.await {
+        Ok(t) => Redirect::to(&format!("/console/tickets/{}#latest", t.id)).into_response(),
+        Err(e) => error_page(&state, lang, Some(&c), e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    op: String,
+    value: Option<String>,
+    reason: Option<String>,
+    priority: Option<String>,
+    category: Option<String>,
+    tags: Option<String>,
+    order_id: Option<String>,
+    tx_hash: Option<String>,
+    asset: Option<String>,
+    amount: Option<String>,
+}
+
+async fn action(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<ActionForm>) -> Response {
+    let c = match staff(caller) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let lang = lang_of(&headers, Some(&c));
+    let run = async {
+        check_same_origin(&headers)?;
+        check_form_token(&c, Some(&f.csrf))?;
+        let t = tickets::visible(&state, &c, &id).await?;
+        let value = f.value.clone().unwrap_or_default();
+        let reason = f.reason.clone().unwrap_or_default();
+        let act = match f.op.as_str() {
+            "status" => return tickets::set_status_for(&state, &c, &t, Status::parse(&value)?).await,
+            "assign" => StaffAction::Assign(Some(value)),
+            "transfer" => StaffAction::Transfer { department: value, reason },
+            "escalate" => StaffAction::Escalate { reason },
+            "merge" => StaffAction::Merge { into: value },
+            "update" => StaffAction::Update(UpdateBody {
+                priority: f.priority.as_deref().map(Priority::parse).transpose()?,
+                category: f.category.as_deref().map(Category::parse).transpose()?,
+                tags: f.tags.as_deref().map(|s| s.split(',').map(str::to_string).collect()),
+                order_id: f.order_id.clone(),
+                tx_hash: f.tx_hash.clone(),
+                asset: f.asset.clone(),
+                amount: f.amount.clone(),
+            }),
+            other => return Err(ApiError::bad_request(format!("unknown action {other:?}"))),
+        };
+        tickets::staff_action(&state, &c, &t, act).await
+    };
+    match run.await {
+        // After a transfer the case may leave this agent's departments: back to the queue then.
+        Ok(t) if c.scope().permits(&t) => Redirect::to(&format!("/console/tickets/{}", t.id)).into_response(),
+        Ok(_) => Redirect::to("/console").into_response(),
+        Err(e) => error_page(&state, lang, Some(&c), e),
+    }
+}

@@ -1,0 +1,217 @@
+//! Server-rendered pages: the customer portal, the agent console, the demo launcher. Templates, CSS and the
+//! few lines of JavaScript are embedded in the binary; pages work without JavaScript, which only adds
+//! keyboard shortcuts and local times.
+
+pub mod console;
+pub mod portal;
+
+use crate::auth::{Caller, SESSION_COOKIE, SESSION_TTL_MS};
+use crate::error::ApiError;
+use crate::i18n;
+use crate::AppState;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use lifebuoy_domain::Lang;
+use minijinja::value::Kwargs;
+use serde::Serialize;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+    ("demo.html", include_str!("../../templates/demo.html")),
+    ("portal_home.html", include_str!("../../templates/portal_home.html")),
+    ("portal_new.html", include_str!("../../templates/portal_new.html")),
+    ("portal_ticket.html", include_str!("../../templates/portal_ticket.html")),
+    ("console_login.html", include_str!("../../templates/console_login.html")),
+    ("console_queue.html", include_str!("../../templates/console_queue.html")),
+    ("console_ticket.html", include_str!("../../templates/console_ticket.html")),
+];
+
+/// The template environment: autoescaping on for HTML, a `fill` filter for `{name}` placeholders in strings,
+/// and `dt` for times.
+pub fn templates() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    for (name, src) in TEMPLATES {
+        env.add_template(name, src).expect("embedded templates compile (checked by a test)");
+    }
+    env.add_filter("fill", |s: String, kw: Kwargs| -> Result<String, minijinja::Error> {
+        let mut out = s;
+        for k in kw.args() {
+            let v: minijinja::Value = kw.get(k)?;
+            out = out.replace(&format!("{{{k}}}"), &v.to_string());
+        }
+        Ok(out)
+    });
+    env.add_filter("dt", |ms: i64| -> String {
+        chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
+    });
+    env.add_filter("dt_text", |ms: i64| -> String {
+        chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+    });
+    env
+}
+
+/// Context every page gets.
+#[derive(Serialize)]
+pub struct Base<'a> {
+    pub lang: &'static str,
+    #[serde(rename = "T")]
+    pub t: &'static serde_json::Value,
+    pub csrf: Option<&'a str>,
+    pub area: &'static str,
+    pub user_name: Option<String>,
+    pub demo: bool,
+    pub path: String,
+}
+
+impl<'a> Base<'a> {
+    pub fn new(state: &AppState, lang: Lang, caller: Option<&'a Caller>, area: &'static str, path: &str) -> Self {
+        let user_name = caller.map(|c| match &c.principal {
+            lifebuoy_store::Principal::Agent(a) => format!("{} · {}", a.display_name, a.agent_no),
+            lifebuoy_store::Principal::Customer(c) => c.name.clone().or(c.email.clone()).unwrap_or_default(),
+            lifebuoy_store::Principal::Integration { name, .. } => name.clone(),
+        });
+        Base { lang: lang.as_str(), t: i18n::dict(lang), csrf: caller.and_then(|c| c.csrf.as_deref()), area, user_name, demo: state.config.demo, path: path.to_string() }
+    }
+}
+
+/// Renders a template with the base context merged in.
+pub fn render(state: &AppState, name: &str, base: &Base, ctx: minijinja::Value) -> Response {
+    let tpl = match state.templates.get_template(name) {
+        Ok(t) => t,
+        Err(e) => return internal(e),
+    };
+    match tpl.render(minijinja::context! { base => base, ..ctx }) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+fn internal(e: minijinja::Error) -> Response {
+    tracing::error!(error = %e, "template failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+}
+
+/// An error shown as a page, in the reader's language.
+pub fn error_page(state: &AppState, lang: Lang, caller: Option<&Caller>, e: ApiError) -> Response {
+    let base = Base::new(state, lang, caller, "portal", "");
+    let mut r = render(state, "error.html", &base, minijinja::context! { code => e.code, message => e.message });
+    *r.status_mut() = e.status;
+    r
+}
+
+/// Starts a browser session and returns its `Set-Cookie` value.
+pub async fn start_session(state: &AppState, kind: &str, id: &str) -> Result<String, ApiError> {
+    let (token, _csrf) = state.store.create_session(kind, id, SESSION_TTL_MS).await?;
+    Ok(session_cookie(state, &token, SESSION_TTL_MS / 1000))
+}
+
+fn session_cookie(state: &AppState, value: &str, max_age_s: i64) -> String {
+    format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{}",
+        if state.config.secure_cookies { "; Secure" } else { "" }
+    )
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/portal") }))
+        .route("/static/{file}", get(static_file))
+        .route("/lang/{code}", get(switch_lang))
+        .route("/logout", axum::routing::post(logout))
+        .route("/demo", get(demo))
+        .merge(portal::router())
+        .merge(console::router())
+}
+
+async fn static_file(Path(file): Path<String>) -> Response {
+    let (body, ct): (&'static str, &str) = match file.as_str() {
+        "app.css" => (include_str!("../../static/app.css"), "text/css; charset=utf-8"),
+        "app.js" => (include_str!("../../static/app.js"), "text/javascript; charset=utf-8"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "public, max-age=300")], body).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+/// Only local paths are followed after a switch, so the switcher cannot be used as an open redirect.
+fn local_path(p: Option<&str>) -> String {
+    match p {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+async fn switch_lang(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
+    let Ok(lang) = Lang::parse(&code) else { return StatusCode::NOT_FOUND.into_response() };
+    (
+        [(header::SET_COOKIE, format!("{}={}; Path=/; SameSite=Lax; Max-Age=31536000", i18n::LANG_COOKIE, lang.as_str()))],
+        Redirect::to(&local_path(q.back.as_deref())),
+    )
+        .into_response()
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let jar = axum_extra::extract::cookie::CookieJar::from_headers(&headers);
+    let was_agent = match crate::auth::resolve(&state, &headers).await {
+        Ok(Some(c)) => c.is_staff(),
+        _ => false,
+    };
+    if crate::auth::check_same_origin(&headers).is_ok() {
+        if let Some(c) = jar.get(SESSION_COOKIE) {
+            let _ = state.store.delete_session(c.value()).await;
+        }
+    }
+    ([(header::SET_COOKIE, session_cookie(&state, "", 0))], Redirect::to(if was_agent { "/console/login" } else { "/portal" })).into_response()
+}
+
+/// Demo customers, whose sign-in links the demo page shows: (exchange uid, name, email, lang).
+pub const DEMO_CUSTOMERS: &[(&str, &str, &str, &str)] = &[
+    ("U10001", "张伟", "zhangwei@demo.lifebuoy.dev", "zh-Hans"),
+    ("U10002", "陳美玲", "meiling@demo.lifebuoy.dev", "zh-Hant"),
+    ("U10003", "Alex Morgan", "alex@demo.lifebuoy.dev", "en"),
+];
+
+async fn demo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let lang = i18n::negotiate(&headers, None);
+    if !state.config.demo {
+        return error_page(&state, lang, None, ApiError::not_found());
+    }
+    let secret = state.config.identity_secret.clone().unwrap_or_default();
+    let exp = chrono::Utc::now().timestamp() + 3600;
+    let customers: Vec<_> = DEMO_CUSTOMERS
+        .iter()
+        .map(|(uid, name, email, l)| {
+            let token = crate::auth::sign_identity(&secret, &crate::auth::IdentityClaims { sub: uid.to_string(), email: Some(email.to_string()), name: Some(name.to_string()), lang: Some(l.to_string()), exp });
+            minijinja::context! { uid, name, email, token }
+        })
+        .collect();
+    let agents = state.store.agents().await.unwrap_or_default();
+    let base = Base::new(&state, lang, None, "portal", "/demo");
+    render(&state, "demo.html", &base, minijinja::context! { customers, agents })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn templates_compile() {
+        let env = super::templates();
+        assert_eq!(env.templates().count(), super::TEMPLATES.len());
+    }
+
+    #[test]
+    fn switcher_follows_only_local_paths() {
+        assert_eq!(super::local_path(Some("/portal?x=1")), "/portal?x=1");
+        assert_eq!(super::local_path(Some("//evil.example")), "/");
+        assert_eq!(super::local_path(Some("https://evil.example")), "/");
+    }
+}

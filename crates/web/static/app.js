@@ -1,0 +1,76 @@
+// Lifebuoy: small enhancements on top of pages that work without JavaScript:
+// local times, keyboard shortcuts in the console, the reply/note switch.
+(function () {
+  "use strict";
+  var lang = document.documentElement.lang || "en";
+
+  // Show every <time datetime> in the reader's own time zone.
+  document.querySelectorAll("time[datetime]").forEach(function (el) {
+    var d = new Date(el.getAttribute("datetime"));
+    if (!isNaN(d)) {
+      el.textContent = d.toLocaleString(lang, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+      el.title = el.getAttribute("datetime");
+    }
+  });
+
+  document.querySelectorAll("[data-back]").forEach(function (a) {
+    a.addEventListener("click", function (e) { e.preventDefault(); history.back(); });
+  });
+
+  // Reply / internal-note switch.
+  var composer = document.querySelector(".composer");
+  function mode(note) {
+    if (!composer) return;
+    composer.classList.toggle("is-note", note);
+    composer.querySelectorAll(".tab").forEach(function (t) { t.classList.toggle("active", (t.dataset.tab === "note") === note); });
+    var body = document.getElementById("reply-body"), flag = document.getElementById("internal-flag"), btn = document.getElementById("send-btn");
+    flag.value = note ? "1" : "0";
+    body.placeholder = note ? body.dataset.phNote : body.dataset.phReply;
+    btn.textContent = note ? btn.dataset.labelNote : btn.dataset.labelReply;
+    body.focus();
+  }
+  if (composer) {
+    composer.querySelectorAll(".tab").forEach(function (t) {
+      t.addEventListener("click", function () { mode(t.dataset.tab === "note"); });
+    });
+  }
+
+  // Queue rows are links.
+  var rows = Array.prototype.slice.call(document.querySelectorAll("#queue tbody tr"));
+  rows.forEach(function (r) {
+    r.addEventListener("click", function (e) { if (e.target.tagName !== "A") location.href = r.dataset.href; });
+  });
+  var cur = -1;
+  function move(d) {
+    if (!rows.length) return;
+    if (cur >= 0) rows[cur].classList.remove("cursor");
+    cur = Math.max(0, Math.min(rows.length - 1, cur + d));
+    rows[cur].classList.add("cursor");
+    rows[cur].scrollIntoView({ block: "nearest" });
+  }
+
+  var lastG = 0;
+  document.addEventListener("keydown", function (e) {
+    var tag = (e.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select" || e.metaKey || e.ctrlKey || e.altKey) {
+      if (e.key === "Escape") e.target.blur();
+      if (e.key === "Enter" && (e.metaKey || e.ctrlKey) && tag === "textarea" && e.target.form) e.target.form.requestSubmit();
+      return;
+    }
+    var k = e.key;
+    if (k === "j") move(1);
+    else if (k === "k") move(-1);
+    else if (k === "Enter" && cur >= 0) location.href = rows[cur].dataset.href;
+    else if (k === "/") { var s = document.getElementById("search"); if (s) { e.preventDefault(); s.focus(); } }
+    else if (k === "r" && composer) { e.preventDefault(); mode(false); }
+    else if (k === "n" && composer) { e.preventDefault(); mode(true); }
+    else if (k === "a") { var f = document.getElementById("assign-me-form"); if (f) f.submit(); }
+    else if (k === "e") { var r = document.getElementById("escalate-reason"); if (r) { e.preventDefault(); r.focus(); } }
+    else if (k === "s") {
+      var sel = document.getElementById("status-select");
+      if (sel && sel.querySelector("option[value=solved]")) { sel.value = "solved"; document.getElementById("status-btn").click(); }
+    }
+    else if (k === "g") { lastG = Date.now(); return; }
+    else if (k === "q" && Date.now() - lastG < 800) location.href = "/console";
+  });
+})();
