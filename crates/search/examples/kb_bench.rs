@@ -107,10 +107,15 @@ fn en_text(r: &mut Rng, words: usize) -> String {
 
 fn article(r: &mut Rng, i: usize) -> ArticleDoc {
     let lang = ["zh-Hans", "zh-Hant", "en"][i % 3];
+    let len = 150 + r.below(300);
     let (title, body, keywords) = if lang == "en" {
-        (en_text(r, 8), en_text(r, 150 + r.below(300)), (0..4).map(|_| r.pick(EN_TOPIC).to_string()).collect())
+        let t = en_text(r, 8);
+        let b = en_text(r, len);
+        (t, b, (0..4).map(|_| r.pick(EN_TOPIC).to_string()).collect())
     } else {
-        (zh_text(r, 6), zh_text(r, 150 + r.below(300)), (0..4).map(|_| r.pick(ZH_TOPIC).to_string()).collect())
+        let t = zh_text(r, 6);
+        let b = zh_text(r, len);
+        (t, b, (0..4).map(|_| r.pick(ZH_TOPIC).to_string()).collect())
     };
     let status = if i % 20 == 0 { "internal" } else { "published" };
     ArticleDoc {

@@ -62,7 +62,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for q in &qs {
             let scored = index.answer_scored(&q.q, q.lang.as_deref())?;
             let got: Vec<(String, f32)> = scored.iter().map(|a| (a.slug.clone(), a.confidence)).collect();
-            out.push_str(&serde_json::json!({"q": q.q, "slug": q.slug, "got": got}).to_string());
+            let features = index.answer_features(&q.q, q.lang.as_deref())?;
+            out.push_str(&serde_json::json!({"q": q.q, "slug": q.slug, "got": got, "features": features}).to_string());
             out.push('\n');
         }
         std::fs::write(&dump, out)?;

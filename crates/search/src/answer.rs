@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 use tantivy::{Searcher, TantivyDocument, Term};
 
-use crate::analysis::{Word, bigram_tokens, tokens};
+use crate::analysis::{Word, bigram_tokens};
 use crate::error::Result;
 use crate::fold::{detect_lang, fold, is_cjk};
 use crate::highlight::levenshtein_within;
@@ -15,7 +15,10 @@ use crate::markdown::blocks;
 use crate::synonyms::Synonyms;
 
 /// Answers whose confidence is below this are not returned.
-/// Calibrated on the knowledge-base evaluation set (see `eval`).
+/// Calibrated on the knowledge-base evaluation set (`kb/eval/questions.jsonl`,
+/// see [`crate::eval`]): it trades answered questions against answers to
+/// questions that no article covers; lower it for more answers and more
+/// false ones.
 pub const MIN_CONFIDENCE: f32 = 0.45;
 
 /// Ranking of candidates: weight of the normalised BM25 score.
@@ -25,11 +28,19 @@ const RANK_COVERAGE: f32 = 0.3;
 /// Ranking of candidates: weight of the coverage by title and keywords.
 const RANK_FOCUS: f32 = 0.3;
 /// Confidence: weight of the overall coverage.
-const CONF_COVERAGE: f32 = 0.6;
+const CONF_COVERAGE: f32 = 0.8;
 /// Confidence: weight of the title/keyword coverage.
-const CONF_FOCUS: f32 = 0.4;
+const CONF_FOCUS: f32 = 0.2;
 /// Confidence: share that depends on the margin over the runner-up.
 const CONF_MARGIN: f32 = 0.2;
+
+/// Number of distinct articles considered for an answer.
+const CANDIDATES: usize = 8;
+/// Topic concepts: topical words weighing at least this share of the
+/// heaviest one.
+const TOPIC_SHARE: f32 = 0.5;
+/// Runners-up: factor on their confidence.
+const RUNNER_UP: f32 = 0.9;
 
 /// Maximum number of answers returned.
 pub const MAX_ANSWERS: usize = 3;
@@ -61,7 +72,7 @@ pub struct Answer {
 const INTENT_WORDS: &[&str] = &[
     "多久", "多长时间", "多长", "几天", "几个小时", "几小时", "什么时候", "何时", "为什么", "为啥",
     "为何", "怎么", "怎么办", "如何", "怎样", "能不能", "可不可以", "可以", "是不是", "有没有",
-    "哪里", "在哪", "在哪里", "哪儿", "点算", "点样", "几时", "几耐", "多少", "几", "吗", "要不要", "会不会", "还", "没", "不",
+    "哪里", "在哪", "在哪里", "哪儿", "时候", "区别", "不同", "点算", "点样", "几时", "几耐", "多少", "几", "吗", "要不要", "会不会", "还", "没", "不",
     "有", "是", "啥", "咋", "咋办", "办法", "问题", "情况", "原因", "时间", "需要", "一般", "正常",
     "long", "why", "when", "where", "how", "can", "cannot", "can't", "cant", "not", "no", "don't",
     "dont", "didn't", "didnt", "doesn't", "doesnt", "isn't", "won't", "still", "yet", "ok", "okay",
@@ -87,6 +98,22 @@ const FILLER_WORDS: &[&str] = &[
     "立刻", "赶紧", "好像", "似乎", "可能", "一直", "怎么回事", "破",
 ];
 
+/// Chatter: greetings, politeness, pleas for help, interjections. They say
+/// nothing about the question and never count as covering it (English
+/// entries are stems, Chinese ones folded to Simplified).
+const CHATTER_WORDS: &[&str] = &[
+    "hey", "hi", "hello", "please", "pleas", "pls", "plz", "thanks", "thank", "thx", "bro", "guys",
+    "guy", "dude", "lol", "omg", "wtf", "help", "sir", "madam", "urgent", "urgentli", "asap", "kindli",
+    "dear", "team", "anyon", "somebodi", "anybodi", "sorri", "excus", "hmm", "um", "uh", "ugh",
+    "请问", "你好", "您好", "帮我", "帮忙", "帮帮", "帮帮忙", "麻烦", "麻烦你", "谢谢", "感谢", "多谢",
+    "在吗", "在不在", "有人吗", "急", "着急", "急急急", "求助", "求求", "救命", "哈哈", "呵呵",
+    "喂", "嗨", "哎", "唉", "哎呀", "天哪", "啦", "呀", "唔该", "该死", "靠", "卧槽",
+];
+
+fn is_chatter(term: &str, surface: &str) -> bool {
+    CHATTER_WORDS.contains(&surface) || CHATTER_WORDS.contains(&term)
+}
+
 fn is_intent(term: &str, surface: &str) -> bool {
     INTENT_WORDS.contains(&surface) || INTENT_WORDS.contains(&term)
 }
@@ -106,6 +133,9 @@ struct Concept {
     bigrams: Vec<String>,
     /// The knowledge base does not contain the word at all.
     absent: bool,
+    /// The word says what the question is about (not how it asks, not a
+    /// quantity or filler).
+    topical: bool,
 }
 
 /// Text of a passage prepared for coverage checks.
@@ -227,6 +257,29 @@ impl ArticleBag {
         let focus = concepts.iter().map(|c| c.weight * self.focus.coverage(c)).sum::<f32>() / total;
         (all, focus)
     }
+
+    /// (coverage of the topic concepts, coverage of the most specific one):
+    /// the topic concepts are the topical words whose weight is close to the
+    /// heaviest one's, i.e. what the question is about.
+    fn topic(&self, concepts: &[Concept]) -> (f32, f32) {
+        let topical = || concepts.iter().filter(|c| c.topical);
+        let Some(max) = topical().map(|c| c.weight).reduce(f32::max) else {
+            return (0.0, 0.0);
+        };
+        let mut total = 0.0;
+        let mut covered = 0.0;
+        let mut head = (0.0f32, f32::MAX);
+        for c in topical().filter(|c| c.weight >= TOPIC_SHARE * max) {
+            let cov = self.coverage(c);
+            total += c.weight;
+            covered += c.weight * cov;
+            // ties: the least covered of the heaviest words
+            if c.weight > head.0 + 1e-3 || ((c.weight - head.0).abs() <= 1e-3 && cov < head.1) {
+                head = (c.weight, cov);
+            }
+        }
+        (if total > 0.0 { covered / total } else { 0.0 }, if head.1 == f32::MAX { 0.0 } else { head.1 })
+    }
 }
 
 /// Chinese numerals and measure words: a word made only of these
@@ -296,7 +349,11 @@ fn concepts(index: &KbIndex, searcher: &Searcher, a: &Analysed, syn: &Synonyms) 
         let mut weight = 1.0 + (1.0 + n / (df + 1.0)).ln();
         let chars = w.surface.chars().count();
         let tag = if merged { "" } else { tags.get(&w.surface).map(String::as_str).unwrap_or("") };
-        if is_intent(&w.term, &w.surface) {
+        let mut topical = false;
+        if is_chatter(&w.term, &w.surface) {
+            // politeness and filler never count as covering the question
+            continue;
+        } else if is_intent(&w.term, &w.surface) {
             weight *= 0.25;
         } else if is_quantity(&w.surface) || (cjk && is_function_pos(tag) && synonyms.is_empty()) {
             weight *= 0.2;
@@ -304,8 +361,10 @@ fn concepts(index: &KbIndex, searcher: &Searcher, a: &Analysed, syn: &Synonyms) 
             weight *= 0.2;
         } else if cjk && chars == 1 {
             weight *= 0.35;
+        } else {
+            topical = !is_filler(&w.term, &w.surface);
         }
-        out.push(Concept { word: w, cjk, weight, synonyms, bigrams, absent: df == 0.0 });
+        out.push(Concept { word: w, cjk, weight, synonyms, bigrams, absent: df == 0.0, topical });
     }
     out
 }
@@ -358,13 +417,41 @@ fn best_passage(body_md: &str, concepts: &[Concept]) -> String {
     truncate_chars(&bs[i].text, MAX_PASSAGE_CHARS)
 }
 
-/// A candidate article during answering.
-struct Candidate {
-    slug: String,
-    score: f32,
-    coverage: f32,
-    focus: f32,
-    combined: f32,
+/// A candidate article during answering, with the features that rank it
+/// and that its confidence is computed from.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Candidate {
+    pub slug: String,
+    /// Best BM25 score of any of its versions.
+    pub score: f32,
+    /// Weighted coverage of the question's concepts (0..1).
+    pub coverage: f32,
+    /// Weighted coverage by title and keywords only (0..1).
+    pub focus: f32,
+    /// Weighted coverage of the question's topic concepts (0..1).
+    pub topic: f32,
+    /// Coverage of the question's single most specific concept (0..1).
+    pub head: f32,
+    /// Ranking score.
+    pub combined: f32,
+}
+
+impl Candidate {
+    fn features(&mut self, bag: &ArticleBag, concepts: &[Concept]) {
+        let (coverage, focus) = bag.weighted(concepts);
+        let (topic, head) = bag.topic(concepts);
+        // the best version of the article decides
+        if coverage + focus + topic > self.coverage + self.focus + self.topic {
+            self.coverage = coverage;
+            self.focus = focus;
+            self.topic = topic;
+            self.head = head;
+        }
+    }
+
+    fn rank(&mut self, max_score: f32) {
+        self.combined = RANK_BM25 * (self.score / max_score) + RANK_COVERAGE * self.coverage + RANK_FOCUS * self.focus;
+    }
 }
 
 impl KbIndex {
@@ -407,9 +494,29 @@ impl KbIndex {
             .collect())
     }
 
+    /// The features behind [`KbIndex::answer_scored`], as JSON (for
+    /// calibration).
+    #[doc(hidden)]
+    pub fn answer_features(&self, question: &str, lang: Option<&str>) -> Result<serde_json::Value> {
+        let v: Vec<serde_json::Value> = self
+            .answer_candidates(question, lang)?
+            .into_iter()
+            .map(|(a, c)| {
+                serde_json::json!({"slug": a.slug, "conf": a.confidence, "score": c.score, "cov": c.coverage,
+                    "focus": c.focus, "topic": c.topic, "head": c.head, "combined": c.combined})
+            })
+            .collect();
+        Ok(serde_json::Value::Array(v))
+    }
+
     /// Like [`KbIndex::answer`] but without the confidence cut-off (for
     /// calibration and debugging).
     pub fn answer_scored(&self, question: &str, lang: Option<&str>) -> Result<Vec<Answer>> {
+        Ok(self.answer_candidates(question, lang)?.into_iter().map(|(a, _)| a).collect())
+    }
+
+    /// The answers before the cut-off with the features of their articles.
+    pub(crate) fn answer_candidates(&self, question: &str, lang: Option<&str>) -> Result<Vec<(Answer, Candidate)>> {
         let qlang = lang.unwrap_or_else(|| detect_lang(question));
         let searcher = self.searcher();
         let a = self.analyse(question);
@@ -422,55 +529,78 @@ impl KbIndex {
         if concepts.is_empty() {
             return Ok(Vec::new());
         }
-        // best hit per slug
-        let mut per_slug: Vec<(String, f32, StoredDoc)> = Vec::new();
+        // the best slugs; each judged by the best of its versions among the hits
+        let mut cands: Vec<Candidate> = Vec::new();
         let mut index_of: HashMap<String, usize> = HashMap::new();
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr)?;
             let s = StoredDoc::from_doc(&doc, &self.fields);
-            if index_of.contains_key(&s.slug) {
-                continue;
-            }
-            index_of.insert(s.slug.clone(), per_slug.len());
-            per_slug.push((s.slug.clone(), score, s));
-            if per_slug.len() >= 8 {
-                break;
-            }
+            let i = match index_of.get(&s.slug) {
+                Some(i) => *i,
+                None if cands.len() >= CANDIDATES => continue,
+                None => {
+                    index_of.insert(s.slug.clone(), cands.len());
+                    cands.push(Candidate { slug: s.slug.clone(), score, ..Candidate::default() });
+                    cands.len() - 1
+                }
+            };
+            cands[i].features(&ArticleBag::new(&s), &concepts);
         }
-        let max_score = per_slug.iter().map(|p| p.1).fold(0.0f32, f32::max).max(1e-6);
-        let mut cands: Vec<Candidate> = per_slug
-            .iter()
-            .map(|(slug, score, d)| {
-                let (coverage, focus) = ArticleBag::new(d).weighted(&concepts);
-                let combined = RANK_BM25 * (score / max_score) + RANK_COVERAGE * coverage + RANK_FOCUS * focus;
-                Candidate { slug: slug.clone(), score: *score, coverage, focus, combined }
-            })
-            .collect();
-        cands.sort_by(|x, y| y.combined.total_cmp(&x.combined).then(y.score.total_cmp(&x.score)));
-        let first = cands[0].combined.max(1e-6);
-        let second = cands.get(1).map(|c| c.combined).unwrap_or(0.0);
-        let margin = ((first - second) / first).clamp(0.0, 1.0);
+        let max_score = cands.iter().map(|c| c.score).fold(0.0f32, f32::max).max(1e-6);
+        for c in &mut cands {
+            c.rank(max_score);
+        }
+        let by_rank = |x: &Candidate, y: &Candidate| y.combined.total_cmp(&x.combined).then(y.score.total_cmp(&x.score));
+        cands.sort_by(by_rank);
+        // the leading candidates are judged on all their versions (the one in
+        // the question's language may not have been among the hits)
+        let mut versions = Vec::new();
+        for c in cands.iter_mut().take(MAX_ANSWERS + 1) {
+            let vs = self.versions(&searcher, &c.slug, &["published"])?;
+            for v in vs.values() {
+                c.features(&ArticleBag::new(v), &concepts);
+            }
+            c.rank(max_score);
+            versions.push((c.slug.clone(), vs));
+        }
+        cands.sort_by(by_rank);
+        let second = cands.get(1).cloned();
         let mut out = Vec::new();
         for (i, c) in cands.iter().take(MAX_ANSWERS).enumerate() {
-            let base = CONF_COVERAGE * c.coverage + CONF_FOCUS * c.focus;
             let confidence = if i == 0 {
-                base * (1.0 - CONF_MARGIN + CONF_MARGIN * margin)
+                confidence(c, second.as_ref())
             } else {
-                base * (1.0 - CONF_MARGIN) * (c.combined / first)
+                // runners-up: their own confidence, and never above the first
+                let first = out.first().map(|(a, _): &(Answer, Candidate)| a.confidence).unwrap_or(1.0);
+                confidence(c, None).min(first) * RUNNER_UP
             };
-            let versions = self.versions(&searcher, &c.slug, &["published"])?;
-            let Some(v) = lang_preference(qlang).iter().find_map(|l| versions.get(*l)) else {
+            let Some((_, vs)) = versions.iter().find(|(s, _)| *s == c.slug) else { continue };
+            let Some(v) = lang_preference(qlang).iter().find_map(|l| vs.get(*l)) else {
                 continue;
             };
-            out.push(Answer {
-                article_id: v.article_id.clone(),
-                slug: v.slug.clone(),
-                lang: v.lang.clone(),
-                title: v.title.clone(),
-                passage: best_passage(&v.body_md, &concepts),
-                confidence: confidence.clamp(0.0, 1.0),
-            });
+            out.push((
+                Answer {
+                    article_id: v.article_id.clone(),
+                    slug: v.slug.clone(),
+                    lang: v.lang.clone(),
+                    title: v.title.clone(),
+                    passage: best_passage(&v.body_md, &concepts),
+                    confidence: confidence.clamp(0.0, 1.0),
+                },
+                c.clone(),
+            ));
         }
         Ok(out)
     }
+}
+
+/// Confidence that `c` answers the question, given the runner-up (`None`
+/// for a runner-up itself).
+fn confidence(c: &Candidate, second: Option<&Candidate>) -> f32 {
+    let base = CONF_COVERAGE * c.coverage + CONF_FOCUS * c.focus;
+    let margin = match second {
+        Some(s) => ((c.combined - s.combined) / c.combined.max(1e-6)).clamp(0.0, 1.0),
+        None => 0.0,
+    };
+    base * (1.0 - CONF_MARGIN + CONF_MARGIN * margin)
 }

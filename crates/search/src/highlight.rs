@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use crate::analysis::text_analyzer;
+use tantivy::tokenizer::{Language, SimpleTokenizer, Stemmer, TextAnalyzer};
+
 use crate::fold::fold_with_offsets;
 
 /// What to highlight.
@@ -64,22 +65,33 @@ pub(crate) fn levenshtein_within(a: &str, b: &str, max: usize) -> usize {
 /// merged.
 pub(crate) fn match_ranges(text: &str, needles: &Needles) -> Vec<(usize, usize)> {
     let mut ranges = Vec::new();
+    let folded = fold_with_offsets(text);
     if !needles.tokens.is_empty() || !needles.fuzzy.is_empty() {
-        let mut a = text_analyzer();
-        let mut s = a.token_stream(text);
-        while let Some(t) = s.next() {
-            let hit = needles.tokens.contains(&t.text)
-                || needles
-                    .fuzzy
-                    .iter()
-                    .any(|(f, d)| t.text.is_ascii() && levenshtein_within(&t.text, f, *d) <= *d);
-            if hit {
-                ranges.push((t.offset_from, t.offset_to));
-            }
+        // Latin needles only: a plain word splitter + stemmer over the
+        // folded text is much cheaper than segmenting it with jieba.
+        thread_local! {
+            static LATIN: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(
+                TextAnalyzer::builder(SimpleTokenizer::default())
+                    .filter(Stemmer::new(Language::English))
+                    .build(),
+            );
         }
+        LATIN.with(|a| {
+            let mut a = a.borrow_mut();
+            let mut s = a.token_stream(&folded.text);
+            while let Some(t) = s.next() {
+                if !t.text.is_ascii() {
+                    continue;
+                }
+                let hit = needles.tokens.contains(&t.text)
+                    || needles.fuzzy.iter().any(|(f, d)| levenshtein_within(&t.text, f, *d) <= *d);
+                if hit {
+                    ranges.push(folded.original_range(t.offset_from, t.offset_to));
+                }
+            }
+        });
     }
     if !needles.substrings.is_empty() {
-        let folded = fold_with_offsets(text);
         for n in &needles.substrings {
             if n.is_empty() {
                 continue;

@@ -551,15 +551,18 @@ impl Store {
         }
         let tags = clean_tags(&t.tags)?;
         let t = NewTicket { tags, ..t.clone() };
-        let res = on_write!(self, |pool, _lock| {
+        // The body runs in its own async block so that `?` lands in `res`, where a lost idempotency race
+        // becomes a replay instead of an error.
+        let res: Result<Conversation> = on_write!(self, |pool, _lock| async {
             let mut tx = pool.begin().await?;
             let (conv, _mid) = insert_conversation!(tx, t, actor, None::<String>);
             if let Some((principal, key, hash)) = idem {
                 crate::idempotency::remember!(tx, principal, key, hash, &conv.id);
             }
             tx.commit().await?;
-            Ok::<_, StoreError>(conv)
-        });
+            Ok(conv)
+        }
+        .await);
         match (res, idem) {
             (Err(e), Some((principal, key, hash))) if is_idem_race(&e) => {
                 let id = self.idempotent_replay(principal, key, hash).await?.ok_or(e)?;
@@ -845,7 +848,7 @@ impl Store {
                 return self.replay_outcome(&m.id).await;
             }
         }
-        let res = on_write!(self, |pool, lock| {
+        let res: Result<(String, bool)> = on_write!(self, |pool, lock| async {
             let mut tx = pool.begin().await?;
             let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{lock}");
             let mut c: Conversation = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
@@ -905,8 +908,9 @@ impl Store {
                 crate::idempotency::remember!(tx, principal, key, hash, &mid);
             }
             tx.commit().await?;
-            Ok::<_, StoreError>((mid, followup))
-        });
+            Ok((mid, followup))
+        }
+        .await);
         let (mid, _) = match (res, idem) {
             (Err(e), Some((principal, key, hash))) if is_idem_race(&e) => {
                 let mid = self.idempotent_replay(principal, key, hash).await?.ok_or(e)?;

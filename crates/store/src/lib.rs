@@ -223,5 +223,6 @@ pub fn random_secret() -> String {
 }
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+    // SQLite reports a primary-key clash as code 1555, which sqlx does not classify as a unique violation.
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation() || matches!(d.code().as_deref(), Some("1555" | "2067")))
 }

@@ -62,6 +62,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts the application, optionally in demo mode.
 pub async fn spawn_app_with(backend: Backend, demo: bool) -> TestApp {
+    let _ = tracing_subscriber::fmt().with_env_filter(std::env::var("LIFEBUOY_LOG").unwrap_or_else(|_| "warn".into())).with_test_writer().try_init();
     let dir = std::env::temp_dir().join(format!("lifebuoy-test-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (store, pg_db) = fresh_store(backend, &dir).await;
@@ -159,22 +160,22 @@ pub fn png_bytes() -> Vec<u8> {
     ]
 }
 
-/// Runs one async test body against SQLite and then PostgreSQL.
+/// Runs one async test, `async fn $test(app: &TestApp)`, against SQLite and against PostgreSQL.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($name:ident, $body:expr) => {
+    ($name:ident, $test:ident) => {
         mod $name {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 let app = $crate::spawn_app($crate::Backend::Sqlite).await;
-                ($body)(&app).await;
+                super::$test(&app).await;
                 app.cleanup().await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 let app = $crate::spawn_app($crate::Backend::Postgres).await;
-                ($body)(&app).await;
+                super::$test(&app).await;
                 app.cleanup().await;
             }
         }

@@ -1,0 +1,7 @@
+//! Every integration test of Lifebuoy in one binary (one link): the API on SQLite and PostgreSQL, the pages,
+//! and the browser story in real headless Chromium.
+
+mod access;
+mod browser;
+mod pages;
+mod tickets;

@@ -1,0 +1,96 @@
+//! The server-rendered pages: login with lockout, CSRF, languages, escaping, OpenAPI.
+
+use lifebuoy_domain::Role;
+use lifebuoy_testkit::{Backend, PASSWORD, spawn_app};
+
+#[tokio::test]
+async fn login_locks_after_repeated_failures() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.agent("lock@x.dev", "L1", Role::AgentL1, &["support"]).await;
+    let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let try_login = |pw: &'static str| {
+        let c = c.clone();
+        let url = app.url("/console/login");
+        async move { c.post(url).form(&[("email", "lock@x.dev"), ("password", pw)]).send().await.unwrap() }
+    };
+    for _ in 0..5 {
+        assert_eq!(try_login("wrong").await.status(), 401);
+    }
+    let r = try_login(PASSWORD).await;
+    assert_eq!(r.status(), 401, "locked even with the right password");
+    assert!(r.text().await.unwrap().contains("15"), "the page says for how long");
+    let r = c.post(app.url("/console/login")).form(&[("email", "nobody@x.dev"), ("password", "x")]).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn forms_need_the_session_token_and_pages_escape_content() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.agent("a@x.dev", "A7", Role::Supervisor, &["support"]).await;
+    let cust = app.customer_token("mallory");
+    let (s, t) = crate::tickets::post(&app, "/api/v1/tickets", &cust, serde_json::json!({"subject": "<script>alert(1)</script>", "body": "<img src=x onerror=alert(2)>", "category": "other"})).await;
+    assert_eq!(s, 201);
+    let id = t["id"].as_str().unwrap();
+    let agent = app.agent_client("a@x.dev").await;
+    let html = agent.get(app.url(&format!("/console/tickets/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("<script>alert(1)") && html.contains("&lt;script&gt;alert(1)"), "subject escaped");
+    assert!(!html.contains("<img src=x") && html.contains("&lt;img src=x"), "body escaped");
+    // A form post without the session's token is refused and changes nothing.
+    let r = agent.post(app.url(&format!("/console/tickets/{id}/action"))).form(&[("_csrf", "forged"), ("op", "status"), ("value", "solved")]).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let csrf = html.split("name=\"_csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let r = agent.post(app.url(&format!("/console/tickets/{id}/action"))).form(&[("_csrf", csrf.as_str()), ("op", "status"), ("value", "solved")]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let t = app.store.conversation(id).await.unwrap().unwrap();
+    assert_eq!(t.status, "solved");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn pages_speak_three_languages() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let get = |lang: &'static str| {
+        let url = app.url("/portal");
+        async move { reqwest::Client::new().get(url).header("accept-language", lang).send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(get("zh-CN").await.contains("请问有什么可以帮您"));
+    assert!(get("zh-TW").await.contains("請問有什麼可以幫您"));
+    assert!(get("en-US").await.contains("How can we help?"));
+    let c = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let html = c.get(app.url("/lang/zh-Hant?back=/portal")).header("accept-language", "en").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("請問有什麼可以幫您"), "the switcher's cookie wins over Accept-Language");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn openapi_documents_every_route() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let doc: serde_json::Value = reqwest::get(app.url("/api/openapi.json")).await.unwrap().json().await.unwrap();
+    assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
+    let src = include_str!("../../../web/src/api/mod.rs");
+    for line in src.lines().filter(|l| l.trim_start().starts_with(".route(\"")) {
+        let path = line.split('"').nth(1).unwrap();
+        assert!(doc["paths"].get(format!("/api/v1{path}")).is_some(), "{path} is not in openapi.json");
+    }
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn guests_sign_in_with_an_emailed_code() {
+    let app = lifebuoy_testkit::spawn_app_with(Backend::Sqlite, true).await;
+    let c = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let r: serde_json::Value = c.post(app.url("/api/v1/guest/code")).json(&serde_json::json!({"email": "Guest@Example.com"})).send().await.unwrap().json().await.unwrap();
+    let code = r["demo_code"].as_str().unwrap().to_string();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let bad = c.post(app.url("/api/v1/guest/verify")).json(&serde_json::json!({"email": "Guest@example.com", "code": wrong})).send().await.unwrap();
+    assert_eq!(bad.status(), 401);
+    let ok = c.post(app.url("/api/v1/guest/verify")).json(&serde_json::json!({"email": "Guest@example.com", "code": code})).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let me: serde_json::Value = c.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((me["kind"].as_str(), me["customer"]["kind"].as_str()), (Some("customer"), Some("guest")));
+    // A code is spent once used.
+    let again = reqwest::Client::new().post(app.url("/api/v1/guest/verify")).json(&serde_json::json!({"email": "Guest@example.com", "code": code})).send().await.unwrap();
+    assert_eq!(again.status(), 401);
+    app.cleanup().await;
+}
