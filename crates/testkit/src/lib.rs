@@ -181,3 +181,67 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// A chromedriver process for browser tests, killed on drop.
+pub struct ChromeDriver {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ChromeDriver {
+    /// Starts `chromedriver` (`LIFEBUOY_CHROMEDRIVER`, default `/usr/bin/chromedriver`) on a free port.
+    pub async fn start() -> ChromeDriver {
+        let bin = std::env::var("LIFEBUOY_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let child = std::process::Command::new(&bin)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("browser tests need {bin} (Debian: apt-get install chromium chromium-driver; the test script installs it): {e}"));
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return ChromeDriver { child, url };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start on port {port}");
+    }
+
+    /// A new headless Chromium session with its own profile.
+    pub async fn session(&self, lang: &str) -> fantoccini::Client {
+        let profile = std::env::temp_dir().join(format!("lb-chrome-{}", uuid::Uuid::new_v4().simple()));
+        let mut caps = serde_json::Map::new();
+        let bin = std::env::var("LIFEBUOY_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": bin,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                         "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--window-size=1280,900", format!("--lang={lang}"), format!("--user-data-dir={}", profile.display())],
+                "prefs": {"intl.accept_languages": lang}
+            }),
+        );
+        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+/// Where browser tests put their screenshots: `target/screenshots` of the workspace.
+pub fn screenshot_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&d).expect("screenshot dir");
+    d
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs every Lifebuoy test on this machine: unit tests, the API on SQLite and PostgreSQL, and the browser story
+# in headless Chromium. Installs what is missing (Debian packages) and, where no PostgreSQL answers, starts a
+# throw-away one in a temporary directory. Usage: scripts/test.sh [extra cargo test args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=""
+need_pkg() { # need_pkg COMMAND PACKAGE...
+  command -v "$1" >/dev/null 2>&1 && return 0
+  shift
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  log "installing $*"
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+need_pkg chromium chromium
+need_pkg chromedriver chromium-driver
+need_pkg python3 python3
+fc-list 2>/dev/null | grep -qi 'noto sans cjk' || need_pkg __no_such_cmd__ fonts-noto-cjk
+
+# PostgreSQL: the machine's own (or LIFEBUOY_TEST_PG), else a private one started here.
+PG_TMP=""
+cleanup() {
+  if [ -n "$PG_TMP" ]; then
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$PG_TMP"
+  fi
+}
+trap cleanup EXIT
+pg_ok() { python3 - "$1" <<'PY'
+import socket, sys, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+s = socket.socket(); s.settimeout(2)
+try:
+    s.connect((u.hostname or "127.0.0.1", u.port or 5432)); sys.exit(0)
+except OSError:
+    sys.exit(1)
+PY
+}
+export LIFEBUOY_TEST_PG=${LIFEBUOY_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}
+if ! pg_ok "$LIFEBUOY_TEST_PG"; then
+  log "no PostgreSQL at $LIFEBUOY_TEST_PG: starting a private one"
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkg __no_such_cmd__ postgresql
+  PG_BIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
+  PG_TMP=$(mktemp -d); chown postgres "$PG_TMP"
+  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+  runuser -u postgres -- "$PG_BIN/initdb" -D "$PG_TMP/data" -A trust -U postgres >/dev/null
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/log" -w \
+    -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+  export LIFEBUOY_TEST_PG=postgres://postgres@127.0.0.1:$port/postgres
+fi
+log "PostgreSQL for tests: $LIFEBUOY_TEST_PG"
+
+log "cargo test (workspace)"
+cargo test --workspace --locked "$@"
