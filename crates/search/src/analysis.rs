@@ -40,6 +40,12 @@ pub const DOMAIN_WORDS: &[&str] = &[
     "api", "密钥", "api密钥", "反洗钱", "冷却期", "安全设置", "防钓鱼", "官方渠道",
     "官方", "假冒", "诈骗", "骗子", "杀猪盘", "客诉", "等级", "kyc", "usdt", "trc20", "erc20",
     "bep20",
+    // exchange products and services (so that a question about one is not
+    // mistaken for one about its generic half, e.g. 网格交易 → 交易)
+    "网格交易", "跟单交易", "合约跟单", "现货跟单", "带单", "量化交易", "交易机器人", "平台币",
+    "杠杆代币", "期权", "期权交易", "杠杆交易", "借贷", "质押借币", "定投", "理财产品", "活期理财",
+    "定期理财", "流动性挖矿", "矿池", "新币挖矿", "新币申购", "打新", "launchpad", "launchpool",
+    "跨链桥", "冷钱包", "硬件钱包", "热钱包", "稳定币", "模拟交易", "合约模拟盘",
 ];
 
 /// Words dropped by `lb_text` (after folding). Kept short: only words that

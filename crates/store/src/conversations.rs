@@ -355,7 +355,7 @@ macro_rules! insert_conversation {
             "INSERT INTO conversations (id, kind, case_number, customer_id, subject, status, priority, priority_rank, \
              category, department_id, assignee_id, tier, lang, order_id, tx_hash, asset, amount, merged_into, \
              follow_up_of, last_seq, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, $12, $13, $14, $15, $16, NULL, $17, 0, $18, $18)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, $12, $13, $14, $15, $16, NULL, $17, 1, $18, $18)",
         )
         .bind(&conv.id)
         .bind(&conv.kind)
@@ -385,7 +385,8 @@ macro_rules! insert_conversation {
                 e => e.into(),
             });
         }
-        push_event!($tx, conv, $actor, "created", json!({"kind": conv.kind, "follow_up_of": conv.follow_up_of}), false);
+        // The first message is the creation record: who, when, what (no separate `created` event, which would
+        // cost every new case another write).
         let mid = push_message!($tx, conv, $actor, &$t.body, false, None::<String>, &$t.attachment_ids);
         for tag in &$t.tags {
             sqlx::query("INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
@@ -394,11 +395,8 @@ macro_rules! insert_conversation {
                 .execute(&mut *$tx)
                 .await?;
         }
-        sqlx::query("UPDATE conversations SET last_seq = $2 WHERE id = $1")
-            .bind(&conv.id)
-            .bind(conv.last_seq)
-            .execute(&mut *$tx)
-            .await?;
+        // The row was inserted with last_seq = 1: its first message, just written.
+        debug_assert_eq!(conv.last_seq, 1);
         (conv, mid)
     }};
 }
@@ -553,16 +551,36 @@ impl Store {
         let t = NewTicket { tags, ..t.clone() };
         // The body runs in its own async block so that `?` lands in `res`, where a lost idempotency race
         // becomes a replay instead of an error.
-        let res: Result<Conversation> = on_write!(self, |pool, _lock| async {
-            let mut tx = pool.begin().await?;
-            let (conv, _mid) = insert_conversation!(tx, t, actor, None::<String>);
-            if let Some((principal, key, hash)) = idem {
-                crate::idempotency::remember!(tx, principal, key, hash, &conv.id);
+        let res: Result<Conversation> = match &*self.db {
+            // SQLite: through the group-commit writer, in a savepoint of a shared transaction.
+            crate::Db::Sqlite { group, .. } => {
+                let actor = actor.clone();
+                let idem = idem.map(|(p, k, h)| (p.to_string(), k.to_string(), h.to_string()));
+                group
+                    .run(move |conn| {
+                        Box::pin(async move {
+                            let (conv, _mid) = insert_conversation!(conn, t, actor, None::<String>);
+                            if let Some((principal, key, hash)) = &idem {
+                                crate::idempotency::remember!(conn, principal, key, hash, &conv.id);
+                            }
+                            Ok(conv)
+                        })
+                    })
+                    .await
             }
-            tx.commit().await?;
-            Ok(conv)
-        }
-        .await);
+            crate::Db::Postgres(pool) => {
+                async {
+                    let mut tx = pool.begin().await?;
+                    let (conv, _mid) = insert_conversation!(tx, t, actor, None::<String>);
+                    if let Some((principal, key, hash)) = idem {
+                        crate::idempotency::remember!(tx, principal, key, hash, &conv.id);
+                    }
+                    tx.commit().await?;
+                    Ok(conv)
+                }
+                .await
+            }
+        };
         match (res, idem) {
             (Err(e), Some((principal, key, hash))) if is_idem_race(&e) => {
                 let id = self.idempotent_replay(principal, key, hash).await?.ok_or(e)?;
@@ -927,8 +945,8 @@ impl Store {
         let m: Message = on_read!(self, |pool| sqlx::query_as(&sql).bind(mid).fetch_optional(pool).await)?
             .ok_or(StoreError::NotFound)?;
         let c = self.conversation(&m.conversation_id).await?.ok_or(StoreError::NotFound)?;
-        // A follow-up's first message is the one right after its `created` event.
-        Ok(if c.follow_up_of.is_some() && m.seq == 2 {
+        // A follow-up's first message is its creation.
+        Ok(if c.follow_up_of.is_some() && m.seq == 1 {
             ReplyOutcome::FollowUp { message: m, conversation: c }
         } else {
             ReplyOutcome::Added { message: m, conversation: c }

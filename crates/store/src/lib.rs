@@ -7,10 +7,11 @@ mod conversations;
 mod files;
 mod idempotency;
 mod rows;
+mod writer;
 
 pub use accounts::{Agent, Customer, NewAgent, Session, Principal};
 pub use conversations::{
-    Actor, Cursor, Page, QueueFilter, QueueSort, Scope, TicketChange, NewTicket, ReplyOutcome, TimelineItem,
+    clean_tags, Actor, Cursor, Page, QueueFilter, QueueSort, Scope, TicketChange, NewTicket, ReplyOutcome, TimelineItem,
 };
 pub use files::{AttachmentMeta, FileStore};
 pub use rows::{Conversation, Department, Message, Event};
@@ -53,7 +54,7 @@ pub enum Backend {
 pub(crate) enum Db {
     /// SQLite allows one writer at a time: writes go through a pool of one connection so they queue in
     /// process instead of failing with SQLITE_BUSY; readers use WAL snapshots in parallel.
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    Sqlite { write: SqlitePool, read: SqlitePool, group: writer::GroupWriter },
     Postgres(PgPool),
 }
 
@@ -158,7 +159,8 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(base.read_only(true))
                 .await?;
-            Db::Sqlite { write, read }
+            let group = writer::GroupWriter::spawn(write.clone());
+            Db::Sqlite { write, read, group }
         };
         Ok(Store { db: std::sync::Arc::new(db) })
     }
@@ -182,7 +184,7 @@ impl Store {
     /// Closes every connection (SQLite checkpoints its WAL).
     pub async fn close(&self) {
         match &*self.db {
-            Db::Sqlite { write, read } => {
+            Db::Sqlite { write, read, .. } => {
                 read.close().await;
                 write.close().await;
             }

@@ -153,7 +153,22 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Cal
 /// The customer behind identity claims, created or updated from them.
 pub async fn customer_from_claims(state: &AppState, c: &IdentityClaims) -> Result<lifebuoy_store::Customer, ApiError> {
     let lang = c.lang.as_deref().and_then(lifebuoy_domain::Lang::from_tag).map(|l| l.as_str());
-    Ok(state.store.upsert_exchange_customer(c.sub.trim(), c.email.as_deref(), c.name.as_deref(), lang).await?)
+    let sub = c.sub.trim();
+    let same = |k: &lifebuoy_store::Customer| k.email.as_deref() == c.email.as_deref() && k.name.as_deref() == c.name.as_deref() && k.lang.as_deref() == lang;
+    if let Some(k) = state.customers.lock().ok().and_then(|m| m.get(sub).cloned()) {
+        if same(&k) {
+            return Ok(k);
+        }
+    }
+    let k = state.store.upsert_exchange_customer(sub, c.email.as_deref(), c.name.as_deref(), lang).await?;
+    if let Ok(mut m) = state.customers.lock() {
+        // A bounded cache: cleared whole when full, it only saves a read on the next request.
+        if m.len() >= 100_000 {
+            m.clear();
+        }
+        m.insert(sub.to_string(), k.clone());
+    }
+    Ok(k)
 }
 
 impl FromRequestParts<AppState> for Caller {

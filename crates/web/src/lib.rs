@@ -38,6 +38,8 @@ pub struct AppState {
     pub templates: Arc<minijinja::Environment<'static>>,
     pub mailer: mail::Mailer,
     pub config: Arc<WebConfig>,
+    /// Customers seen by identity token, keyed by the exchange's user id: spares a database read per request.
+    pub customers: Arc<std::sync::Mutex<std::collections::HashMap<String, lifebuoy_store::Customer>>>,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
             templates: Arc::new(pages::templates()),
             mailer: mail::Mailer::default(),
             config: Arc::new(config),
+            customers: Default::default(),
         }
     }
 }

@@ -176,8 +176,11 @@ pub async fn create(State(state): State<AppState>, caller: Caller, headers: Head
     let input: CreateTicket = parse_json(&headers, &body)?;
     let key = idem_key(&headers)?;
     let hash = body_hash(&body);
+    let tags = lifebuoy_store::clean_tags(&input.tags)?;
     let (c, fresh) = create_for(&state, &caller, input, key.as_deref().map(|k| (k, hash.as_str()))).await?;
-    let mut res = (StatusCode::CREATED, ApiJson(view(&state, c).await?)).into_response();
+    // A fresh ticket's tags are the ones just written; a replay reads them back.
+    let view = if fresh { TicketView { conversation: c, tags } } else { view(&state, c).await? };
+    let mut res = (StatusCode::CREATED, ApiJson(view)).into_response();
     if !fresh {
         res.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
     }
