@@ -54,5 +54,9 @@ if ! pg_ok "$LIFEBUOY_TEST_PG"; then
 fi
 log "PostgreSQL for tests: $LIFEBUOY_TEST_PG"
 
+log "licences of every dependency (cargo deny)"
+command -v cargo-deny >/dev/null 2>&1 || cargo install --locked cargo-deny
+cargo deny --offline check licenses bans || cargo deny check licenses bans
+
 log "cargo test (workspace)"
 cargo test --workspace --locked "$@"
