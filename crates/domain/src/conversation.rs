@@ -133,11 +133,21 @@ mod tests {
     #[test]
     fn every_pair_of_statuses() {
         let legal = [
-            (New, Open), (New, Pending), (New, OnHold), (New, Solved),
-            (Open, Pending), (Open, OnHold), (Open, Solved),
-            (Pending, Open), (Pending, OnHold), (Pending, Solved),
-            (OnHold, Open), (OnHold, Pending), (OnHold, Solved),
-            (Solved, Open), (Solved, Closed),
+            (New, Open),
+            (New, Pending),
+            (New, OnHold),
+            (New, Solved),
+            (Open, Pending),
+            (Open, OnHold),
+            (Open, Solved),
+            (Pending, Open),
+            (Pending, OnHold),
+            (Pending, Solved),
+            (OnHold, Open),
+            (OnHold, Pending),
+            (OnHold, Solved),
+            (Solved, Open),
+            (Solved, Closed),
         ];
         for &from in Status::ALL {
             for &to in Status::ALL {

@@ -58,7 +58,10 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
 
 /// A fresh database for a bench: a temp SQLite file, or a new database on the given PostgreSQL server.
 /// Returns the URL and what to drop afterwards.
-async fn fresh_database(database: Option<String>, dir: &std::path::Path) -> anyhow::Result<(String, Option<(String, String)>)> {
+async fn fresh_database(
+    database: Option<String>,
+    dir: &std::path::Path,
+) -> anyhow::Result<(String, Option<(String, String)>)> {
     match database {
         Some(url) if url.starts_with("postgres") => {
             use sqlx::Connection;
@@ -86,7 +89,14 @@ fn backend_name(url: &str) -> &'static str {
     if url.starts_with("postgres") { "postgres" } else { "sqlite" }
 }
 
-async fn tickets(url: Option<String>, secret: String, database: Option<String>, concurrency: usize, duration: u64, sync_full: bool) -> anyhow::Result<()> {
+async fn tickets(
+    url: Option<String>,
+    secret: String,
+    database: Option<String>,
+    concurrency: usize,
+    duration: u64,
+    sync_full: bool,
+) -> anyhow::Result<()> {
     let tmp = tempdir()?;
     let mut admin = None;
     let mut backend = "remote";
@@ -111,13 +121,16 @@ async fn tickets(url: Option<String>, secret: String, database: Option<String>, 
     let tokens: Arc<Vec<String>> = Arc::new(
         (0..concurrency)
             .map(|i| {
-                lifebuoy_web::auth::sign_identity(&secret, &lifebuoy_web::auth::IdentityClaims {
-                    sub: format!("bench-{i}"),
-                    email: Some(format!("bench{i}@example.com")),
-                    name: Some(format!("Bench {i}")),
-                    lang: Some("zh-CN".into()),
-                    exp,
-                })
+                lifebuoy_web::auth::sign_identity(
+                    &secret,
+                    &lifebuoy_web::auth::IdentityClaims {
+                        sub: format!("bench-{i}"),
+                        email: Some(format!("bench{i}@example.com")),
+                        name: Some(format!("Bench {i}")),
+                        lang: Some("zh-CN".into()),
+                        exp,
+                    },
+                )
             })
             .collect(),
     );
@@ -127,7 +140,8 @@ async fn tickets(url: Option<String>, secret: String, database: Option<String>, 
     let started = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..concurrency {
-        let (client, tokens, body, errors, base) = (client.clone(), tokens.clone(), body.clone(), errors.clone(), base.clone());
+        let (client, tokens, body, errors, base) =
+            (client.clone(), tokens.clone(), body.clone(), errors.clone(), base.clone());
         tasks.push(tokio::spawn(async move {
             let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
             while Instant::now() < deadline {
@@ -196,7 +210,13 @@ async fn queue(n: usize, database: Option<String>, iterations: usize) -> anyhow:
                 let age = (rng.next() % span as u64) as i64;
                 let created = now - age;
                 let active = age < span / 50 || rng.next() % 100 == 0;
-                let status = if active { [Status::New, Status::Open, Status::Pending, Status::OnHold][(rng.next() % 4) as usize] } else if rng.next() % 5 == 0 { Status::Solved } else { Status::Closed };
+                let status = if active {
+                    [Status::New, Status::Open, Status::Pending, Status::OnHold][(rng.next() % 4) as usize]
+                } else if rng.next() % 5 == 0 {
+                    Status::Solved
+                } else {
+                    Status::Closed
+                };
                 let dept = ["support", "support", "support", "finance", "tech", "risk"][(rng.next() % 6) as usize];
                 let prio = ["low", "normal", "normal", "normal", "high", "urgent"][(rng.next() % 6) as usize];
                 Conversation {
@@ -233,14 +253,38 @@ async fn queue(n: usize, database: Option<String>, iterations: usize) -> anyhow:
     let load_s = t0.elapsed().as_secs_f64();
     println!("loaded {n} tickets into {backend} in {load_s:.1} s");
     let agent = Scope::Agent { id: "nobody".into(), departments: vec!["support".into()] };
-    let active = QueueFilter { statuses: Status::ACTIVE.to_vec(), kind: Some(ConversationKind::Ticket), ..Default::default() };
+    let active =
+        QueueFilter { statuses: Status::ACTIVE.to_vec(), kind: Some(ConversationKind::Ticket), ..Default::default() };
     let shapes: Vec<(&str, Scope, QueueFilter, QueueSort, usize)> = vec![
         ("agent_active_updated", agent.clone(), active.clone(), QueueSort::UpdatedDesc, 0),
         ("agent_active_updated_page5", agent.clone(), active.clone(), QueueSort::UpdatedDesc, 4),
         ("supervisor_active_priority", Scope::All, active.clone(), QueueSort::PriorityDesc, 0),
-        ("supervisor_all_oldest", Scope::All, QueueFilter { kind: Some(ConversationKind::Ticket), ..Default::default() }, QueueSort::CreatedAsc, 0),
-        ("agent_unassigned_new", agent.clone(), QueueFilter { statuses: vec![Status::New], assignee: Some(None), kind: Some(ConversationKind::Ticket), ..Default::default() }, QueueSort::UpdatedDesc, 0),
-        ("customer_my_tickets", Scope::Customer(customers[7].clone()), QueueFilter::default(), QueueSort::UpdatedDesc, 0),
+        (
+            "supervisor_all_oldest",
+            Scope::All,
+            QueueFilter { kind: Some(ConversationKind::Ticket), ..Default::default() },
+            QueueSort::CreatedAsc,
+            0,
+        ),
+        (
+            "agent_unassigned_new",
+            agent.clone(),
+            QueueFilter {
+                statuses: vec![Status::New],
+                assignee: Some(None),
+                kind: Some(ConversationKind::Ticket),
+                ..Default::default()
+            },
+            QueueSort::UpdatedDesc,
+            0,
+        ),
+        (
+            "customer_my_tickets",
+            Scope::Customer(customers[7].clone()),
+            QueueFilter::default(),
+            QueueSort::UpdatedDesc,
+            0,
+        ),
     ];
     let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let mut per_shape = serde_json::Map::new();
@@ -258,15 +302,25 @@ async fn queue(n: usize, database: Option<String>, iterations: usize) -> anyhow:
             h.saturating_record(t.elapsed().as_micros() as u64);
             std::hint::black_box(p);
         }
-        println!("  {name:<30} p50 {:>7.2} ms  p99 {:>7.2} ms", ms(h.value_at_quantile(0.5)), ms(h.value_at_quantile(0.99)));
-        per_shape.insert(name.to_string(), json!({"p50_ms": ms(h.value_at_quantile(0.5)), "p99_ms": ms(h.value_at_quantile(0.99))}));
+        println!(
+            "  {name:<30} p50 {:>7.2} ms  p99 {:>7.2} ms",
+            ms(h.value_at_quantile(0.5)),
+            ms(h.value_at_quantile(0.99))
+        );
+        per_shape.insert(
+            name.to_string(),
+            json!({"p50_ms": ms(h.value_at_quantile(0.5)), "p99_ms": ms(h.value_at_quantile(0.99))}),
+        );
         all.add(&h)?;
     }
     store.close().await;
     drop_database(admin).await;
     let _ = std::fs::remove_dir_all(&tmp);
-    println!("{}", json!({"bench": "queue", "backend": backend, "tickets": n, "load_s": round(load_s), "page_size": 50,
-        "p50_ms": ms(all.value_at_quantile(0.5)), "p99_ms": ms(all.value_at_quantile(0.99)), "max_ms": ms(all.max()), "shapes": per_shape}));
+    println!(
+        "{}",
+        json!({"bench": "queue", "backend": backend, "tickets": n, "load_s": round(load_s), "page_size": 50,
+        "p50_ms": ms(all.value_at_quantile(0.5)), "p99_ms": ms(all.value_at_quantile(0.99)), "max_ms": ms(all.max()), "shapes": per_shape})
+    );
     Ok(())
 }
 

@@ -10,10 +10,31 @@ pub const DEMO_PASSWORD: &str = "demo1234";
 /// (email, name, agent no, role, languages, departments)
 pub const DEMO_AGENTS: &[(&str, &str, &str, Role, &[Lang], &[&str])] = &[
     ("li.na@demo.lifebuoy.dev", "李娜", "A1024", Role::AgentL1, &[Lang::ZhHans, Lang::En], &["support"]),
-    ("chen.jie@demo.lifebuoy.dev", "陳傑", "A1031", Role::AgentL1, &[Lang::ZhHant, Lang::ZhHans], &["support", "finance"]),
-    ("sam.taylor@demo.lifebuoy.dev", "Sam Taylor", "A2007", Role::AgentL2, &[Lang::En, Lang::ZhHans], &["tech", "support"]),
+    (
+        "chen.jie@demo.lifebuoy.dev",
+        "陳傑",
+        "A1031",
+        Role::AgentL1,
+        &[Lang::ZhHant, Lang::ZhHans],
+        &["support", "finance"],
+    ),
+    (
+        "sam.taylor@demo.lifebuoy.dev",
+        "Sam Taylor",
+        "A2007",
+        Role::AgentL2,
+        &[Lang::En, Lang::ZhHans],
+        &["tech", "support"],
+    ),
     ("wang.fang@demo.lifebuoy.dev", "王芳", "R3002", Role::AgentL2, &[Lang::ZhHans], &["risk", "finance"]),
-    ("zhou.min@demo.lifebuoy.dev", "周敏", "S9001", Role::Supervisor, &[Lang::ZhHans, Lang::ZhHant, Lang::En], &["support", "tech", "finance", "risk"]),
+    (
+        "zhou.min@demo.lifebuoy.dev",
+        "周敏",
+        "S9001",
+        Role::Supervisor,
+        &[Lang::ZhHans, Lang::ZhHant, Lang::En],
+        &["support", "tech", "finance", "risk"],
+    ),
     ("admin@demo.lifebuoy.dev", "Admin", "ADM01", Role::Admin, &[Lang::En, Lang::ZhHans], &["support"]),
 ];
 
@@ -52,12 +73,75 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
         then: Option<Status>,
     }
     let demos = [
-        Demo { who: 0, subject: "USDT 提币 3 小时还没到账", body: "我下午两点从平台提了 500 USDT 到我的钱包（TRC20），页面显示“已完成”，但钱包里一直没收到。交易哈希在下面，麻烦帮忙查一下。", category: Category::Withdrawal, priority: Priority::High, tx: Some("7c1f3e9a0b2d4c6e8f10a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2"), agent_reply: Some((0, "您好，已收到您的工单。我们查询到该笔提币已在链上确认 19 次，请核对收款地址是否为您的 TRC20 地址，并在钱包中刷新。如仍未看到，请回复钱包的截图。")), then: Some(Status::Pending) },
-        Demo { who: 0, subject: "身份认证被拒绝，说照片模糊", body: "我已经上传了三次身份证照片，每次都说模糊，但我拍得很清楚。", category: Category::Kyc, priority: Priority::Normal, tx: None, agent_reply: None, then: None },
-        Demo { who: 1, subject: "C2C 訂單已付款，賣家一直不放幣", body: "訂單編號 C2C-88123，我 40 分鐘前已經轉帳 3,000 TWD 並上傳了付款憑證，賣家完全沒回應。請協助處理。", category: Category::C2c, priority: Priority::Urgent, tx: None, agent_reply: Some((1, "您好，我們已聯繫賣家並凍結此訂單的幣，同時為您開啟申訴。請保留銀行轉帳紀錄，不要取消訂單。")), then: Some(Status::OnHold) },
-        Demo { who: 2, subject: "API returns 'invalid signature' since this morning", body: "Our trading bot started getting error 10003 invalid signature at 08:00 UTC. Nothing changed on our side. Key ends with ...9f2a.", category: Category::Api, priority: Priority::High, tx: None, agent_reply: Some((2, "Thanks for the details. Please check that the timestamp you sign is in milliseconds and within the 5-second recv window; our servers moved to stricter clock checks today.")), then: Some(Status::Solved) },
-        Demo { who: 2, subject: "Deposit sent on the wrong network (BEP20 instead of ERC20)", body: "I sent 0.8 ETH to my deposit address but chose BEP20 by mistake. Can it be recovered?", category: Category::Deposit, priority: Priority::Normal, tx: Some("0x4a7b9c2d1e0f3a5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e7f9a1b3c5d7e9f1a3b"), agent_reply: None, then: None },
-        Demo { who: 0, subject: "账户被冻结了，无法登录", body: "今天早上收到短信说账户因风控被冻结，我没有做任何异常操作。", category: Category::Security, priority: Priority::High, tx: None, agent_reply: None, then: None },
+        Demo {
+            who: 0,
+            subject: "USDT 提币 3 小时还没到账",
+            body: "我下午两点从平台提了 500 USDT 到我的钱包（TRC20），页面显示“已完成”，但钱包里一直没收到。交易哈希在下面，麻烦帮忙查一下。",
+            category: Category::Withdrawal,
+            priority: Priority::High,
+            tx: Some("7c1f3e9a0b2d4c6e8f10a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2"),
+            agent_reply: Some((
+                0,
+                "您好，已收到您的工单。我们查询到该笔提币已在链上确认 19 次，请核对收款地址是否为您的 TRC20 地址，并在钱包中刷新。如仍未看到，请回复钱包的截图。",
+            )),
+            then: Some(Status::Pending),
+        },
+        Demo {
+            who: 0,
+            subject: "身份认证被拒绝，说照片模糊",
+            body: "我已经上传了三次身份证照片，每次都说模糊，但我拍得很清楚。",
+            category: Category::Kyc,
+            priority: Priority::Normal,
+            tx: None,
+            agent_reply: None,
+            then: None,
+        },
+        Demo {
+            who: 1,
+            subject: "C2C 訂單已付款，賣家一直不放幣",
+            body: "訂單編號 C2C-88123，我 40 分鐘前已經轉帳 3,000 TWD 並上傳了付款憑證，賣家完全沒回應。請協助處理。",
+            category: Category::C2c,
+            priority: Priority::Urgent,
+            tx: None,
+            agent_reply: Some((
+                1,
+                "您好，我們已聯繫賣家並凍結此訂單的幣，同時為您開啟申訴。請保留銀行轉帳紀錄，不要取消訂單。",
+            )),
+            then: Some(Status::OnHold),
+        },
+        Demo {
+            who: 2,
+            subject: "API returns 'invalid signature' since this morning",
+            body: "Our trading bot started getting error 10003 invalid signature at 08:00 UTC. Nothing changed on our side. Key ends with ...9f2a.",
+            category: Category::Api,
+            priority: Priority::High,
+            tx: None,
+            agent_reply: Some((
+                2,
+                "Thanks for the details. Please check that the timestamp you sign is in milliseconds and within the 5-second recv window; our servers moved to stricter clock checks today.",
+            )),
+            then: Some(Status::Solved),
+        },
+        Demo {
+            who: 2,
+            subject: "Deposit sent on the wrong network (BEP20 instead of ERC20)",
+            body: "I sent 0.8 ETH to my deposit address but chose BEP20 by mistake. Can it be recovered?",
+            category: Category::Deposit,
+            priority: Priority::Normal,
+            tx: Some("0x4a7b9c2d1e0f3a5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e7f9a1b3c5d7e9f1a3b"),
+            agent_reply: None,
+            then: None,
+        },
+        Demo {
+            who: 0,
+            subject: "账户被冻结了，无法登录",
+            body: "今天早上收到短信说账户因风控被冻结，我没有做任何异常操作。",
+            category: Category::Security,
+            priority: Priority::High,
+            tx: None,
+            agent_reply: None,
+            then: None,
+        },
     ];
     for d in demos {
         let c = &customers[d.who];

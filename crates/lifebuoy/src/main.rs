@@ -33,14 +33,16 @@ struct DataArgs {
 
 impl DataArgs {
     fn options(&self) -> StoreOptions {
-        let url = self.database.clone().unwrap_or_else(|| format!("sqlite://{}", self.data.join("lifebuoy.db").display()));
+        let url =
+            self.database.clone().unwrap_or_else(|| format!("sqlite://{}", self.data.join("lifebuoy.db").display()));
         let mut o = StoreOptions::new(url);
         o.sqlite_sync_full = self.sqlite_sync == "full";
         o
     }
 
     async fn open(&self) -> anyhow::Result<Store> {
-        std::fs::create_dir_all(&self.data).with_context(|| format!("creating data directory {}", self.data.display()))?;
+        std::fs::create_dir_all(&self.data)
+            .with_context(|| format!("creating data directory {}", self.data.display()))?;
         Store::open(&self.options()).await.context("opening the database")
     }
 }
@@ -97,7 +99,10 @@ pub struct ServeArgs {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LIFEBUOY_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LIFEBUOY_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -125,7 +130,13 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Builds the application over an opened store: shared by `serve`, the benches and the tests.
-pub fn build_state(store: Store, data: &std::path::Path, demo: bool, identity_secret: Option<String>, secure_cookies: bool) -> lifebuoy_web::AppState {
+pub fn build_state(
+    store: Store,
+    data: &std::path::Path,
+    demo: bool,
+    identity_secret: Option<String>,
+    secure_cookies: bool,
+) -> lifebuoy_web::AppState {
     let files = FileStore::new(data.join("files"));
     lifebuoy_web::AppState::new(store, files, lifebuoy_web::WebConfig { demo, secure_cookies, identity_secret })
 }
@@ -138,9 +149,12 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("demo: no LIFEBUOY_IDENTITY_SECRET set, using a fixed demo secret");
     }
     if secret.is_none() {
-        tracing::warn!("LIFEBUOY_IDENTITY_SECRET is not set: customers cannot sign in with the exchange's identity token");
+        tracing::warn!(
+            "LIFEBUOY_IDENTITY_SECRET is not set: customers cannot sign in with the exchange's identity token"
+        );
     }
-    let listener = tokio::net::TcpListener::bind(&a.listen).await.with_context(|| format!("listening on {}", a.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(&a.listen).await.with_context(|| format!("listening on {}", a.listen))?;
     let addr = listener.local_addr()?;
     if a.demo {
         demo::load(&store).await.context("loading demo data")?;

@@ -17,7 +17,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("== {q}");
         print!("{}", index.explain_answer(&q)?);
         for a in index.answer_scored(&q, None)? {
-            println!("  -> {} {:.3} [{}] {}", a.slug, a.confidence, a.lang, a.passage.chars().take(80).collect::<String>().replace('\n', " / "));
+            println!(
+                "  -> {} {:.3} [{}] {}",
+                a.slug,
+                a.confidence,
+                a.lang,
+                a.passage.chars().take(80).collect::<String>().replace('\n', " / ")
+            );
         }
     }
     Ok(())

@@ -85,44 +85,350 @@ pub struct Answer {
 /// "why") rather than what the question is about. They count little
 /// towards coverage.
 const INTENT_WORDS: &[&str] = &[
-    "多久", "多长时间", "多长", "几天", "几个小时", "几小时", "什么时候", "何时", "为什么", "为啥",
-    "为何", "怎么", "怎么办", "如何", "怎样", "能不能", "可不可以", "可以", "是不是", "有没有",
-    "哪里", "在哪", "在哪里", "哪儿", "时候", "区别", "不同", "点算", "点样", "几时", "几耐", "多少", "几", "吗", "要不要", "会不会", "还", "没", "不",
-    "有", "是", "啥", "咋", "咋办", "办法", "问题", "情况", "原因", "时间", "需要", "一般", "正常",
-    "long", "why", "when", "where", "how", "can", "cannot", "can't", "cant", "not", "no", "don't",
-    "dont", "didn't", "didnt", "doesn't", "doesnt", "isn't", "won't", "still", "yet", "ok", "okay",
-    "need", "want", "help", "problem", "issue", "now", "time", "again", "already", "possible",
+    "多久",
+    "多长时间",
+    "多长",
+    "几天",
+    "几个小时",
+    "几小时",
+    "什么时候",
+    "何时",
+    "为什么",
+    "为啥",
+    "为何",
+    "怎么",
+    "怎么办",
+    "如何",
+    "怎样",
+    "能不能",
+    "可不可以",
+    "可以",
+    "是不是",
+    "有没有",
+    "哪里",
+    "在哪",
+    "在哪里",
+    "哪儿",
+    "时候",
+    "区别",
+    "不同",
+    "点算",
+    "点样",
+    "几时",
+    "几耐",
+    "多少",
+    "几",
+    "吗",
+    "要不要",
+    "会不会",
+    "还",
+    "没",
+    "不",
+    "有",
+    "是",
+    "啥",
+    "咋",
+    "咋办",
+    "办法",
+    "问题",
+    "情况",
+    "原因",
+    "时间",
+    "需要",
+    "一般",
+    "正常",
+    "long",
+    "why",
+    "when",
+    "where",
+    "how",
+    "can",
+    "cannot",
+    "can't",
+    "cant",
+    "not",
+    "no",
+    "don't",
+    "dont",
+    "didn't",
+    "didnt",
+    "doesn't",
+    "doesnt",
+    "isn't",
+    "won't",
+    "still",
+    "yet",
+    "ok",
+    "okay",
+    "need",
+    "want",
+    "help",
+    "problem",
+    "issue",
+    "now",
+    "time",
+    "again",
+    "already",
+    "possible",
 ];
 
 /// Very common words that, when the knowledge base does not contain them,
 /// say nothing about the topic (chatter, filler, colloquialisms).
 const FILLER_WORDS: &[&str] = &[
-    "bro", "guys", "literally", "like", "really", "actually", "lol", "pls", "plz", "thanks",
-    "thank", "thx", "u", "ur", "ya", "yeah", "hey", "ok", "dude", "man", "sir", "madam", "hello",
-    "hi", "just", "even", "also", "one", "two", "three", "day", "days", "hour", "hours", "minute",
-    "minutes", "week", "weeks", "today", "yesterday", "tomorrow", "last", "ago", "since", "tri",
-    "try", "tried", "say", "said", "tell", "told", "know", "think", "thing", "stuff", "someth",
-    "someon", "anyon", "everyth", "noth", "wtf", "omg", "sure", "right", "go", "goe", "went",
-    "come", "came", "make", "made", "take", "took", "see", "saw", "look", "much", "mani", "more",
-    "most", "veri", "too", "way", "use", "good", "bad", "new", "old", "first", "time", "still",
-    "啦", "呀", "哎", "唉", "喂", "嗨", "谢谢", "感谢", "麻烦", "你好", "您好", "客服", "朋友",
-    "今天", "昨天", "刚才", "刚刚", "一天", "两天", "三天", "几天", "小时", "分钟", "一个", "两个",
-    "几个", "好几", "十几个", "已经", "到底", "真的", "突然", "莫名其妙", "一下", "告诉", "知道",
-    "觉得", "说", "看", "钟", "个", "次", "天", "们", "里", "上", "下", "中", "后", "前",
-    "突然", "明明", "总是", "还是", "刚", "竟然", "居然", "完全", "根本", "其实", "确实", "马上",
-    "立刻", "赶紧", "好像", "似乎", "可能", "一直", "怎么回事", "破",
+    "bro",
+    "guys",
+    "literally",
+    "like",
+    "really",
+    "actually",
+    "lol",
+    "pls",
+    "plz",
+    "thanks",
+    "thank",
+    "thx",
+    "u",
+    "ur",
+    "ya",
+    "yeah",
+    "hey",
+    "ok",
+    "dude",
+    "man",
+    "sir",
+    "madam",
+    "hello",
+    "hi",
+    "just",
+    "even",
+    "also",
+    "one",
+    "two",
+    "three",
+    "day",
+    "days",
+    "hour",
+    "hours",
+    "minute",
+    "minutes",
+    "week",
+    "weeks",
+    "today",
+    "yesterday",
+    "tomorrow",
+    "last",
+    "ago",
+    "since",
+    "tri",
+    "try",
+    "tried",
+    "say",
+    "said",
+    "tell",
+    "told",
+    "know",
+    "think",
+    "thing",
+    "stuff",
+    "someth",
+    "someon",
+    "anyon",
+    "everyth",
+    "noth",
+    "wtf",
+    "omg",
+    "sure",
+    "right",
+    "go",
+    "goe",
+    "went",
+    "come",
+    "came",
+    "make",
+    "made",
+    "take",
+    "took",
+    "see",
+    "saw",
+    "look",
+    "much",
+    "mani",
+    "more",
+    "befor",
+    "after",
+    "show",
+    "other",
+    "anoth",
+    "everi",
+    "all",
+    "each",
+    "ever",
+    "never",
+    "alway",
+    "whole",
+    "lot",
+    "bit",
+    "littl",
+    "big",
+    "wait",
+    "most",
+    "veri",
+    "too",
+    "way",
+    "use",
+    "good",
+    "bad",
+    "new",
+    "old",
+    "first",
+    "time",
+    "still",
+    "啦",
+    "呀",
+    "哎",
+    "唉",
+    "喂",
+    "嗨",
+    "谢谢",
+    "感谢",
+    "麻烦",
+    "你好",
+    "您好",
+    "客服",
+    "朋友",
+    "今天",
+    "昨天",
+    "刚才",
+    "刚刚",
+    "一天",
+    "两天",
+    "三天",
+    "几天",
+    "小时",
+    "分钟",
+    "一个",
+    "两个",
+    "几个",
+    "好几",
+    "十几个",
+    "已经",
+    "到底",
+    "真的",
+    "突然",
+    "莫名其妙",
+    "一下",
+    "告诉",
+    "知道",
+    "觉得",
+    "说",
+    "看",
+    "钟",
+    "个",
+    "次",
+    "天",
+    "们",
+    "里",
+    "上",
+    "下",
+    "中",
+    "后",
+    "前",
+    "突然",
+    "明明",
+    "总是",
+    "还是",
+    "刚",
+    "竟然",
+    "居然",
+    "完全",
+    "根本",
+    "其实",
+    "确实",
+    "马上",
+    "立刻",
+    "赶紧",
+    "好像",
+    "似乎",
+    "可能",
+    "一直",
+    "怎么回事",
+    "破",
 ];
 
 /// Chatter: greetings, politeness, pleas for help, interjections. They say
 /// nothing about the question and never count as covering it (English
 /// entries are stems, Chinese ones folded to Simplified).
 const CHATTER_WORDS: &[&str] = &[
-    "hey", "hi", "hello", "please", "pleas", "pls", "plz", "thanks", "thank", "thx", "bro", "guys",
-    "guy", "dude", "lol", "omg", "wtf", "help", "sir", "madam", "urgent", "urgentli", "asap", "kindli",
-    "dear", "team", "anyon", "somebodi", "anybodi", "sorri", "excus", "hmm", "um", "uh", "ugh",
-    "请问", "你好", "您好", "帮我", "帮忙", "帮帮", "帮帮忙", "麻烦", "麻烦你", "谢谢", "感谢", "多谢",
-    "在吗", "在不在", "有人吗", "急", "着急", "急急急", "求助", "求求", "救命", "哈哈", "呵呵",
-    "喂", "嗨", "哎", "唉", "哎呀", "天哪", "啦", "呀", "唔该", "该死", "靠", "卧槽",
+    "hey",
+    "hi",
+    "hello",
+    "please",
+    "pleas",
+    "pls",
+    "plz",
+    "thanks",
+    "thank",
+    "thx",
+    "bro",
+    "guys",
+    "guy",
+    "dude",
+    "lol",
+    "omg",
+    "wtf",
+    "help",
+    "sir",
+    "madam",
+    "urgent",
+    "urgentli",
+    "asap",
+    "kindli",
+    "dear",
+    "team",
+    "anyon",
+    "somebodi",
+    "anybodi",
+    "sorri",
+    "excus",
+    "hmm",
+    "um",
+    "uh",
+    "ugh",
+    "请问",
+    "你好",
+    "您好",
+    "帮我",
+    "帮忙",
+    "帮帮",
+    "帮帮忙",
+    "麻烦",
+    "麻烦你",
+    "谢谢",
+    "感谢",
+    "多谢",
+    "在吗",
+    "在不在",
+    "有人吗",
+    "急",
+    "着急",
+    "急急急",
+    "求助",
+    "求求",
+    "救命",
+    "哈哈",
+    "呵呵",
+    "喂",
+    "嗨",
+    "哎",
+    "唉",
+    "哎呀",
+    "天哪",
+    "啦",
+    "呀",
+    "唔该",
+    "该死",
+    "靠",
+    "卧槽",
 ];
 
 fn is_chatter(term: &str, surface: &str) -> bool {
@@ -251,9 +557,9 @@ impl ArticleBag {
         ArticleBag { focus: Bag::new(&focus), body: Bag::new(&d.body) }
     }
 
-    /// Coverage of one concept: full in the title/keywords, less for a
-    /// passing mention in the body.
-    fn coverage(&self, c: &Concept) -> f32 {
+    /// Coverage of one concept: (overall, by title/keywords). Full in the
+    /// title/keywords, less for a passing mention in the body.
+    fn coverage_focus(&self, c: &Concept) -> (f32, f32) {
         let f = self.focus.coverage(c);
         let (b, tf) = self.body.coverage_tf(c);
         let tf_factor = match tf {
@@ -262,17 +568,50 @@ impl ArticleBag {
             2 => 0.75,
             _ => 0.85,
         };
-        f.max(b * tf_factor)
+        (f.max(b * tf_factor), f)
     }
 
+    fn coverage(&self, c: &Concept) -> f32 {
+        self.coverage_focus(c).0
+    }
+
+    /// The coverage of every concept, computed once.
+    fn covered(&self, concepts: &[Concept]) -> Covered {
+        let (all, focus) = concepts.iter().map(|c| self.coverage_focus(c)).unzip();
+        Covered { all, focus }
+    }
+
+    /// (overall coverage, focus coverage), both weighted 0..1.
+    fn weighted(&self, concepts: &[Concept]) -> (f32, f32) {
+        self.covered(concepts).weighted(concepts)
+    }
+
+    /// See [`Covered::missing`].
+    fn missing(&self, concepts: &[Concept]) -> (f32, f32) {
+        self.covered(concepts).missing(concepts)
+    }
+
+    /// See [`Covered::topic`].
+    fn topic(&self, concepts: &[Concept]) -> (f32, f32) {
+        self.covered(concepts).topic(concepts)
+    }
+}
+
+/// How an article covers each concept of a question (same order).
+struct Covered {
+    all: Vec<f32>,
+    focus: Vec<f32>,
+}
+
+impl Covered {
     /// (overall coverage, focus coverage), both weighted 0..1.
     fn weighted(&self, concepts: &[Concept]) -> (f32, f32) {
         let total: f32 = concepts.iter().map(|c| c.weight).sum();
         if total <= 0.0 {
             return (0.0, 0.0);
         }
-        let all = concepts.iter().map(|c| c.weight * self.coverage(c)).sum::<f32>() / total;
-        let focus = concepts.iter().map(|c| c.weight * self.focus.coverage(c)).sum::<f32>() / total;
+        let all = concepts.iter().zip(&self.all).map(|(c, v)| c.weight * v).sum::<f32>() / total;
+        let focus = concepts.iter().zip(&self.focus).map(|(c, v)| c.weight * v).sum::<f32>() / total;
         (all, focus)
     }
 
@@ -285,8 +624,8 @@ impl ArticleBag {
         }
         let mut missing = 0.0;
         let mut unknown = 0.0;
-        for c in concepts.iter().filter(|c| c.topical) {
-            if self.coverage(c) < MISSING_BELOW {
+        for (c, cov) in concepts.iter().zip(&self.all).filter(|(c, _)| c.topical) {
+            if *cov < MISSING_BELOW {
                 missing += c.weight;
                 if c.absent {
                     unknown += c.weight;
@@ -300,20 +639,19 @@ impl ArticleBag {
     /// the topic concepts are the topical words whose weight is close to the
     /// heaviest one's, i.e. what the question is about.
     fn topic(&self, concepts: &[Concept]) -> (f32, f32) {
-        let topical = || concepts.iter().filter(|c| c.topical);
-        let Some(max) = topical().map(|c| c.weight).reduce(f32::max) else {
+        let topical = || concepts.iter().zip(&self.all).filter(|(c, _)| c.topical);
+        let Some(max) = topical().map(|(c, _)| c.weight).reduce(f32::max) else {
             return (0.0, 0.0);
         };
         let mut total = 0.0;
         let mut covered = 0.0;
         let mut head = (0.0f32, f32::MAX);
-        for c in topical().filter(|c| c.weight >= TOPIC_SHARE * max) {
-            let cov = self.coverage(c);
+        for (c, cov) in topical().filter(|(c, _)| c.weight >= TOPIC_SHARE * max) {
             total += c.weight;
             covered += c.weight * cov;
             // ties: the least covered of the heaviest words
-            if c.weight > head.0 + 1e-3 || ((c.weight - head.0).abs() <= 1e-3 && cov < head.1) {
-                head = (c.weight, cov);
+            if c.weight > head.0 + 1e-3 || ((c.weight - head.0).abs() <= 1e-3 && *cov < head.1) {
+                head = (c.weight, *cov);
             }
         }
         (if total > 0.0 { covered / total } else { 0.0 }, if head.1 == f32::MAX { 0.0 } else { head.1 })
@@ -350,8 +688,7 @@ fn concepts(index: &KbIndex, searcher: &Searcher, a: &Analysed, syn: &Synonyms) 
         let single = w.surface.chars().count() == 1 && w.surface.chars().all(is_cjk);
         if single {
             if let Some((prev, merged)) = words.last_mut() {
-                let prev_single = prev.surface.chars().all(is_cjk)
-                    && (*merged || prev.surface.chars().count() == 1);
+                let prev_single = prev.surface.chars().all(is_cjk) && (*merged || prev.surface.chars().count() == 1);
                 if prev_single && prev.end == w.start {
                     prev.surface.push_str(&w.surface);
                     prev.term.push_str(&w.term);
@@ -395,8 +732,10 @@ fn concepts(index: &KbIndex, searcher: &Searcher, a: &Analysed, syn: &Synonyms) 
             weight *= 0.25;
         } else if is_quantity(&w.surface) || (cjk && is_function_pos(tag) && synonyms.is_empty()) {
             weight *= 0.2;
-        } else if df == 0.0 && is_filler(&w.term, &w.surface) {
-            weight *= 0.2;
+        } else if is_filler(&w.term, &w.surface) {
+            // filler says little about the topic, nothing when the
+            // knowledge base never uses it
+            weight *= if df == 0.0 { 0.2 } else { 0.4 };
         } else if cjk && chars == 1 {
             weight *= 0.35;
         } else {
@@ -482,15 +821,16 @@ pub(crate) struct Candidate {
 
 impl Candidate {
     fn features(&mut self, bag: &ArticleBag, concepts: &[Concept]) {
-        let (coverage, focus) = bag.weighted(concepts);
-        let (topic, head) = bag.topic(concepts);
+        let cov = bag.covered(concepts);
+        let (coverage, focus) = cov.weighted(concepts);
+        let (topic, head) = cov.topic(concepts);
         // the best version of the article decides
         if coverage + focus + topic > self.coverage + self.focus + self.topic {
             self.coverage = coverage;
             self.focus = focus;
             self.topic = topic;
             self.head = head;
-            let (missing, unknown) = bag.missing(concepts);
+            let (missing, unknown) = cov.missing(concepts);
             self.missing = missing;
             self.unknown = unknown;
         }
@@ -514,7 +854,15 @@ impl KbIndex {
         let _ = writeln!(s, "tokens: {:?}", a.tokens);
         let _ = writeln!(s, "expansions: {:?}", a.expansions.iter().map(|e| &e.term).collect::<Vec<_>>());
         for c in &cs {
-            let _ = writeln!(s, "  concept {:<12} w={:.2} syn={}", c.word.surface, c.weight, c.synonyms.len());
+            let _ = writeln!(
+                s,
+                "  concept {:<12} w={:.2} syn={} topical={} absent={}",
+                c.word.surface,
+                c.weight,
+                c.synonyms.len(),
+                c.topical,
+                c.absent
+            );
         }
         let (top, _) = self.ranked(&searcher, &a, None, None, &["published", "internal"], 10)?;
         for (score, addr) in top {
@@ -523,7 +871,29 @@ impl KbIndex {
             let bag = ArticleBag::new(&d);
             let covs: Vec<String> = cs.iter().map(|c| format!("{}={:.1}", c.word.surface, bag.coverage(c))).collect();
             let (all, focus) = bag.weighted(&cs);
-            let _ = writeln!(s, "  {score:7.2} {:<40} {:<7} cov={all:.2} focus={focus:.2} [{}]", d.slug, d.lang, covs.join(" "));
+            let (topic, _) = bag.topic(&cs);
+            let (missing, _) = bag.missing(&cs);
+            let _ = writeln!(
+                s,
+                "  {score:7.2} {:<40} {:<7} cov={all:.2} focus={focus:.2} topic={topic:.2} missing={missing:.2} [{}]",
+                d.slug,
+                d.lang,
+                covs.join(" ")
+            );
+        }
+        for (a, c) in self.answer_candidates(question, None)? {
+            let _ = writeln!(
+                s,
+                "  candidate {:<40} conf={:.3} bm25={:.2} cov={:.2} focus={:.2} topic={:.2} missing={:.2} combined={:.2}",
+                a.slug,
+                a.confidence,
+                c.score,
+                c.coverage,
+                c.focus,
+                c.topic,
+                c.missing,
+                c.combined
+            );
         }
         Ok(s)
     }
@@ -534,11 +904,7 @@ impl KbIndex {
     /// exists. Returns an empty Vec when nothing reaches
     /// [`MIN_CONFIDENCE`] (better no answer than a wrong one).
     pub fn answer(&self, question: &str, lang: Option<&str>) -> Result<Vec<Answer>> {
-        Ok(self
-            .answer_scored(question, lang)?
-            .into_iter()
-            .filter(|a| a.confidence >= MIN_CONFIDENCE)
-            .collect())
+        Ok(self.answer_scored(question, lang)?.into_iter().filter(|a| a.confidence >= MIN_CONFIDENCE).collect())
     }
 
     /// The features behind [`KbIndex::answer_scored`], as JSON (for
@@ -579,12 +945,17 @@ impl KbIndex {
         // the best slugs; each judged by the best of its versions among the hits
         let mut cands: Vec<Candidate> = Vec::new();
         let mut index_of: HashMap<String, usize> = HashMap::new();
+        let mut judged: HashSet<(String, String)> = HashSet::new();
         for (score, addr) in top {
+            if cands.len() >= CANDIDATES {
+                // enough articles (the leading ones are judged on all their
+                // versions below)
+                break;
+            }
             let doc: TantivyDocument = searcher.doc(addr)?;
             let s = StoredDoc::from_doc(&doc, &self.fields);
             let i = match index_of.get(&s.slug) {
                 Some(i) => *i,
-                None if cands.len() >= CANDIDATES => continue,
                 None => {
                     index_of.insert(s.slug.clone(), cands.len());
                     cands.push(Candidate { slug: s.slug.clone(), score, ..Candidate::default() });
@@ -592,19 +963,23 @@ impl KbIndex {
                 }
             };
             cands[i].features(&ArticleBag::new(&s), &concepts);
+            judged.insert((s.slug, s.lang));
         }
         let max_score = cands.iter().map(|c| c.score).fold(0.0f32, f32::max).max(1e-6);
         for c in &mut cands {
             c.rank(max_score);
         }
-        let by_rank = |x: &Candidate, y: &Candidate| y.combined.total_cmp(&x.combined).then(y.score.total_cmp(&x.score));
+        let by_rank =
+            |x: &Candidate, y: &Candidate| y.combined.total_cmp(&x.combined).then(y.score.total_cmp(&x.score));
         cands.sort_by(by_rank);
-        // the leading candidates are judged on all their versions (the one in
-        // the question's language may not have been among the hits)
+        // the leading candidates are also judged on the version that would be
+        // returned (the one in the question's language may not have been
+        // among the hits)
         let mut versions = Vec::new();
         for c in cands.iter_mut().take(MAX_ANSWERS + 1) {
             let vs = self.versions(&searcher, &c.slug, &["published"])?;
-            for v in vs.values() {
+            let shown = lang_preference(qlang).iter().find_map(|l| vs.get(*l));
+            if let Some(v) = shown.filter(|v| !judged.contains(&(v.slug.clone(), v.lang.clone()))) {
                 c.features(&ArticleBag::new(v), &concepts);
             }
             c.rank(max_score);
@@ -656,4 +1031,67 @@ fn confidence(c: &Candidate, second: Option<&Candidate>) -> f32 {
         + CONF_BM25 * c.score.max(0.0).ln_1p()
         + CONF_MISSING * c.missing;
     1.0 / (1.0 + (-z).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(coverage: f32, focus: f32, score: f32, missing: f32) -> Candidate {
+        Candidate {
+            slug: "x".into(),
+            score,
+            coverage,
+            focus,
+            topic: coverage,
+            head: coverage,
+            missing,
+            unknown: 0.0,
+            combined: 0.4 + 0.3 * coverage + 0.3 * focus,
+        }
+    }
+
+    #[test]
+    fn confidence_grows_with_coverage_and_margin_and_falls_with_missing_words() {
+        let weak = cand(0.3, 0.1, 15.0, 0.6);
+        let strong = cand(0.9, 0.8, 40.0, 0.0);
+        let runner = cand(0.5, 0.3, 20.0, 0.4);
+        let c = |x: &Candidate| confidence(x, Some(&runner));
+        assert!(c(&strong) >= MIN_CONFIDENCE, "{}", c(&strong));
+        assert!(c(&weak) < MIN_CONFIDENCE, "{}", c(&weak));
+        assert!(c(&cand(0.6, 0.4, 25.0, 0.2)) > c(&cand(0.5, 0.4, 25.0, 0.2)));
+        assert!(c(&cand(0.6, 0.4, 25.0, 0.1)) > c(&cand(0.6, 0.4, 25.0, 0.5)));
+        assert!(confidence(&strong, Some(&runner)) > confidence(&strong, Some(&strong)));
+        for x in [&weak, &strong, &runner] {
+            let v = confidence(x, None);
+            assert!((0.0..=1.0).contains(&v));
+        }
+    }
+
+    #[test]
+    fn chatter_and_filler_are_recognised() {
+        for (term, surface) in [("pleas", "please"), ("help", "help"), ("请问", "请问"), ("你好", "你好"), ("帮我", "帮我")] {
+            assert!(is_chatter(term, surface), "{surface}");
+        }
+        assert!(!is_chatter("withdraw", "withdrawal"));
+        assert!(!is_chatter("提币", "提币"));
+        assert!(is_filler("befor", "before"));
+        assert!(!is_filler("confirm", "confirmations"));
+    }
+
+    #[test]
+    fn partial_bigram_match_is_weak() {
+        let bag = Bag::new("跟单软件可以通过 API 下单");
+        let c = Concept {
+            word: Word { term: "跟单交易".into(), surface: "跟单交易".into(), start: 0, end: 12 },
+            cjk: true,
+            weight: 5.0,
+            synonyms: Vec::new(),
+            bigrams: bigram_tokens("跟单交易"),
+            absent: true,
+            topical: true,
+        };
+        let cov = bag.coverage(&c);
+        assert!(cov > 0.0 && cov < MISSING_BELOW, "{cov}");
+    }
 }

@@ -55,6 +55,19 @@ pub struct EvalReport {
     pub false_answer_rate: f64,
     /// Number of unanswerable questions.
     pub unanswerable: usize,
+    /// Answerable questions whose expected article is a published one (not
+    /// an `internal` agent article, which `answer()` never returns to
+    /// customers, so those questions can only count as misses).
+    pub answerable_published: usize,
+    /// [`EvalReport::top1`] over the questions about published articles.
+    pub top1_published: f64,
+    /// [`EvalReport::top3`] over the questions about published articles.
+    pub top3_published: f64,
+    /// [`EvalReport::mrr`] over the questions about published articles.
+    pub mrr_published: f64,
+    /// [`EvalReport::declined_rate`] over the questions about published
+    /// articles.
+    pub declined_rate_published: f64,
     /// Questions not answered perfectly (expected slug not first, or an
     /// answer to an unanswerable question).
     pub misses: Vec<EvalMiss>,
@@ -73,6 +86,13 @@ impl EvalReport {
             "declined_rate": round4(self.declined_rate),
             "false_answer_rate": round4(self.false_answer_rate),
             "misses": self.misses.len(),
+            "published_only": {
+                "answerable": self.answerable_published,
+                "top1": round4(self.top1_published),
+                "top3": round4(self.top3_published),
+                "mrr": round4(self.mrr_published),
+                "declined_rate": round4(self.declined_rate_published),
+            },
         })
         .to_string()
     }
@@ -92,11 +112,8 @@ pub fn parse_questions(text: &str, origin: &Path) -> Result<Vec<EvalQuestion>> {
         }
         let bad = |message: String| SearchError::Eval { path: origin.to_path_buf(), line: i + 1, message };
         let v: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
-        let q = v
-            .get("q")
-            .and_then(|q| q.as_str())
-            .ok_or_else(|| bad("missing string field \"q\"".into()))?
-            .to_string();
+        let q =
+            v.get("q").and_then(|q| q.as_str()).ok_or_else(|| bad("missing string field \"q\"".into()))?.to_string();
         let slug = match v.get("slug") {
             None | Some(serde_json::Value::Null) => None,
             Some(serde_json::Value::String(s)) if s.is_empty() => None,
@@ -112,14 +129,51 @@ pub fn parse_questions(text: &str, origin: &Path) -> Result<Vec<EvalQuestion>> {
 /// Reads a JSONL question set from a file.
 pub fn load_questions(path: impl AsRef<Path>) -> Result<Vec<EvalQuestion>> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| SearchError::Io { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| SearchError::Io { path: path.to_path_buf(), source })?;
     parse_questions(&text, path)
+}
+
+/// Counters of answered questions.
+#[derive(Default)]
+struct Tally {
+    answerable: usize,
+    top1: usize,
+    top3: usize,
+    declined: usize,
+    rr: f64,
+}
+
+impl Tally {
+    fn add(&mut self, got: &[(String, f32)], rank: Option<usize>) {
+        self.answerable += 1;
+        if got.is_empty() {
+            self.declined += 1;
+        }
+        if rank == Some(1) {
+            self.top1 += 1;
+        }
+        if rank.is_some_and(|r| r <= 3) {
+            self.top3 += 1;
+        }
+        if let Some(r) = rank {
+            self.rr += 1.0 / r as f64;
+        }
+    }
+
+    fn share(&self, n: usize) -> f64 {
+        if self.answerable == 0 { 0.0 } else { n as f64 / self.answerable as f64 }
+    }
 }
 
 /// Runs every question through [`KbIndex::answer`] and scores the result.
 /// The language hint is passed only when the question set gives one.
+/// Figures are given over all answerable questions and, separately, over
+/// those whose expected article is published (questions labelled with an
+/// `internal` article cannot be answered for customers).
 pub fn evaluate(index: &KbIndex, questions: &[EvalQuestion]) -> Result<EvalReport> {
+    let searcher = index.searcher();
+    let mut internal: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    let mut published = Tally::default();
     let mut answerable = 0usize;
     let mut unanswerable = 0usize;
     let mut top1 = 0usize;
@@ -135,6 +189,18 @@ pub fn evaluate(index: &KbIndex, questions: &[EvalQuestion]) -> Result<EvalRepor
             Some(expected) => {
                 answerable += 1;
                 let rank = got.iter().position(|(s, _)| s == expected).map(|p| p + 1);
+                let is_internal = match internal.get(expected) {
+                    Some(b) => *b,
+                    None => {
+                        let b = index.versions(&searcher, expected, &["published"])?.is_empty()
+                            && !index.versions(&searcher, expected, &["internal"])?.is_empty();
+                        internal.insert(expected.clone(), b);
+                        b
+                    }
+                };
+                if !is_internal {
+                    published.add(&got, rank);
+                }
                 if got.is_empty() {
                     declined += 1;
                 }
@@ -170,6 +236,11 @@ pub fn evaluate(index: &KbIndex, questions: &[EvalQuestion]) -> Result<EvalRepor
         declined_rate: share(declined, answerable),
         false_answer_rate: share(false_answers, unanswerable),
         unanswerable,
+        answerable_published: published.answerable,
+        top1_published: published.share(published.top1),
+        top3_published: published.share(published.top3),
+        mrr_published: if published.answerable == 0 { 0.0 } else { published.rr / published.answerable as f64 },
+        declined_rate_published: published.share(published.declined),
         misses,
     })
 }

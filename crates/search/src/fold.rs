@@ -81,11 +81,7 @@ pub struct Folded {
 impl Folded {
     /// Maps a byte range of the folded text back to the original text.
     pub fn original_range(&self, start: usize, end: usize) -> (usize, usize) {
-        let s = if start >= self.origin.len() {
-            self.original_len
-        } else {
-            self.origin[start].0 as usize
-        };
+        let s = if start >= self.origin.len() { self.original_len } else { self.origin[start].0 as usize };
         let e = if end == 0 {
             s
         } else if end > self.origin.len() {
@@ -142,14 +138,11 @@ pub fn fold_with_offsets(text: &str) -> Folded {
                 push(&mut out, &mut origin, h.to_ascii_lowercase(), start, end);
             }
             // ideographic space, nbsp and friends
-            0x3000 | 0x00A0 | 0x2000..=0x200A | 0x202F | 0x205F => {
-                push(&mut out, &mut origin, ' ', start, end)
-            }
+            0x3000 | 0x00A0 | 0x2000..=0x200A | 0x202F | 0x205F => push(&mut out, &mut origin, ' ', start, end),
             // zero-width characters, soft hyphen, BOM
             0x200B..=0x200D | 0x2060 | 0xFEFF | 0x00AD => {}
             _ => {
-                if unicode_normalization::is_nfkc_quick(std::iter::once(c))
-                    == unicode_normalization::IsNormalized::Yes
+                if unicode_normalization::is_nfkc_quick(std::iter::once(c)) == unicode_normalization::IsNormalized::Yes
                 {
                     for l in c.to_lowercase() {
                         push(&mut out, &mut origin, l, start, end);

@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery};
-use tantivy::schema::{
-    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
-};
+use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::analysis::{BIGRAM_ANALYZER, TEXT_ANALYZER, bigram_tokens, register, tokens, words};
@@ -47,15 +45,7 @@ pub struct Weights {
 
 impl Default for Weights {
     fn default() -> Self {
-        Weights {
-            title: 2.5,
-            keywords: 2.0,
-            body: 1.0,
-            title_bigram: 0.8,
-            body_bigram: 0.3,
-            synonym: 0.6,
-            fuzzy: 0.6,
-        }
+        Weights { title: 2.5, keywords: 2.0, body: 1.0, title_bigram: 0.8, body_bigram: 0.3, synonym: 0.6, fuzzy: 0.6 }
     }
 }
 
@@ -165,9 +155,7 @@ fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let text = |analyzer: &str, stored: bool| {
         let o = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(analyzer)
-                .set_index_option(IndexRecordOption::WithFreqs),
+            TextFieldIndexing::default().set_tokenizer(analyzer).set_index_option(IndexRecordOption::WithFreqs),
         );
         if stored { o.set_stored() } else { o }
     };
@@ -238,8 +226,7 @@ impl KbIndex {
     /// missing.
     pub fn open_in_dir(path: impl AsRef<Path>) -> Result<KbIndex> {
         let path = path.as_ref();
-        std::fs::create_dir_all(path)
-            .map_err(|source| SearchError::Io { path: path.to_path_buf(), source })?;
+        std::fs::create_dir_all(path).map_err(|source| SearchError::Io { path: path.to_path_buf(), source })?;
         let (schema, fields) = schema();
         let dir = MmapDirectory::open(path)?;
         let index = Index::open_or_create(dir, schema)?;
@@ -363,8 +350,7 @@ impl KbIndex {
         let toks: Vec<String> = tokens(q).into_iter().filter(|t| seen.insert(t.clone())).collect();
         let words = words(q);
         let mut seen = HashSet::new();
-        let bigrams: Vec<String> =
-            bigram_tokens(q).into_iter().filter(|t| seen.insert(t.clone())).collect();
+        let bigrams: Vec<String> = bigram_tokens(q).into_iter().filter(|t| seen.insert(t.clone())).collect();
         let terms: Vec<String> = words.iter().map(|w| w.term.clone()).collect();
         let syn = self.synonyms();
         let expansions = syn
@@ -439,11 +425,8 @@ impl KbIndex {
                 clauses.push((Occur::Should, self.term_query(f.body, t, w.body * w.synonym)));
             } else {
                 for (fld, boost) in [(f.title, w.title), (f.keywords, w.keywords), (f.body, w.body)] {
-                    let all: Vec<(Occur, Box<dyn Query>)> = e
-                        .tokens
-                        .iter()
-                        .map(|t| (Occur::Must, self.term_query(fld, t, 1.0)))
-                        .collect();
+                    let all: Vec<(Occur, Box<dyn Query>)> =
+                        e.tokens.iter().map(|t| (Occur::Must, self.term_query(fld, t, 1.0))).collect();
                     let q = BooleanQuery::new(all);
                     clauses.push((
                         Occur::Should,
@@ -458,7 +441,12 @@ impl KbIndex {
         (Some(Box::new(BooleanQuery::new(clauses))), fuzzy)
     }
 
-    fn filter_query(&self, lang: Option<&str>, category: Option<&str>, statuses: &[&str]) -> Vec<(Occur, Box<dyn Query>)> {
+    fn filter_query(
+        &self,
+        lang: Option<&str>,
+        category: Option<&str>,
+        statuses: &[&str],
+    ) -> Vec<(Occur, Box<dyn Query>)> {
         let f = &self.fields;
         let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let exact = |field: Field, v: &str| -> Box<dyn Query> {
@@ -470,8 +458,7 @@ impl KbIndex {
         if let Some(c) = category {
             out.push((Occur::Must, Box::new(ConstScoreQuery::new(exact(f.category, c), 0.0))));
         }
-        let st: Vec<(Occur, Box<dyn Query>)> =
-            statuses.iter().map(|s| (Occur::Should, exact(f.status, s))).collect();
+        let st: Vec<(Occur, Box<dyn Query>)> = statuses.iter().map(|s| (Occur::Should, exact(f.status, s))).collect();
         out.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(st)), 0.0))));
         out
     }
@@ -503,14 +490,8 @@ impl KbIndex {
         let searcher = self.searcher();
         let a = self.analyse(query);
         let statuses: &[&str] = if opts.include_internal { &["published", "internal"] } else { &["published"] };
-        let (top, fuzzy) = self.ranked(
-            &searcher,
-            &a,
-            opts.lang.as_deref(),
-            opts.category.as_deref(),
-            statuses,
-            opts.limit,
-        )?;
+        let (top, fuzzy) =
+            self.ranked(&searcher, &a, opts.lang.as_deref(), opts.category.as_deref(), statuses, opts.limit)?;
         let needles = self.needles(&a, fuzzy);
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
@@ -579,7 +560,12 @@ impl KbIndex {
 
     /// Stored versions of one slug, keyed by language (published only
     /// unless `include_internal`).
-    pub(crate) fn versions(&self, searcher: &Searcher, slug: &str, statuses: &[&str]) -> Result<HashMap<String, StoredDoc>> {
+    pub(crate) fn versions(
+        &self,
+        searcher: &Searcher,
+        slug: &str,
+        statuses: &[&str],
+    ) -> Result<HashMap<String, StoredDoc>> {
         let f = &self.fields;
         let mut clauses = self.filter_query(None, None, statuses);
         clauses.push((
@@ -614,9 +600,8 @@ pub(crate) struct StoredDoc {
 
 impl StoredDoc {
     pub(crate) fn from_doc(doc: &TantivyDocument, f: &Fields) -> StoredDoc {
-        let one = |field: Field| -> String {
-            doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string()
-        };
+        let one =
+            |field: Field| -> String { doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string() };
         StoredDoc {
             article_id: one(f.article_id),
             slug: one(f.slug),

@@ -15,7 +15,8 @@ pub const DEFAULT_EXCHANGE_SYNONYMS: &str = "\
 到账, 入账, credited, arrived
 未到账, 没到账, 不到账, 没收到, 未收到, not received, not arrived, missing
 # identity
-身份认证, 实名, 实名认证, 身份验证, KYC, identity verification, verify identity
+身份认证, 实名, 实名认证, 身份验证, 身分认证, 身分验证, KYC, identity verification, verify identity
+身份证, 身分证, ID card, identity card
 # second factor
 谷歌验证, 谷歌验证器, 身份验证器, 二次验证, 双重验证, 两步验证, 2FA, GA, authenticator, google authenticator, two-factor
 放币, 放行, release, release coins
@@ -39,6 +40,13 @@ pub const DEFAULT_EXCHANGE_SYNONYMS: &str = "\
 错链, 转错链, 充错链, wrong network, wrong chain
 场外, 法币交易, c2c, p2p, otc
 密码, password
+# Taiwan usage: 汇出 (匯出) for export
+导出, 汇出, export
+记录, 纪录, record, records
+# someone else's money, card or ID (third-party payments, KYC with another's ID)
+第三方, 他人, third party, third-party, someone else
+家人, 家属, 老婆, 老公, 妻子, 丈夫, 配偶, 父母, family, family member, wife, husband, spouse, parents
+上币, 上线, listing, listed
 ";
 
 /// One synonym term, pre-analysed.
@@ -102,12 +110,7 @@ impl Synonyms {
                 if group.iter().any(|t| t.folded == folded) {
                     continue;
                 }
-                group.push(Term {
-                    raw: raw.to_string(),
-                    cjk: folded.chars().any(is_cjk),
-                    folded,
-                    tokens: Vec::new(),
-                });
+                group.push(Term { raw: raw.to_string(), cjk: folded.chars().any(is_cjk), folded, tokens: Vec::new() });
             }
             if group.len() >= 2 {
                 groups.push(group);
@@ -131,11 +134,7 @@ impl Synonyms {
 
     /// Prepares the set for query expansion.
     pub(crate) fn prepared(self) -> Synonyms {
-        if self.groups.iter().flatten().all(|t| t.tokens.is_empty()) {
-            self.analysed()
-        } else {
-            self
-        }
+        if self.groups.iter().flatten().all(|t| t.tokens.is_empty()) { self.analysed() } else { self }
     }
 
     /// The groups, as written.
@@ -175,8 +174,7 @@ impl Synonyms {
                 let found = if t.cjk {
                     folded_query.contains(&t.folded)
                 } else {
-                    !t.tokens.is_empty()
-                        && query_terms.windows(t.tokens.len()).any(|w| w == t.tokens.as_slice())
+                    !t.tokens.is_empty() && query_terms.windows(t.tokens.len()).any(|w| w == t.tokens.as_slice())
                 };
                 if found {
                     hit.push(ti);

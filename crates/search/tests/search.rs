@@ -115,17 +115,9 @@ fn filters_by_lang_category_and_status() {
     assert!(!en.is_empty() && en.iter().all(|(_, l)| l == "en"), "{en:?}");
     let hant = slugs(&idx, "提币", &SearchOpts { lang: Some("zh-Hant".into()), ..Default::default() });
     assert_eq!(hant, vec![("withdrawal-delayed".to_string(), "zh-Hant".to_string())]);
-    let kyc = slugs(
-        &idx,
-        "review 审核",
-        &SearchOpts { category: Some("kyc".into()), limit: 10, ..Default::default() },
-    );
+    let kyc = slugs(&idx, "review 审核", &SearchOpts { category: Some("kyc".into()), limit: 10, ..Default::default() });
     assert!(!kyc.is_empty() && kyc.iter().all(|(s, _)| s == "kyc-review-time"), "{kyc:?}");
-    let agent = slugs(
-        &idx,
-        "escalate withdrawal review",
-        &SearchOpts { include_internal: true, ..Default::default() },
-    );
+    let agent = slugs(&idx, "escalate withdrawal review", &SearchOpts { include_internal: true, ..Default::default() });
     assert_eq!(agent.first().map(|x| x.0.as_str()), Some("agent-withdrawal-review"), "{agent:?}");
     // drafts never show
     let d = slugs(&idx, "maintenance", &SearchOpts { include_internal: true, ..Default::default() });
@@ -208,7 +200,8 @@ fn answers_withdrawal_question_with_passage() {
 #[test]
 fn answer_declines_off_topic() {
     let idx = index();
-    for q in ["how do I bake sourdough bread", "明天天气怎么样", "推荐一部好看的电影", "who won the football match"] {
+    for q in ["how do I bake sourdough bread", "明天天气怎么样", "推荐一部好看的电影", "who won the football match"]
+    {
         let a = idx.answer(q, None).unwrap();
         assert!(a.is_empty(), "{q}: {a:?}");
     }
@@ -271,4 +264,57 @@ fn eval_on_fixture_questions() {
     assert_eq!(r.answerable, 6);
     assert!(r.top1 >= 5.0 / 6.0, "{r:?}");
     assert_eq!(r.false_answer_rate, 0.0, "{r:?}");
+}
+
+#[test]
+fn eval_reports_figures_without_internal_articles() {
+    let idx = index();
+    let mut qs = eval::load_questions(fixtures().join("questions.jsonl")).unwrap();
+    // a question whose labelled article is an internal playbook: answer()
+    // never returns it, so it is a miss overall but is left out of the
+    // published-only figures
+    qs.push(eval::EvalQuestion {
+        q: "agent playbook for reviewing withdrawals".into(),
+        slug: Some("agent-withdrawal-review".into()),
+        lang: None,
+    });
+    let r = eval::evaluate(&idx, &qs).unwrap();
+    assert_eq!(r.answerable, 7);
+    assert_eq!(r.answerable_published, 6);
+    assert!(r.misses.iter().any(|m| m.expected.as_deref() == Some("agent-withdrawal-review")));
+    assert!(r.top1_published > r.top1, "{r:?}");
+    assert!(r.top1_published >= 5.0 / 6.0, "{r:?}");
+    let j: serde_json::Value = serde_json::from_str(&r.summary_json()).unwrap();
+    assert_eq!(j["published_only"]["answerable"], 6);
+    assert_eq!(j["answerable"], 7);
+}
+
+#[test]
+fn chatter_alone_is_not_answered() {
+    let idx = index();
+    for q in ["hello, please help!!", "你好 请问 在吗 谢谢", "您好，麻烦帮我一下", "hi team, urgent please"] {
+        let a = idx.answer(q, None).unwrap();
+        assert!(a.is_empty(), "{q}: {a:?}");
+    }
+    // chatter around a real question does not stop the answer
+    let a = idx.answer("你好 请问 我的提币一直在审核中 要等多久 谢谢", None).unwrap();
+    assert_eq!(a.first().map(|x| x.slug.as_str()), Some("withdrawal-delayed"), "{a:?}");
+}
+
+#[test]
+fn answer_is_judged_on_the_version_in_the_question_language() {
+    // the English version is the only one that covers the question; the
+    // Chinese one ranks first on the shared token
+    let idx = KbIndex::open_in_ram().unwrap();
+    let mut zh = doc("kyc-time", "zh-Hans", "KYC 审核时间", "KYC 审核一般需要 1 个工作日。KYC KYC");
+    zh.keywords = vec!["KYC".into()];
+    let mut en = doc("kyc-time", "en", "How long KYC review takes", "KYC review is usually done in 1 business day; pending reviews older than 3 days are escalated.");
+    en.keywords = vec!["KYC review".into(), "pending".into()];
+    idx.upsert(&zh).unwrap();
+    idx.upsert(&en).unwrap();
+    idx.upsert(&doc("other", "en", "Withdrawal fees", "Fees depend on the network.")).unwrap();
+    idx.commit().unwrap();
+    let a = idx.answer_scored("kyc review pending for days", None).unwrap();
+    assert_eq!(a[0].slug, "kyc-time");
+    assert_eq!(a[0].lang, "en");
 }

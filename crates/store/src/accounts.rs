@@ -93,7 +93,10 @@ pub enum Principal {
     Agent(Agent),
     Customer(Customer),
     /// The exchange's backend, through an integration token: sees every department.
-    Integration { token_id: String, name: String },
+    Integration {
+        token_id: String,
+        name: String,
+    },
 }
 
 impl Principal {
@@ -145,9 +148,9 @@ impl Store {
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| match e {
-                        sqlx::Error::Database(ref d2) if d2.is_foreign_key_violation() => {
-                            StoreError::Invalid(lifebuoy_domain::Invalid::new("departments", format!("no department {d:?}")))
-                        }
+                        sqlx::Error::Database(ref d2) if d2.is_foreign_key_violation() => StoreError::Invalid(
+                            lifebuoy_domain::Invalid::new("departments", format!("no department {d:?}")),
+                        ),
                         e => e.into(),
                     })?;
             }
@@ -201,10 +204,8 @@ impl Store {
     /// What a login needs: the agent, their hash and their failure count.
     pub async fn agent_login_record(&self, email: &str) -> Result<Option<LoginRecord>> {
         let sql = format!("SELECT {AGENT_COLS} FROM agents WHERE email = $1");
-        let row: Option<AgentRow> = on_read!(self, |pool| sqlx::query_as(&sql)
-            .bind(email.trim().to_lowercase())
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<AgentRow> =
+            on_read!(self, |pool| sqlx::query_as(&sql).bind(email.trim().to_lowercase()).fetch_optional(pool).await)?;
         let Some(r) = row else { return Ok(None) };
         let d = self.agent_departments(&r.id).await?;
         let (password_hash, failed_logins, locked_until) = (r.password_hash.clone(), r.failed_logins, r.locked_until);
@@ -221,16 +222,20 @@ impl Store {
         .bind(max_failures)
         .bind(lock_until)
         .execute(pool)
-        .await.map(|_| ()))?;
+        .await
+        .map(|_| ()))?;
         Ok(())
     }
 
     /// Clears the failure count after a good login.
     pub async fn record_login_success(&self, agent_id: &str) -> Result<()> {
-        on_write!(self, |pool, _l| sqlx::query("UPDATE agents SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-            .bind(agent_id)
-            .execute(pool)
-            .await.map(|_| ()))?;
+        on_write!(self, |pool, _l| sqlx::query(
+            "UPDATE agents SET failed_logins = 0, locked_until = NULL WHERE id = $1"
+        )
+        .bind(agent_id)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
         Ok(())
     }
 
@@ -303,7 +308,8 @@ impl Store {
         .bind(expires_at)
         .bind(now_ms())
         .execute(pool)
-        .await.map(|_| ()))?;
+        .await
+        .map(|_| ()))?;
         Ok(())
     }
 
@@ -359,7 +365,8 @@ impl Store {
         .bind(now)
         .bind(now + ttl_ms)
         .execute(pool)
-        .await.map(|_| ()))?;
+        .await
+        .map(|_| ()))?;
         Ok((token, csrf))
     }
 
@@ -379,7 +386,8 @@ impl Store {
         on_write!(self, |pool, _l| sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(hash_secret(token))
             .execute(pool)
-            .await.map(|_| ()))?;
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
@@ -398,7 +406,8 @@ impl Store {
         .bind(hash_secret(&token))
         .bind(now_ms())
         .execute(pool)
-        .await.map(|_| ()))?;
+        .await
+        .map(|_| ()))?;
         Ok(token)
     }
 

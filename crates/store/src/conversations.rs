@@ -1,9 +1,9 @@
 //! Conversations: create, read, list (the agent queue), reply, and every change a case goes through. Each
 //! change is planned by a pure function and persisted with its timeline event in one transaction.
 
+use crate::files::AttachmentMeta;
 use crate::rows::CONVERSATION_COLS;
 use crate::{Conversation, Event, Message, Result, Store, StoreError, new_id, now_ms, on_read, on_write};
-use crate::files::AttachmentMeta;
 use lifebuoy_domain::{CaseNumber, Category, ConversationKind, Invalid, Lang, Priority, Status, StatusError, Tier};
 use serde::Serialize;
 use serde_json::json;
@@ -88,8 +88,13 @@ pub struct NewTicket {
 pub enum TicketChange {
     Status(Status),
     Assign(Option<String>),
-    Transfer { department: String, reason: String },
-    Escalate { reason: String },
+    Transfer {
+        department: String,
+        reason: String,
+    },
+    Escalate {
+        reason: String,
+    },
     Update {
         priority: Option<Priority>,
         category: Option<Category>,
@@ -486,9 +491,8 @@ pub(crate) fn plan_change(
             }
             require_reason(reason)?;
             let from = c.tier();
-            let to = from
-                .escalated()
-                .ok_or_else(|| StoreError::Conflict("the case is already with a supervisor".into()))?;
+            let to =
+                from.escalated().ok_or_else(|| StoreError::Conflict("the case is already with a supervisor".into()))?;
             c.tier = to.as_str().into();
             c.assignee_id = None;
             events.push(("escalated", json!({"from": from, "to": to, "reason": reason}), true));
@@ -616,8 +620,14 @@ impl Store {
     /// The timeline: messages and events in sequence order; internal ones only when `internal` is true.
     pub async fn timeline(&self, id: &str, internal: bool) -> Result<Vec<TimelineItem>> {
         let filter = if internal { "" } else { " AND internal = FALSE" };
-        let msql = format!("{MESSAGE_SELECT} WHERE m.conversation_id = $1{} ORDER BY m.seq", filter.replace("internal", "m.internal"));
-        let esql = format!("{EVENT_SELECT} WHERE e.conversation_id = $1{} ORDER BY e.seq", filter.replace("internal", "e.internal"));
+        let msql = format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = $1{} ORDER BY m.seq",
+            filter.replace("internal", "m.internal")
+        );
+        let esql = format!(
+            "{EVENT_SELECT} WHERE e.conversation_id = $1{} ORDER BY e.seq",
+            filter.replace("internal", "e.internal")
+        );
         let (messages, events): (Vec<Message>, Vec<Event>) = on_read!(self, |pool| {
             let m = sqlx::query_as(&msql).bind(id).fetch_all(pool).await?;
             let e = sqlx::query_as(&esql).bind(id).fetch_all(pool).await?;
@@ -659,17 +669,25 @@ impl Store {
                 w.push(format!("customer_id = {x}"));
             }
             Scope::Agent { id, departments } => {
-                let mut alts: Vec<String> =
-                    departments.iter().map(|d| p(&mut b, Bind::Text(d.clone()))).collect();
+                let mut alts: Vec<String> = departments.iter().map(|d| p(&mut b, Bind::Text(d.clone()))).collect();
                 let me = p(&mut b, Bind::Text(id.clone()));
-                let dep = if alts.is_empty() { "FALSE".to_string() } else { format!("department_id IN ({})", alts.join(", ")) };
+                let dep = if alts.is_empty() {
+                    "FALSE".to_string()
+                } else {
+                    format!("department_id IN ({})", alts.join(", "))
+                };
                 alts.clear();
                 w.push(format!("({dep} OR assignee_id = {me})"));
             }
             Scope::All => {}
         }
         if !f.statuses.is_empty() {
-            let xs: Vec<String> = f.statuses.iter().map(|s| p(&mut b, Bind::Text(s.as_str().into()))).collect();
+            // Statuses come from a closed enum, so they are written inline, in one order: the active set then
+            // matches the partial indexes' predicate word for word, which SQLite needs to use them.
+            let mut st: Vec<Status> = f.statuses.clone();
+            st.sort();
+            st.dedup();
+            let xs: Vec<String> = st.iter().map(|s| format!("'{}'", s.as_str())).collect();
             w.push(format!("status IN ({})", xs.join(", ")));
         }
         if let Some(d) = &f.department {
@@ -708,17 +726,27 @@ impl Store {
                 "(case_number = {upper} OR order_id = {exact} OR tx_hash = {exact} OR LOWER(subject) LIKE {like})"
             ));
         }
-        let (keys, order) = match sort {
-            QueueSort::UpdatedDesc => ("(updated_at, updated_at, id)", "updated_at DESC, id DESC"),
-            QueueSort::CreatedDesc => ("(created_at, created_at, id)", "created_at DESC, id DESC"),
-            QueueSort::CreatedAsc => ("(created_at, created_at, id)", "created_at ASC, id ASC"),
-            QueueSort::PriorityDesc => ("(priority_rank, updated_at, id)", "priority_rank DESC, updated_at DESC, id DESC"),
+        let order = match sort {
+            QueueSort::UpdatedDesc => "updated_at DESC, id DESC",
+            QueueSort::CreatedDesc => "created_at DESC, id DESC",
+            QueueSort::CreatedAsc => "created_at ASC, id ASC",
+            QueueSort::PriorityDesc => "priority_rank DESC, updated_at DESC, id DESC",
         };
         if let Some(c) = after {
-            let (x, y, z) =
-                (p(&mut b, Bind::Int(c.a)), p(&mut b, Bind::Int(c.b)), p(&mut b, Bind::Text(c.id.clone())));
-            let op = if sort == QueueSort::CreatedAsc { ">" } else { "<" };
-            w.push(format!("{keys} {op} ({x}, {y}, {z})"));
+            // Spelled as a plain range on the leading column plus a tie-break, which every planner turns into
+            // an index seek in the order's direction (a row-value comparison made SQLite sort instead).
+            let (x, z) = (p(&mut b, Bind::Int(c.a)), p(&mut b, Bind::Text(c.id.clone())));
+            w.push(match sort {
+                QueueSort::UpdatedDesc => format!("updated_at <= {x} AND (updated_at < {x} OR id < {z})"),
+                QueueSort::CreatedDesc => format!("created_at <= {x} AND (created_at < {x} OR id < {z})"),
+                QueueSort::CreatedAsc => format!("created_at >= {x} AND (created_at > {x} OR id > {z})"),
+                QueueSort::PriorityDesc => {
+                    let y = p(&mut b, Bind::Int(c.b));
+                    format!(
+                        "priority_rank <= {x} AND (priority_rank < {x} OR updated_at < {y} OR (updated_at = {y} AND id < {z}))"
+                    )
+                }
+            });
         }
         let sql = format!(
             "SELECT {CONVERSATION_COLS} FROM conversations{}{} ORDER BY {order} LIMIT {}",
@@ -756,19 +784,24 @@ impl Store {
         on_write!(self, |pool, lock| {
             let mut tx = pool.begin().await?;
             let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{lock}");
-            let c: Conversation = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+            let c: Conversation =
+                sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
             let (mut c, events) = plan_change(c, change, now_ms())?;
             let mut wrote = !events.is_empty();
             if let Some(tags) = &tags {
-                let old: Vec<(String,)> = sqlx::query_as("SELECT tag FROM conversation_tags WHERE conversation_id = $1 ORDER BY tag")
-                    .bind(id)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let old: Vec<(String,)> =
+                    sqlx::query_as("SELECT tag FROM conversation_tags WHERE conversation_id = $1 ORDER BY tag")
+                        .bind(id)
+                        .fetch_all(&mut *tx)
+                        .await?;
                 let old: Vec<String> = old.into_iter().map(|r| r.0).collect();
                 let mut sorted = tags.clone();
                 sorted.sort();
                 if old != sorted {
-                    sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1").bind(id).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
                     for t in tags {
                         sqlx::query("INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2)")
                             .bind(id)
@@ -811,7 +844,10 @@ impl Store {
             let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id IN ($1, $2) ORDER BY id{lock}");
             let rows: Vec<Conversation> = sqlx::query_as(&sql).bind(source).bind(target).fetch_all(&mut *tx).await?;
             let mut src = rows.iter().find(|c| c.id == source).cloned().ok_or(StoreError::NotFound)?;
-            let mut dst = rows.iter().find(|c| c.id == target).cloned()
+            let mut dst = rows
+                .iter()
+                .find(|c| c.id == target)
+                .cloned()
                 .ok_or_else(|| Invalid::new("into", "no such case to merge into"))?;
             if src.customer_id != dst.customer_id {
                 return Err(Invalid::new("into", "only cases of the same customer can be merged").into());
@@ -861,7 +897,8 @@ impl Store {
         }
         if let Some(cid) = client_id {
             let sql = format!("{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.client_id = $2");
-            let found: Option<Message> = on_read!(self, |pool| sqlx::query_as(&sql).bind(id).bind(cid).fetch_optional(pool).await)?;
+            let found: Option<Message> =
+                on_read!(self, |pool| sqlx::query_as(&sql).bind(id).bind(cid).fetch_optional(pool).await)?;
             if let Some(m) = found {
                 return self.replay_outcome(&m.id).await;
             }
@@ -869,7 +906,8 @@ impl Store {
         let res: Result<(String, bool)> = on_write!(self, |pool, lock| async {
             let mut tx = pool.begin().await?;
             let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{lock}");
-            let mut c: Conversation = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+            let mut c: Conversation =
+                sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
             if let Some(target) = c.merged_into.clone() {
                 c = sqlx::query_as(&sql).bind(&target).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
             }
@@ -899,7 +937,14 @@ impl Store {
                 };
                 let (nc, m) = insert_conversation!(tx, t, actor, Some(c.id.clone()));
                 mid = m;
-                push_event!(tx, c, actor, "follow_up_opened", json!({"follow_up": nc.id, "case_number": nc.case_number}), false);
+                push_event!(
+                    tx,
+                    c,
+                    actor,
+                    "follow_up_opened",
+                    json!({"follow_up": nc.id, "case_number": nc.case_number}),
+                    false
+                );
                 save_conversation!(tx, c);
             } else {
                 mid = push_message!(tx, c, actor, body, internal, client_id, attachment_ids);
@@ -914,7 +959,14 @@ impl Store {
                     if to == Status::Open {
                         c.solved_at = None;
                     }
-                    push_event!(tx, c, actor, "status_changed", json!({"from": from, "to": to, "by_reply": true}), false);
+                    push_event!(
+                        tx,
+                        c,
+                        actor,
+                        "status_changed",
+                        json!({"from": from, "to": to, "by_reply": true}),
+                        false
+                    );
                 }
                 if let (Actor::Agent(aid), false, None) = (actor, internal, &c.assignee_id) {
                     c.assignee_id = Some(aid.clone());

@@ -73,7 +73,8 @@ impl FileStore {
     }
 }
 
-const ATT_COLS: &str = "id, sha256, content_type, size, filename, owner_kind, owner_id, conversation_id, message_id, created_at";
+const ATT_COLS: &str =
+    "id, sha256, content_type, size, filename, owner_kind, owner_id, conversation_id, message_id, created_at";
 
 impl Store {
     /// Records an uploaded file, not yet linked to a message.

@@ -35,9 +35,9 @@ impl Store {
         .await)?;
         match row {
             Some((h, id)) if h == request_hash => Ok(Some(id)),
-            Some(_) => Err(StoreError::Conflict(
-                "this Idempotency-Key was already used for a different request".into(),
-            )),
+            Some(_) => {
+                Err(StoreError::Conflict("this Idempotency-Key was already used for a different request".into()))
+            }
             None => Ok(None),
         }
     }

@@ -9,12 +9,12 @@ mod idempotency;
 mod rows;
 mod writer;
 
-pub use accounts::{Agent, Customer, NewAgent, Session, Principal};
+pub use accounts::{Agent, Customer, NewAgent, Principal, Session};
 pub use conversations::{
-    clean_tags, Actor, Cursor, Page, QueueFilter, QueueSort, Scope, TicketChange, NewTicket, ReplyOutcome, TimelineItem,
+    Actor, Cursor, NewTicket, Page, QueueFilter, QueueSort, ReplyOutcome, Scope, TicketChange, TimelineItem, clean_tags,
 };
 pub use files::{AttachmentMeta, FileStore};
-pub use rows::{Conversation, Department, Message, Event};
+pub use rows::{Conversation, Department, Event, Message};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -54,7 +54,11 @@ pub enum Backend {
 pub(crate) enum Db {
     /// SQLite allows one writer at a time: writes go through a pool of one connection so they queue in
     /// process instead of failing with SQLITE_BUSY; readers use WAL snapshots in parallel.
-    Sqlite { write: SqlitePool, read: SqlitePool, group: writer::GroupWriter },
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+        group: writer::GroupWriter,
+    },
     Postgres(PgPool),
 }
 

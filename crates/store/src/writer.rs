@@ -47,7 +47,9 @@ impl GroupWriter {
                 .await;
                 Box::new(move |committed: bool| {
                     let r = match outcome {
-                        Ok(_) if !committed => Err(StoreError::Conflict("the write could not be committed; nothing was saved".into())),
+                        Ok(_) if !committed => {
+                            Err(StoreError::Conflict("the write could not be committed; nothing was saved".into()))
+                        }
                         r => r,
                     };
                     let _ = reply.send(r);

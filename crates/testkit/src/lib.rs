@@ -43,9 +43,9 @@ pub async fn fresh_store(backend: Backend, dir: &std::path::Path) -> (Store, Opt
             use sqlx::Connection;
             let admin = pg_admin_url();
             let name = format!("lb_test_{}", uuid::Uuid::new_v4().simple());
-            let mut c = sqlx::PgConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for the PostgreSQL half of the tests: {e}"));
+            let mut c = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL at {admin} is needed for the PostgreSQL half of the tests: {e}")
+            });
             sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.expect("create test database");
             let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
             let mut opts = StoreOptions::new(format!("{base}/{name}"));
@@ -62,7 +62,10 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts the application, optionally in demo mode.
 pub async fn spawn_app_with(backend: Backend, demo: bool) -> TestApp {
-    let _ = tracing_subscriber::fmt().with_env_filter(std::env::var("LIFEBUOY_LOG").unwrap_or_else(|_| "warn".into())).with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("LIFEBUOY_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
     let dir = std::env::temp_dir().join(format!("lifebuoy-test-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (store, pg_db) = fresh_store(backend, &dir).await;
@@ -106,7 +109,11 @@ impl TestApp {
 
     /// A browser-like client (cookie jar) signed in to the console as `email`.
     pub async fn agent_client(&self, email: &str) -> reqwest::Client {
-        let c = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let c = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
         let r = c
             .post(self.url("/console/login"))
             .header("origin", &self.base)
@@ -153,10 +160,10 @@ pub fn identity_token(sub: &str, lang: &str, ttl_s: i64) -> String {
 /// A tiny valid PNG (1×1), for upload tests.
 pub fn png_bytes() -> Vec<u8> {
     vec![
-        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00,
-        0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78,
-        0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0, 0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x49,
-        0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
+        0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00,
+        0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0, 0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF,
+        0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
     ]
 }
 

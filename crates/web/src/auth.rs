@@ -36,18 +36,33 @@ impl IdentityVerifier {
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.leeway = 30;
-        IdentityVerifier { key: secret.filter(|s| !s.is_empty()).map(|s| jsonwebtoken::DecodingKey::from_secret(s.as_bytes())), validation }
+        IdentityVerifier {
+            key: secret.filter(|s| !s.is_empty()).map(|s| jsonwebtoken::DecodingKey::from_secret(s.as_bytes())),
+            validation,
+        }
     }
 
     pub fn verify(&self, token: &str) -> Result<IdentityClaims, ApiError> {
         let key = self.key.as_ref().ok_or_else(|| {
-            ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "identity_not_configured", "this server has no LIFEBUOY_IDENTITY_SECRET")
+            ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "identity_not_configured",
+                "this server has no LIFEBUOY_IDENTITY_SECRET",
+            )
         })?;
         let data = jsonwebtoken::decode::<IdentityClaims>(token, key, &self.validation).map_err(|e| {
-            ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_identity_token", format!("identity token rejected: {e}"))
+            ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "invalid_identity_token",
+                format!("identity token rejected: {e}"),
+            )
         })?;
         if data.claims.sub.trim().is_empty() || data.claims.sub.len() > 128 {
-            return Err(ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_identity_token", "sub must be 1 to 128 characters"));
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "invalid_identity_token",
+                "sub must be 1 to 128 characters",
+            ));
         }
         Ok(data.claims)
     }
@@ -66,7 +81,10 @@ pub fn sign_identity(secret: &str, claims: &IdentityClaims) -> String {
 /// Hashes a password with argon2id and a random salt.
 pub fn hash_password(password: &str) -> String {
     use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
-    argon2::Argon2::default().hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng)).expect("argon2 hashing").to_string()
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+        .expect("argon2 hashing")
+        .to_string()
 }
 
 /// Checks a password against an argon2 hash, in constant time.
@@ -124,7 +142,11 @@ impl Caller {
 pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, ApiError> {
     if let Some(auth) = headers.get(axum::http::header::AUTHORIZATION) {
         let raw = auth.to_str().map_err(|_| ApiError::unauthorized())?;
-        let token = raw.strip_prefix("Bearer ").or_else(|| raw.strip_prefix("bearer ")).ok_or_else(ApiError::unauthorized)?.trim();
+        let token = raw
+            .strip_prefix("Bearer ")
+            .or_else(|| raw.strip_prefix("bearer "))
+            .ok_or_else(ApiError::unauthorized)?
+            .trim();
         if token.starts_with("lbt_") {
             let (token_id, name) = state.store.api_token(token).await?.ok_or_else(ApiError::unauthorized)?;
             return Ok(Some(Caller { principal: Principal::Integration { token_id, name }, csrf: None }));
@@ -154,7 +176,9 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Cal
 pub async fn customer_from_claims(state: &AppState, c: &IdentityClaims) -> Result<lifebuoy_store::Customer, ApiError> {
     let lang = c.lang.as_deref().and_then(lifebuoy_domain::Lang::from_tag).map(|l| l.as_str());
     let sub = c.sub.trim();
-    let same = |k: &lifebuoy_store::Customer| k.email.as_deref() == c.email.as_deref() && k.name.as_deref() == c.name.as_deref() && k.lang.as_deref() == lang;
+    let same = |k: &lifebuoy_store::Customer| {
+        k.email.as_deref() == c.email.as_deref() && k.name.as_deref() == c.name.as_deref() && k.lang.as_deref() == lang
+    };
     if let Some(k) = state.customers.lock().ok().and_then(|m| m.get(sub).cloned()) {
         if same(&k) {
             return Ok(k);
@@ -220,7 +244,11 @@ pub fn check_form_token(caller: &Caller, sent: Option<&str>) -> Result<(), ApiEr
 }
 
 fn csrf_error() -> ApiError {
-    ApiError::new(axum::http::StatusCode::FORBIDDEN, "csrf", "cross-site request refused; reload the page and try again")
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "csrf",
+        "cross-site request refused; reload the page and try again",
+    )
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

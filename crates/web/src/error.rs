@@ -48,7 +48,11 @@ impl From<StoreError> for ApiError {
             StoreError::Forbidden(m) => ApiError::forbidden(m),
             e => {
                 tracing::error!(error = %e, "storage failure");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "storage failed; nothing was changed, try again")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "storage failed; nothing was changed, try again",
+                )
             }
         }
     }

@@ -29,11 +29,7 @@ pub fn dict(lang: Lang) -> &'static serde_json::Value {
 
 /// One string by dotted key, e.g. `status.open`; the key itself when missing.
 pub fn t(lang: Lang, key: &str) -> String {
-    key.split('.')
-        .try_fold(dict(lang), |v, k| v.get(k))
-        .and_then(|v| v.as_str())
-        .unwrap_or(key)
-        .to_string()
+    key.split('.').try_fold(dict(lang), |v, k| v.get(k)).and_then(|v| v.as_str()).unwrap_or(key).to_string()
 }
 
 /// The language for a request.

@@ -8,21 +8,32 @@ use serde_json::json;
 async fn customers_and_departments_are_walled_off(app: &TestApp) {
     let alice = app.customer_token("alice");
     let bob = app.customer_token("bob");
-    let (_, t) = post(app, "/api/v1/tickets", &alice, json!({"subject": "KYC", "body": "rejected", "category": "kyc"})).await;
+    let (_, t) =
+        post(app, "/api/v1/tickets", &alice, json!({"subject": "KYC", "body": "rejected", "category": "kyc"})).await;
     let id = t["id"].as_str().unwrap().to_string();
     let case = t["case_number"].as_str().unwrap().to_string();
     assert_eq!(get(app, &format!("/api/v1/tickets/{id}"), &bob).await.0, 404);
     assert_eq!(get(app, &format!("/api/v1/tickets/{case}"), &bob).await.0, 404);
     assert_eq!(post(app, &format!("/api/v1/tickets/{id}/messages"), &bob, json!({"body": "hi"})).await.0, 404);
     assert_eq!(get(app, "/api/v1/tickets", &bob).await.1["items"], json!([]));
-    let (s, _) = post(app, &format!("/api/v1/tickets/{id}/messages"), &alice, json!({"body": "note?", "internal": true})).await;
+    let (s, _) =
+        post(app, &format!("/api/v1/tickets/{id}/messages"), &alice, json!({"body": "note?", "internal": true})).await;
     assert_eq!(s, 403, "customers cannot write internal notes");
     assert_eq!(post(app, &format!("/api/v1/tickets/{id}/assign"), &alice, json!({"assignee_id": null})).await.0, 403);
 
     // Anonymous, forged, expired.
     let r = app.http.get(app.url(&format!("/api/v1/tickets/{id}"))).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    let forged = lifebuoy_web::auth::sign_identity("wrong-secret", &lifebuoy_web::auth::IdentityClaims { sub: "alice".into(), email: None, name: None, lang: None, exp: chrono_now() + 600 });
+    let forged = lifebuoy_web::auth::sign_identity(
+        "wrong-secret",
+        &lifebuoy_web::auth::IdentityClaims {
+            sub: "alice".into(),
+            email: None,
+            name: None,
+            lang: None,
+            exp: chrono_now() + 600,
+        },
+    );
     let (s, e) = get(app, "/api/v1/tickets", &forged).await;
     assert_eq!((s, e["error"]["code"].as_str()), (401, Some("invalid_identity_token")));
     assert_eq!(get(app, "/api/v1/tickets", &identity_token("alice", "en", -600)).await.0, 401);
@@ -35,7 +46,8 @@ async fn customers_and_departments_are_walled_off(app: &TestApp) {
     let fin = app.agent_client("fin@x.dev").await;
     let sup = app.agent_client("sup@x.dev").await;
     let sp = app.agent_client("sp@x.dev").await;
-    let status = |c: reqwest::Client, path: String| async move { c.get(app.url(&path)).send().await.unwrap().status().as_u16() };
+    let status =
+        |c: reqwest::Client, path: String| async move { c.get(app.url(&path)).send().await.unwrap().status().as_u16() };
     assert_eq!(status(fin.clone(), format!("/api/v1/tickets/{id}")).await, 404, "finance does not see a support case");
     assert_eq!(status(sp.clone(), format!("/api/v1/tickets/{id}")).await, 200);
     assert_eq!(status(sup.clone(), format!("/api/v1/tickets/{id}")).await, 200);
@@ -43,10 +55,18 @@ async fn customers_and_departments_are_walled_off(app: &TestApp) {
     assert_eq!(list["items"], json!([]));
     // After a transfer to finance, the finance agent sees it.
     let token = app.integration_token().await;
-    post(app, &format!("/api/v1/tickets/{id}/transfer"), &token, json!({"department": "finance", "reason": "refund"})).await;
+    post(app, &format!("/api/v1/tickets/{id}/transfer"), &token, json!({"department": "finance", "reason": "refund"}))
+        .await;
     assert_eq!(status(fin, format!("/api/v1/tickets/{id}")).await, 200);
     // A cookie-authenticated write from another site is refused.
-    let r = sp.post(app.url(&format!("/api/v1/tickets/{id}/escalate"))).header("origin", "https://evil.example").header("sec-fetch-site", "cross-site").json(&json!({"reason": "x"})).send().await.unwrap();
+    let r = sp
+        .post(app.url(&format!("/api/v1/tickets/{id}/escalate")))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({"reason": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
 }
 on_both_backends!(customers_and_departments_are_walled_off_on, customers_and_departments_are_walled_off);
@@ -60,7 +80,15 @@ async fn bad_input_is_a_clear_4xx_and_writes_nothing(app: &TestApp) {
     let raw = |body: &'static str, ct: &'static str| {
         let cust = cust.clone();
         async move {
-            let r = app.http.post(app.url("/api/v1/tickets")).bearer_auth(&cust).header("content-type", ct).body(body).send().await.unwrap();
+            let r = app
+                .http
+                .post(app.url("/api/v1/tickets"))
+                .bearer_auth(&cust)
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             let s = r.status().as_u16();
             (s, r.json::<serde_json::Value>().await.unwrap())
         }
@@ -72,7 +100,12 @@ async fn bad_input_is_a_clear_4xx_and_writes_nothing(app: &TestApp) {
         (r#"{"subject":"   ","body":"b","category":"kyc"}"#, "application/json", 422, "invalid"),
         (r#"{"subject":"s","body":"b","category":"kyc","surprise":1}"#, "application/json", 422, "invalid"),
         (r#"{"subject":"s","body":"b","category":"kyc"}"#, "text/plain", 415, "unsupported_media_type"),
-        (r#"{"subject":"s","body":"b","category":"kyc","attachment_ids":["nope"]}"#, "application/json", 422, "invalid"),
+        (
+            r#"{"subject":"s","body":"b","category":"kyc","attachment_ids":["nope"]}"#,
+            "application/json",
+            422,
+            "invalid",
+        ),
         (r#"{"subject":"s","body":"b","category":"kyc","department":"nowhere"}"#, "application/json", 422, "invalid"),
     ];
     for (body, ct, status, code) in cases {

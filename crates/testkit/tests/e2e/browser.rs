@@ -29,10 +29,28 @@ async fn customer_files_agent_replies_customer_sees_agent_number() {
     customer.find(Locator::Css("a[href='/portal/tickets/new']")).await.unwrap().click().await.unwrap();
     customer.wait().for_element(Locator::Css("#new-ticket")).await.unwrap();
     customer.find(Locator::Css("select[name=category]")).await.unwrap().select_by_value("withdrawal").await.unwrap();
-    customer.find(Locator::Css("input[name=subject]")).await.unwrap().send_keys("USDT 提币 3 小时未到账").await.unwrap();
-    customer.find(Locator::Css("textarea[name=body]")).await.unwrap().send_keys("TRC20 提币一直显示处理中，截图见附件。").await.unwrap();
+    customer
+        .find(Locator::Css("input[name=subject]"))
+        .await
+        .unwrap()
+        .send_keys("USDT 提币 3 小时未到账")
+        .await
+        .unwrap();
+    customer
+        .find(Locator::Css("textarea[name=body]"))
+        .await
+        .unwrap()
+        .send_keys("TRC20 提币一直显示处理中，截图见附件。")
+        .await
+        .unwrap();
     customer.find(Locator::Css("input[name=tx_hash]")).await.unwrap().send_keys("0xfeedbeef").await.unwrap();
-    customer.find(Locator::Css("input[name=files]")).await.unwrap().send_keys(&shot_file.display().to_string()).await.unwrap();
+    customer
+        .find(Locator::Css("input[name=files]"))
+        .await
+        .unwrap()
+        .send_keys(&shot_file.display().to_string())
+        .await
+        .unwrap();
     shot(&customer, "01-customer-new-ticket").await;
     customer.find(Locator::Css("#new-ticket button[type=submit]")).await.unwrap().click().await.unwrap();
     let case = text_of(&customer, ".ticket-head .case").await;
@@ -52,7 +70,13 @@ async fn customer_files_agent_replies_customer_sees_agent_number() {
     agent.find(Locator::LinkText(&case)).await.expect("the new case is in the queue").click().await.unwrap();
     agent.wait().for_element(Locator::Css("#reply-body")).await.unwrap();
     assert!(agent.find(Locator::Css(".msg img.thumb")).await.is_ok(), "the agent sees the screenshot");
-    agent.find(Locator::Css("#reply-body")).await.unwrap().send_keys("您好，已为您查询：该笔提币已上链，请在钱包中刷新。").await.unwrap();
+    agent
+        .find(Locator::Css("#reply-body"))
+        .await
+        .unwrap()
+        .send_keys("您好，已为您查询：该笔提币已上链，请在钱包中刷新。")
+        .await
+        .unwrap();
     agent.find(Locator::Css("#send-btn")).await.unwrap().click().await.unwrap();
     agent.wait().for_element(Locator::Css(".msg.mine .agent-no")).await.unwrap();
     shot(&agent, "04-agent-replied").await;

@@ -19,7 +19,8 @@ async fn login_locks_after_repeated_failures() {
     let r = try_login(PASSWORD).await;
     assert_eq!(r.status(), 401, "locked even with the right password");
     assert!(r.text().await.unwrap().contains("15"), "the page says for how long");
-    let r = c.post(app.url("/console/login")).form(&[("email", "nobody@x.dev"), ("password", "x")]).send().await.unwrap();
+    let r =
+        c.post(app.url("/console/login")).form(&[("email", "nobody@x.dev"), ("password", "x")]).send().await.unwrap();
     assert_eq!(r.status(), 401);
     app.cleanup().await;
 }
@@ -37,10 +38,20 @@ async fn forms_need_the_session_token_and_pages_escape_content() {
     assert!(!html.contains("<script>alert(1)") && html.contains("&lt;script&gt;alert(1)"), "subject escaped");
     assert!(!html.contains("<img src=x") && html.contains("&lt;img src=x"), "body escaped");
     // A form post without the session's token is refused and changes nothing.
-    let r = agent.post(app.url(&format!("/console/tickets/{id}/action"))).form(&[("_csrf", "forged"), ("op", "status"), ("value", "solved")]).send().await.unwrap();
+    let r = agent
+        .post(app.url(&format!("/console/tickets/{id}/action")))
+        .form(&[("_csrf", "forged"), ("op", "status"), ("value", "solved")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     let csrf = html.split("name=\"_csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let r = agent.post(app.url(&format!("/console/tickets/{id}/action"))).form(&[("_csrf", csrf.as_str()), ("op", "status"), ("value", "solved")]).send().await.unwrap();
+    let r = agent
+        .post(app.url(&format!("/console/tickets/{id}/action")))
+        .form(&[("_csrf", csrf.as_str()), ("op", "status"), ("value", "solved")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let t = app.store.conversation(id).await.unwrap().unwrap();
     assert_eq!(t.status, "solved");
@@ -52,13 +63,23 @@ async fn pages_speak_three_languages() {
     let app = spawn_app(Backend::Sqlite).await;
     let get = |lang: &'static str| {
         let url = app.url("/portal");
-        async move { reqwest::Client::new().get(url).header("accept-language", lang).send().await.unwrap().text().await.unwrap() }
+        async move {
+            reqwest::Client::new().get(url).header("accept-language", lang).send().await.unwrap().text().await.unwrap()
+        }
     };
     assert!(get("zh-CN").await.contains("请问有什么可以帮您"));
     assert!(get("zh-TW").await.contains("請問有什麼可以幫您"));
     assert!(get("en-US").await.contains("How can we help?"));
     let c = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let html = c.get(app.url("/lang/zh-Hant?back=/portal")).header("accept-language", "en").send().await.unwrap().text().await.unwrap();
+    let html = c
+        .get(app.url("/lang/zh-Hant?back=/portal"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("請問有什麼可以幫您"), "the switcher's cookie wins over Accept-Language");
     app.cleanup().await;
 }
@@ -80,17 +101,40 @@ async fn openapi_documents_every_route() {
 async fn guests_sign_in_with_an_emailed_code() {
     let app = lifebuoy_testkit::spawn_app_with(Backend::Sqlite, true).await;
     let c = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let r: serde_json::Value = c.post(app.url("/api/v1/guest/code")).json(&serde_json::json!({"email": "Guest@Example.com"})).send().await.unwrap().json().await.unwrap();
+    let r: serde_json::Value = c
+        .post(app.url("/api/v1/guest/code"))
+        .json(&serde_json::json!({"email": "Guest@Example.com"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let code = r["demo_code"].as_str().unwrap().to_string();
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let bad = c.post(app.url("/api/v1/guest/verify")).json(&serde_json::json!({"email": "Guest@example.com", "code": wrong})).send().await.unwrap();
+    let bad = c
+        .post(app.url("/api/v1/guest/verify"))
+        .json(&serde_json::json!({"email": "Guest@example.com", "code": wrong}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 401);
-    let ok = c.post(app.url("/api/v1/guest/verify")).json(&serde_json::json!({"email": "Guest@example.com", "code": code})).send().await.unwrap();
+    let ok = c
+        .post(app.url("/api/v1/guest/verify"))
+        .json(&serde_json::json!({"email": "Guest@example.com", "code": code}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
     let me: serde_json::Value = c.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
     assert_eq!((me["kind"].as_str(), me["customer"]["kind"].as_str()), (Some("customer"), Some("guest")));
     // A code is spent once used.
-    let again = reqwest::Client::new().post(app.url("/api/v1/guest/verify")).json(&serde_json::json!({"email": "Guest@example.com", "code": code})).send().await.unwrap();
+    let again = reqwest::Client::new()
+        .post(app.url("/api/v1/guest/verify"))
+        .json(&serde_json::json!({"email": "Guest@example.com", "code": code}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 401);
     app.cleanup().await;
 }

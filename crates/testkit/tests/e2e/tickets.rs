@@ -30,14 +30,23 @@ async fn lifecycle_from_new_to_follow_up(app: &TestApp) {
     let id = t["id"].as_str().unwrap().to_string();
     let case = t["case_number"].as_str().unwrap();
     assert!(case.starts_with("LB-") && case.len() >= 14, "{case}");
-    assert_eq!((t["status"].as_str(), t["department_id"].as_str(), t["tier"].as_str()), (Some("new"), Some("support"), Some("l1")));
+    assert_eq!(
+        (t["status"].as_str(), t["department_id"].as_str(), t["tier"].as_str()),
+        (Some("new"), Some("support"), Some("l1"))
+    );
 
     // The case number works as an id.
     let (s, by_case) = get(app, &format!("/api/v1/tickets/{case}"), &cust).await;
     assert_eq!((s, by_case["id"].as_str()), (200, Some(id.as_str())));
 
     // An internal note from the backend; the customer never sees it.
-    let (s, _) = post(app, &format!("/api/v1/tickets/{id}/messages"), &token, json!({"body": "VIP, check chain", "internal": true})).await;
+    let (s, _) = post(
+        app,
+        &format!("/api/v1/tickets/{id}/messages"),
+        &token,
+        json!({"body": "VIP, check chain", "internal": true}),
+    )
+    .await;
     assert_eq!(s, 201);
     let (_, seen) = get(app, &format!("/api/v1/tickets/{id}"), &cust).await;
     let bodies: Vec<&str> = seen["timeline"].as_array().unwrap().iter().filter_map(|i| i["body"].as_str()).collect();
@@ -48,7 +57,13 @@ async fn lifecycle_from_new_to_follow_up(app: &TestApp) {
     // Assign to the agent, reply with a status: new -> open by the reply, then pending.
     let (s, a) = post(app, &format!("/api/v1/tickets/{id}/assign"), &token, json!({"assignee_id": agent})).await;
     assert_eq!((s, a["assignee_id"].as_str()), (200, Some(agent.as_str())));
-    let (s, r) = post(app, &format!("/api/v1/tickets/{id}/messages"), &token, json!({"body": "请提供钱包截图", "status": "pending"})).await;
+    let (s, r) = post(
+        app,
+        &format!("/api/v1/tickets/{id}/messages"),
+        &token,
+        json!({"body": "请提供钱包截图", "status": "pending"}),
+    )
+    .await;
     assert_eq!(s, 201, "{r}");
     let (_, t) = get(app, &format!("/api/v1/tickets/{id}"), &cust).await;
     assert_eq!(t["status"], "pending");
@@ -98,15 +113,26 @@ async fn transfer_escalate_merge(app: &TestApp) {
     let (_, b) = post(app, "/api/v1/tickets", &cust, new_ticket()).await;
     let (a, b) = (a["id"].as_str().unwrap().to_string(), b["id"].as_str().unwrap().to_string());
 
-    let (s, _) = post(app, &format!("/api/v1/tickets/{a}/transfer"), &token, json!({"department": "finance", "reason": ""})).await;
+    let (s, _) =
+        post(app, &format!("/api/v1/tickets/{a}/transfer"), &token, json!({"department": "finance", "reason": ""}))
+            .await;
     assert_eq!(s, 422, "a transfer needs a reason");
-    let (s, _) = post(app, &format!("/api/v1/tickets/{a}/transfer"), &token, json!({"department": "nowhere", "reason": "x"})).await;
+    let (s, _) =
+        post(app, &format!("/api/v1/tickets/{a}/transfer"), &token, json!({"department": "nowhere", "reason": "x"}))
+            .await;
     assert_eq!(s, 422, "unknown department");
-    let (s, t) = post(app, &format!("/api/v1/tickets/{a}/transfer"), &token, json!({"department": "finance", "reason": "refund check"})).await;
+    let (s, t) = post(
+        app,
+        &format!("/api/v1/tickets/{a}/transfer"),
+        &token,
+        json!({"department": "finance", "reason": "refund check"}),
+    )
+    .await;
     assert_eq!((s, t["department_id"].as_str()), (200, Some("finance")));
 
     for want in ["l2", "supervisor"] {
-        let (s, t) = post(app, &format!("/api/v1/tickets/{a}/escalate"), &token, json!({"reason": "customer lost funds"})).await;
+        let (s, t) =
+            post(app, &format!("/api/v1/tickets/{a}/escalate"), &token, json!({"reason": "customer lost funds"})).await;
         assert_eq!((s, t["tier"].as_str()), (200, Some(want)));
     }
     let (s, _) = post(app, &format!("/api/v1/tickets/{a}/escalate"), &token, json!({"reason": "again"})).await;
@@ -124,15 +150,25 @@ async fn transfer_escalate_merge(app: &TestApp) {
     // Another customer's case cannot be merged in.
     let other = app.customer_token("u-other");
     let (_, c) = post(app, "/api/v1/tickets", &other, new_ticket()).await;
-    let (s, _) = post(app, &format!("/api/v1/tickets/{}/merge", c["id"].as_str().unwrap()), &token, json!({"into": a})).await;
+    let (s, _) =
+        post(app, &format!("/api/v1/tickets/{}/merge", c["id"].as_str().unwrap()), &token, json!({"into": a})).await;
     assert_eq!(s, 422);
 
     // Fields and tags, with an event.
-    let r = app.http.patch(app.url(&format!("/api/v1/tickets/{a}"))).bearer_auth(&token)
-        .json(&json!({"priority": "urgent", "tags": ["VIP", "vip", "trc20"], "order_id": "O-1"})).send().await.unwrap();
+    let r = app
+        .http
+        .patch(app.url(&format!("/api/v1/tickets/{a}")))
+        .bearer_auth(&token)
+        .json(&json!({"priority": "urgent", "tags": ["VIP", "vip", "trc20"], "order_id": "O-1"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let t: serde_json::Value = r.json().await.unwrap();
-    assert_eq!((t["priority"].as_str(), t["tags"].clone(), t["order_id"].as_str()), (Some("urgent"), json!(["trc20", "vip"]), Some("O-1")));
+    assert_eq!(
+        (t["priority"].as_str(), t["tags"].clone(), t["order_id"].as_str()),
+        (Some("urgent"), json!(["trc20", "vip"]), Some("O-1"))
+    );
 }
 on_both_backends!(transfer_escalate_merge_on, transfer_escalate_merge);
 
@@ -141,19 +177,34 @@ async fn idempotent_creates_and_pagination(app: &TestApp) {
     let send = |key: &'static str, body: Value| {
         let cust = cust.clone();
         async move {
-            let r = app.http.post(app.url("/api/v1/tickets")).bearer_auth(&cust).header("Idempotency-Key", key).json(&body).send().await.unwrap();
+            let r = app
+                .http
+                .post(app.url("/api/v1/tickets"))
+                .bearer_auth(&cust)
+                .header("Idempotency-Key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }
     };
     // Ten concurrent retries of one request make one ticket.
     let results = futures::future::join_all((0..10).map(|_| send("k1", new_ticket()))).await;
-    let ids: std::collections::HashSet<String> = results.iter().map(|(s, v)| { assert_eq!(*s, 201, "{v}"); v["id"].as_str().unwrap().to_string() }).collect();
+    let ids: std::collections::HashSet<String> = results
+        .iter()
+        .map(|(s, v)| {
+            assert_eq!(*s, 201, "{v}");
+            v["id"].as_str().unwrap().to_string()
+        })
+        .collect();
     assert_eq!(ids.len(), 1);
     let (s, e) = send("k1", json!({"subject": "different", "body": "b", "category": "kyc"})).await;
     assert_eq!((s, e["error"]["code"].as_str()), (409, Some("conflict")), "same key, other body");
 
     for i in 0..7 {
-        post(app, "/api/v1/tickets", &cust, json!({"subject": format!("t{i}"), "body": "b", "category": "other"})).await;
+        post(app, "/api/v1/tickets", &cust, json!({"subject": format!("t{i}"), "body": "b", "category": "other"}))
+            .await;
     }
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -180,7 +231,14 @@ async fn attachments_checked_by_content(app: &TestApp) {
         let cust = cust.clone();
         async move {
             let part = reqwest::multipart::Part::bytes(bytes).file_name(name).mime_str(ct).unwrap();
-            let r = app.http.post(app.url("/api/v1/attachments")).bearer_auth(&cust).multipart(reqwest::multipart::Form::new().part("file", part)).send().await.unwrap();
+            let r = app
+                .http
+                .post(app.url("/api/v1/attachments"))
+                .bearer_auth(&cust)
+                .multipart(reqwest::multipart::Form::new().part("file", part))
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
         }
     };
@@ -225,5 +283,7 @@ async fn attachments_checked_by_content(app: &TestApp) {
 on_both_backends!(attachments_checked_by_content_on, attachments_checked_by_content);
 
 fn walk(p: &std::path::Path) -> usize {
-    std::fs::read_dir(p).map(|rd| rd.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum()).unwrap_or(0)
+    std::fs::read_dir(p)
+        .map(|rd| rd.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum())
+        .unwrap_or(0)
 }

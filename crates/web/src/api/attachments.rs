@@ -1,9 +1,9 @@
 //! Attachments: screenshots and PDFs, checked by their content (not their name or declared type), stored
 //! content-addressed, served only to those who may see the conversation they belong to.
 
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult};
-use crate::AppState;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,7 +22,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// Checks a file by its bytes and stores it; returns its metadata.
-pub async fn accept(state: &AppState, caller: &Caller, filename: &str, declared: Option<&str>, bytes: &[u8]) -> ApiResult<AttachmentMeta> {
+pub async fn accept(
+    state: &AppState,
+    caller: &Caller,
+    filename: &str,
+    declared: Option<&str>,
+    bytes: &[u8],
+) -> ApiResult<AttachmentMeta> {
     if bytes.is_empty() {
         return Err(ApiError::invalid("file", "the file is empty"));
     }
@@ -31,22 +37,39 @@ pub async fn accept(state: &AppState, caller: &Caller, filename: &str, declared:
     }
     let sniffed = infer::get(bytes).map(|t| t.mime_type()).unwrap_or("application/octet-stream");
     let Some((mime, exts)) = ALLOWED.iter().find(|(m, _)| *m == sniffed) else {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type", "attach a PNG, JPEG, GIF or WebP image, or a PDF"));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_file_type",
+            "attach a PNG, JPEG, GIF or WebP image, or a PDF",
+        ));
     };
     let ext = filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
-    let declared_ok = declared.is_none_or(|d| d == *mime || d == "application/octet-stream" || (d == "image/jpg" && *mime == "image/jpeg"));
+    let declared_ok = declared
+        .is_none_or(|d| d == *mime || d == "application/octet-stream" || (d == "image/jpg" && *mime == "image/jpeg"));
     if !declared_ok || ext.as_deref().is_some_and(|e| !exts.contains(&e)) {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "mislabelled_file", format!("the file's content is {mime}, which does not match its name or declared type")));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "mislabelled_file",
+            format!("the file's content is {mime}, which does not match its name or declared type"),
+        ));
     }
-    let clean_name: String = filename.chars().filter(|c| !c.is_control() && !matches!(c, '/' | '\\' | '"')).take(120).collect();
+    let clean_name: String =
+        filename.chars().filter(|c| !c.is_control() && !matches!(c, '/' | '\\' | '"')).take(120).collect();
     let clean_name = if clean_name.trim().is_empty() { format!("file.{}", exts[0]) } else { clean_name };
     let sha = state.files.put(bytes).await?;
     let actor = caller.actor();
-    Ok(state.store.add_attachment(&sha, mime, bytes.len() as i64, &clean_name, actor.kind(), actor.id().unwrap_or("")).await?)
+    Ok(state
+        .store
+        .add_attachment(&sha, mime, bytes.len() as i64, &clean_name, actor.kind(), actor.id().unwrap_or(""))
+        .await?)
 }
 
 pub fn too_large() -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", format!("a file may be at most {} MB", MAX_ATTACHMENT_BYTES / 1024 / 1024))
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "file_too_large",
+        format!("a file may be at most {} MB", MAX_ATTACHMENT_BYTES / 1024 / 1024),
+    )
 }
 
 /// `POST /api/v1/attachments` (multipart, field `file`)
@@ -79,8 +102,10 @@ pub async fn download(State(state): State<AppState>, caller: Caller, Path(id): P
     let mine = meta.owner_kind == actor.kind() && Some(meta.owner_id.as_str()) == actor.id();
     let allowed = mine
         || match &meta.conversation_id {
-            Some(cid) => crate::api::tickets::visible(&state, &caller, cid).await.is_ok()
-                && (caller.is_staff() || !message_is_internal(&state, &meta).await?),
+            Some(cid) => {
+                crate::api::tickets::visible(&state, &caller, cid).await.is_ok()
+                    && (caller.is_staff() || !message_is_internal(&state, &meta).await?)
+            }
             None => false,
         };
     if !allowed {
@@ -91,7 +116,13 @@ pub async fn download(State(state): State<AppState>, caller: Caller, Path(id): P
     Ok((
         [
             (header::CONTENT_TYPE, meta.content_type.clone()),
-            (header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"{}\"", meta.filename.replace(|c: char| !c.is_ascii_graphic() && c != ' ', "_"))),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "{disposition}; filename=\"{}\"",
+                    meta.filename.replace(|c: char| !c.is_ascii_graphic() && c != ' ', "_")
+                ),
+            ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
             (header::CACHE_CONTROL, "private, max-age=3600".into()),
         ],

@@ -1,8 +1,8 @@
 //! Email-verified guests: people without an exchange account get a one-time code by email, and a session
 //! once they type it back.
 
-use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::AppState;
+use crate::error::{ApiError, ApiJson, ApiResult};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use lifebuoy_domain::Email;
@@ -31,7 +31,10 @@ pub async fn issue_code(state: &AppState, email: &str) -> ApiResult<(Email, Stri
 }
 
 /// `POST /api/v1/guest/code`
-pub async fn request_code(State(state): State<AppState>, ApiJson(b): ApiJson<CodeRequest>) -> ApiResult<ApiJson<serde_json::Value>> {
+pub async fn request_code(
+    State(state): State<AppState>,
+    ApiJson(b): ApiJson<CodeRequest>,
+) -> ApiResult<ApiJson<serde_json::Value>> {
     let (email, code) = issue_code(&state, &b.email).await?;
     let mut out = json!({"sent_to": email.as_str(), "expires_in_s": CODE_TTL_MS / 1000});
     if state.config.demo {
@@ -50,11 +53,13 @@ pub struct VerifyRequest {
 /// `POST /api/v1/guest/verify`: on success sets the session cookie and returns the customer.
 pub async fn verify(State(state): State<AppState>, ApiJson(b): ApiJson<VerifyRequest>) -> ApiResult<Response> {
     let email = Email::parse(&b.email)?;
-    let customer = state
-        .store
-        .verify_guest_code(email.as_str(), b.code.trim())
-        .await?
-        .ok_or_else(|| ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_code", "the code is wrong or expired; ask for a new one"))?;
+    let customer = state.store.verify_guest_code(email.as_str(), b.code.trim()).await?.ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "invalid_code",
+            "the code is wrong or expired; ask for a new one",
+        )
+    })?;
     let cookie = crate::pages::start_session(&state, "customer", &customer.id).await?;
     Ok(([(axum::http::header::SET_COOKIE, cookie)], ApiJson(json!({"customer": customer}))).into_response())
 }

@@ -1,15 +1,17 @@
 //! `/api/v1/tickets`: the ticket API. Each handler checks who may see what, calls the store, answers. The
 //! helpers here are shared with the server-rendered pages, so a form and an API call take the same path.
 
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult};
-use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lifebuoy_domain::{CaseNumber, Category, ConversationKind, Lang, Priority, Status};
-use lifebuoy_store::{Conversation, Cursor, NewTicket, Page, Principal, QueueFilter, QueueSort, TicketChange, TimelineItem};
+use lifebuoy_store::{
+    Conversation, Cursor, NewTicket, Page, Principal, QueueFilter, QueueSort, TicketChange, TimelineItem,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -73,24 +75,30 @@ fn optional_field(field: &'static str, v: Option<String>, max: usize) -> Result<
 
 /// Creates a ticket for a caller: validation, on-behalf-of for staff, idempotency. Returns the ticket and
 /// whether it is new.
-pub async fn create_for(state: &AppState, caller: &Caller, input: CreateTicket, idem: Option<(&str, &str)>) -> ApiResult<(Conversation, bool)> {
+pub async fn create_for(
+    state: &AppState,
+    caller: &Caller,
+    input: CreateTicket,
+    idem: Option<(&str, &str)>,
+) -> ApiResult<(Conversation, bool)> {
     let subject = text_field("subject", &input.subject, 200)?;
     let body = text_field("body", &input.body, 20_000)?;
     let customer = match (&caller.principal, input.customer) {
         (Principal::Customer(c), None) => c.clone(),
         (Principal::Customer(_), Some(_)) => return Err(ApiError::forbidden("customers file tickets for themselves")),
         (_, Some(o)) => {
-            let claims = crate::auth::IdentityClaims { sub: text_field("customer.external_id", &o.external_id, 128)?, email: o.email, name: o.name, lang: o.lang, exp: 0 };
+            let claims = crate::auth::IdentityClaims {
+                sub: text_field("customer.external_id", &o.external_id, 128)?,
+                email: o.email,
+                name: o.name,
+                lang: o.lang,
+                exp: 0,
+            };
             crate::auth::customer_from_claims(state, &claims).await?
         }
         (_, None) => return Err(ApiError::invalid("customer", "staff must say which customer the ticket is for")),
     };
-    let lang = input
-        .lang
-        .as_deref()
-        .or(customer.lang.as_deref())
-        .and_then(Lang::from_tag)
-        .unwrap_or(Lang::ZhHans);
+    let lang = input.lang.as_deref().or(customer.lang.as_deref()).and_then(Lang::from_tag).unwrap_or(Lang::ZhHans);
     if input.attachment_ids.len() > 10 {
         return Err(ApiError::invalid("attachment_ids", "at most 10 attachments"));
     }
@@ -155,7 +163,11 @@ fn idem_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 fn parse_json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
     let ct = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !ct.starts_with("application/json") {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json"));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send Content-Type: application/json",
+        ));
     }
     serde_json::from_slice(body).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
@@ -172,7 +184,12 @@ fn body_hash(body: &Bytes) -> String {
 }
 
 /// `POST /api/v1/tickets`
-pub async fn create(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     let input: CreateTicket = parse_json(&headers, &body)?;
     let key = idem_key(&headers)?;
     let hash = body_hash(&body);
@@ -204,7 +221,8 @@ pub struct ListQuery {
 impl ListQuery {
     /// Turns query parameters into a filter; `me` means the calling agent.
     pub fn filter(&self, caller: &Caller) -> ApiResult<(QueueFilter, QueueSort, Option<Cursor>)> {
-        let none_if_empty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let none_if_empty =
+            |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let mut f = QueueFilter::default();
         if let Some(s) = none_if_empty(&self.status) {
             f.statuses = match s.as_str() {
@@ -217,7 +235,12 @@ impl ListQuery {
         f.assignee = match none_if_empty(&self.assignee).as_deref() {
             None => None,
             Some("none") => Some(None),
-            Some("me") => Some(Some(caller.agent().map(|a| a.id.clone()).ok_or_else(|| ApiError::invalid("assignee", "`me` is for agents"))?)),
+            Some("me") => Some(Some(
+                caller
+                    .agent()
+                    .map(|a| a.id.clone())
+                    .ok_or_else(|| ApiError::invalid("assignee", "`me` is for agents"))?,
+            )),
             Some(id) => Some(Some(id.to_string())),
         };
         f.priority = none_if_empty(&self.priority).map(|p| Priority::parse(&p)).transpose()?;
@@ -231,9 +254,14 @@ impl ListQuery {
 }
 
 /// `GET /api/v1/tickets`: a customer's own tickets, or the agent queue.
-pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query<ListQuery>) -> ApiResult<ApiJson<Page<Conversation>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<ApiJson<Page<Conversation>>> {
     let (f, sort, cursor) = q.filter(&caller)?;
-    let page = state.store.list_conversations(&caller.scope(), &f, sort, cursor.as_ref(), q.limit.unwrap_or(50)).await?;
+    let page =
+        state.store.list_conversations(&caller.scope(), &f, sort, cursor.as_ref(), q.limit.unwrap_or(50)).await?;
     Ok(ApiJson(page))
 }
 
@@ -246,7 +274,11 @@ pub struct TicketDetail {
 }
 
 /// `GET /api/v1/tickets/{id}` (id or case number)
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<ApiJson<TicketDetail>> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<TicketDetail>> {
     let c = visible(&state, &caller, &id).await?;
     let timeline = state.store.timeline(&c.id, caller.scope().sees_internal()).await?;
     Ok(ApiJson(TicketDetail { ticket: view(&state, c).await?, timeline }))
@@ -266,7 +298,13 @@ pub struct NewMessage {
 }
 
 /// Posts a message for a caller, then the optional status change. Shared with the pages.
-pub async fn reply_for(state: &AppState, caller: &Caller, c: &Conversation, m: NewMessage, idem: Option<(&str, &str)>) -> ApiResult<lifebuoy_store::ReplyOutcome> {
+pub async fn reply_for(
+    state: &AppState,
+    caller: &Caller,
+    c: &Conversation,
+    m: NewMessage,
+    idem: Option<(&str, &str)>,
+) -> ApiResult<lifebuoy_store::ReplyOutcome> {
     let body = text_field("body", &m.body, 20_000)?;
     if m.internal && !caller.is_staff() {
         return Err(ApiError::forbidden("only agents write internal notes"));
@@ -286,7 +324,13 @@ pub async fn reply_for(state: &AppState, caller: &Caller, c: &Conversation, m: N
 }
 
 /// `POST /api/v1/tickets/{id}/messages`
-pub async fn post_message(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+pub async fn post_message(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     let m: NewMessage = parse_json(&headers, &body)?;
     let c = visible(&state, &caller, &id).await?;
     let key = idem_key(&headers)?;
@@ -302,7 +346,12 @@ pub struct StatusBody {
 }
 
 /// Changes status for a caller: customers may only mark their case solved.
-pub async fn set_status_for(state: &AppState, caller: &Caller, c: &Conversation, to: Status) -> ApiResult<Conversation> {
+pub async fn set_status_for(
+    state: &AppState,
+    caller: &Caller,
+    c: &Conversation,
+    to: Status,
+) -> ApiResult<Conversation> {
     if !caller.is_staff() && !c.status().customer_may_set(to) {
         return Err(ApiError::forbidden("customers can only mark an open case as solved"));
     }
@@ -310,7 +359,12 @@ pub async fn set_status_for(state: &AppState, caller: &Caller, c: &Conversation,
 }
 
 /// `POST /api/v1/tickets/{id}/status`
-pub async fn set_status(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<StatusBody>) -> ApiResult<ApiJson<TicketView>> {
+pub async fn set_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<StatusBody>,
+) -> ApiResult<ApiJson<TicketView>> {
     let c = visible(&state, &caller, &id).await?;
     let c = set_status_for(&state, &caller, &c, b.status).await?;
     Ok(ApiJson(view(&state, c).await?))
@@ -333,13 +387,20 @@ pub enum StaffAction {
 }
 
 /// Runs a staff action on a visible ticket.
-pub async fn staff_action(state: &AppState, caller: &Caller, c: &Conversation, action: StaffAction) -> ApiResult<Conversation> {
+pub async fn staff_action(
+    state: &AppState,
+    caller: &Caller,
+    c: &Conversation,
+    action: StaffAction,
+) -> ApiResult<Conversation> {
     caller.require_staff()?;
     let actor = caller.actor();
     let change = match action {
         StaffAction::Assign(a) => {
             let a = match a.as_deref() {
-                Some("me") => Some(caller.agent().ok_or_else(|| ApiError::invalid("assignee_id", "`me` is for agents"))?.id.clone()),
+                Some("me") => Some(
+                    caller.agent().ok_or_else(|| ApiError::invalid("assignee_id", "`me` is for agents"))?.id.clone(),
+                ),
                 Some("") | None => None,
                 Some(x) => Some(x.to_string()),
             };
@@ -348,7 +409,8 @@ pub async fn staff_action(state: &AppState, caller: &Caller, c: &Conversation, a
         StaffAction::Transfer { department, reason } => TicketChange::Transfer { department, reason },
         StaffAction::Escalate { reason } => TicketChange::Escalate { reason },
         StaffAction::Merge { into } => {
-            let target = visible(state, caller, into.trim()).await.map_err(|_| ApiError::invalid("into", "no such case"))?;
+            let target =
+                visible(state, caller, into.trim()).await.map_err(|_| ApiError::invalid("into", "no such case"))?;
             return Ok(state.store.merge_ticket(&c.id, &target.id, &actor).await?);
         }
         StaffAction::Update(u) => TicketChange::Update {
@@ -372,7 +434,12 @@ async fn act(state: AppState, caller: Caller, id: String, action: StaffAction) -
 }
 
 /// `POST /api/v1/tickets/{id}/assign`
-pub async fn assign(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<AssignBody>) -> ApiResult<ApiJson<TicketView>> {
+pub async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<AssignBody>,
+) -> ApiResult<ApiJson<TicketView>> {
     act(state, caller, id, StaffAction::Assign(b.assignee_id)).await
 }
 
@@ -384,7 +451,12 @@ pub struct TransferBody {
 }
 
 /// `POST /api/v1/tickets/{id}/transfer`
-pub async fn transfer(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<TransferBody>) -> ApiResult<ApiJson<TicketView>> {
+pub async fn transfer(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<TransferBody>,
+) -> ApiResult<ApiJson<TicketView>> {
     act(state, caller, id, StaffAction::Transfer { department: b.department, reason: b.reason }).await
 }
 
@@ -395,7 +467,12 @@ pub struct ReasonBody {
 }
 
 /// `POST /api/v1/tickets/{id}/escalate`
-pub async fn escalate(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<ReasonBody>) -> ApiResult<ApiJson<TicketView>> {
+pub async fn escalate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ReasonBody>,
+) -> ApiResult<ApiJson<TicketView>> {
     act(state, caller, id, StaffAction::Escalate { reason: b.reason }).await
 }
 
@@ -407,7 +484,12 @@ pub struct MergeBody {
 }
 
 /// `POST /api/v1/tickets/{id}/merge`
-pub async fn merge(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<MergeBody>) -> ApiResult<ApiJson<TicketView>> {
+pub async fn merge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<MergeBody>,
+) -> ApiResult<ApiJson<TicketView>> {
     act(state, caller, id, StaffAction::Merge { into: b.into }).await
 }
 
@@ -424,7 +506,12 @@ pub struct UpdateBody {
 }
 
 /// `PATCH /api/v1/tickets/{id}`
-pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<UpdateBody>) -> ApiResult<ApiJson<TicketView>> {
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<UpdateBody>,
+) -> ApiResult<ApiJson<TicketView>> {
     act(state, caller, id, StaffAction::Update(b)).await
 }
 

@@ -4,7 +4,9 @@
 
 use super::{Base, error_page, render, start_session};
 use crate::api::tickets::{self, ListQuery, NewMessage, StaffAction, UpdateBody};
-use crate::auth::{Caller, LOCKOUT_MS, MAX_LOGIN_FAILURES, MaybeCaller, check_form_token, check_same_origin, verify_password};
+use crate::auth::{
+    Caller, LOCKOUT_MS, MAX_LOGIN_FAILURES, MaybeCaller, check_form_token, check_same_origin, verify_password,
+};
 use crate::error::ApiError;
 use crate::{AppState, i18n};
 use axum::Router;
@@ -16,7 +18,8 @@ use lifebuoy_domain::{Category, Priority, Status};
 use lifebuoy_store::{Principal, now_ms};
 use serde::Deserialize;
 
-static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| crate::auth::hash_password("not a password"));
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::auth::hash_password("not a password"));
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -61,7 +64,8 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<
     }
     let fail = |key: &str, email: &str| {
         let base = Base::new(&state, lang, None, "console", "/console/login");
-        let mut r = render(&state, "console_login.html", &base, minijinja::context! { error => i18n::t(lang, key), email });
+        let mut r =
+            render(&state, "console_login.html", &base, minijinja::context! { error => i18n::t(lang, key), email });
         *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
         r
     };
@@ -89,7 +93,12 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<
     }
 }
 
-async fn queue(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
+async fn queue(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let c = match staff(caller) {
         Ok(c) => c,
         Err(r) => return r,
@@ -112,19 +121,31 @@ async fn queue(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, 
             let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
             let priorities: Vec<&str> = Priority::ALL.iter().map(|s| s.as_str()).collect();
             let categories: Vec<&str> = Category::ALL.iter().map(|s| s.as_str()).collect();
-            let dept_names: std::collections::HashMap<String, String> = departments.iter().map(|d| (d.id.clone(), d.name(lang).to_string())).collect();
-            let agent_names: std::collections::HashMap<String, String> = agents.iter().map(|a| (a.id.clone(), format!("{} · {}", a.display_name, a.agent_no))).collect();
+            let dept_names: std::collections::HashMap<String, String> =
+                departments.iter().map(|d| (d.id.clone(), d.name(lang).to_string())).collect();
+            let agent_names: std::collections::HashMap<String, String> =
+                agents.iter().map(|a| (a.id.clone(), format!("{} · {}", a.display_name, a.agent_no))).collect();
             let me = c.agent().map(|a| a.id.clone());
-            render(&state, "console_queue.html", &base, minijinja::context! {
-                page, q => minijinja::context! { status => q.status, department => q.department, assignee => q.assignee, priority => q.priority, category => q.category, q => q.q, sort => q.sort },
-                statuses, priorities, categories, departments, agents, dept_names, agent_names, me
-            })
+            render(
+                &state,
+                "console_queue.html",
+                &base,
+                minijinja::context! {
+                    page, q => minijinja::context! { status => q.status, department => q.department, assignee => q.assignee, priority => q.priority, category => q.category, q => q.q, sort => q.sort },
+                    statuses, priorities, categories, departments, agents, dept_names, agent_names, me
+                },
+            )
         }
         Err(e) => error_page(&state, lang, Some(&c), e),
     }
 }
 
-async fn show(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn show(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let c = match staff(caller) {
         Ok(c) => c,
         Err(r) => return r,
@@ -139,30 +160,50 @@ async fn show(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, h
         let departments = state.store.departments().await?;
         let history = state
             .store
-            .list_conversations(&c.scope(), &lifebuoy_store::QueueFilter { customer_id: Some(t.customer_id.clone()), ..Default::default() }, Default::default(), None, 20)
+            .list_conversations(
+                &c.scope(),
+                &lifebuoy_store::QueueFilter { customer_id: Some(t.customer_id.clone()), ..Default::default() },
+                Default::default(),
+                None,
+                20,
+            )
             .await?;
         Ok::<_, ApiError>((t, timeline, customer, tags, agents, departments, history))
     };
     match run.await {
         Ok((t, timeline, customer, tags, agents, departments, history)) => {
             let base = Base::new(&state, lang, Some(&c), "console", &format!("/console/tickets/{id}"));
-            let next_statuses: Vec<&str> = Status::ALL.iter().filter(|s| t.status().transition(**s).is_ok()).map(|s| s.as_str()).collect();
-            let dept_names: std::collections::HashMap<String, String> = departments.iter().map(|d| (d.id.clone(), d.name(lang).to_string())).collect();
-            let agent_names: std::collections::HashMap<String, String> = agents.iter().map(|a| (a.id.clone(), format!("{} · {}", a.display_name, a.agent_no))).collect();
+            let next_statuses: Vec<&str> =
+                Status::ALL.iter().filter(|s| t.status().transition(**s).is_ok()).map(|s| s.as_str()).collect();
+            let dept_names: std::collections::HashMap<String, String> =
+                departments.iter().map(|d| (d.id.clone(), d.name(lang).to_string())).collect();
+            let agent_names: std::collections::HashMap<String, String> =
+                agents.iter().map(|a| (a.id.clone(), format!("{} · {}", a.display_name, a.agent_no))).collect();
             let priorities: Vec<&str> = Priority::ALL.iter().map(|s| s.as_str()).collect();
             let categories: Vec<&str> = Category::ALL.iter().map(|s| s.as_str()).collect();
             let can_escalate = t.tier().escalated().is_some();
             let me = c.agent().map(|a| a.id.clone());
-            render(&state, "console_ticket.html", &base, minijinja::context! {
-                t, timeline, customer, tags => tags.join(", "), agents, departments, history => history.items, next_statuses, dept_names, agent_names,
-                priorities, categories, can_escalate, me, closed => t.status() == Status::Closed
-            })
+            render(
+                &state,
+                "console_ticket.html",
+                &base,
+                minijinja::context! {
+                    t, timeline, customer, tags => tags.join(", "), agents, departments, history => history.items, next_statuses, dept_names, agent_names,
+                    priorities, categories, can_escalate, me, closed => t.status() == Status::Closed
+                },
+            )
         }
         Err(e) => error_page(&state, lang, Some(&c), e),
     }
 }
 
-async fn reply(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap, Path(id): Path<String>, form: Multipart) -> Response {
+async fn reply(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Multipart,
+) -> Response {
     let c = match staff(caller) {
         Ok(c) => c,
         Err(r) => return r,
@@ -174,7 +215,12 @@ async fn reply(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, 
         let f = super::portal::read_upload_form(&state, &c, form).await?;
         let internal = f.fields.get("internal").is_some_and(|v| v == "1");
         let status = f.fields.get("status").filter(|s| !s.is_empty()).map(|s| Status::parse(s)).transpose()?;
-        let m = NewMessage { body: f.fields.get("body").cloned().unwrap_or_default(), internal, attachment_ids: f.attachment_ids, status };
+        let m = NewMessage {
+            body: f.fields.get("body").cloned().unwrap_or_default(),
+            internal,
+            attachment_ids: f.attachment_ids,
+            status,
+        };
         tickets::reply_for(&state, &c, &t, m, None).await?;
         Ok::<_, ApiError>(t)
     };
@@ -200,7 +246,13 @@ struct ActionForm {
     amount: Option<String>,
 }
 
-async fn action(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<ActionForm>) -> Response {
+async fn action(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> Response {
     let c = match staff(caller) {
         Ok(c) => c,
         Err(r) => return r,

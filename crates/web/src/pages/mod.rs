@@ -5,10 +5,10 @@
 pub mod console;
 pub mod portal;
 
+use crate::AppState;
 use crate::auth::{Caller, SESSION_COOKIE, SESSION_TTL_MS};
 use crate::error::ApiError;
 use crate::i18n;
-use crate::AppState;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -48,10 +48,14 @@ pub fn templates() -> minijinja::Environment<'static> {
         Ok(out)
     });
     env.add_filter("dt", |ms: i64| -> String {
-        chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default()
     });
     env.add_filter("dt_text", |ms: i64| -> String {
-        chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default()
     });
     env
 }
@@ -76,7 +80,15 @@ impl<'a> Base<'a> {
             lifebuoy_store::Principal::Customer(c) => c.name.clone().or(c.email.clone()).unwrap_or_default(),
             lifebuoy_store::Principal::Integration { name, .. } => name.clone(),
         });
-        Base { lang: lang.as_str(), t: i18n::dict(lang), csrf: caller.and_then(|c| c.csrf.as_deref()), area, user_name, demo: state.config.demo, path: path.to_string() }
+        Base {
+            lang: lang.as_str(),
+            t: i18n::dict(lang),
+            csrf: caller.and_then(|c| c.csrf.as_deref()),
+            area,
+            user_name,
+            demo: state.config.demo,
+            path: path.to_string(),
+        }
     }
 }
 
@@ -154,7 +166,10 @@ fn local_path(p: Option<&str>) -> String {
 async fn switch_lang(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
     let Ok(lang) = Lang::parse(&code) else { return StatusCode::NOT_FOUND.into_response() };
     (
-        [(header::SET_COOKIE, format!("{}={}; Path=/; SameSite=Lax; Max-Age=31536000", i18n::LANG_COOKIE, lang.as_str()))],
+        [(
+            header::SET_COOKIE,
+            format!("{}={}; Path=/; SameSite=Lax; Max-Age=31536000", i18n::LANG_COOKIE, lang.as_str()),
+        )],
         Redirect::to(&local_path(q.back.as_deref())),
     )
         .into_response()
@@ -171,7 +186,11 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
             let _ = state.store.delete_session(c.value()).await;
         }
     }
-    ([(header::SET_COOKIE, session_cookie(&state, "", 0))], Redirect::to(if was_agent { "/console/login" } else { "/portal" })).into_response()
+    (
+        [(header::SET_COOKIE, session_cookie(&state, "", 0))],
+        Redirect::to(if was_agent { "/console/login" } else { "/portal" }),
+    )
+        .into_response()
 }
 
 /// Demo customers, whose sign-in links the demo page shows: (exchange uid, name, email, lang).
@@ -191,7 +210,16 @@ async fn demo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let customers: Vec<_> = DEMO_CUSTOMERS
         .iter()
         .map(|(uid, name, email, l)| {
-            let token = crate::auth::sign_identity(&secret, &crate::auth::IdentityClaims { sub: uid.to_string(), email: Some(email.to_string()), name: Some(name.to_string()), lang: Some(l.to_string()), exp });
+            let token = crate::auth::sign_identity(
+                &secret,
+                &crate::auth::IdentityClaims {
+                    sub: uid.to_string(),
+                    email: Some(email.to_string()),
+                    name: Some(name.to_string()),
+                    lang: Some(l.to_string()),
+                    exp,
+                },
+            );
             minijinja::context! { uid, name, email, token }
         })
         .collect();

@@ -52,7 +52,12 @@ struct Flash {
     followup: Option<String>,
 }
 
-async fn home(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap, Query(flash): Query<Flash>) -> Response {
+async fn home(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: HeaderMap,
+    Query(flash): Query<Flash>,
+) -> Response {
     let lang = lang_for(&headers, caller.as_ref());
     match caller {
         Some(c) if matches!(c.principal, Principal::Customer(_)) => {
@@ -62,7 +67,12 @@ async fn home(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, h
                 Err(e) => return error_page(&state, lang, Some(&c), e.into()),
             };
             let base = Base::new(&state, lang, Some(&c), "portal", "/portal");
-            render(&state, "portal_home.html", &base, minijinja::context! { tickets => page.items, signed_in => true, created => flash.created })
+            render(
+                &state,
+                "portal_home.html",
+                &base,
+                minijinja::context! { tickets => page.items, signed_in => true, created => flash.created },
+            )
         }
         Some(_) => Redirect::to("/console").into_response(),
         None => {
@@ -105,7 +115,12 @@ async fn guest_code(State(state): State<AppState>, headers: HeaderMap, Form(f): 
         Ok((email, code)) => {
             let base = Base::new(&state, lang, None, "portal", "/portal");
             let demo_code = state.config.demo.then_some(code);
-            render(&state, "portal_home.html", &base, minijinja::context! { signed_in => false, code_sent_to => email.as_str(), demo_code })
+            render(
+                &state,
+                "portal_home.html",
+                &base,
+                minijinja::context! { signed_in => false, code_sent_to => email.as_str(), demo_code },
+            )
         }
         Err(e) => error_page(&state, lang, None, e),
     }
@@ -153,7 +168,11 @@ pub(crate) struct UploadForm {
 }
 
 /// Reads a multipart form, checking the CSRF token before any file is stored.
-pub(crate) async fn read_upload_form(state: &AppState, caller: &Caller, mut form: Multipart) -> Result<UploadForm, ApiError> {
+pub(crate) async fn read_upload_form(
+    state: &AppState,
+    caller: &Caller,
+    mut form: Multipart,
+) -> Result<UploadForm, ApiError> {
     let mut fields = HashMap::new();
     let mut files = Vec::new();
     while let Some(field) = form.next_field().await.map_err(|e| crate::api::attachments::multipart_error(&e))? {
@@ -181,7 +200,12 @@ pub(crate) async fn read_upload_form(state: &AppState, caller: &Caller, mut form
     Ok(UploadForm { fields, attachment_ids })
 }
 
-async fn create(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap, form: Multipart) -> Response {
+async fn create(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Response {
     let c = match customer(caller) {
         Ok(c) => c,
         Err(r) => return r,
@@ -217,7 +241,13 @@ async fn create(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller,
     }
 }
 
-async fn show(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap, Path(id): Path<String>, Query(flash): Query<Flash>) -> Response {
+async fn show(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(flash): Query<Flash>,
+) -> Response {
     let c = match customer(caller) {
         Ok(c) => c,
         Err(r) => return r,
@@ -236,13 +266,24 @@ async fn show(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, h
         Ok((t, timeline, merged_case)) => {
             let base = Base::new(&state, lang, Some(&c), "portal", &format!("/portal/tickets/{id}"));
             let can_solve = t.status().customer_may_set(Status::Solved);
-            render(&state, "portal_ticket.html", &base, minijinja::context! { t, timeline, can_solve, merged_case, created => flash.created, followup => flash.followup })
+            render(
+                &state,
+                "portal_ticket.html",
+                &base,
+                minijinja::context! { t, timeline, can_solve, merged_case, created => flash.created, followup => flash.followup },
+            )
         }
         Err(e) => error_page(&state, lang, Some(&c), e),
     }
 }
 
-async fn reply(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap, Path(id): Path<String>, form: Multipart) -> Response {
+async fn reply(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Multipart,
+) -> Response {
     let c = match customer(caller) {
         Ok(c) => c,
         Err(r) => return r,
@@ -252,12 +293,21 @@ async fn reply(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, 
         crate::auth::check_same_origin(&headers)?;
         let t = tickets::visible(&state, &c, &id).await?;
         let f = read_upload_form(&state, &c, form).await?;
-        let m = NewMessage { body: f.fields.get("body").cloned().unwrap_or_default(), internal: false, attachment_ids: f.attachment_ids, status: None };
+        let m = NewMessage {
+            body: f.fields.get("body").cloned().unwrap_or_default(),
+            internal: false,
+            attachment_ids: f.attachment_ids,
+            status: None,
+        };
         tickets::reply_for(&state, &c, &t, m, None).await
     };
     match run.await {
-        Ok(lifebuoy_store::ReplyOutcome::FollowUp { conversation, .. }) => Redirect::to(&format!("/portal/tickets/{}?followup=1", conversation.id)).into_response(),
-        Ok(lifebuoy_store::ReplyOutcome::Added { conversation, .. }) => Redirect::to(&format!("/portal/tickets/{}#latest", conversation.id)).into_response(),
+        Ok(lifebuoy_store::ReplyOutcome::FollowUp { conversation, .. }) => {
+            Redirect::to(&format!("/portal/tickets/{}?followup=1", conversation.id)).into_response()
+        }
+        Ok(lifebuoy_store::ReplyOutcome::Added { conversation, .. }) => {
+            Redirect::to(&format!("/portal/tickets/{}#latest", conversation.id)).into_response()
+        }
         Err(e) => error_page(&state, lang, Some(&c), e),
     }
 }
@@ -268,7 +318,13 @@ struct CsrfOnly {
     csrf: String,
 }
 
-async fn solved(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<CsrfOnly>) -> Response {
+async fn solved(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
     let c = match customer(caller) {
         Ok(c) => c,
         Err(r) => return r,
