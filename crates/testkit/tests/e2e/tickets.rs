@@ -287,3 +287,28 @@ fn walk(p: &std::path::Path) -> usize {
         .map(|rd| rd.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum())
         .unwrap_or(0)
 }
+
+/// Many creates land in one group commit (SQLite); a bad one among them fails alone.
+async fn concurrent_creates_fail_alone(app: &TestApp) {
+    let cust = app.customer_token("u-batch");
+    let futs = (0..40).map(|i| {
+        let cust = cust.clone();
+        async move {
+            let mut body = json!({"subject": format!("batch {i}"), "body": "b", "category": "deposit"});
+            if i % 4 == 0 {
+                body["attachment_ids"] = json!(["not-an-attachment"]);
+            }
+            post(app, "/api/v1/tickets", &cust, body).await.0
+        }
+    });
+    let statuses = futures::future::join_all(futs).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 30, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 10, "{statuses:?}");
+    let (_, page) = get(app, "/api/v1/tickets?limit=100", &cust).await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 30);
+    let cases: std::collections::HashSet<&str> = items.iter().map(|t| t["case_number"].as_str().unwrap()).collect();
+    assert_eq!(cases.len(), 30, "case numbers are unique");
+    assert!(items.iter().all(|t| t["subject"].as_str().unwrap().split(' ').nth(1).unwrap().parse::<u32>().unwrap() % 4 != 0));
+}
+on_both_backends!(concurrent_creates_fail_alone_on, concurrent_creates_fail_alone);
