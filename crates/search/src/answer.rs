@@ -885,14 +885,7 @@ impl KbIndex {
             let _ = writeln!(
                 s,
                 "  candidate {:<40} conf={:.3} bm25={:.2} cov={:.2} focus={:.2} topic={:.2} missing={:.2} combined={:.2}",
-                a.slug,
-                a.confidence,
-                c.score,
-                c.coverage,
-                c.focus,
-                c.topic,
-                c.missing,
-                c.combined
+                a.slug, a.confidence, c.score, c.coverage, c.focus, c.topic, c.missing, c.combined
             );
         }
         Ok(s)
@@ -1070,7 +1063,9 @@ mod tests {
 
     #[test]
     fn chatter_and_filler_are_recognised() {
-        for (term, surface) in [("pleas", "please"), ("help", "help"), ("请问", "请问"), ("你好", "你好"), ("帮我", "帮我")] {
+        for (term, surface) in
+            [("pleas", "please"), ("help", "help"), ("请问", "请问"), ("你好", "你好"), ("帮我", "帮我")]
+        {
             assert!(is_chatter(term, surface), "{surface}");
         }
         assert!(!is_chatter("withdraw", "withdrawal"));

@@ -292,7 +292,8 @@ fn eval_reports_figures_without_internal_articles() {
 #[test]
 fn chatter_alone_is_not_answered() {
     let idx = index();
-    for q in ["hello, please help!!", "你好 请问 在吗 谢谢", "您好，麻烦帮我一下", "hi team, urgent please"] {
+    for q in ["hello, please help!!", "你好 请问 在吗 谢谢", "您好，麻烦帮我一下", "hi team, urgent please"]
+    {
         let a = idx.answer(q, None).unwrap();
         assert!(a.is_empty(), "{q}: {a:?}");
     }
@@ -308,7 +309,12 @@ fn answer_is_judged_on_the_version_in_the_question_language() {
     let idx = KbIndex::open_in_ram().unwrap();
     let mut zh = doc("kyc-time", "zh-Hans", "KYC 审核时间", "KYC 审核一般需要 1 个工作日。KYC KYC");
     zh.keywords = vec!["KYC".into()];
-    let mut en = doc("kyc-time", "en", "How long KYC review takes", "KYC review is usually done in 1 business day; pending reviews older than 3 days are escalated.");
+    let mut en = doc(
+        "kyc-time",
+        "en",
+        "How long KYC review takes",
+        "KYC review is usually done in 1 business day; pending reviews older than 3 days are escalated.",
+    );
     en.keywords = vec!["KYC review".into(), "pending".into()];
     idx.upsert(&zh).unwrap();
     idx.upsert(&en).unwrap();

@@ -254,3 +254,33 @@ fn csrf_error() -> ApiError {
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+/// A signed-in customer, for portal pages: others are sent where they belong (agents to the console, the
+/// anonymous to the portal's sign-in).
+pub struct PortalCustomer(pub Caller);
+
+impl FromRequestParts<AppState> for PortalCustomer {
+    type Rejection = axum::response::Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        use axum::response::{IntoResponse, Redirect};
+        match resolve(state, &parts.headers).await.ok().flatten() {
+            Some(c) if matches!(c.principal, Principal::Customer(_)) => Ok(PortalCustomer(c)),
+            Some(_) => Err(Redirect::to("/console").into_response()),
+            None => Err(Redirect::to("/portal").into_response()),
+        }
+    }
+}
+
+/// A signed-in agent, for console pages: anyone else is sent to the console's sign-in.
+pub struct ConsoleAgent(pub Caller);
+
+impl FromRequestParts<AppState> for ConsoleAgent {
+    type Rejection = axum::response::Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        use axum::response::{IntoResponse, Redirect};
+        match resolve(state, &parts.headers).await.ok().flatten() {
+            Some(c) if matches!(c.principal, Principal::Agent(_)) => Ok(ConsoleAgent(c)),
+            _ => Err(Redirect::to("/console/login").into_response()),
+        }
+    }
+}

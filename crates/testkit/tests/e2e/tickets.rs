@@ -309,6 +309,10 @@ async fn concurrent_creates_fail_alone(app: &TestApp) {
     assert_eq!(items.len(), 30);
     let cases: std::collections::HashSet<&str> = items.iter().map(|t| t["case_number"].as_str().unwrap()).collect();
     assert_eq!(cases.len(), 30, "case numbers are unique");
-    assert!(items.iter().all(|t| t["subject"].as_str().unwrap().split(' ').nth(1).unwrap().parse::<u32>().unwrap() % 4 != 0));
+    assert!(
+        items
+            .iter()
+            .all(|t| t["subject"].as_str().unwrap().split(' ').nth(1).unwrap().parse::<u32>().unwrap() % 4 != 0)
+    );
 }
 on_both_backends!(concurrent_creates_fail_alone_on, concurrent_creates_fail_alone);

@@ -5,7 +5,8 @@
 use super::{Base, error_page, render, start_session};
 use crate::api::tickets::{self, ListQuery, NewMessage, StaffAction, UpdateBody};
 use crate::auth::{
-    Caller, LOCKOUT_MS, MAX_LOGIN_FAILURES, MaybeCaller, check_form_token, check_same_origin, verify_password,
+    Caller, ConsoleAgent, LOCKOUT_MS, MAX_LOGIN_FAILURES, MaybeCaller, check_form_token, check_same_origin,
+    verify_password,
 };
 use crate::error::ApiError;
 use crate::{AppState, i18n};
@@ -15,7 +16,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use lifebuoy_domain::{Category, Priority, Status};
-use lifebuoy_store::{Principal, now_ms};
+use lifebuoy_store::now_ms;
 use serde::Deserialize;
 
 static DUMMY_HASH: std::sync::LazyLock<String> =
@@ -28,13 +29,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/tickets/{id}", get(show))
         .route("/console/tickets/{id}/reply", post(reply))
         .route("/console/tickets/{id}/action", post(action))
-}
-
-fn staff(caller: Option<Caller>) -> Result<Caller, Response> {
-    match caller {
-        Some(c) if matches!(c.principal, Principal::Agent(_)) => Ok(c),
-        _ => Err(Redirect::to("/console/login").into_response()),
-    }
 }
 
 fn lang_of(headers: &HeaderMap, caller: Option<&Caller>) -> lifebuoy_domain::Lang {
@@ -95,14 +89,10 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<
 
 async fn queue(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    ConsoleAgent(c): ConsoleAgent,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let c = match staff(caller) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let lang = lang_of(&headers, Some(&c));
     let mut q = q;
     if q.status.is_none() {
@@ -142,14 +132,10 @@ async fn queue(
 
 async fn show(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    ConsoleAgent(c): ConsoleAgent,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let c = match staff(caller) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let lang = lang_of(&headers, Some(&c));
     let run = async {
         let t = tickets::visible(&state, &c, &id).await?;
@@ -199,15 +185,11 @@ async fn show(
 
 async fn reply(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    ConsoleAgent(c): ConsoleAgent,
     headers: HeaderMap,
     Path(id): Path<String>,
     form: Multipart,
 ) -> Response {
-    let c = match staff(caller) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let lang = lang_of(&headers, Some(&c));
     let run = async {
         check_same_origin(&headers)?;
@@ -248,15 +230,11 @@ struct ActionForm {
 
 async fn action(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    ConsoleAgent(c): ConsoleAgent,
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(f): Form<ActionForm>,
 ) -> Response {
-    let c = match staff(caller) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let lang = lang_of(&headers, Some(&c));
     let run = async {
         check_same_origin(&headers)?;

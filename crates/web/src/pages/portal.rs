@@ -3,7 +3,7 @@
 
 use super::{Base, error_page, render, start_session};
 use crate::api::tickets::{self, CreateTicket, NewMessage};
-use crate::auth::{Caller, MaybeCaller, check_form_token};
+use crate::auth::{Caller, MaybeCaller, PortalCustomer, check_form_token};
 use crate::error::ApiError;
 use crate::{AppState, i18n};
 use axum::Router;
@@ -35,15 +35,6 @@ fn lang_for(headers: &HeaderMap, caller: Option<&Caller>) -> Lang {
         _ => None,
     };
     i18n::negotiate(headers, profile)
-}
-
-/// Customers only: agents are sent to the console, the anonymous to sign in.
-fn customer(caller: Option<Caller>) -> Result<Caller, Response> {
-    match caller {
-        Some(c) if matches!(c.principal, Principal::Customer(_)) => Ok(c),
-        Some(_) => Err(Redirect::to("/console").into_response()),
-        None => Err(Redirect::to("/portal").into_response()),
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -150,11 +141,7 @@ async fn guest_verify(State(state): State<AppState>, headers: HeaderMap, Form(f)
     }
 }
 
-async fn new_form(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, headers: HeaderMap) -> Response {
-    let c = match customer(caller) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn new_form(State(state): State<AppState>, PortalCustomer(c): PortalCustomer, headers: HeaderMap) -> Response {
     let lang = lang_for(&headers, Some(&c));
     let base = Base::new(&state, lang, Some(&c), "portal", "/portal/tickets/new");
     let categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
@@ -202,14 +189,10 @@ pub(crate) async fn read_upload_form(
 
 async fn create(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    PortalCustomer(c): PortalCustomer,
     headers: HeaderMap,
     form: Multipart,
 ) -> Response {
-    let c = match customer(caller) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let lang = lang_for(&headers, Some(&c));
     let run = async {
         crate::auth::check_same_origin(&headers)?;
@@ -243,15 +226,11 @@ async fn create(
 
 async fn show(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    PortalCustomer(c): PortalCustomer,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(flash): Query<Flash>,
 ) -> Response {
-    let c = match customer(caller) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let lang = lang_for(&headers, Some(&c));
     let run = async {
         let t = tickets::visible(&state, &c, &id).await?;
@@ -279,15 +258,11 @@ async fn show(
 
 async fn reply(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    PortalCustomer(c): PortalCustomer,
     headers: HeaderMap,
     Path(id): Path<String>,
     form: Multipart,
 ) -> Response {
-    let c = match customer(caller) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let lang = lang_for(&headers, Some(&c));
     let run = async {
         crate::auth::check_same_origin(&headers)?;
@@ -320,15 +295,11 @@ struct CsrfOnly {
 
 async fn solved(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    PortalCustomer(c): PortalCustomer,
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    let c = match customer(caller) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let lang = lang_for(&headers, Some(&c));
     let run = async {
         crate::auth::check_same_origin(&headers)?;
