@@ -59,4 +59,14 @@ command -v cargo-deny >/dev/null 2>&1 || cargo install --locked cargo-deny
 cargo deny --offline check licenses bans || cargo deny check licenses bans
 
 log "cargo test (workspace)"
-cargo test --workspace --locked "$@"
+out=$(mktemp)
+cargo test --workspace --locked "$@" 2>&1 | tee "$out"
+# One closing line for the whole run (cargo's own last line is the doc-tests of the last crate).
+python3 - "$out" <<'PY'
+import re, sys
+passed = failed = 0
+for m in re.finditer(r"test result: \w+\. (\d+) passed; (\d+) failed", open(sys.argv[1], errors="replace").read()):
+    passed += int(m.group(1)); failed += int(m.group(2))
+print(f"\nall: {passed} passed, {failed} failed")
+PY
+rm -f "$out"
