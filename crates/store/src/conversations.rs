@@ -562,6 +562,7 @@ impl Store {
                 let idem = idem.map(|(p, k, h)| (p.to_string(), k.to_string(), h.to_string()));
                 group
                     .run(move |conn| {
+                        let (t, actor, idem) = (t.clone(), actor.clone(), idem.clone());
                         Box::pin(async move {
                             let (conv, _mid) = insert_conversation!(conn, t, actor, None::<String>);
                             if let Some((principal, key, hash)) = &idem {
