@@ -19,6 +19,9 @@ need_pkg() { # need_pkg COMMAND PACKAGE...
 need_pkg chromium chromium
 need_pkg chromedriver chromium-driver
 need_pkg python3 python3
+# A real SMTP peer for the mail tests.
+python3 -m pip --version >/dev/null 2>&1 || need_pkg __no_such_cmd__ python3-pip
+python3 -c 'import aiosmtpd' 2>/dev/null || { log "installing aiosmtpd"; python3 -m pip install -q aiosmtpd 2>/dev/null || python3 -m pip install -q --break-system-packages aiosmtpd; }
 fc-list 2>/dev/null | grep -qi 'noto sans cjk' || need_pkg __no_such_cmd__ fonts-noto-cjk
 
 # PostgreSQL: the machine's own (or LIFEBUOY_TEST_PG), else a private one started here.

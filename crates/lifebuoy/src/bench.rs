@@ -109,7 +109,7 @@ async fn tickets(
             let mut opts = StoreOptions::new(db_url);
             opts.sqlite_sync_full = sync_full;
             let store = Store::open(&opts).await?;
-            let state = crate::build_state(store, &tmp, false, Some(secret.clone()), false);
+            let state = crate::build_state(store, &tmp, false, Some(secret.clone()), false, None);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let addr = listener.local_addr()?;
             tokio::spawn(async move { axum::serve(listener, lifebuoy_web::app(state)).await });

@@ -95,6 +95,12 @@ pub struct ServeArgs {
     /// Mark cookies Secure (set when served over HTTPS).
     #[arg(long, env = "LIFEBUOY_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// SMTP relay for outgoing mail, e.g. `smtp://127.0.0.1:25`; without it mails are logged.
+    #[arg(long, env = "LIFEBUOY_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// Sender address of outgoing mail.
+    #[arg(long, env = "LIFEBUOY_MAIL_FROM", default_value = "Lifebuoy Support <support@localhost>")]
+    mail_from: String,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -136,9 +142,10 @@ pub fn build_state(
     demo: bool,
     identity_secret: Option<String>,
     secure_cookies: bool,
+    smtp: Option<(String, String)>,
 ) -> lifebuoy_web::AppState {
     let files = FileStore::new(data.join("files"));
-    lifebuoy_web::AppState::new(store, files, lifebuoy_web::WebConfig { demo, secure_cookies, identity_secret })
+    lifebuoy_web::AppState::new(store, files, lifebuoy_web::WebConfig { demo, secure_cookies, identity_secret, smtp })
 }
 
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
@@ -160,7 +167,8 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         demo::load(&store).await.context("loading demo data")?;
         demo::print_banner(&store, addr).await?;
     }
-    let state = build_state(store.clone(), &a.data.data, a.demo, secret, a.secure_cookies);
+    let smtp = a.smtp_url.clone().map(|u| (u, a.mail_from.clone()));
+    let state = build_state(store.clone(), &a.data.data, a.demo, secret, a.secure_cookies, smtp);
     tracing::info!(%addr, backend = ?store.backend(), "lifebuoy listening");
     axum::serve(listener, lifebuoy_web::app(state)).with_graceful_shutdown(shutdown()).await?;
     store.close().await;

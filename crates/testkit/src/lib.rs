@@ -62,6 +62,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts the application, optionally in demo mode.
 pub async fn spawn_app_with(backend: Backend, demo: bool) -> TestApp {
+    spawn_app_full(backend, demo, None).await
+}
+
+/// Starts the application with every option: demo mode and an SMTP relay `(url, from)`.
+pub async fn spawn_app_full(backend: Backend, demo: bool, smtp: Option<(String, String)>) -> TestApp {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(std::env::var("LIFEBUOY_LOG").unwrap_or_else(|_| "warn".into()))
         .with_test_writer()
@@ -72,7 +77,7 @@ pub async fn spawn_app_with(backend: Backend, demo: bool) -> TestApp {
     let state = lifebuoy_web::AppState::new(
         store.clone(),
         FileStore::new(dir.join("files")),
-        lifebuoy_web::WebConfig { demo, secure_cookies: false, identity_secret: Some(SECRET.into()) },
+        lifebuoy_web::WebConfig { demo, secure_cookies: false, identity_secret: Some(SECRET.into()), smtp },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -251,4 +256,72 @@ pub fn screenshot_dir() -> PathBuf {
     let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&d).expect("screenshot dir");
     d
+}
+
+/// A real SMTP server (Python's aiosmtpd) on a free port, printing every mail it receives; killed on drop.
+pub struct SmtpPeer {
+    child: std::process::Child,
+    pub url: String,
+    out: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Drop for SmtpPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SmtpPeer {
+    /// Starts `python3 -m aiosmtpd` (installed by the test script) with its debugging handler.
+    pub async fn start() -> SmtpPeer {
+        use std::io::Read;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let mut child = std::process::Command::new("python3")
+            .args([
+                "-u",
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Debugging",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m aiosmtpd (pip install aiosmtpd; the test script does)");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = out.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return SmtpPeer { child, url: format!("smtp://127.0.0.1:{port}"), out };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("aiosmtpd did not start on port {port}");
+    }
+
+    /// Waits until the received mail contains `needle`; returns everything received so far.
+    pub async fn wait_for(&self, needle: &str) -> String {
+        for _ in 0..100 {
+            let s = self.out.lock().unwrap().clone();
+            if s.contains(needle) {
+                return s;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no mail containing {needle:?} arrived; got: {}", self.out.lock().unwrap());
+    }
 }

@@ -27,6 +27,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// The exchange's identity-token secret.
     pub identity_secret: Option<String>,
+    /// SMTP relay (`smtp://host:port`) and sender address; without them mails go to the log.
+    pub smtp: Option<(String, String)>,
 }
 
 /// Everything a handler can reach. Cheap to clone.
@@ -49,7 +51,13 @@ impl AppState {
             files,
             identity: auth::IdentityVerifier::new(config.identity_secret.as_deref()),
             templates: Arc::new(pages::templates()),
-            mailer: mail::Mailer::default(),
+            mailer: match &config.smtp {
+                Some((url, from)) => mail::Mailer::smtp(url, from).unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "SMTP is misconfigured; mails go to the log");
+                    mail::Mailer::default()
+                }),
+                None => mail::Mailer::default(),
+            },
             config: Arc::new(config),
             customers: Default::default(),
         }

@@ -1,13 +1,67 @@
-//! Outgoing mail. Until the email channel lands, messages are written to the server log, where an operator
-//! (or the demo) can read them; the email issue replaces this with SMTP delivery through an outbox.
+//! Outgoing mail over SMTP (lettre). Configured with `LIFEBUOY_SMTP_URL` (`smtp://host:port` of a relay)
+//! and `LIFEBUOY_MAIL_FROM`; without them, mails are
+//! written to the server log so a laptop demo still works. The email issue grows this into an outbox with
+//! retries and a notification on every status change.
+
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// Sends the few mails the foundation needs.
-#[derive(Debug, Clone, Default)]
-pub struct Mailer;
+#[derive(Clone, Default)]
+pub struct Mailer {
+    smtp: Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.smtp.is_some() { "Mailer(smtp)" } else { "Mailer(log)" })
+    }
+}
 
 impl Mailer {
-    /// A guest's one-time sign-in code.
+    /// A mailer over SMTP to a relay at `smtp://host:port` (plain SMTP to a local or private relay, which
+    /// does the TLS and authentication towards the world).
+    pub fn smtp(url: &str, from: &str) -> Result<Self, String> {
+        let rest = url.strip_prefix("smtp://").ok_or_else(|| format!("SMTP URL {url:?}: expected smtp://host:port"))?;
+        let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), p.parse::<u16>().map_err(|_| format!("SMTP URL {url:?}: bad port"))?),
+            None => (rest.trim_end_matches('/').to_string(), 25),
+        };
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).build();
+        let from: Mailbox = from.parse().map_err(|e| format!("mail from {from:?}: {e}"))?;
+        Ok(Mailer { smtp: Some((transport, from)) })
+    }
+
+    /// A guest's one-time sign-in code, in the three languages (the guest has no profile language yet).
     pub fn send_guest_code(&self, to: &str, code: &str) {
-        tracing::info!(to, code, "guest sign-in code (no SMTP configured: logged instead of mailed)");
+        let Some((transport, from)) = self.smtp.clone() else {
+            tracing::info!(to, code, "guest sign-in code (no SMTP configured: logged instead of mailed)");
+            return;
+        };
+        let body = format!(
+            "您的 Lifebuoy 客服中心验证码：{code}（15 分钟内有效）\n您的 Lifebuoy 客服中心驗證碼：{code}（15 分鐘內有效）\n\
+             Your Lifebuoy support sign-in code: {code} (valid for 15 minutes)\n\n\
+             客服人员绝不会向您索要此验证码。Support staff will never ask you for this code.\n"
+        );
+        let to_owned = to.to_string();
+        let code = code.to_string();
+        tokio::spawn(async move {
+            let msg = to_owned.parse::<Mailbox>().map_err(|e| e.to_string()).and_then(|rcpt| {
+                Message::builder()
+                    .from(from)
+                    .to(rcpt)
+                    .subject(format!("验证码 / 驗證碼 / Sign-in code: {code}"))
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(body)
+                    .map_err(|e| e.to_string())
+            });
+            let res = match msg {
+                Ok(m) => transport.send(m).await.map(|_| ()).map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = res {
+                tracing::error!(to = %to_owned, error = %e, "could not send the guest sign-in code");
+            }
+        });
     }
 }

@@ -138,3 +138,38 @@ async fn guests_sign_in_with_an_emailed_code() {
     assert_eq!(again.status(), 401);
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn guest_codes_are_mailed_over_smtp() {
+    let smtp = lifebuoy_testkit::SmtpPeer::start().await;
+    let app = lifebuoy_testkit::spawn_app_full(
+        Backend::Sqlite,
+        false,
+        Some((smtp.url.clone(), "Support <support@example.com>".into())),
+    )
+    .await;
+    let c = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let r: serde_json::Value = c
+        .post(app.url("/api/v1/guest/code"))
+        .json(&serde_json::json!({"email": "li.lei@example.com"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(r.get("demo_code").is_none(), "outside demo mode the code only travels by mail");
+    let mail = smtp.wait_for("To: li.lei@example.com").await;
+    // The subject ends with the code (the trilingual body is base64 on the wire).
+    let after = mail.split("Sign-in code:").nth(1).unwrap_or_else(|| panic!("{mail}"));
+    let code: String = after.chars().filter(|ch| !ch.is_whitespace()).take(6).collect();
+    assert!(code.chars().all(|ch| ch.is_ascii_digit()), "{mail}");
+    let ok = c
+        .post(app.url("/api/v1/guest/verify"))
+        .json(&serde_json::json!({"email": "li.lei@example.com", "code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200, "the mailed code signs the guest in");
+    app.cleanup().await;
+}
