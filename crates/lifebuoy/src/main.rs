@@ -3,6 +3,7 @@
 
 mod bench;
 mod demo;
+mod kb;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -61,6 +62,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
+    /// The knowledge base: evaluation of the answer engine.
+    Kb {
+        #[command(subcommand)]
+        cmd: kb::KbCmd,
+    },
     /// Benchmarks that print their figures, ending with one JSON line.
     Bench {
         #[command(subcommand)]
@@ -98,6 +104,10 @@ pub struct ServeArgs {
     /// SMTP relay for outgoing mail, e.g. `smtp://127.0.0.1:25`; without it mails are logged.
     #[arg(long, env = "LIFEBUOY_SMTP_URL", hide_env_values = true)]
     smtp_url: Option<String>,
+    /// A folder of knowledge-base articles (Markdown with front matter) to serve; `--demo` without it serves
+    /// the starter knowledge base.
+    #[arg(long, env = "LIFEBUOY_KB_DIR")]
+    kb: Option<PathBuf>,
     /// Sender address of outgoing mail.
     #[arg(long, env = "LIFEBUOY_MAIL_FROM", default_value = "Lifebuoy Support <support@localhost>")]
     mail_from: String,
@@ -131,6 +141,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Cmd::Bench { cmd } => bench::run(cmd).await,
+            Cmd::Kb { cmd } => kb::run(cmd),
         }
     })
 }
@@ -168,7 +179,11 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         demo::print_banner(&store, addr).await?;
     }
     let smtp = a.smtp_url.clone().map(|u| (u, a.mail_from.clone()));
-    let state = build_state(store.clone(), &a.data.data, a.demo, secret, a.secure_cookies, smtp);
+    let articles = kb::articles_for(a.kb.as_ref(), a.demo)?;
+    let state = build_state(store.clone(), &a.data.data, a.demo, secret, a.secure_cookies, smtp)
+        .with_kb(&articles)
+        .context("indexing the knowledge base")?;
+    tracing::info!(articles = articles.len(), "knowledge base indexed");
     tracing::info!(%addr, backend = ?store.backend(), "lifebuoy listening");
     axum::serve(listener, lifebuoy_web::app(state)).with_graceful_shutdown(shutdown()).await?;
     store.close().await;

@@ -79,6 +79,8 @@ pub async fn spawn_app_full(backend: Backend, demo: bool, smtp: Option<(String, 
         FileStore::new(dir.join("files")),
         lifebuoy_web::WebConfig { demo, secure_cookies: false, identity_secret: Some(SECRET.into()), smtp },
     );
+    // Demo mode serves the repository's starter knowledge base, as `serve --demo` does.
+    let state = if demo { state.with_kb(&starter_kb()).expect("index the starter knowledge base") } else { state };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, lifebuoy_web::app(state)).await });
@@ -324,4 +326,10 @@ impl SmtpPeer {
         }
         panic!("no mail containing {needle:?} arrived; got: {}", self.out.lock().unwrap());
     }
+}
+
+/// The starter knowledge base in the repository (`kb/articles`).
+pub fn starter_kb() -> Vec<lifebuoy_search::ArticleDoc> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../kb/articles");
+    lifebuoy_search::kbfiles::load_dir(&dir).expect("the starter knowledge base parses")
 }

@@ -42,6 +42,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Customers seen by identity token, keyed by the exchange's user id: spares a database read per request.
     pub customers: Arc<std::sync::Mutex<std::collections::HashMap<String, lifebuoy_store::Customer>>>,
+    /// The knowledge-base index (in memory; empty until articles are loaded with [`AppState::with_kb`]).
+    pub kb: Arc<lifebuoy_search::KbIndex>,
 }
 
 impl AppState {
@@ -60,7 +62,17 @@ impl AppState {
             },
             config: Arc::new(config),
             customers: Default::default(),
+            kb: Arc::new(lifebuoy_search::KbIndex::open_in_ram().expect("an in-memory index opens")),
         }
+    }
+
+    /// Loads knowledge-base articles into the index.
+    pub fn with_kb(self, articles: &[lifebuoy_search::ArticleDoc]) -> Result<Self, lifebuoy_search::SearchError> {
+        for a in articles {
+            self.kb.upsert(a)?;
+        }
+        self.kb.commit()?;
+        Ok(self)
     }
 }
 

@@ -3,5 +3,6 @@
 
 mod access;
 mod browser;
+mod kb;
 mod pages;
 mod tickets;

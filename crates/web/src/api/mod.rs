@@ -2,6 +2,7 @@
 
 pub mod attachments;
 pub mod guests;
+pub mod kb;
 pub mod tickets;
 
 use crate::AppState;
@@ -28,4 +29,6 @@ pub fn router() -> Router<AppState> {
         .route("/agents", get(tickets::agents))
         .route("/guest/code", post(guests::request_code))
         .route("/guest/verify", post(guests::verify))
+        .route("/kb/search", get(kb::search))
+        .route("/answers", post(kb::answers))
 }

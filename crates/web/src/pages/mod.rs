@@ -28,6 +28,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("console_login.html", include_str!("../../templates/console_login.html")),
     ("console_queue.html", include_str!("../../templates/console_queue.html")),
     ("console_ticket.html", include_str!("../../templates/console_ticket.html")),
+    ("article.html", include_str!("../../templates/article.html")),
 ];
 
 /// The template environment: autoescaping on for HTML, a `fill` filter for `{name}` placeholders in strings,
@@ -137,6 +138,7 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{code}", get(switch_lang))
         .route("/logout", axum::routing::post(logout))
         .route("/demo", get(demo))
+        .route("/help/{lang}/{slug}", get(crate::api::kb::article_page))
         .merge(portal::router())
         .merge(console::router())
 }
