@@ -35,6 +35,35 @@
     });
   }
 
+  // While a customer writes a new request, suggest help-center articles that may already answer it.
+  var suggest = document.getElementById("suggest");
+  if (suggest) {
+    var form = document.getElementById("new-ticket"), timer = null, lastQ = "";
+    var ask = function () {
+      var q = (form.subject.value + " " + form.body.value).trim();
+      if (q.length < 4 || q === lastQ) return;
+      lastQ = q;
+      fetch("/api/v1/answers", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ question: q.slice(0, 2000), lang: suggest.dataset.lang }) })
+        .then(function (r) { return r.ok ? r.json() : { answers: [] }; })
+        .then(function (j) {
+          var ul = suggest.querySelector("ul");
+          ul.textContent = "";
+          (j.answers || []).forEach(function (a) {
+            var li = document.createElement("li"), link = document.createElement("a"), p = document.createElement("p");
+            link.href = a.url; link.target = "_blank"; link.rel = "noopener"; link.textContent = a.title;
+            p.className = "muted small"; p.textContent = (a.snippet || "").replace(/[#*_>`|-]+/g, " ").slice(0, 140) + "…";
+            li.appendChild(link); li.appendChild(p); ul.appendChild(li);
+          });
+          suggest.hidden = !(j.answers && j.answers.length);
+        })
+        .catch(function () {});
+    };
+    ["subject", "body"].forEach(function (n) {
+      form[n].addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(ask, 400); });
+    });
+  }
+
   // Queue rows are links.
   var rows = Array.prototype.slice.call(document.querySelectorAll("#queue tbody tr"));
   rows.forEach(function (r) {

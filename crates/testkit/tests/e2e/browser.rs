@@ -3,7 +3,7 @@
 
 use fantoccini::{Client, Locator};
 use lifebuoy_domain::Role;
-use lifebuoy_testkit::{Backend, ChromeDriver, PASSWORD, identity_token, png_bytes, screenshot_dir, spawn_app};
+use lifebuoy_testkit::{Backend, ChromeDriver, PASSWORD, identity_token, png_bytes, screenshot_dir, spawn_app_with};
 
 async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
@@ -16,7 +16,8 @@ async fn text_of(c: &Client, css: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_files_agent_replies_customer_sees_agent_number() {
-    let app = spawn_app(Backend::Sqlite).await;
+    // Demo mode: the starter knowledge base is indexed, so the form can suggest articles.
+    let app = spawn_app_with(Backend::Sqlite, true).await;
     app.agent("li.na@x.dev", "A1024", Role::AgentL1, &["support"]).await;
     let driver = ChromeDriver::start().await;
     let shot_file = app.dir.join("withdrawal-screenshot.png");
@@ -43,6 +44,10 @@ async fn customer_files_agent_replies_customer_sees_agent_number() {
         .send_keys("TRC20 提币一直显示处理中，截图见附件。")
         .await
         .unwrap();
+    // As the customer types, the form suggests the help-center article on withdrawals.
+    let suggestion = text_of(&customer, "#suggest:not([hidden]) li a").await;
+    assert!(suggestion.contains("提币"), "{suggestion}");
+    shot(&customer, "01-customer-sees-suggestion").await;
     customer.find(Locator::Css("input[name=tx_hash]")).await.unwrap().send_keys("0xfeedbeef").await.unwrap();
     customer
         .find(Locator::Css("input[name=files]"))
@@ -51,7 +56,7 @@ async fn customer_files_agent_replies_customer_sees_agent_number() {
         .send_keys(&shot_file.display().to_string())
         .await
         .unwrap();
-    shot(&customer, "01-customer-new-ticket").await;
+    shot(&customer, "01b-customer-new-ticket").await;
     customer.find(Locator::Css("#new-ticket button[type=submit]")).await.unwrap().click().await.unwrap();
     let case = text_of(&customer, ".ticket-head .case").await;
     let case = case.split_whitespace().last().unwrap().to_string();
