@@ -34,6 +34,26 @@ pub enum BenchCmd {
         #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
         sqlite_sync: String,
     },
+    /// Drive a running server's live chat: N customer connections, M agents, R messages a second; prints
+    /// end-to-end latency, delivery, losses and doubles, and the server's memory.
+    Chat {
+        /// The running server (started with --demo, or give the admin's login).
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 1000)]
+        connections: usize,
+        #[arg(long, default_value_t = 10)]
+        agents: usize,
+        /// Customer messages per second, in all.
+        #[arg(long, default_value_t = 500)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        #[arg(long, default_value = "admin@demo.lifebuoy.dev")]
+        admin_email: String,
+        #[arg(long, default_value = "demo1234", env = "LIFEBUOY_BENCH_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: String,
+    },
     /// Load N tickets and time the agent queue's page queries.
     Queue {
         #[arg(long, default_value_t = 100_000)]
@@ -53,6 +73,18 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             tickets(url, identity_secret, database, concurrency, duration, sqlite_sync == "full").await
         }
         BenchCmd::Queue { tickets, database, iterations } => queue(tickets, database, iterations).await,
+        BenchCmd::Chat { url, connections, agents, rate, duration, admin_email, admin_password } => {
+            crate::bench_chat::run(crate::bench_chat::ChatBench {
+                url,
+                connections,
+                agents,
+                rate,
+                duration,
+                admin_email,
+                admin_password,
+            })
+            .await
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! integration token for the exchange's backend, `bench` measures.
 
 mod bench;
+mod bench_chat;
 mod demo;
 mod kb;
 
@@ -111,6 +112,10 @@ pub struct ServeArgs {
     /// Sender address of outgoing mail.
     #[arg(long, env = "LIFEBUOY_MAIL_FROM", default_value = "Lifebuoy Support <support@localhost>")]
     mail_from: String,
+    /// NATS server joining several nodes (e.g. `nats://127.0.0.1:4222`): live chat reaches connections on
+    /// every node. Without it, notifications stay in this process.
+    #[arg(long, env = "LIFEBUOY_NATS_URL")]
+    nats: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -184,6 +189,10 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .with_kb(&articles)
         .context("indexing the knowledge base")?;
     tracing::info!(articles = articles.len(), "knowledge base indexed");
+    if let Some(url) = &a.nats {
+        state.hub.connect_nats(url).await.with_context(|| format!("connecting to NATS at {url}"))?;
+        tracing::info!(%url, "joined other nodes through NATS");
+    }
     tracing::info!(%addr, backend = ?store.backend(), "lifebuoy listening");
     axum::serve(listener, lifebuoy_web::app(state)).with_graceful_shutdown(shutdown()).await?;
     store.close().await;

@@ -15,6 +15,8 @@ pub enum Actor {
     Agent(String),
     Integration(String),
     System,
+    /// The chat bot, answering from the knowledge base.
+    Bot,
 }
 
 impl Actor {
@@ -24,16 +26,17 @@ impl Actor {
             Actor::Agent(_) => "agent",
             Actor::Integration(_) => "integration",
             Actor::System => "system",
+            Actor::Bot => "bot",
         }
     }
     pub fn id(&self) -> Option<&str> {
         match self {
             Actor::Customer(i) | Actor::Agent(i) | Actor::Integration(i) => Some(i),
-            Actor::System => None,
+            Actor::System | Actor::Bot => None,
         }
     }
     fn is_staff(&self) -> bool {
-        matches!(self, Actor::Agent(_) | Actor::Integration(_) | Actor::System)
+        matches!(self, Actor::Agent(_) | Actor::Integration(_) | Actor::System | Actor::Bot)
     }
 }
 
@@ -405,6 +408,8 @@ macro_rules! insert_conversation {
         (conv, mid)
     }};
 }
+
+pub(crate) use {insert_conversation, push_event, push_message};
 
 /// Where a new case goes when the form did not say: API questions to tech, everything else to first-line support.
 pub fn default_department(c: Category) -> &'static str {

@@ -3,6 +3,7 @@
 //! SQL; each backend owns its migrations, run on open. Every write that belongs together is one transaction.
 
 mod accounts;
+mod chat;
 mod conversations;
 mod files;
 mod idempotency;
@@ -10,8 +11,12 @@ mod rows;
 mod writer;
 
 pub use accounts::{Agent, Customer, NewAgent, Principal, Session};
+pub use chat::{
+    Appended, CannedReply, Chat, ChatState, DEFAULT_CAPACITY, InboxItem, NewChat, Presence, Side, chat_status,
+};
 pub use conversations::{
-    Actor, Cursor, NewTicket, Page, QueueFilter, QueueSort, ReplyOutcome, Scope, TicketChange, TimelineItem, clean_tags,
+    Actor, Cursor, NewTicket, Page, QueueFilter, QueueSort, ReplyOutcome, Scope, TicketChange, TimelineItem,
+    clean_tags, default_department,
 };
 pub use files::{AttachmentMeta, FileStore};
 pub use rows::{Conversation, Department, Event, Message};

@@ -132,6 +132,59 @@ impl TestApp {
         c
     }
 
+    /// The session cookie (`name=value`) of an agent signed in to the console as `email`.
+    pub async fn agent_cookie(&self, email: &str) -> String {
+        let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let r = c
+            .post(self.url("/console/login"))
+            .header("origin", &self.base)
+            .form(&[("email", email), ("password", PASSWORD)])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status(), 303, "login of {email} should redirect");
+        let set = r.headers().get("set-cookie").expect("session cookie").to_str().expect("ascii").to_string();
+        set.split(';').next().expect("cookie").to_string()
+    }
+
+    /// A chat session token for a widget visitor (pre-chat form).
+    pub async fn visitor_token(&self, email: &str, lang: &str) -> String {
+        let r = self
+            .http
+            .post(self.url("/api/v1/chat/session"))
+            .json(&serde_json::json!({"email": email, "lang": lang}))
+            .send()
+            .await
+            .expect("chat session");
+        assert_eq!(r.status(), 201);
+        let v: serde_json::Value = r.json().await.expect("json");
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    /// A chat connection as a customer: `hello` sent, `welcome` received (returned).
+    pub async fn customer_ws(&self, token: &str, resume: Option<(&str, i64)>) -> (WsClient, serde_json::Value) {
+        let mut ws = WsClient::connect(&format!("ws://{}/ws/chat", self.addr), &[]).await;
+        let mut hello = serde_json::json!({"type": "hello", "token": token});
+        if let Some((cid, seq)) = resume {
+            hello["conversation_id"] = cid.into();
+            hello["last_seq"] = seq.into();
+        }
+        ws.send(hello).await;
+        let welcome = ws.recv_type("welcome").await;
+        (ws, welcome)
+    }
+
+    /// A console connection as an agent: `hello` sent with `resume`; returns the client after `welcome`.
+    pub async fn agent_ws(&self, cookie: &str, resume: serde_json::Value) -> WsClient {
+        let origin = self.base.clone();
+        let mut ws =
+            WsClient::connect(&format!("ws://{}/ws/console", self.addr), &[("cookie", cookie), ("origin", &origin)])
+                .await;
+        ws.send(serde_json::json!({"type": "hello", "resume": resume})).await;
+        ws.recv_type("welcome").await;
+        ws
+    }
+
     /// An integration token for the exchange's backend.
     pub async fn integration_token(&self) -> String {
         self.store.create_api_token("tests").await.expect("token")
@@ -332,4 +385,82 @@ impl SmtpPeer {
 pub fn starter_kb() -> Vec<lifebuoy_search::ArticleDoc> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../kb/articles");
     lifebuoy_search::kbfiles::load_dir(&dir).expect("the starter knowledge base parses")
+}
+
+/// A WebSocket test client speaking JSON frames.
+pub struct WsClient {
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    /// Every frame received so far, in order.
+    pub seen: Vec<serde_json::Value>,
+}
+
+impl WsClient {
+    pub async fn connect(url: &str, headers: &[(&str, &str)]) -> WsClient {
+        Self::try_connect(url, headers).await.expect("websocket connects")
+    }
+
+    pub async fn try_connect(
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<WsClient, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = url.into_client_request()?;
+        for (k, v) in headers {
+            req.headers_mut().insert(
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes()).expect("header"),
+                v.parse().expect("header value"),
+            );
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+        Ok(WsClient { ws, seen: vec![] })
+    }
+
+    pub async fn send(&mut self, v: serde_json::Value) {
+        use futures::SinkExt;
+        self.ws.send(tokio_tungstenite::tungstenite::Message::Text(v.to_string().into())).await.expect("send frame");
+    }
+
+    /// The next frame, or `None` after `ms` milliseconds of silence.
+    pub async fn recv_within(&mut self, ms: u64) -> Option<serde_json::Value> {
+        use futures::StreamExt;
+        loop {
+            let m = tokio::time::timeout(std::time::Duration::from_millis(ms), self.ws.next()).await.ok()??;
+            if let Ok(tokio_tungstenite::tungstenite::Message::Text(t)) = m {
+                let v: serde_json::Value = serde_json::from_str(t.as_str()).expect("frame is JSON");
+                self.seen.push(v.clone());
+                return Some(v);
+            }
+        }
+    }
+
+    /// Waits (up to 10 s) for a frame matching `pred`; panics with the frames seen otherwise.
+    pub async fn recv_until(&mut self, what: &str, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Some(v) = self.recv_within(500).await {
+                if pred(&v) {
+                    return v;
+                }
+            }
+        }
+        panic!("no frame {what} within 10 s; seen: {:#?}", self.seen);
+    }
+
+    /// Waits for a frame of a type.
+    pub async fn recv_type(&mut self, t: &str) -> serde_json::Value {
+        self.recv_until(t, |v| v["type"] == t).await
+    }
+
+    /// Collects frames until `ms` milliseconds pass without one.
+    pub async fn drain(&mut self, ms: u64) -> Vec<serde_json::Value> {
+        let mut out = vec![];
+        while let Some(v) = self.recv_within(ms).await {
+            out.push(v);
+        }
+        out
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
 }

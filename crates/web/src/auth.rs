@@ -151,6 +151,15 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Cal
             let (token_id, name) = state.store.api_token(token).await?.ok_or_else(ApiError::unauthorized)?;
             return Ok(Some(Caller { principal: Principal::Integration { token_id, name }, csrf: None }));
         }
+        if !token.contains('.') {
+            // A chat session token (the widget keeps no cookies in a third-party frame).
+            let session = state.store.session(token).await?.ok_or_else(ApiError::unauthorized)?;
+            if session.principal_kind != "customer" {
+                return Err(ApiError::unauthorized());
+            }
+            let customer = state.store.customer(&session.principal_id).await?.ok_or_else(ApiError::unauthorized)?;
+            return Ok(Some(Caller { principal: Principal::Customer(customer), csrf: None }));
+        }
         let claims = state.identity.verify(token)?;
         let customer = customer_from_claims(state, &claims).await?;
         return Ok(Some(Caller { principal: Principal::Customer(customer), csrf: None }));

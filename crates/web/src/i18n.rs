@@ -9,13 +9,31 @@ use std::sync::LazyLock;
 
 pub const LANG_COOKIE: &str = "lb_lang";
 
+/// Each language's strings: one file per part of the product (`i18n/<part>/<lang>.json`, plus the core
+/// `i18n/<lang>.json`), merged at their top-level sections, so that parts can be added without touching
+/// each other's files.
 static DICTS: LazyLock<[serde_json::Value; 3]> = LazyLock::new(|| {
-    let parse = |s: &str| serde_json::from_str(s).expect("embedded i18n JSON parses (checked by a test)");
-    [
-        parse(include_str!("../i18n/zh-Hans.json")),
-        parse(include_str!("../i18n/zh-Hant.json")),
-        parse(include_str!("../i18n/en.json")),
-    ]
+    let parse = |files: &[&str]| {
+        let mut merged = serde_json::Map::new();
+        for s in files {
+            let v: serde_json::Value = serde_json::from_str(s).expect("embedded i18n JSON parses (checked by a test)");
+            if let serde_json::Value::Object(m) = v {
+                merged.extend(m);
+            }
+        }
+        serde_json::Value::Object(merged)
+    };
+    macro_rules! lang_files {
+        ($lang:literal) => {
+            parse(&[
+                include_str!(concat!("../i18n/", $lang, ".json")),
+                include_str!(concat!("../i18n/kb/", $lang, ".json")),
+                include_str!(concat!("../i18n/help/", $lang, ".json")),
+                include_str!(concat!("../i18n/chat/", $lang, ".json")),
+            ])
+        };
+    }
+    [lang_files!("zh-Hans"), lang_files!("zh-Hant"), lang_files!("en")]
 });
 
 /// The strings of a language.

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod chat;
 pub mod error;
 pub mod i18n;
 pub mod mail;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub customers: Arc<std::sync::Mutex<std::collections::HashMap<String, lifebuoy_store::Customer>>>,
     /// The knowledge-base index (in memory; empty until articles are loaded with [`AppState::with_kb`]).
     pub kb: Arc<lifebuoy_search::KbIndex>,
+    /// Live-chat notifications between connections (and, with NATS, between nodes).
+    pub hub: chat::Hub,
 }
 
 impl AppState {
@@ -63,6 +66,7 @@ impl AppState {
             config: Arc::new(config),
             customers: Default::default(),
             kb: Arc::new(lifebuoy_search::KbIndex::open_in_ram().expect("an in-memory index opens")),
+            hub: chat::Hub::new(),
         }
     }
 
@@ -80,8 +84,11 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi))
         .nest("/api/v1", api::router())
+        .route("/ws/chat", get(chat::ws::customer_ws))
+        .route("/ws/console", get(chat::ws::agent_ws))
         .merge(pages::router())
         .layer(DefaultBodyLimit::max(api::attachments::MAX_ATTACHMENT_BYTES * 11 / 10 + 64 * 1024))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -99,6 +106,23 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
         Ok(()) => (axum::http::StatusCode::OK, "ok"),
         Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"),
     }
+}
+
+/// `GET /metrics`: Prometheus text for operators: memory and live-chat connections of this node.
+async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
+    let rss = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map(|pages| pages * 4096)
+        .unwrap_or(0);
+    let body = format!(
+        "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {rss}\n\
+         # TYPE lifebuoy_chat_connections gauge\nlifebuoy_chat_connections {}\n\
+         # TYPE lifebuoy_chat_topics gauge\nlifebuoy_chat_topics {}\n",
+        state.hub.connections(),
+        state.hub.topic_count()
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 
 async fn openapi() -> impl IntoResponse {

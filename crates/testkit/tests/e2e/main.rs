@@ -3,6 +3,7 @@
 
 mod access;
 mod browser;
+mod chat;
 mod kb;
 mod pages;
 mod tickets;

@@ -26,9 +26,12 @@ pub fn router() -> Router<AppState> {
         .route("/attachments/{id}", get(attachments::download))
         .route("/me", get(tickets::me))
         .route("/departments", get(tickets::departments))
-        .route("/agents", get(tickets::agents))
+        .route("/agents", get(tickets::agents).post(crate::chat::api::create_agent))
         .route("/guest/code", post(guests::request_code))
         .route("/guest/verify", post(guests::verify))
         .route("/kb/search", get(kb::search))
         .route("/answers", post(kb::answers))
+        .route("/chat/session", post(crate::chat::api::session))
+        .route("/chat/offline", post(crate::chat::api::offline))
+        .route("/chats/{id}/messages", get(crate::chat::api::transcript))
 }

@@ -2,6 +2,7 @@
 //! few lines of JavaScript are embedded in the binary; pages work without JavaScript, which only adds
 //! keyboard shortcuts and local times.
 
+pub mod chat_pages;
 pub mod console;
 pub mod portal;
 
@@ -141,6 +142,7 @@ pub fn router() -> Router<AppState> {
         .route("/help/{lang}/{slug}", get(crate::api::kb::article_page))
         .merge(portal::router())
         .merge(console::router())
+        .merge(chat_pages::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {

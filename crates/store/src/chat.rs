@@ -1,0 +1,986 @@
+//! Live chat: a chat is a conversation (`kind = 'chat'`) with a routing state (`bot → queued → active → ended`),
+//! receipts and a rating. Messages share the conversation's gapless sequence with its events, so a client that
+//! knows the last sequence it saw can always be brought up to date from here.
+//!
+//! Messages are the hot path (thousands a second): on SQLite they go through the group-commit writer, so one
+//! fsync acknowledges a whole batch; a resent message (same client id) returns the stored one instead of a twin.
+
+use crate::conversations::default_department;
+use crate::conversations::{Actor, NewTicket, TimelineItem, push_event, push_message};
+use crate::rows::CONVERSATION_COLS;
+use crate::{Conversation, Message, Result, Store, StoreError, new_id, now_ms, on_read, on_write};
+use lifebuoy_domain::{CaseNumber, Category, ConversationKind, Invalid, Lang, Priority, Status, Tier};
+use serde::Serialize;
+use serde_json::json;
+
+/// Where a chat stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatState {
+    /// The bot answers from the knowledge base.
+    Bot,
+    /// Waiting for an agent.
+    Queued,
+    /// An agent has it.
+    Active,
+    /// Over; the customer may rate it. A new message starts a new chat.
+    Ended,
+}
+
+impl ChatState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatState::Bot => "bot",
+            ChatState::Queued => "queued",
+            ChatState::Active => "active",
+            ChatState::Ended => "ended",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "bot" => ChatState::Bot,
+            "queued" => ChatState::Queued,
+            "active" => ChatState::Active,
+            _ => ChatState::Ended,
+        }
+    }
+}
+
+/// A chat's own columns.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Chat {
+    pub conversation_id: String,
+    pub customer_id: String,
+    pub state: String,
+    pub topic: Option<String>,
+    pub bot_misses: i64,
+    pub queued_at: Option<i64>,
+    pub assigned_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub customer_delivered_seq: i64,
+    pub customer_read_seq: i64,
+    pub agent_delivered_seq: i64,
+    pub agent_read_seq: i64,
+    pub csat_score: Option<i64>,
+    pub csat_comment: Option<String>,
+    pub csat_at: Option<i64>,
+    pub ticket_id: Option<String>,
+}
+
+const INBOX_SELECT: &str = "SELECT c.id AS conversation_id, c.case_number, c.subject, ch.state, c.lang, \
+    c.department_id, c.assignee_id, c.customer_id, k.name AS customer_name, k.email AS customer_email, k.external_id, \
+    c.last_seq, ch.agent_read_seq, \
+    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'customer' \
+     AND m.seq > ch.agent_read_seq) AS unread, ch.queued_at, c.updated_at \
+    FROM chats ch JOIN conversations c ON c.id = ch.conversation_id JOIN customers k ON k.id = c.customer_id \
+    WHERE 1 = 1";
+
+const CHAT_COLS: &str = "conversation_id, customer_id, state, topic, bot_misses, queued_at, assigned_at, ended_at, \
+    customer_delivered_seq, customer_read_seq, agent_delivered_seq, agent_read_seq, csat_score, csat_comment, csat_at, \
+    ticket_id";
+
+impl Chat {
+    pub fn state(&self) -> ChatState {
+        ChatState::parse(&self.state)
+    }
+}
+
+/// A new chat, opened by the customer's first message.
+#[derive(Debug, Clone)]
+pub struct NewChat {
+    pub customer_id: String,
+    pub lang: Lang,
+    pub department: String,
+    pub category: Category,
+    pub topic: Option<String>,
+    pub body: String,
+    pub client_id: Option<String>,
+    pub attachment_ids: Vec<String>,
+}
+
+/// An agent's availability for chats.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Presence {
+    pub agent_id: String,
+    pub status: String,
+    pub capacity: i64,
+    pub updated_at: i64,
+}
+
+/// The default number of chats an agent takes at once.
+pub const DEFAULT_CAPACITY: i64 = 5;
+
+/// One line of an agent's chat inbox.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct InboxItem {
+    pub conversation_id: String,
+    pub case_number: Option<String>,
+    pub subject: String,
+    pub state: String,
+    pub lang: String,
+    pub department_id: String,
+    pub assignee_id: Option<String>,
+    pub customer_id: String,
+    pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
+    pub external_id: Option<String>,
+    pub last_seq: i64,
+    pub agent_read_seq: i64,
+    pub unread: i64,
+    pub queued_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// A canned reply, inserted in the console with `/shortcut`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct CannedReply {
+    pub id: String,
+    pub shortcut: String,
+    pub lang: String,
+    pub title: String,
+    pub body: String,
+}
+
+/// Which side of a chat a receipt is from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Customer,
+    Agent,
+}
+
+/// What a message append did.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub message: Message,
+    pub conversation: Conversation,
+    /// `true` when the client id was seen before: this is the message stored the first time.
+    pub duplicate: bool,
+}
+
+/// Runs a write on SQLite through the group-commit writer, on PostgreSQL in its own transaction. `$caps` are
+/// cloned into the closure, which may run twice on SQLite (see `writer.rs`); `$conn` is a connection inside the
+/// transaction.
+macro_rules! grouped_write {
+    ($s:expr, $t:ty, [$($cap:ident),*], |$conn:ident| $body:expr) => {
+        match &*$s.db {
+            crate::Db::Sqlite { group, .. } => {
+                $(let $cap = $cap.clone();)*
+                group
+                    .run(move |$conn| {
+                        $(let $cap = $cap.clone();)*
+                        Box::pin(async move {
+                            let r: Result<$t> = async { $body }.await;
+                            r
+                        })
+                    })
+                    .await
+            }
+            crate::Db::Postgres(pool) => {
+                async {
+                    let mut tx = pool.begin().await?;
+                    let r: Result<$t> = async {
+                        let $conn = &mut *tx;
+                        $body
+                    }
+                    .await;
+                    match r {
+                        Ok(v) => {
+                            tx.commit().await?;
+                            Ok(v)
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                .await
+            }
+        }
+    };
+}
+
+const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, m.author_kind, m.author_id, \
+    a.display_name AS author_name, a.agent_no, m.body, m.internal, m.client_id, m.created_at \
+    FROM messages m LEFT JOIN agents a ON m.author_kind = 'agent' AND a.id = m.author_id";
+
+fn is_unique_violation(e: &StoreError) -> bool {
+    match e {
+        StoreError::Db(sqlx::Error::Database(d)) => {
+            d.is_unique_violation() || d.code().as_deref() == Some("1555") || d.code().as_deref() == Some("2067")
+        }
+        _ => false,
+    }
+}
+
+/// The subject a chat is listed under: its topic, or the start of its first message.
+fn chat_subject(topic: Option<&str>, body: &str) -> String {
+    let src = topic.filter(|t| !t.trim().is_empty()).unwrap_or(body).trim();
+    let mut s: String = src.chars().take(80).collect();
+    if src.chars().count() > 80 {
+        s.push('…');
+    }
+    if s.is_empty() { "Chat".into() } else { s }
+}
+
+impl Store {
+    /// The customer's open chat (not ended), if any.
+    pub async fn open_chat_of(&self, customer_id: &str) -> Result<Option<(Conversation, Chat)>> {
+        let sql = format!("SELECT {CHAT_COLS} FROM chats WHERE customer_id = $1 AND state <> 'ended'");
+        let chat: Option<Chat> =
+            on_read!(self, |pool| sqlx::query_as(&sql).bind(customer_id).fetch_optional(pool).await)?;
+        match chat {
+            Some(ch) => {
+                let c = self.conversation(&ch.conversation_id).await?.ok_or(StoreError::NotFound)?;
+                Ok(Some((c, ch)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// A chat by conversation id.
+    pub async fn chat(&self, conversation_id: &str) -> Result<Option<(Conversation, Chat)>> {
+        let sql = format!("SELECT {CHAT_COLS} FROM chats WHERE conversation_id = $1");
+        let chat: Option<Chat> =
+            on_read!(self, |pool| sqlx::query_as(&sql).bind(conversation_id).fetch_optional(pool).await)?;
+        match chat {
+            Some(ch) => {
+                let c = self.conversation(&ch.conversation_id).await?.ok_or(StoreError::NotFound)?;
+                Ok(Some((c, ch)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Starts a chat with the customer's first message, or, when the customer already has an open chat (another
+    /// tab, a race), appends the message to that one.
+    pub async fn start_chat(&self, n: &NewChat) -> Result<Appended> {
+        if n.body.trim().is_empty() && n.attachment_ids.is_empty() {
+            return Err(Invalid::new("body", "write a message").into());
+        }
+        if let Some((c, _)) = self.open_chat_of(&n.customer_id).await? {
+            return self
+                .append_chat_message(
+                    &c.id,
+                    &Actor::Customer(n.customer_id.clone()),
+                    &n.body,
+                    false,
+                    n.client_id.as_deref(),
+                    &n.attachment_ids,
+                )
+                .await;
+        }
+        let n = n.clone();
+        let res = grouped_write!(self, (Conversation, String), [n], |conn| {
+            let t = NewTicket {
+                kind: ConversationKind::Chat,
+                customer_id: n.customer_id.clone(),
+                subject: chat_subject(n.topic.as_deref(), &n.body),
+                body: n.body.clone(),
+                category: n.category,
+                priority: Priority::Normal,
+                department: Some(n.department.clone()),
+                lang: n.lang,
+                order_id: None,
+                tx_hash: None,
+                asset: None,
+                amount: None,
+                tags: vec![],
+                attachment_ids: n.attachment_ids.clone(),
+            };
+            let actor = Actor::Customer(n.customer_id.clone());
+            let (conv, mid) = crate::conversations::insert_conversation!(conn, t, actor, None::<String>);
+            if let Some(cid) = &n.client_id {
+                sqlx::query("UPDATE messages SET client_id = $1 WHERE id = $2")
+                    .bind(cid)
+                    .bind(&mid)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            sqlx::query("INSERT INTO chats (conversation_id, customer_id, state, topic) VALUES ($1, $2, 'bot', $3)")
+                .bind(&conv.id)
+                .bind(&n.customer_id)
+                .bind(&n.topic)
+                .execute(&mut *conn)
+                .await?;
+            Ok((conv, mid))
+        });
+        match res {
+            Ok((conversation, mid)) => {
+                let message = self.message(&mid).await?;
+                Ok(Appended { message, conversation, duplicate: false })
+            }
+            // Another tab opened the chat first: join it.
+            Err(e) if is_unique_violation(&e) => match self.open_chat_of(&n.customer_id).await? {
+                Some((c, _)) => {
+                    self.append_chat_message(
+                        &c.id,
+                        &Actor::Customer(n.customer_id.clone()),
+                        &n.body,
+                        false,
+                        n.client_id.as_deref(),
+                        &n.attachment_ids,
+                    )
+                    .await
+                }
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A message by id.
+    pub async fn message(&self, id: &str) -> Result<Message> {
+        let sql = format!("{MESSAGE_SELECT} WHERE m.id = $1");
+        on_read!(self, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?.ok_or(StoreError::NotFound)
+    }
+
+    /// Appends a message to a chat at its next sequence number, durably, and returns it. A client id seen before
+    /// returns the stored message (`duplicate`). Ended chats take no more messages.
+    pub async fn append_chat_message(
+        &self,
+        conversation_id: &str,
+        actor: &Actor,
+        body: &str,
+        internal: bool,
+        client_id: Option<&str>,
+        attachment_ids: &[String],
+    ) -> Result<Appended> {
+        if internal && matches!(actor, Actor::Customer(_)) {
+            return Err(StoreError::Forbidden("only agents write internal notes".into()));
+        }
+        if body.trim().is_empty() && attachment_ids.is_empty() {
+            return Err(Invalid::new("body", "write a message").into());
+        }
+        let (cid, actor, body, client_id, atts) = (
+            conversation_id.to_string(),
+            actor.clone(),
+            body.to_string(),
+            client_id.map(str::to_string),
+            attachment_ids.to_vec(),
+        );
+        let res = grouped_write!(self, (String, bool, Conversation), [cid, actor, body, client_id, atts], |conn| {
+            if let Some(k) = &client_id {
+                let found: Option<(String,)> =
+                    sqlx::query_as("SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2")
+                        .bind(&cid)
+                        .bind(k)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                if let Some((mid,)) = found {
+                    let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
+                    let c: Conversation = sqlx::query_as(&sql).bind(&cid).fetch_one(&mut *conn).await?;
+                    return Ok((mid, true, c));
+                }
+            }
+            let state: Option<(String,)> = sqlx::query_as("SELECT state FROM chats WHERE conversation_id = $1")
+                .bind(&cid)
+                .fetch_optional(&mut *conn)
+                .await?;
+            match state {
+                None => return Err(StoreError::NotFound),
+                Some((s,)) if s == "ended" => {
+                    return Err(StoreError::Conflict("this chat has ended; start a new one".into()));
+                }
+                _ => {}
+            }
+            let now = now_ms();
+            let sql = format!(
+                "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 RETURNING {CONVERSATION_COLS}"
+            );
+            let mut c: Conversation = sqlx::query_as(&sql).bind(&cid).bind(now).fetch_one(&mut *conn).await?;
+            // push_message! increments last_seq itself: start from the value before our increment.
+            c.last_seq -= 1;
+            let mid = push_message!(conn, c, actor, &body, internal, client_id.as_deref(), &atts);
+            Ok((mid, false, c))
+        });
+        let (mid, duplicate, conversation) = match res {
+            Ok(v) => v,
+            // Two connections resent the same message at once (PostgreSQL): the other one stored it.
+            Err(e) if is_unique_violation(&e) && client_id.is_some() => {
+                let sql = format!("{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.client_id = $2");
+                let m: Message = on_read!(self, |pool| sqlx::query_as(&sql)
+                    .bind(conversation_id)
+                    .bind(client_id.as_deref())
+                    .fetch_optional(pool)
+                    .await)?
+                .ok_or(e)?;
+                let c = self.conversation(conversation_id).await?.ok_or(StoreError::NotFound)?;
+                return Ok(Appended { message: m, conversation: c, duplicate: true });
+            }
+            Err(e) => return Err(e),
+        };
+        let message = self.message(&mid).await?;
+        Ok(Appended { message, conversation, duplicate })
+    }
+
+    /// Everything on a conversation's timeline after `after_seq`, oldest first (for resuming).
+    pub async fn timeline_after(&self, id: &str, internal: bool, after_seq: i64) -> Result<Vec<TimelineItem>> {
+        let mut items = self.timeline(id, internal).await?;
+        items.retain(|i| i.seq() > after_seq);
+        Ok(items)
+    }
+
+    /// Records an event on a chat (handover, assignment, end...) at the next sequence number.
+    async fn chat_event(
+        &self,
+        conversation_id: &str,
+        actor: &Actor,
+        kind: &'static str,
+        data: serde_json::Value,
+        internal: bool,
+        conv_update: Option<(&'static str, Vec<Option<String>>)>,
+    ) -> Result<Conversation> {
+        on_write!(self, |pool, lock| async {
+            let mut tx = pool.begin().await?;
+            let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{lock}");
+            let mut c: Conversation = sqlx::query_as(&sql)
+                .bind(conversation_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            c.updated_at = now_ms();
+            if let Some((sql, binds)) = &conv_update {
+                let mut q = sqlx::query(sql).bind(conversation_id).bind(c.updated_at);
+                for b in binds {
+                    q = q.bind(b.clone());
+                }
+                q.execute(&mut *tx).await?;
+            }
+            push_event!(tx, c, actor, kind, data, internal);
+            sqlx::query("UPDATE conversations SET last_seq = $2, updated_at = $3 WHERE id = $1")
+                .bind(&c.id)
+                .bind(c.last_seq)
+                .bind(c.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        }
+        .await)?;
+        self.conversation(conversation_id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Counts a question the bot could not answer; returns the new count.
+    pub async fn chat_bot_missed(&self, conversation_id: &str) -> Result<i64> {
+        let n: (i64,) = on_write!(self, |pool, lock| sqlx::query_as(
+            "UPDATE chats SET bot_misses = bot_misses + 1 WHERE conversation_id = $1 RETURNING bot_misses"
+        )
+        .bind(conversation_id)
+        .fetch_one(pool)
+        .await)?;
+        Ok(n.0)
+    }
+
+    /// Hands a chat from the bot to the human queue. Returns `None` when it was no longer with the bot.
+    pub async fn chat_handover(
+        &self,
+        conversation_id: &str,
+        actor: &Actor,
+        reason: &str,
+    ) -> Result<Option<Conversation>> {
+        let moved: Option<(String,)> = on_write!(self, |pool, lock| sqlx::query_as(
+            "UPDATE chats SET state = 'queued', queued_at = $2 WHERE conversation_id = $1 AND state = 'bot' \
+             RETURNING conversation_id"
+        )
+        .bind(conversation_id)
+        .bind(now_ms())
+        .fetch_optional(pool)
+        .await)?;
+        if moved.is_none() {
+            return Ok(None);
+        }
+        let c = self.chat_event(conversation_id, actor, "handover", json!({"reason": reason}), false, None).await?;
+        Ok(Some(c))
+    }
+
+    /// Sets what the customer's chat is about, and the order id or tx hash when the customer gave one.
+    pub async fn chat_context(
+        &self,
+        conversation_id: &str,
+        topic: Option<&str>,
+        order_id: Option<&str>,
+        tx_hash: Option<&str>,
+    ) -> Result<()> {
+        on_write!(self, |pool, lock| sqlx::query(
+            "UPDATE conversations SET order_id = COALESCE($2, order_id), tx_hash = COALESCE($3, tx_hash) WHERE id = $1"
+        )
+        .bind(conversation_id)
+        .bind(order_id)
+        .bind(tx_hash)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if let Some(t) = topic {
+            on_write!(self, |pool, lock| sqlx::query("UPDATE chats SET topic = $2 WHERE conversation_id = $1")
+                .bind(conversation_id)
+                .bind(t)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+        Ok(())
+    }
+
+    /// Sets an agent's presence and capacity.
+    pub async fn set_presence(&self, agent_id: &str, status: &str, capacity: Option<i64>) -> Result<Presence> {
+        if !matches!(status, "online" | "away" | "offline") {
+            return Err(Invalid::new("status", "online, away or offline").into());
+        }
+        if let Some(c) = capacity {
+            if !(1..=1000).contains(&c) {
+                return Err(Invalid::new("capacity", "1 to 1000 chats").into());
+            }
+        }
+        let now = now_ms();
+        on_write!(self, |pool, lock| {
+            sqlx::query(
+            "INSERT INTO agent_presence (agent_id, status, capacity, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (agent_id) DO UPDATE SET status = $2, capacity = COALESCE($5, agent_presence.capacity), updated_at = $4"
+        )
+        .bind(agent_id)
+        .bind(status)
+        .bind(capacity.unwrap_or(DEFAULT_CAPACITY))
+        .bind(now)
+        .bind(capacity)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        self.presence(agent_id).await
+    }
+
+    /// An agent's presence (offline with the default capacity when never set).
+    pub async fn presence(&self, agent_id: &str) -> Result<Presence> {
+        let p: Option<Presence> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT agent_id, status, capacity, updated_at FROM agent_presence WHERE agent_id = $1"
+        )
+        .bind(agent_id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(p.unwrap_or(Presence {
+            agent_id: agent_id.into(),
+            status: "offline".into(),
+            capacity: DEFAULT_CAPACITY,
+            updated_at: 0,
+        }))
+    }
+
+    /// Online agents with their active chat counts.
+    pub async fn online_agents(&self) -> Result<Vec<(Presence, i64)>> {
+        let rows: Vec<(String, String, i64, i64, i64)> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT p.agent_id, p.status, p.capacity, p.updated_at, \
+             (SELECT COUNT(*) FROM chats ch JOIN conversations c ON c.id = ch.conversation_id \
+              WHERE ch.state = 'active' AND c.assignee_id = p.agent_id) \
+             FROM agent_presence p WHERE p.status = 'online'"
+        )
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(agent_id, status, capacity, updated_at, n)| (Presence { agent_id, status, capacity, updated_at }, n))
+            .collect())
+    }
+
+    /// Routes a queued chat to the least-busy online agent of its department who speaks its language and has
+    /// room. Returns the agent id, or `None` when nobody eligible has room (the chat stays queued).
+    pub async fn route_chat(&self, conversation_id: &str) -> Result<Option<String>> {
+        let Some((c, ch)) = self.chat(conversation_id).await? else { return Err(StoreError::NotFound) };
+        if ch.state() != ChatState::Queued {
+            return Ok(None);
+        }
+        // Candidates: online, in the department (or seeing all), speaking the language, under capacity.
+        let rows: Vec<(String, String, String, i64, i64)> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT a.id, a.role, a.languages, p.capacity, \
+             (SELECT COUNT(*) FROM chats ch JOIN conversations c ON c.id = ch.conversation_id \
+              WHERE ch.state = 'active' AND c.assignee_id = a.id) AS busy \
+             FROM agents a JOIN agent_presence p ON p.agent_id = a.id \
+             WHERE a.active AND p.status = 'online' AND \
+               (EXISTS (SELECT 1 FROM agent_departments d WHERE d.agent_id = a.id AND d.department_id = $1) \
+                OR a.role IN ('supervisor', 'admin'))"
+        )
+        .bind(&c.department_id)
+        .fetch_all(pool)
+        .await)?;
+        let lang = c.lang.as_str();
+        let mut best: Option<(i64, bool, f64, String)> = None;
+        for (id, role, langs, cap, busy) in rows {
+            if busy >= cap || !langs.split(',').any(|l| l.trim() == lang) {
+                continue;
+            }
+            // Front-line agents first; supervisors take chats only when nobody else can.
+            let supervisor = role == "supervisor" || role == "admin";
+            let load = busy as f64 / cap as f64;
+            let key = (busy, supervisor, load, id);
+            if best.as_ref().is_none_or(|b| (key.1, key.0, key.2) < (b.1, b.0, b.2)) {
+                best = Some(key);
+            }
+        }
+        let Some((_, _, _, agent)) = best else { return Ok(None) };
+        self.assign_chat(conversation_id, &agent, &Actor::System, false).await.map(|ok| ok.then_some(agent))
+    }
+
+    /// Gives a chat to an agent. With `reassign`, an active chat moves (a transfer, or a supervisor's
+    /// reassignment); without, only a queued chat is taken. Returns whether it moved.
+    pub async fn assign_chat(
+        &self,
+        conversation_id: &str,
+        agent_id: &str,
+        actor: &Actor,
+        reassign: bool,
+    ) -> Result<bool> {
+        let now = now_ms();
+        let sql = if reassign {
+            "UPDATE chats SET state = 'active', assigned_at = $2 WHERE conversation_id = $1 AND state IN ('bot', 'queued', 'active') RETURNING conversation_id"
+        } else {
+            "UPDATE chats SET state = 'active', assigned_at = $2 WHERE conversation_id = $1 AND state = 'queued' RETURNING conversation_id"
+        };
+        let moved: Option<(String,)> = on_write!(self, |pool, lock| sqlx::query_as(sql)
+            .bind(conversation_id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await)?;
+        if moved.is_none() {
+            return Ok(false);
+        }
+        let agent = self.agent(agent_id).await?;
+        let (name, no) = agent.map(|a| (a.display_name, a.agent_no.as_str().to_string())).unwrap_or_default();
+        self.chat_event(
+            conversation_id,
+            actor,
+            "assigned",
+            json!({"to": agent_id, "name": name, "agent_no": no}),
+            false,
+            Some((
+                "UPDATE conversations SET assignee_id = $3, status = 'open', updated_at = $2 WHERE id = $1",
+                vec![Some(agent_id.to_string())],
+            )),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Moves a chat to another department's queue (with a note for the next agent).
+    pub async fn transfer_chat(
+        &self,
+        conversation_id: &str,
+        department: &str,
+        note: &str,
+        actor: &Actor,
+    ) -> Result<Conversation> {
+        if note.trim().is_empty() {
+            return Err(Invalid::new("note", "say why, so the next agent knows").into());
+        }
+        let depts = self.departments().await?;
+        if !depts.iter().any(|d| d.id == department) {
+            return Err(Invalid::new("department", "no such department").into());
+        }
+        let now = now_ms();
+        on_write!(self, |pool, lock| sqlx::query(
+            "UPDATE chats SET state = 'queued', queued_at = $2 WHERE conversation_id = $1 AND state <> 'ended'"
+        )
+        .bind(conversation_id)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        self.chat_event(
+            conversation_id,
+            actor,
+            "transferred",
+            json!({"to_department": department, "note": note}),
+            true,
+            Some((
+                "UPDATE conversations SET department_id = $3, assignee_id = NULL, updated_at = $2 WHERE id = $1",
+                vec![Some(department.to_string())],
+            )),
+        )
+        .await
+    }
+
+    /// Ends a chat. Returns `None` when it had already ended.
+    pub async fn end_chat(&self, conversation_id: &str, actor: &Actor) -> Result<Option<Conversation>> {
+        let now = now_ms();
+        let moved: Option<(String,)> = on_write!(self, |pool, lock| {
+            sqlx::query_as(
+            "UPDATE chats SET state = 'ended', ended_at = $2 WHERE conversation_id = $1 AND state <> 'ended' RETURNING conversation_id"
+        )
+        .bind(conversation_id)
+        .bind(now)
+        .fetch_optional(pool)
+        .await
+        })?;
+        if moved.is_none() {
+            return Ok(None);
+        }
+        let c = self
+            .chat_event(
+                conversation_id,
+                actor,
+                "chat_ended",
+                json!({}),
+                false,
+                Some((
+                    "UPDATE conversations SET status = 'closed', closed_at = $2, updated_at = $2 WHERE id = $1",
+                    vec![],
+                )),
+            )
+            .await?;
+        Ok(Some(c))
+    }
+
+    /// The customer's rating of an ended chat (1–5, optional comment). Rating again replaces it.
+    pub async fn rate_chat(
+        &self,
+        conversation_id: &str,
+        customer_id: &str,
+        score: i64,
+        comment: Option<&str>,
+    ) -> Result<()> {
+        if !(1..=5).contains(&score) {
+            return Err(Invalid::new("score", "1 to 5").into());
+        }
+        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+        if comment.is_some_and(|c| c.chars().count() > 2000) {
+            return Err(Invalid::new("comment", "at most 2000 characters").into());
+        }
+        let r = on_write!(self, |pool, lock| sqlx::query(
+            "UPDATE chats SET csat_score = $3, csat_comment = $4, csat_at = $5 \
+             WHERE conversation_id = $1 AND customer_id = $2 AND state = 'ended'"
+        )
+        .bind(conversation_id)
+        .bind(customer_id)
+        .bind(score)
+        .bind(comment)
+        .bind(now_ms())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if r == 0 {
+            return Err(StoreError::Conflict("only an ended chat of yours can be rated".into()));
+        }
+        Ok(())
+    }
+
+    /// Average rating and count per agent over ended chats.
+    pub async fn csat_by_agent(&self) -> Result<Vec<(String, f64, i64)>> {
+        let rows: Vec<(String, f64, i64)> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT c.assignee_id, CAST(AVG(ch.csat_score) AS DOUBLE PRECISION), COUNT(*) FROM chats ch \
+             JOIN conversations c ON c.id = ch.conversation_id \
+             WHERE ch.csat_score IS NOT NULL AND c.assignee_id IS NOT NULL GROUP BY c.assignee_id"
+        )
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows)
+    }
+
+    /// Records how far one side has received or read. Never moves backwards.
+    pub async fn chat_receipt(&self, conversation_id: &str, side: Side, delivered: i64, read: i64) -> Result<()> {
+        let sql = match side {
+            Side::Customer => {
+                "UPDATE chats SET customer_delivered_seq = CASE WHEN customer_delivered_seq < $2 THEN $2 ELSE customer_delivered_seq END, \
+                 customer_read_seq = CASE WHEN customer_read_seq < $3 THEN $3 ELSE customer_read_seq END WHERE conversation_id = $1"
+            }
+            Side::Agent => {
+                "UPDATE chats SET agent_delivered_seq = CASE WHEN agent_delivered_seq < $2 THEN $2 ELSE agent_delivered_seq END, \
+                 agent_read_seq = CASE WHEN agent_read_seq < $3 THEN $3 ELSE agent_read_seq END WHERE conversation_id = $1"
+            }
+        };
+        let (cid, sql) = (conversation_id.to_string(), sql.to_string());
+        let delivered = delivered.max(read);
+        grouped_write!(self, (), [cid, sql], |conn| {
+            sqlx::query(&sql).bind(&cid).bind(delivered).bind(read).execute(&mut *conn).await?;
+            Ok(())
+        })
+    }
+
+    /// A waiting chat's place in its department's queue (1 = next) and an estimate of the wait in ms from the
+    /// last twenty chats of that department (None when there is no history yet).
+    pub async fn queue_position(&self, conversation_id: &str) -> Result<Option<(i64, Option<i64>)>> {
+        let Some((c, ch)) = self.chat(conversation_id).await? else { return Ok(None) };
+        let Some(queued_at) = ch.queued_at.filter(|_| ch.state() == ChatState::Queued) else { return Ok(None) };
+        let (ahead,): (i64,) = on_read!(self, |pool| sqlx::query_as(
+            "SELECT COUNT(*) FROM chats ch JOIN conversations c ON c.id = ch.conversation_id \
+             WHERE ch.state = 'queued' AND c.department_id = $1 AND ch.queued_at < $2"
+        )
+        .bind(&c.department_id)
+        .bind(queued_at)
+        .fetch_one(pool)
+        .await)?;
+        let waits: Vec<(i64,)> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT ch.assigned_at - ch.queued_at FROM chats ch JOIN conversations c ON c.id = ch.conversation_id \
+             WHERE c.department_id = $1 AND ch.assigned_at IS NOT NULL AND ch.queued_at IS NOT NULL \
+             ORDER BY ch.assigned_at DESC LIMIT 20"
+        )
+        .bind(&c.department_id)
+        .fetch_all(pool)
+        .await)?;
+        let est = if waits.is_empty() {
+            None
+        } else {
+            let avg = waits.iter().map(|w| w.0.max(0)).sum::<i64>() / waits.len() as i64;
+            Some(avg * (ahead + 1))
+        };
+        Ok(Some((ahead + 1, est)))
+    }
+
+    /// Queued chats (oldest first), optionally of some departments.
+    pub async fn queued_chats(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT conversation_id FROM chats WHERE state = 'queued' ORDER BY queued_at LIMIT 500"
+        )
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// One chat as an inbox line.
+    pub async fn inbox_item(&self, conversation_id: &str) -> Result<Option<InboxItem>> {
+        let sql = format!("{INBOX_SELECT} AND c.id = $1");
+        let row = on_read!(self, |pool| sqlx::query_as(&sql).bind(conversation_id).fetch_optional(pool).await)?;
+        Ok(row)
+    }
+
+    /// A visitor from the widget's pre-chat form. Each is a new customer: an email anyone can type proves nothing,
+    /// so a visitor's history follows their session, not the address.
+    pub async fn create_visitor(&self, email: Option<&str>, name: Option<&str>, lang: Lang) -> Result<crate::Customer> {
+        let id = new_id();
+        let now = now_ms();
+        on_write!(self, |pool, lock| {
+            sqlx::query(
+            "INSERT INTO customers (id, kind, email, name, lang, created_at, updated_at) VALUES ($1, 'visitor', $2, $3, $4, $5, $5)"
+        )
+        .bind(&id)
+        .bind(email)
+        .bind(name)
+        .bind(lang.as_str())
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        self.customer(&id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// An agent's chat inbox: chats assigned to them, and (unless `mine_only`) queued and active chats of their
+    /// departments (every department for supervisors: `departments = None`), newest first.
+    pub async fn chat_inbox(&self, agent_id: &str, departments: Option<&[String]>) -> Result<Vec<InboxItem>> {
+        let base = format!("{INBOX_SELECT} AND ch.state IN ('queued', 'active')");
+        let rows: Vec<InboxItem> = match departments {
+            None => {
+                let sql = format!("{base} ORDER BY c.updated_at DESC LIMIT 500");
+                on_read!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?
+            }
+            Some(ds) => {
+                let list = ds
+                    .iter()
+                    .filter(|d| d.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                    .map(|d| format!("'{d}'"))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let list = if list.is_empty() { "''".to_string() } else { list };
+                let sql = format!(
+                    "{base} AND (c.assignee_id = $1 OR c.department_id IN ({list})) ORDER BY c.updated_at DESC LIMIT 500"
+                );
+                on_read!(self, |pool| sqlx::query_as(&sql).bind(agent_id).fetch_all(pool).await)?
+            }
+        };
+        Ok(rows)
+    }
+
+    /// A customer's chats, newest first (their history on any device).
+    pub async fn customer_chats(&self, customer_id: &str, limit: i64) -> Result<Vec<(Conversation, Chat)>> {
+        let sql = format!(
+            "SELECT {} FROM conversations c WHERE c.customer_id = $1 AND c.kind = 'chat' ORDER BY c.created_at DESC LIMIT $2",
+            CONVERSATION_COLS.split(", ").map(|col| format!("c.{col}")).collect::<Vec<_>>().join(", ")
+        );
+        let convs: Vec<Conversation> =
+            on_read!(self, |pool| sqlx::query_as(&sql).bind(customer_id).bind(limit).fetch_all(pool).await)?;
+        let mut out = Vec::with_capacity(convs.len());
+        for c in convs {
+            if let Some((_, ch)) = self.chat(&c.id).await? {
+                out.push((c, ch));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Canned replies in a language.
+    pub async fn canned_replies(&self, lang: Lang) -> Result<Vec<CannedReply>> {
+        let rows = on_read!(self, |pool| sqlx::query_as(
+            "SELECT id, shortcut, lang, title, body FROM canned_replies WHERE lang = $1 ORDER BY shortcut"
+        )
+        .bind(lang.as_str())
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows)
+    }
+
+    /// Turns a chat into a ticket that carries the whole transcript; the chat records the ticket it became.
+    pub async fn chat_to_ticket(&self, conversation_id: &str, actor: &Actor) -> Result<Conversation> {
+        let Some((c, ch)) = self.chat(conversation_id).await? else { return Err(StoreError::NotFound) };
+        if let Some(t) = &ch.ticket_id {
+            return self.conversation(t).await?.ok_or(StoreError::NotFound);
+        }
+        let items = self.timeline(conversation_id, false).await?;
+        let mut transcript = String::new();
+        for it in &items {
+            if let TimelineItem::Message { message: m, .. } = it {
+                let who = match m.author_kind.as_str() {
+                    "customer" => "Customer".to_string(),
+                    "bot" => "Bot".to_string(),
+                    "agent" => format!(
+                        "{} {}",
+                        m.author_name.as_deref().unwrap_or("Agent"),
+                        m.agent_no.as_deref().unwrap_or_default()
+                    ),
+                    other => other.to_string(),
+                };
+                let at = chrono::DateTime::from_timestamp_millis(m.created_at)
+                    .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                    .unwrap_or_default();
+                transcript.push_str(&format!("[{at}] {}: {}\n", who.trim(), m.body));
+            }
+        }
+        let body = format!("Chat {} transcript:\n\n{transcript}", c.case_number.as_deref().unwrap_or(&c.id));
+        let t = NewTicket {
+            kind: ConversationKind::Ticket,
+            customer_id: c.customer_id.clone(),
+            subject: c.subject.clone(),
+            body,
+            category: c.category(),
+            priority: c.priority(),
+            department: Some(c.department_id.clone()),
+            lang: Lang::parse(&c.lang).unwrap_or(Lang::En),
+            order_id: c.order_id.clone(),
+            tx_hash: c.tx_hash.clone(),
+            asset: c.asset.clone(),
+            amount: c.amount.clone(),
+            tags: vec!["from-chat".into()],
+            attachment_ids: vec![],
+        };
+        let (ticket, _) = self.create_ticket(&t, actor, None).await?;
+        on_write!(self, |pool, lock| sqlx::query("UPDATE chats SET ticket_id = $2 WHERE conversation_id = $1")
+            .bind(conversation_id)
+            .bind(&ticket.id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        self.chat_event(
+            conversation_id,
+            actor,
+            "converted_to_ticket",
+            json!({"ticket": ticket.id, "case_number": ticket.case_number}),
+            false,
+            None,
+        )
+        .await?;
+        Ok(ticket)
+    }
+}
+
+/// A status a chat's conversation row takes, for the queue views shared with tickets.
+pub fn chat_status(state: ChatState) -> Status {
+    match state {
+        ChatState::Bot | ChatState::Queued => Status::New,
+        ChatState::Active => Status::Open,
+        ChatState::Ended => Status::Closed,
+    }
+}

@@ -1,0 +1,441 @@
+//! What happens in a chat, whichever connection it comes from: store first, then tell the hub. Every function
+//! here is called by both the customer and the agent WebSocket handlers (and the HTTP API), so the rules live
+//! in one place.
+
+use super::bot;
+use super::hub::{BusEvent, Control};
+use crate::AppState;
+use crate::error::ApiError;
+use lifebuoy_domain::{Category, Lang};
+use lifebuoy_store::{
+    Actor, Agent, Appended, AttachmentMeta, Chat, ChatState, Conversation, Customer, Event, Message, NewChat,
+    TimelineItem,
+};
+use serde_json::{Value, json};
+
+/// The longest message a chat takes, in characters.
+pub const MAX_BODY: usize = 5000;
+
+/// The frame of a message.
+pub fn msg_frame(m: &Message, atts: &[AttachmentMeta]) -> Value {
+    let name = match m.author_kind.as_str() {
+        "agent" => m.author_name.clone(),
+        _ => None,
+    };
+    let atts: Vec<Value> = atts
+        .iter()
+        .filter(|a| a.message_id.as_deref() == Some(m.id.as_str()))
+        .map(|a| json!({"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}))
+        .collect();
+    json!({"type": "msg", "conversation_id": m.conversation_id, "seq": m.seq, "id": m.id,
+        "author": {"kind": m.author_kind, "name": name, "agent_no": m.agent_no},
+        "body": m.body, "internal": m.internal, "client_id": m.client_id, "attachments": atts, "at": m.created_at})
+}
+
+/// The frame of an event.
+pub fn event_frame(e: &Event) -> Value {
+    let data: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
+    json!({"type": "event", "conversation_id": e.conversation_id, "seq": e.seq, "kind": e.kind, "data": data,
+        "actor": {"kind": e.actor_kind, "name": e.actor_name}, "internal": e.internal, "at": e.created_at})
+}
+
+/// A timeline item as a frame, with its sequence number and whether it is internal.
+pub fn item_frame(item: &TimelineItem) -> (Value, i64, bool) {
+    match item {
+        TimelineItem::Message { message: m, attachments } => (msg_frame(m, attachments), m.seq, m.internal),
+        TimelineItem::Event(e) => (event_frame(e), e.seq, e.internal),
+    }
+}
+
+fn publish(
+    state: &AppState,
+    topic: String,
+    conversation_id: Option<&str>,
+    seq: Option<i64>,
+    internal: bool,
+    frame: &Value,
+    control: Option<Control>,
+) {
+    state.hub.publish(BusEvent {
+        topic,
+        conversation_id: conversation_id.map(str::to_string),
+        seq,
+        internal,
+        frame: frame.to_string().into(),
+        control,
+    });
+}
+
+/// Publishes a sequenced frame of a conversation.
+pub fn publish_item(state: &AppState, conversation_id: &str, seq: i64, internal: bool, frame: &Value) {
+    publish(state, format!("c:{conversation_id}"), Some(conversation_id), Some(seq), internal, frame, None);
+}
+
+/// Publishes a frame without a sequence number (typing, receipts) to a conversation's followers.
+pub fn publish_hint(state: &AppState, conversation_id: &str, frame: &Value) {
+    publish(state, format!("c:{conversation_id}"), Some(conversation_id), None, false, frame, None);
+}
+
+/// Publishes everything stored on a conversation after `after_seq` (the events a store call just wrote).
+pub async fn publish_since(state: &AppState, conversation_id: &str, after_seq: i64) -> Result<(), ApiError> {
+    let items = state.store.timeline_after(conversation_id, true, after_seq).await?;
+    for it in &items {
+        let (frame, seq, internal) = item_frame(it);
+        publish_item(state, conversation_id, seq, internal, &frame);
+    }
+    Ok(())
+}
+
+/// How a chat looks to its customer.
+pub async fn chat_view(state: &AppState, c: &Conversation, ch: &Chat) -> Value {
+    let agent = match (&c.assignee_id, ch.state()) {
+        (Some(a), ChatState::Active | ChatState::Ended) => state
+            .store
+            .agent(a)
+            .await
+            .ok()
+            .flatten()
+            .map(|a| json!({"name": a.display_name, "agent_no": a.agent_no.as_str()})),
+        _ => None,
+    };
+    let queue = if ch.state() == ChatState::Queued {
+        state
+            .store
+            .queue_position(&c.id)
+            .await
+            .ok()
+            .flatten()
+            .map(|(p, est)| json!({"position": p, "est_wait_ms": est}))
+    } else {
+        None
+    };
+    json!({"conversation_id": c.id, "case_number": c.case_number, "state": ch.state, "topic": ch.topic,
+        "agent": agent, "queue": queue, "last_seq": c.last_seq, "lang": c.lang, "started_at": c.created_at,
+        "ended_at": ch.ended_at, "csat_score": ch.csat_score, "ticket_id": ch.ticket_id})
+}
+
+/// Whether any agent is online to take chats.
+pub async fn agents_online(state: &AppState) -> bool {
+    state.store.online_agents().await.map(|v| !v.is_empty()).unwrap_or(false)
+}
+
+/// Tells the customer's devices how their chat stands now.
+pub async fn push_chat_state(state: &AppState, conversation_id: &str, control: Option<Control>) {
+    let Ok(Some((c, ch))) = state.store.chat(conversation_id).await else { return };
+    let view = chat_view(state, &c, &ch).await;
+    let online = agents_online(state).await;
+    let frame = json!({"type": "chat", "chat": view, "agents_online": online});
+    publish(state, format!("k:{}", c.customer_id), Some(&c.id), None, false, &frame, control);
+}
+
+/// Tells agents' inboxes that a chat appeared or changed (its department, and its agent).
+pub async fn push_inbox(state: &AppState, conversation_id: &str) {
+    let Ok(Some(item)) = state.store.inbox_item(conversation_id).await else { return };
+    let frame = if item.state == "ended" {
+        json!({"type": "inbox_remove", "conversation_id": item.conversation_id})
+    } else {
+        json!({"type": "inbox_update", "item": item})
+    };
+    publish(state, format!("d:{}", item.department_id), Some(&item.conversation_id), None, false, &frame, None);
+    if let Some(a) = &item.assignee_id {
+        publish(state, format!("a:{a}"), Some(&item.conversation_id), None, false, &frame, None);
+    }
+}
+
+fn check_body(body: &str, attachments: &[String]) -> Result<String, ApiError> {
+    let body = body.trim_end().to_string();
+    if body.trim().is_empty() && attachments.is_empty() {
+        return Err(ApiError::invalid("body", "write a message"));
+    }
+    if body.chars().count() > MAX_BODY {
+        return Err(ApiError::invalid("body", "at most 5000 characters"));
+    }
+    if attachments.len() > 10 {
+        return Err(ApiError::invalid("attachment_ids", "at most 10 files"));
+    }
+    Ok(body)
+}
+
+/// Checks a client's message id: 1 to 100 printable characters.
+pub fn check_client_id(id: &str) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > 100 || !id.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::invalid("client_id", "1 to 100 printable ASCII characters"));
+    }
+    Ok(())
+}
+
+/// The category and department a pre-chat topic points to.
+pub fn topic_route(topic: Option<&str>) -> (Category, &'static str) {
+    let cat = topic.and_then(|t| Category::parse(t).ok()).unwrap_or(Category::Other);
+    (cat, lifebuoy_store::default_department(cat))
+}
+
+/// The customer's message: into their open chat, or the first of a new one. Then the bot takes its turn if the
+/// chat is still with the bot.
+pub async fn customer_send(
+    state: &AppState,
+    customer: &Customer,
+    lang: Lang,
+    topic: Option<&str>,
+    client_id: &str,
+    body: &str,
+    attachments: &[String],
+) -> Result<Appended, ApiError> {
+    check_client_id(client_id)?;
+    let body = check_body(body, attachments)?;
+    let (category, department) = topic_route(topic);
+    let open = state.store.open_chat_of(&customer.id).await?;
+    let a = match &open {
+        Some((c, _)) => {
+            state
+                .store
+                .append_chat_message(
+                    &c.id,
+                    &Actor::Customer(customer.id.clone()),
+                    &body,
+                    false,
+                    Some(client_id),
+                    attachments,
+                )
+                .await?
+        }
+        None => {
+            state
+                .store
+                .start_chat(&NewChat {
+                    customer_id: customer.id.clone(),
+                    lang,
+                    department: department.into(),
+                    category,
+                    topic: topic.map(str::to_string),
+                    body: body.clone(),
+                    client_id: Some(client_id.into()),
+                    attachment_ids: attachments.to_vec(),
+                })
+                .await?
+        }
+    };
+    if a.duplicate {
+        return Ok(a);
+    }
+    let atts = if attachments.is_empty() {
+        vec![]
+    } else {
+        state.store.attachments_of(&a.conversation.id).await.unwrap_or_default()
+    };
+    publish_item(state, &a.conversation.id, a.message.seq, false, &msg_frame(&a.message, &atts));
+    let new_chat = a.message.seq == 1;
+    if new_chat {
+        push_chat_state(state, &a.conversation.id, Some(Control::Follow)).await;
+    }
+    // Context for the agent: an order id or a transaction hash in what the customer wrote.
+    let (tx, order) = (bot::tx_hash(&body), bot::order_id(&body));
+    if tx.is_some() || order.is_some() {
+        let _ = state.store.chat_context(&a.conversation.id, None, order.as_deref(), tx.as_deref()).await;
+    }
+    let chat_state = match &open {
+        Some((_, ch)) => ch.state(),
+        None => ChatState::Bot,
+    };
+    match chat_state {
+        ChatState::Bot => {
+            let st = state.clone();
+            let (conv, text) = (a.conversation.clone(), body.clone());
+            tokio::spawn(async move {
+                if let Err(e) = bot_turn(&st, &conv, &text).await {
+                    tracing::warn!(error = ?e, conversation = %conv.id, "bot turn failed");
+                }
+            });
+        }
+        ChatState::Queued => push_inbox(state, &a.conversation.id).await,
+        _ => {}
+    }
+    Ok(a)
+}
+
+/// The bot's turn after a customer's message: hand over if asked, else answer from the knowledge base, and
+/// hand over after the second question it cannot answer.
+async fn bot_turn(state: &AppState, conv: &Conversation, text: &str) -> Result<(), ApiError> {
+    let lang = Lang::parse(&conv.lang).unwrap_or(Lang::ZhHans);
+    if bot::wants_human(text) {
+        return handover(state, &conv.id, &Actor::Customer(conv.customer_id.clone()), "asked").await;
+    }
+    let kb = state.kb.clone();
+    let (q, l) = (text.to_string(), lang.as_str().to_string());
+    let answers = tokio::task::spawn_blocking(move || kb.answer(&q, Some(&l)))
+        .await
+        .map_err(|_| ApiError::bad_request("bot aborted"))?
+        .unwrap_or_default();
+    if !answers.is_empty() {
+        let found: Vec<bot::Suggestion> = answers
+            .iter()
+            .take(3)
+            .map(|a| bot::Suggestion { title: a.title.clone(), url: crate::api::kb::article_url(&a.lang, &a.slug) })
+            .collect();
+        bot_say(state, &conv.id, &bot::answer_text(lang, &found)).await?;
+        return Ok(());
+    }
+    let misses = state.store.chat_bot_missed(&conv.id).await?;
+    if misses >= 2 {
+        handover(state, &conv.id, &Actor::Bot, "bot_no_answer").await
+    } else {
+        bot_say(state, &conv.id, bot::no_answer_text(lang)).await.map(|_| ())
+    }
+}
+
+/// A message from the bot.
+async fn bot_say(state: &AppState, conversation_id: &str, text: &str) -> Result<Message, ApiError> {
+    let a = state.store.append_chat_message(conversation_id, &Actor::Bot, text, false, None, &[]).await?;
+    publish_item(state, conversation_id, a.message.seq, false, &msg_frame(&a.message, &[]));
+    Ok(a.message)
+}
+
+/// From the bot to the human queue: the bot asks for context, then the chat is routed (or waits, and the
+/// customer is told when nobody is online).
+pub async fn handover(state: &AppState, conversation_id: &str, actor: &Actor, reason: &str) -> Result<(), ApiError> {
+    let before = state.store.conversation(conversation_id).await?.ok_or_else(ApiError::not_found)?;
+    let Some(c) = state.store.chat_handover(conversation_id, actor, reason).await? else { return Ok(()) };
+    publish_since(state, conversation_id, before.last_seq).await?;
+    let lang = Lang::parse(&c.lang).unwrap_or(Lang::ZhHans);
+    let have_context = c.order_id.is_some() || c.tx_hash.is_some();
+    bot_say(state, conversation_id, bot::handover_text(lang, have_context)).await?;
+    if route(state, conversation_id).await?.is_none() {
+        if !agents_online(state).await {
+            bot_say(state, conversation_id, bot::nobody_online_text(lang)).await?;
+        }
+        push_inbox(state, conversation_id).await;
+        push_chat_state(state, conversation_id, None).await;
+    }
+    Ok(())
+}
+
+/// Routes a queued chat to an agent; on success tells the agent, the inboxes and the customer.
+pub async fn route(state: &AppState, conversation_id: &str) -> Result<Option<String>, ApiError> {
+    let before = state.store.conversation(conversation_id).await?.ok_or_else(ApiError::not_found)?;
+    let Some(agent) = state.store.route_chat(conversation_id).await? else { return Ok(None) };
+    after_assignment(state, conversation_id, &agent, before.last_seq, None).await;
+    Ok(Some(agent))
+}
+
+async fn after_assignment(
+    state: &AppState,
+    conversation_id: &str,
+    agent: &str,
+    before_seq: i64,
+    previous: Option<&str>,
+) {
+    let _ = publish_since(state, conversation_id, before_seq).await;
+    let frame = json!({"type": "assigned", "conversation_id": conversation_id});
+    publish(state, format!("a:{agent}"), Some(conversation_id), None, false, &frame, Some(Control::Follow));
+    if let Some(p) = previous.filter(|p| *p != agent) {
+        let frame = json!({"type": "inbox_remove", "conversation_id": conversation_id});
+        publish(state, format!("a:{p}"), Some(conversation_id), None, false, &frame, Some(Control::Unfollow));
+    }
+    push_inbox(state, conversation_id).await;
+    push_chat_state(state, conversation_id, None).await;
+}
+
+/// Offers waiting chats to agents with room (after an agent comes online or finishes a chat).
+pub async fn drain_queue(state: &AppState) {
+    let Ok(queued) = state.store.queued_chats().await else { return };
+    for id in queued {
+        match route(state, &id).await {
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = ?e, conversation = %id, "routing failed"),
+        }
+    }
+}
+
+/// An agent takes a chat (from the queue, or a supervisor gives it to someone).
+pub async fn assign(
+    state: &AppState,
+    conversation_id: &str,
+    agent_id: &str,
+    actor: &Actor,
+    reassign: bool,
+) -> Result<bool, ApiError> {
+    let before = state.store.conversation(conversation_id).await?.ok_or_else(ApiError::not_found)?;
+    let moved = state.store.assign_chat(conversation_id, agent_id, actor, reassign).await?;
+    if moved {
+        after_assignment(state, conversation_id, agent_id, before.last_seq, before.assignee_id.as_deref()).await;
+    }
+    Ok(moved)
+}
+
+/// An agent's reply or internal note.
+pub async fn agent_send(
+    state: &AppState,
+    agent: &Agent,
+    conversation_id: &str,
+    client_id: &str,
+    body: &str,
+    internal: bool,
+    attachments: &[String],
+) -> Result<Appended, ApiError> {
+    check_client_id(client_id)?;
+    let body = check_body(body, attachments)?;
+    let a = state
+        .store
+        .append_chat_message(
+            conversation_id,
+            &Actor::Agent(agent.id.clone()),
+            &body,
+            internal,
+            Some(client_id),
+            attachments,
+        )
+        .await?;
+    if !a.duplicate {
+        let atts = if attachments.is_empty() {
+            vec![]
+        } else {
+            state.store.attachments_of(conversation_id).await.unwrap_or_default()
+        };
+        publish_item(state, conversation_id, a.message.seq, internal, &msg_frame(&a.message, &atts));
+    }
+    Ok(a)
+}
+
+/// Ends a chat; the agent's capacity frees up, so waiting chats are offered again.
+pub async fn end(state: &AppState, conversation_id: &str, actor: &Actor) -> Result<(), ApiError> {
+    let before = state.store.conversation(conversation_id).await?.ok_or_else(ApiError::not_found)?;
+    if state.store.end_chat(conversation_id, actor).await?.is_some() {
+        publish_since(state, conversation_id, before.last_seq).await?;
+        push_inbox(state, conversation_id).await;
+        push_chat_state(state, conversation_id, None).await;
+        let st = state.clone();
+        tokio::spawn(async move { drain_queue(&st).await });
+    }
+    Ok(())
+}
+
+/// Back to a department's queue with a note for the next agent.
+pub async fn transfer(
+    state: &AppState,
+    conversation_id: &str,
+    department: &str,
+    note: &str,
+    actor: &Actor,
+) -> Result<(), ApiError> {
+    let before = state.store.conversation(conversation_id).await?.ok_or_else(ApiError::not_found)?;
+    state.store.transfer_chat(conversation_id, department, note, actor).await?;
+    publish_since(state, conversation_id, before.last_seq).await?;
+    if let Some(p) = &before.assignee_id {
+        let frame = json!({"type": "inbox_remove", "conversation_id": conversation_id});
+        publish(state, format!("a:{p}"), Some(conversation_id), None, false, &frame, Some(Control::Unfollow));
+    }
+    if route(state, conversation_id).await?.is_none() {
+        push_inbox(state, conversation_id).await;
+        push_chat_state(state, conversation_id, None).await;
+    }
+    Ok(())
+}
+
+/// Turns a chat into a ticket carrying its transcript.
+pub async fn to_ticket(state: &AppState, conversation_id: &str, actor: &Actor) -> Result<Conversation, ApiError> {
+    let before = state.store.conversation(conversation_id).await?.ok_or_else(ApiError::not_found)?;
+    let t = state.store.chat_to_ticket(conversation_id, actor).await?;
+    publish_since(state, conversation_id, before.last_seq).await?;
+    push_chat_state(state, conversation_id, None).await;
+    Ok(t)
+}

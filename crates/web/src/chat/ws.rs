@@ -1,0 +1,668 @@
+//! The two WebSocket endpoints: `/ws/chat` for customers (the widget) and `/ws/console` for agents. Each
+//! connection is one task that reads frames, writes frames, and forwards what the hub tells it; see
+//! `docs/chat-protocol.md` for the frames and the resume rules.
+
+use super::hub::{BusEvent, Control, Inbox};
+use super::service::{self, item_frame};
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::State;
+use axum::extract::ws::{Message as WsMsg, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use lifebuoy_domain::Lang;
+use lifebuoy_store::{Actor, Agent, Customer, Principal, Scope, Side};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+type Sink = SplitSink<WebSocket, WsMsg>;
+
+/// How long a new connection may take to say `hello`.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a connection checks for lag and pings.
+const TICK: Duration = Duration::from_secs(1);
+/// Largest frame a client may send.
+const MAX_FRAME: usize = 64 * 1024;
+
+fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    // Small buffers: ten thousand idle connections must not cost a gigabyte.
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(4 * 1024 * 1024)
+        .max_message_size(MAX_FRAME)
+}
+
+fn error_frame(e: &ApiError, client_id: Option<&str>) -> Value {
+    let code = match e.status.as_u16() {
+        400 | 422 => "invalid",
+        401 | 403 => "forbidden",
+        404 => "not_found",
+        409 => "conflict",
+        _ => "unavailable",
+    };
+    json!({"type": "error", "code": code, "message": e.message, "client_id": client_id})
+}
+
+/// What a connection follows and how far it has sent each conversation.
+struct Conn {
+    state: AppState,
+    inbox: Inbox,
+    /// conversation id → (last seq sent, subscription id)
+    follows: HashMap<String, (i64, u64)>,
+    /// Other topics (`k:`, `a:`, `d:`) → subscription id.
+    topics: Vec<(String, u64)>,
+    /// Agents see internal notes and events; customers never do.
+    sees_internal: bool,
+}
+
+impl Conn {
+    fn new(state: AppState, sees_internal: bool) -> (Conn, mpsc::Receiver<Arc<BusEvent>>) {
+        let (inbox, rx) = Inbox::new();
+        state.hub.count_connection(1);
+        (Conn { state, inbox, follows: HashMap::new(), topics: vec![], sees_internal }, rx)
+    }
+
+    fn listen(&mut self, topic: String) {
+        let id = self.state.hub.subscribe(&topic, &self.inbox);
+        self.topics.push((topic, id));
+    }
+
+    /// Follows a conversation and sends what is stored after `after`. Subscribes first, so nothing stored
+    /// meanwhile can slip between the read and the live feed (duplicates are dropped by sequence).
+    async fn follow(&mut self, sink: &mut Sink, cid: &str, after: i64) -> Result<(), axum::Error> {
+        match self.follows.get_mut(cid) {
+            Some((last, _)) => {
+                // Already following: a resume from further back resends from there.
+                if after < *last {
+                    *last = after;
+                }
+            }
+            None => {
+                let sub = self.state.hub.subscribe(&format!("c:{cid}"), &self.inbox);
+                self.follows.insert(cid.to_string(), (after, sub));
+            }
+        }
+        self.catch_up(sink, cid).await
+    }
+
+    fn unfollow(&mut self, cid: &str) {
+        if let Some((_, sub)) = self.follows.remove(cid) {
+            self.state.hub.unsubscribe(&format!("c:{cid}"), sub);
+        }
+    }
+
+    /// Sends everything stored on a followed conversation after what this connection has sent.
+    async fn catch_up(&mut self, sink: &mut Sink, cid: &str) -> Result<(), axum::Error> {
+        let Some((last, _)) = self.follows.get(cid).copied() else { return Ok(()) };
+        let items = match self.state.store.timeline_after(cid, self.sees_internal, last).await {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::warn!(error = %e, conversation = %cid, "catch-up read failed; will retry on the next frame");
+                return Ok(());
+            }
+        };
+        let mut max = last;
+        for it in &items {
+            let (frame, seq, _) = item_frame(it);
+            send(sink, &frame).await?;
+            max = max.max(seq);
+        }
+        if let Some(f) = self.follows.get_mut(cid) {
+            f.0 = f.0.max(max);
+        }
+        Ok(())
+    }
+
+    /// Forwards a hub event: in sequence for conversation frames (filling gaps from the database), as is for
+    /// the rest. Returns the control instruction, if any, for the caller to act on.
+    async fn forward(&mut self, sink: &mut Sink, ev: &BusEvent) -> Result<(), axum::Error> {
+        if ev.internal && !self.sees_internal {
+            return Ok(());
+        }
+        match (&ev.conversation_id, ev.seq) {
+            (Some(cid), Some(seq)) => {
+                let Some((last, _)) = self.follows.get(cid).copied() else { return Ok(()) };
+                if seq <= last {
+                    return Ok(());
+                }
+                if seq > last + 1 {
+                    // A gap: fill it (and this frame) from the database.
+                    return self.catch_up(sink, cid).await;
+                }
+                sink.send(WsMsg::Text(ev.frame.as_ref().into())).await?;
+                if let Some(f) = self.follows.get_mut(cid) {
+                    f.0 = seq;
+                }
+                Ok(())
+            }
+            _ => {
+                // A frame about a conversation this connection does not follow is only for inbox topics.
+                if ev.topic.starts_with("c:")
+                    && ev.conversation_id.as_ref().is_some_and(|c| !self.follows.contains_key(c))
+                {
+                    return Ok(());
+                }
+                sink.send(WsMsg::Text(ev.frame.as_ref().into())).await
+            }
+        }
+    }
+
+    /// After lag, everything followed is brought up to date from the database.
+    async fn recover(&mut self, sink: &mut Sink) -> Result<bool, axum::Error> {
+        if !self.inbox.lagged.swap(false, Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let ids: Vec<String> = self.follows.keys().cloned().collect();
+        for cid in ids {
+            self.catch_up(sink, &cid).await?;
+        }
+        Ok(true)
+    }
+}
+
+/// Leaving, however the connection ended: unsubscribe everything.
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.state.hub.count_connection(-1);
+        for (cid, (_, sub)) in self.follows.drain() {
+            self.state.hub.unsubscribe(&format!("c:{cid}"), sub);
+        }
+        for (t, sub) in self.topics.drain(..) {
+            self.state.hub.unsubscribe(&t, sub);
+        }
+    }
+}
+
+async fn send(sink: &mut Sink, frame: &Value) -> Result<(), axum::Error> {
+    sink.send(WsMsg::Text(frame.to_string().into())).await
+}
+
+/// Reads the next text frame as JSON. `None` when the connection ended.
+async fn next_frame(stream: &mut SplitStream<WebSocket>) -> Option<Result<Value, String>> {
+    loop {
+        match stream.next().await? {
+            Ok(WsMsg::Text(t)) => return Some(serde_json::from_str(t.as_str()).map_err(|e| e.to_string())),
+            Ok(WsMsg::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Customers
+
+/// `GET /ws/chat`: a customer's (widget's) connection. Authenticated by the chat session token in `hello`.
+pub async fn customer_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    configure(ws).on_upgrade(move |socket| async move {
+        if let Err(e) = customer_conn(state, socket).await {
+            tracing::debug!(error = %e, "customer connection ended");
+        }
+    })
+}
+
+#[derive(Deserialize)]
+struct Hello {
+    token: Option<String>,
+    conversation_id: Option<String>,
+    #[serde(default)]
+    last_seq: i64,
+    #[serde(default)]
+    resume: HashMap<String, i64>,
+}
+
+#[derive(Deserialize)]
+struct Frame {
+    #[serde(rename = "type")]
+    kind: String,
+    conversation_id: Option<String>,
+    client_id: Option<String>,
+    body: Option<String>,
+    #[serde(default)]
+    attachment_ids: Vec<String>,
+    #[serde(default)]
+    internal: bool,
+    topic: Option<String>,
+    on: Option<bool>,
+    delivered: Option<i64>,
+    read: Option<i64>,
+    last_seq: Option<i64>,
+    score: Option<i64>,
+    comment: Option<String>,
+    department: Option<String>,
+    note: Option<String>,
+    agent_id: Option<String>,
+    status: Option<String>,
+    capacity: Option<i64>,
+}
+
+async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::Error> {
+    let (mut sink, mut stream) = socket.split();
+    let hello = match tokio::time::timeout(HELLO_TIMEOUT, next_frame(&mut stream)).await {
+        Ok(Some(Ok(v))) if v.get("type").and_then(Value::as_str) == Some("hello") => v,
+        _ => {
+            send(&mut sink, &json!({"type": "error", "code": "invalid", "message": "say hello first"})).await?;
+            return Ok(());
+        }
+    };
+    let hello: Hello = match serde_json::from_value(hello) {
+        Ok(h) => h,
+        Err(e) => {
+            send(&mut sink, &json!({"type": "error", "code": "invalid", "message": e.to_string()})).await?;
+            return Ok(());
+        }
+    };
+    let customer = match customer_of(&state, hello.token.as_deref()).await {
+        Some(c) => c,
+        None => {
+            send(&mut sink, &json!({"type": "error", "code": "unauthorized", "message": "sign in again"})).await?;
+            return Ok(());
+        }
+    };
+    let lang = customer.lang.as_deref().and_then(Lang::from_tag).unwrap_or(Lang::ZhHans);
+    let (mut conn, mut rx) = Conn::new(state.clone(), false);
+    conn.listen(format!("k:{}", customer.id));
+    let open = state.store.open_chat_of(&customer.id).await.ok().flatten();
+    let view = match &open {
+        Some((c, ch)) => Some(service::chat_view(&state, c, ch).await),
+        None => None,
+    };
+    let online = service::agents_online(&state).await;
+    send(&mut sink, &json!({"type": "welcome", "customer_id": customer.id, "lang": lang.as_str(), "chat": view, "agents_online": online}))
+        .await?;
+    // Resume what the client knows, then the open chat from the start if the client did not know it.
+    let mut resume = hello.resume.clone();
+    if let Some(cid) = &hello.conversation_id {
+        resume.insert(cid.clone(), hello.last_seq);
+    }
+    for (cid, after) in resume {
+        if owns(&state, &customer, &cid).await {
+            conn.follow(&mut sink, &cid, after).await?;
+        }
+    }
+    if let Some((c, _)) = &open {
+        if !conn.follows.contains_key(&c.id) {
+            conn.follow(&mut sink, &c.id, 0).await?;
+        }
+    }
+    let mut tick = tokio::time::interval(TICK);
+    let result = loop {
+        tokio::select! {
+            f = next_frame(&mut stream) => match f {
+                None => break Ok(()),
+                Some(Err(e)) => send(&mut sink, &json!({"type": "error", "code": "invalid", "message": format!("not JSON: {e}")})).await?,
+                Some(Ok(v)) => {
+                    let frame: Frame = match serde_json::from_value(v) {
+                        Ok(f) => f,
+                        Err(e) => { send(&mut sink, &json!({"type": "error", "code": "invalid", "message": e.to_string()})).await?; continue; }
+                    };
+                    if let Err(e) = customer_frame(&mut conn, &mut sink, &customer, lang, frame).await {
+                        break Err(e);
+                    }
+                }
+            },
+            ev = rx.recv() => if let Some(ev) = ev {
+                handle_event(&mut conn, &mut sink, &ev).await?;
+            },
+            _ = tick.tick() => { conn.recover(&mut sink).await?; }
+        }
+    };
+    drop(conn);
+    result
+}
+
+/// Forwards a hub event, acting on its control instruction first.
+async fn handle_event(conn: &mut Conn, sink: &mut Sink, ev: &BusEvent) -> Result<(), axum::Error> {
+    match (ev.control, &ev.conversation_id) {
+        (Some(Control::Follow), Some(cid)) => {
+            let cid = cid.clone();
+            conn.forward(sink, ev).await?;
+            if !conn.follows.contains_key(&cid) {
+                conn.follow(sink, &cid, 0).await?;
+            }
+            Ok(())
+        }
+        (Some(Control::Unfollow), Some(cid)) => {
+            let cid = cid.clone();
+            conn.forward(sink, ev).await?;
+            conn.unfollow(&cid);
+            Ok(())
+        }
+        _ => conn.forward(sink, ev).await,
+    }
+}
+
+async fn customer_of(state: &AppState, token: Option<&str>) -> Option<Customer> {
+    let session = state.store.session(token?).await.ok()??;
+    if session.principal_kind != "customer" {
+        return None;
+    }
+    state.store.customer(&session.principal_id).await.ok()?
+}
+
+async fn owns(state: &AppState, customer: &Customer, cid: &str) -> bool {
+    matches!(state.store.conversation(cid).await, Ok(Some(c)) if c.customer_id == customer.id && c.kind == "chat")
+}
+
+async fn customer_frame(
+    conn: &mut Conn,
+    sink: &mut Sink,
+    customer: &Customer,
+    lang: Lang,
+    f: Frame,
+) -> Result<(), axum::Error> {
+    let state = conn.state.clone();
+    let open_id = || async { state.store.open_chat_of(&customer.id).await.ok().flatten().map(|(c, _)| c.id) };
+    let r: Result<Option<Value>, ApiError> = async {
+        match f.kind.as_str() {
+            "send" => {
+                let client_id = f.client_id.clone().unwrap_or_default();
+                let a = service::customer_send(
+                    &state,
+                    customer,
+                    lang,
+                    f.topic.as_deref(),
+                    &client_id,
+                    f.body.as_deref().unwrap_or(""),
+                    &f.attachment_ids,
+                )
+                .await?;
+                let ack = json!({"type": "ack", "client_id": client_id, "conversation_id": a.conversation.id, "seq": a.message.seq,
+                    "id": a.message.id, "at": a.message.created_at, "duplicate": a.duplicate});
+                if !conn.follows.contains_key(&a.conversation.id) {
+                    send(sink, &ack).await.map_err(|_| ApiError::bad_request("closed"))?;
+                    conn.follow(sink, &a.conversation.id, 0).await.map_err(|_| ApiError::bad_request("closed"))?;
+                    return Ok(None);
+                }
+                Ok(Some(ack))
+            }
+            "handover" => {
+                let cid = open_id().await.ok_or_else(ApiError::not_found)?;
+                service::handover(&state, &cid, &Actor::Customer(customer.id.clone()), "asked").await?;
+                Ok(None)
+            }
+            "typing" => {
+                if let Some(cid) = open_id().await {
+                    let frame = json!({"type": "typing", "conversation_id": cid, "from": "customer", "on": f.on.unwrap_or(true)});
+                    service::publish_hint(&state, &cid, &frame);
+                }
+                Ok(None)
+            }
+            "receipt" => {
+                let cid = f.conversation_id.clone().ok_or_else(|| ApiError::invalid("conversation_id", "required"))?;
+                if !conn.follows.contains_key(&cid) {
+                    return Err(ApiError::not_found());
+                }
+                let (d, r) = (f.delivered.unwrap_or(0), f.read.unwrap_or(0));
+                state.store.chat_receipt(&cid, Side::Customer, d, r).await?;
+                let frame = json!({"type": "receipt", "conversation_id": cid, "side": "customer", "delivered": d.max(r), "read": r});
+                service::publish_hint(&state, &cid, &frame);
+                Ok(None)
+            }
+            "resume" => {
+                let cid = f.conversation_id.clone().ok_or_else(|| ApiError::invalid("conversation_id", "required"))?;
+                if !owns(&state, customer, &cid).await {
+                    return Err(ApiError::not_found());
+                }
+                conn.follow(sink, &cid, f.last_seq.unwrap_or(0)).await.map_err(|_| ApiError::bad_request("closed"))?;
+                Ok(None)
+            }
+            "end" => {
+                let cid = open_id().await.ok_or_else(ApiError::not_found)?;
+                service::end(&state, &cid, &Actor::Customer(customer.id.clone())).await?;
+                Ok(None)
+            }
+            "rate" => {
+                let cid = f.conversation_id.clone().ok_or_else(|| ApiError::invalid("conversation_id", "required"))?;
+                let score = f.score.ok_or_else(|| ApiError::invalid("score", "1 to 5"))?;
+                state.store.rate_chat(&cid, &customer.id, score, f.comment.as_deref()).await?;
+                Ok(Some(json!({"type": "rated", "conversation_id": cid, "score": score})))
+            }
+            "history" => {
+                let chats = state.store.customer_chats(&customer.id, 50).await?;
+                let mut out = Vec::with_capacity(chats.len());
+                for (c, ch) in &chats {
+                    out.push(service::chat_view(&state, c, ch).await);
+                }
+                Ok(Some(json!({"type": "history", "chats": out})))
+            }
+            "ping" => Ok(Some(json!({"type": "pong"}))),
+            other => Err(ApiError::invalid("type", format!("unknown frame type {other:?}"))),
+        }
+    }
+    .await;
+    match r {
+        Ok(Some(v)) => send(sink, &v).await,
+        Ok(None) => Ok(()),
+        Err(e) => send(sink, &error_frame(&e, f.client_id.as_deref())).await,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Agents
+
+/// `GET /ws/console`: an agent's console connection, authenticated by the console's session cookie. Refused
+/// from other sites (the `Origin` must be this server).
+pub async fn agent_ws(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(e) = crate::auth::check_same_origin(&headers) {
+        return e.into_response();
+    }
+    let agent = match crate::auth::resolve(&state, &headers).await {
+        Ok(Some(c)) => match c.principal {
+            Principal::Agent(a) => a,
+            _ => return ApiError::forbidden("agents only").into_response(),
+        },
+        Ok(None) => return ApiError::unauthorized().into_response(),
+        Err(e) => return e.into_response(),
+    };
+    configure(ws).on_upgrade(move |socket| async move {
+        if let Err(e) = agent_conn(state, socket, agent).await {
+            tracing::debug!(error = %e, "agent connection ended");
+        }
+    })
+}
+
+fn scope_of(a: &Agent) -> Scope {
+    if a.role.sees_all() { Scope::All } else { Scope::Agent { id: a.id.clone(), departments: a.departments.clone() } }
+}
+
+async fn agent_conn(state: AppState, socket: WebSocket, agent: Agent) -> Result<(), axum::Error> {
+    let (mut sink, mut stream) = socket.split();
+    let hello = match tokio::time::timeout(HELLO_TIMEOUT, next_frame(&mut stream)).await {
+        Ok(Some(Ok(v))) if v.get("type").and_then(Value::as_str) == Some("hello") => v,
+        _ => {
+            send(&mut sink, &json!({"type": "error", "code": "invalid", "message": "say hello first"})).await?;
+            return Ok(());
+        }
+    };
+    let resume: HashMap<String, i64> = serde_json::from_value::<Hello>(hello).map(|h| h.resume).unwrap_or_default();
+    let (mut conn, mut rx) = Conn::new(state.clone(), true);
+    let scope = scope_of(&agent);
+    conn.listen(format!("a:{}", agent.id));
+    let departments: Option<Vec<String>> = if agent.role.sees_all() { None } else { Some(agent.departments.clone()) };
+    let all_departments: Vec<String> = match &departments {
+        Some(d) => d.clone(),
+        None => state.store.departments().await.map(|v| v.into_iter().map(|d| d.id).collect()).unwrap_or_default(),
+    };
+    for d in &all_departments {
+        conn.listen(format!("d:{d}"));
+    }
+    let presence = state.store.presence(&agent.id).await.ok();
+    send(
+        &mut sink,
+        &json!({"type": "welcome", "agent": {"id": agent.id, "name": agent.display_name, "agent_no": agent.agent_no.as_str(),
+            "role": agent.role, "departments": agent.departments}, "presence": presence}),
+    )
+    .await?;
+    let inbox = state.store.chat_inbox(&agent.id, departments.as_deref()).await.unwrap_or_default();
+    send(&mut sink, &json!({"type": "inbox", "items": inbox})).await?;
+    // Follow every chat this agent has; resume what the client knew.
+    for item in &inbox {
+        if item.assignee_id.as_deref() == Some(agent.id.as_str()) && item.state == "active" {
+            let after = resume.get(&item.conversation_id).copied().unwrap_or(item.last_seq);
+            conn.follow(&mut sink, &item.conversation_id, after).await?;
+        }
+    }
+    for (cid, after) in &resume {
+        if conn.follows.contains_key(cid) {
+            continue;
+        }
+        if let Ok(Some(c)) = state.store.conversation(cid).await {
+            if scope.permits(&c) {
+                conn.follow(&mut sink, cid, *after).await?;
+            }
+        }
+    }
+    let mut tick = tokio::time::interval(TICK);
+    let result = loop {
+        tokio::select! {
+            f = next_frame(&mut stream) => match f {
+                None => break Ok(()),
+                Some(Err(e)) => send(&mut sink, &json!({"type": "error", "code": "invalid", "message": format!("not JSON: {e}")})).await?,
+                Some(Ok(v)) => {
+                    let frame: Frame = match serde_json::from_value(v) {
+                        Ok(f) => f,
+                        Err(e) => { send(&mut sink, &json!({"type": "error", "code": "invalid", "message": e.to_string()})).await?; continue; }
+                    };
+                    if let Err(e) = agent_frame(&mut conn, &mut sink, &agent, &scope, frame).await {
+                        break Err(e);
+                    }
+                }
+            },
+            ev = rx.recv() => if let Some(ev) = ev {
+                handle_event(&mut conn, &mut sink, &ev).await?;
+            },
+            _ = tick.tick() => {
+                if conn.recover(&mut sink).await? {
+                    let inbox = state.store.chat_inbox(&agent.id, departments.as_deref()).await.unwrap_or_default();
+                    send(&mut sink, &json!({"type": "inbox", "items": inbox})).await?;
+                }
+            }
+        }
+    };
+    drop(conn);
+    result
+}
+
+async fn agent_frame(
+    conn: &mut Conn,
+    sink: &mut Sink,
+    agent: &Agent,
+    scope: &Scope,
+    f: Frame,
+) -> Result<(), axum::Error> {
+    let state = conn.state.clone();
+    let me = Actor::Agent(agent.id.clone());
+    let supervisor = agent.role.sees_all();
+    let r: Result<Option<Value>, ApiError> = async {
+        // Every frame about a conversation is access-checked (once per connection for followed ones).
+        let conv = match &f.conversation_id {
+            Some(cid) => {
+                let c = state.store.conversation(cid).await?.ok_or_else(ApiError::not_found)?;
+                if !scope.permits(&c) || c.kind != "chat" {
+                    return Err(ApiError::not_found());
+                }
+                Some(c)
+            }
+            None => None,
+        };
+        let need = || conv.clone().ok_or_else(|| ApiError::invalid("conversation_id", "required"));
+        let mine_or_supervisor = |c: &lifebuoy_store::Conversation| {
+            if supervisor || c.assignee_id.as_deref() == Some(agent.id.as_str()) {
+                Ok(())
+            } else {
+                Err(ApiError::forbidden("take the chat first"))
+            }
+        };
+        match f.kind.as_str() {
+            "open" => {
+                let c = need()?;
+                conn.follow(sink, &c.id, f.last_seq.unwrap_or(0)).await.map_err(|_| ApiError::bad_request("closed"))?;
+                Ok(None)
+            }
+            "send" => {
+                let c = need()?;
+                let client_id = f.client_id.clone().unwrap_or_default();
+                let a = service::agent_send(&state, agent, &c.id, &client_id, f.body.as_deref().unwrap_or(""), f.internal, &f.attachment_ids)
+                    .await?;
+                if !conn.follows.contains_key(&c.id) {
+                    conn.follow(sink, &c.id, a.message.seq - 1).await.map_err(|_| ApiError::bad_request("closed"))?;
+                }
+                Ok(Some(json!({"type": "ack", "client_id": client_id, "conversation_id": c.id, "seq": a.message.seq,
+                    "id": a.message.id, "at": a.message.created_at, "duplicate": a.duplicate})))
+            }
+            "typing" => {
+                let c = need()?;
+                let frame = json!({"type": "typing", "conversation_id": c.id, "from": "agent", "on": f.on.unwrap_or(true)});
+                service::publish_hint(&state, &c.id, &frame);
+                Ok(None)
+            }
+            "receipt" => {
+                let c = need()?;
+                let (d, r) = (f.delivered.unwrap_or(0), f.read.unwrap_or(0));
+                state.store.chat_receipt(&c.id, Side::Agent, d, r).await?;
+                let frame = json!({"type": "receipt", "conversation_id": c.id, "side": "agent", "delivered": d.max(r), "read": r});
+                service::publish_hint(&state, &c.id, &frame);
+                Ok(None)
+            }
+            "accept" => {
+                let c = need()?;
+                if !service::assign(&state, &c.id, &agent.id, &me, false).await? {
+                    return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "conflict", "someone else took this chat"));
+                }
+                Ok(None)
+            }
+            "assign" => {
+                let c = need()?;
+                if !supervisor {
+                    return Err(ApiError::forbidden("supervisors assign chats"));
+                }
+                let to = f.agent_id.clone().ok_or_else(|| ApiError::invalid("agent_id", "required"))?;
+                let target = state.store.agent(&to).await?.filter(|a| a.active).ok_or_else(|| ApiError::invalid("agent_id", "no such agent"))?;
+                service::assign(&state, &c.id, &target.id, &me, true).await?;
+                Ok(None)
+            }
+            "transfer" => {
+                let c = need()?;
+                mine_or_supervisor(&c)?;
+                let dept = f.department.clone().ok_or_else(|| ApiError::invalid("department", "required"))?;
+                service::transfer(&state, &c.id, &dept, f.note.as_deref().unwrap_or(""), &me).await?;
+                Ok(None)
+            }
+            "end" => {
+                let c = need()?;
+                mine_or_supervisor(&c)?;
+                service::end(&state, &c.id, &me).await?;
+                Ok(None)
+            }
+            "to_ticket" => {
+                let c = need()?;
+                let t = service::to_ticket(&state, &c.id, &me).await?;
+                Ok(Some(json!({"type": "ticket", "conversation_id": c.id, "ticket_id": t.id, "case_number": t.case_number})))
+            }
+            "presence" => {
+                let status = f.status.clone().ok_or_else(|| ApiError::invalid("status", "online, away or offline"))?;
+                let p = state.store.set_presence(&agent.id, &status, f.capacity).await?;
+                if p.status == "online" {
+                    let st = state.clone();
+                    tokio::spawn(async move { service::drain_queue(&st).await });
+                }
+                Ok(Some(json!({"type": "presence", "presence": p})))
+            }
+            "ping" => Ok(Some(json!({"type": "pong"}))),
+            other => Err(ApiError::invalid("type", format!("unknown frame type {other:?}"))),
+        }
+    }
+    .await;
+    match r {
+        Ok(Some(v)) => send(sink, &v).await,
+        Ok(None) => Ok(()),
+        Err(e) => send(sink, &error_frame(&e, f.client_id.as_deref())).await,
+    }
+}
