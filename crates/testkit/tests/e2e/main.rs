@@ -4,6 +4,8 @@
 mod access;
 mod browser;
 mod chat;
+mod chat_browser;
+mod helpcenter;
 mod kb;
 mod pages;
 mod tickets;

@@ -5,6 +5,12 @@
 use crate::AppState;
 use axum::Router;
 
+/// Templates of the chat pages (registered with the others in [`super::templates`]).
+pub const TEMPLATES: &[(&str, &str)] = &[];
+
+/// Files served under `/static/` by these pages: (name, body, content type).
+pub const STATIC: &[(&str, &str, &str)] = &[];
+
 pub fn router() -> Router<AppState> {
     Router::new()
 }

@@ -4,6 +4,7 @@
 
 pub mod chat_pages;
 pub mod console;
+pub mod help_pages;
 pub mod portal;
 
 use crate::AppState;
@@ -38,7 +39,7 @@ pub fn templates() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
-    for (name, src) in TEMPLATES {
+    for (name, src) in TEMPLATES.iter().chain(chat_pages::TEMPLATES).chain(help_pages::TEMPLATES) {
         env.add_template(name, src).expect("embedded templates compile (checked by a test)");
     }
     env.add_filter("fill", |s: String, kw: Kwargs| -> Result<String, minijinja::Error> {
@@ -143,13 +144,17 @@ pub fn router() -> Router<AppState> {
         .merge(portal::router())
         .merge(console::router())
         .merge(chat_pages::router())
+        .merge(help_pages::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
     let (body, ct): (&'static str, &str) = match file.as_str() {
         "app.css" => (include_str!("../../static/app.css"), "text/css; charset=utf-8"),
         "app.js" => (include_str!("../../static/app.js"), "text/javascript; charset=utf-8"),
-        _ => return StatusCode::NOT_FOUND.into_response(),
+        other => match chat_pages::STATIC.iter().chain(help_pages::STATIC).find(|(n, _, _)| *n == other) {
+            Some((_, body, ct)) => (body, ct),
+            None => return StatusCode::NOT_FOUND.into_response(),
+        },
     };
     ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "public, max-age=300")], body).into_response()
 }
