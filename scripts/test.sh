@@ -27,6 +27,7 @@ fc-list 2>/dev/null | grep -qi 'noto sans cjk' || need_pkg __no_such_cmd__ fonts
 # PostgreSQL: the machine's own (or LIFEBUOY_TEST_PG), else a private one started here.
 PG_TMP=""
 cleanup() {
+  if [ -n "${NATS_PID:-}" ]; then kill "$NATS_PID" 2>/dev/null || true; fi
   if [ -n "$PG_TMP" ]; then
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$PG_TMP"
@@ -56,6 +57,20 @@ if ! pg_ok "$LIFEBUOY_TEST_PG"; then
   export LIFEBUOY_TEST_PG=postgres://postgres@127.0.0.1:$port/postgres
 fi
 log "PostgreSQL for tests: $LIFEBUOY_TEST_PG"
+
+# NATS for the two-node chat test: the machine's own (or LIFEBUOY_TEST_NATS), else a private one started here.
+NATS_PID=""
+export LIFEBUOY_TEST_NATS=${LIFEBUOY_TEST_NATS:-nats://127.0.0.1:4222}
+if ! pg_ok "${LIFEBUOY_TEST_NATS/nats:/http:}"; then
+  need_pkg nats-server nats-server
+  nats_port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+  log "no NATS at $LIFEBUOY_TEST_NATS: starting a private one on port $nats_port"
+  nats-server -a 127.0.0.1 -p "$nats_port" >/dev/null 2>&1 &
+  NATS_PID=$!
+  export LIFEBUOY_TEST_NATS=nats://127.0.0.1:$nats_port
+  for _ in $(seq 50); do pg_ok "http://127.0.0.1:$nats_port" && break; sleep 0.1; done
+fi
+log "NATS for tests: $LIFEBUOY_TEST_NATS"
 
 log "licences of every dependency (cargo deny)"
 command -v cargo-deny >/dev/null 2>&1 || cargo install --locked cargo-deny

@@ -13,6 +13,27 @@ use lifebuoy_domain::{CaseNumber, Category, ConversationKind, Invalid, Lang, Pri
 use serde::Serialize;
 use serde_json::json;
 
+/// Who a chat's conversation is assigned to after a transition.
+#[derive(Debug, Clone)]
+enum AssigneeChange {
+    Keep,
+    Set(String),
+    Clear,
+}
+
+/// A change of a chat's routing state (see [`Store::chat_transition`]).
+#[derive(Debug, Clone)]
+struct Transition {
+    from: &'static [&'static str],
+    to: &'static str,
+    at_col: Option<&'static str>,
+    assignee: AssigneeChange,
+    within_capacity: bool,
+    department: Option<String>,
+    conv_status: Option<&'static str>,
+    event: (&'static str, serde_json::Value, bool),
+}
+
 /// Where a chat stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -349,6 +370,7 @@ impl Store {
         if body.trim().is_empty() && attachment_ids.is_empty() {
             return Err(Invalid::new("body", "write a message").into());
         }
+        let (actor_kind, body_out, client_out) = (actor.clone(), body.to_string(), client_id.map(str::to_string));
         let (cid, actor, body, client_id, atts) = (
             conversation_id.to_string(),
             actor.clone(),
@@ -407,18 +429,38 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
-        let message = self.message(&mid).await?;
+        // The hot path: a customer's or the bot's new message is known in full without reading it back.
+        let message = match (&actor_kind, duplicate) {
+            (Actor::Customer(_) | Actor::Bot | Actor::System, false) => Message {
+                id: mid,
+                conversation_id: conversation.id.clone(),
+                seq: conversation.last_seq,
+                author_kind: actor_kind.kind().to_string(),
+                author_id: actor_kind.id().map(str::to_string),
+                author_name: None,
+                agent_no: None,
+                body: body_out,
+                internal,
+                client_id: client_out,
+                created_at: conversation.updated_at,
+            },
+            _ => self.message(&mid).await?,
+        };
         Ok(Appended { message, conversation, duplicate })
     }
 
-    /// Everything on a conversation's timeline after `after_seq`, oldest first (for resuming).
-    pub async fn timeline_after(&self, id: &str, internal: bool, after_seq: i64) -> Result<Vec<TimelineItem>> {
-        let mut items = self.timeline(id, internal).await?;
-        items.retain(|i| i.seq() > after_seq);
-        Ok(items)
+    /// The customer's open chat: its id and state (one indexed read, for the message hot path).
+    pub async fn open_chat_state(&self, customer_id: &str) -> Result<Option<(String, ChatState)>> {
+        let r: Option<(String, String)> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT conversation_id, state FROM chats WHERE customer_id = $1 AND state <> 'ended'"
+        )
+        .bind(customer_id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(r.map(|(id, s)| (id, ChatState::parse(&s))))
     }
 
-    /// Records an event on a chat (handover, assignment, end...) at the next sequence number.
+    /// Appends an event to a chat (and optionally updates its conversation row) at the next sequence number.
     async fn chat_event(
         &self,
         conversation_id: &str,
@@ -476,19 +518,127 @@ impl Store {
         actor: &Actor,
         reason: &str,
     ) -> Result<Option<Conversation>> {
-        let moved: Option<(String,)> = on_write!(self, |pool, lock| sqlx::query_as(
-            "UPDATE chats SET state = 'queued', queued_at = $2 WHERE conversation_id = $1 AND state = 'bot' \
-             RETURNING conversation_id"
+        self.chat_transition(
+            conversation_id,
+            actor,
+            Transition {
+                from: &["bot"],
+                to: "queued",
+                at_col: Some("queued_at"),
+                assignee: AssigneeChange::Keep,
+                within_capacity: false,
+                department: None,
+                conv_status: None,
+                event: ("handover", json!({"reason": reason}), false),
+            },
         )
-        .bind(conversation_id)
-        .bind(now_ms())
-        .fetch_optional(pool)
-        .await)?;
-        if moved.is_none() {
-            return Ok(None);
-        }
-        let c = self.chat_event(conversation_id, actor, "handover", json!({"reason": reason}), false, None).await?;
-        Ok(Some(c))
+        .await
+    }
+
+    /// One change of a chat's routing state, in one transaction: the chat row (only from the states allowed),
+    /// the agents' load counters, the conversation row and the event that tells everyone, at the next sequence
+    /// number. Returns `None` when the chat was not in an allowed state, or (with `within_capacity`) the agent
+    /// had no room left or was not online.
+    async fn chat_transition(&self, conversation_id: &str, actor: &Actor, t: Transition) -> Result<Option<Conversation>> {
+        let lock = if matches!(&*self.db, crate::Db::Postgres(_)) { " FOR UPDATE" } else { "" };
+        let (cid, actor) = (conversation_id.to_string(), actor.clone());
+        grouped_write!(self, Option<Conversation>, [cid, actor, t], |conn| {
+            let now = now_ms();
+            let row: Option<(String, Option<String>)> = sqlx::query_as(&format!(
+                "SELECT ch.state, c.assignee_id FROM chats ch JOIN conversations c ON c.id = ch.conversation_id \
+                 WHERE ch.conversation_id = $1{lock}"
+            ))
+            .bind(&cid)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some((state, old)) = row else { return Err(StoreError::NotFound) };
+            if !t.from.contains(&state.as_str()) {
+                return Ok(None);
+            }
+            let assignee = match &t.assignee {
+                AssigneeChange::Keep => old.clone(),
+                AssigneeChange::Set(a) => Some(a.clone()),
+                AssigneeChange::Clear => None,
+            };
+            let was_busy = if state == "active" { old.clone() } else { None };
+            let now_busy = if t.to == "active" { assignee.clone() } else { None };
+            if was_busy != now_busy {
+                if let Some(a) = &now_busy {
+                    if t.within_capacity {
+                        let r = sqlx::query(
+                            "UPDATE agent_presence SET active_chats = active_chats + 1 \
+                             WHERE agent_id = $1 AND status = 'online' AND active_chats < capacity",
+                        )
+                        .bind(a)
+                        .execute(&mut *conn)
+                        .await?;
+                        if r.rows_affected() == 0 {
+                            return Ok(None);
+                        }
+                    } else {
+                        sqlx::query(
+                            "INSERT INTO agent_presence (agent_id, status, capacity, updated_at, active_chats) \
+                             VALUES ($1, 'offline', $2, $3, 1) \
+                             ON CONFLICT (agent_id) DO UPDATE SET active_chats = agent_presence.active_chats + 1",
+                        )
+                        .bind(a)
+                        .bind(DEFAULT_CAPACITY)
+                        .bind(now)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                }
+                if let Some(a) = &was_busy {
+                    sqlx::query(
+                        "UPDATE agent_presence SET active_chats = CASE WHEN active_chats > 0 THEN active_chats - 1 ELSE 0 END \
+                         WHERE agent_id = $1",
+                    )
+                    .bind(a)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+            }
+            let at = t.at_col.map(|c| format!(", {c} = $3")).unwrap_or_default();
+            sqlx::query(&format!("UPDATE chats SET state = $2{at} WHERE conversation_id = $1"))
+                .bind(&cid)
+                .bind(t.to)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            let sql = format!(
+                "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2, assignee_id = $3, \
+                 department_id = COALESCE($4, department_id), status = COALESCE($5, status), \
+                 closed_at = CASE WHEN $6 THEN $2 ELSE closed_at END WHERE id = $1 RETURNING {CONVERSATION_COLS}"
+            );
+            let mut c: Conversation = sqlx::query_as(&sql)
+                .bind(&cid)
+                .bind(now)
+                .bind(&assignee)
+                .bind(&t.department)
+                .bind(t.conv_status)
+                .bind(t.conv_status == Some("closed"))
+                .fetch_one(&mut *conn)
+                .await?;
+            // push_event! takes the next number itself: start from the value before our increment.
+            c.last_seq -= 1;
+            let (kind, data, internal) = &t.event;
+            push_event!(conn, c, actor, *kind, data, *internal);
+            Ok(Some(c))
+        })
+    }
+
+    /// Counts each agent's active chats afresh (at start-up: the counters routing reads are kept in step by
+    /// every transition, this repairs them should anything ever have been written around it).
+    pub async fn recount_chat_load(&self) -> Result<()> {
+        on_write!(self, |pool, lock| sqlx::query(
+            "UPDATE agent_presence SET active_chats = (SELECT COUNT(*) FROM chats ch \
+             JOIN conversations c ON c.id = ch.conversation_id \
+             WHERE ch.state = 'active' AND c.assignee_id = agent_presence.agent_id)"
+        )
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
     }
 
     /// Sets what the customer's chat is about, and the order id or tx hash when the customer gave one.
@@ -566,10 +716,7 @@ impl Store {
     /// Online agents with their active chat counts.
     pub async fn online_agents(&self) -> Result<Vec<(Presence, i64)>> {
         let rows: Vec<(String, String, i64, i64, i64)> = on_read!(self, |pool| sqlx::query_as(
-            "SELECT p.agent_id, p.status, p.capacity, p.updated_at, \
-             (SELECT COUNT(*) FROM chats ch JOIN conversations c ON c.id = ch.conversation_id \
-              WHERE ch.state = 'active' AND c.assignee_id = p.agent_id) \
-             FROM agent_presence p WHERE p.status = 'online'"
+            "SELECT agent_id, status, capacity, updated_at, active_chats FROM agent_presence WHERE status = 'online'"
         )
         .fetch_all(pool)
         .await)?;
@@ -579,20 +726,30 @@ impl Store {
             .collect())
     }
 
+    /// Whether any agent is online (the widget offers the message form when not).
+    pub async fn any_agent_online(&self) -> Result<bool> {
+        let r: Option<(i64,)> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT 1 FROM agent_presence WHERE status = 'online' LIMIT 1"
+        )
+        .fetch_optional(pool)
+        .await)?;
+        Ok(r.is_some())
+    }
+
     /// Routes a queued chat to the least-busy online agent of its department who speaks its language and has
-    /// room. Returns the agent id, or `None` when nobody eligible has room (the chat stays queued).
+    /// room. Returns the agent id, or `None` when nobody eligible has room (the chat stays queued). Loads are
+    /// counters kept by every transition, so routing costs the same with ten chats or ten thousand; the
+    /// assignment re-checks the room inside its transaction, so two nodes routing at once cannot overfill an
+    /// agent (the loser tries the next candidate).
     pub async fn route_chat(&self, conversation_id: &str) -> Result<Option<String>> {
         let Some((c, ch)) = self.chat(conversation_id).await? else { return Err(StoreError::NotFound) };
         if ch.state() != ChatState::Queued {
             return Ok(None);
         }
-        // Candidates: online, in the department (or seeing all), speaking the language, under capacity.
         let rows: Vec<(String, String, String, i64, i64)> = on_read!(self, |pool| sqlx::query_as(
-            "SELECT a.id, a.role, a.languages, p.capacity, \
-             (SELECT COUNT(*) FROM chats ch JOIN conversations c ON c.id = ch.conversation_id \
-              WHERE ch.state = 'active' AND c.assignee_id = a.id) AS busy \
-             FROM agents a JOIN agent_presence p ON p.agent_id = a.id \
-             WHERE a.active AND p.status = 'online' AND \
+            "SELECT a.id, a.role, a.languages, p.capacity, p.active_chats \
+             FROM agent_presence p JOIN agents a ON a.id = p.agent_id \
+             WHERE p.status = 'online' AND p.active_chats < p.capacity AND a.active AND \
                (EXISTS (SELECT 1 FROM agent_departments d WHERE d.agent_id = a.id AND d.department_id = $1) \
                 OR a.role IN ('supervisor', 'admin'))"
         )
@@ -600,25 +757,33 @@ impl Store {
         .fetch_all(pool)
         .await)?;
         let lang = c.lang.as_str();
-        let mut best: Option<(i64, bool, f64, String)> = None;
-        for (id, role, langs, cap, busy) in rows {
-            if busy >= cap || !langs.split(',').any(|l| l.trim() == lang) {
-                continue;
-            }
-            // Front-line agents first; supervisors take chats only when nobody else can.
-            let supervisor = role == "supervisor" || role == "admin";
-            let load = busy as f64 / cap as f64;
-            let key = (busy, supervisor, load, id);
-            if best.as_ref().is_none_or(|b| (key.1, key.0, key.2) < (b.1, b.0, b.2)) {
-                best = Some(key);
+        let mut candidates: Vec<(bool, i64, f64, String)> = rows
+            .into_iter()
+            .filter(|(_, _, langs, _, _)| langs.split(',').any(|l| l.trim() == lang))
+            .map(|(id, role, _, cap, busy)| {
+                // Front-line agents first; supervisors take chats only when nobody else can.
+                let supervisor = role == "supervisor" || role == "admin";
+                (supervisor, busy, busy as f64 / cap.max(1) as f64, id)
+            })
+            .collect();
+        candidates.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)).then(a.3.cmp(&b.3)));
+        for (_, _, _, agent) in candidates.into_iter().take(5) {
+            match self.assign_inner(conversation_id, &agent, &Actor::System, &["queued"], true).await? {
+                Some(_) => return Ok(Some(agent)),
+                None => {
+                    // Taken meanwhile, or the agent filled up: only the latter is worth another candidate.
+                    if self.chat(conversation_id).await?.is_none_or(|(_, ch)| ch.state() != ChatState::Queued) {
+                        return Ok(None);
+                    }
+                }
             }
         }
-        let Some((_, _, _, agent)) = best else { return Ok(None) };
-        self.assign_chat(conversation_id, &agent, &Actor::System, false).await.map(|ok| ok.then_some(agent))
+        Ok(None)
     }
 
     /// Gives a chat to an agent. With `reassign`, an active chat moves (a transfer, or a supervisor's
-    /// reassignment); without, only a queued chat is taken. Returns whether it moved.
+    /// reassignment); without, only a queued chat is taken. Returns whether it moved. Capacity is the router's
+    /// rule: an agent accepting a chat, or a supervisor assigning one, may go over it.
     pub async fn assign_chat(
         &self,
         conversation_id: &str,
@@ -626,35 +791,38 @@ impl Store {
         actor: &Actor,
         reassign: bool,
     ) -> Result<bool> {
-        let now = now_ms();
-        let sql = if reassign {
-            "UPDATE chats SET state = 'active', assigned_at = $2 WHERE conversation_id = $1 AND state IN ('bot', 'queued', 'active') RETURNING conversation_id"
-        } else {
-            "UPDATE chats SET state = 'active', assigned_at = $2 WHERE conversation_id = $1 AND state = 'queued' RETURNING conversation_id"
-        };
-        let moved: Option<(String,)> = on_write!(self, |pool, lock| sqlx::query_as(sql)
-            .bind(conversation_id)
-            .bind(now)
-            .fetch_optional(pool)
-            .await)?;
-        if moved.is_none() {
-            return Ok(false);
-        }
-        let agent = self.agent(agent_id).await?;
-        let (name, no) = agent.map(|a| (a.display_name, a.agent_no.as_str().to_string())).unwrap_or_default();
-        self.chat_event(
+        let from: &'static [&'static str] = if reassign { &["bot", "queued", "active"] } else { &["queued"] };
+        Ok(self.assign_inner(conversation_id, agent_id, actor, from, false).await?.is_some())
+    }
+
+    async fn assign_inner(
+        &self,
+        conversation_id: &str,
+        agent_id: &str,
+        actor: &Actor,
+        from: &'static [&'static str],
+        within_capacity: bool,
+    ) -> Result<Option<Conversation>> {
+        let agent = self.agent(agent_id).await?.ok_or_else(|| Invalid::new("agent_id", "no such agent"))?;
+        self.chat_transition(
             conversation_id,
             actor,
-            "assigned",
-            json!({"to": agent_id, "name": name, "agent_no": no}),
-            false,
-            Some((
-                "UPDATE conversations SET assignee_id = $3, status = 'open', updated_at = $2 WHERE id = $1",
-                vec![Some(agent_id.to_string())],
-            )),
+            Transition {
+                from,
+                to: "active",
+                at_col: Some("assigned_at"),
+                assignee: AssigneeChange::Set(agent_id.to_string()),
+                within_capacity,
+                department: None,
+                conv_status: Some("open"),
+                event: (
+                    "assigned",
+                    json!({"to": agent_id, "name": agent.display_name, "agent_no": agent.agent_no.as_str()}),
+                    false,
+                ),
+            },
         )
-        .await?;
-        Ok(true)
+        .await
     }
 
     /// Moves a chat to another department's queue (with a note for the next agent).
@@ -672,58 +840,41 @@ impl Store {
         if !depts.iter().any(|d| d.id == department) {
             return Err(Invalid::new("department", "no such department").into());
         }
-        let now = now_ms();
-        on_write!(self, |pool, lock| sqlx::query(
-            "UPDATE chats SET state = 'queued', queued_at = $2 WHERE conversation_id = $1 AND state <> 'ended'"
-        )
-        .bind(conversation_id)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        self.chat_event(
+        self.chat_transition(
             conversation_id,
             actor,
-            "transferred",
-            json!({"to_department": department, "note": note}),
-            true,
-            Some((
-                "UPDATE conversations SET department_id = $3, assignee_id = NULL, updated_at = $2 WHERE id = $1",
-                vec![Some(department.to_string())],
-            )),
+            Transition {
+                from: &["bot", "queued", "active"],
+                to: "queued",
+                at_col: Some("queued_at"),
+                assignee: AssigneeChange::Clear,
+                within_capacity: false,
+                department: Some(department.to_string()),
+                conv_status: None,
+                event: ("transferred", json!({"to_department": department, "note": note}), true),
+            },
         )
-        .await
+        .await?
+        .ok_or_else(|| StoreError::Conflict("this chat has ended".into()))
     }
 
     /// Ends a chat. Returns `None` when it had already ended.
     pub async fn end_chat(&self, conversation_id: &str, actor: &Actor) -> Result<Option<Conversation>> {
-        let now = now_ms();
-        let moved: Option<(String,)> = on_write!(self, |pool, lock| {
-            sqlx::query_as(
-            "UPDATE chats SET state = 'ended', ended_at = $2 WHERE conversation_id = $1 AND state <> 'ended' RETURNING conversation_id"
+        self.chat_transition(
+            conversation_id,
+            actor,
+            Transition {
+                from: &["bot", "queued", "active"],
+                to: "ended",
+                at_col: Some("ended_at"),
+                assignee: AssigneeChange::Keep,
+                within_capacity: false,
+                department: None,
+                conv_status: Some("closed"),
+                event: ("chat_ended", json!({}), false),
+            },
         )
-        .bind(conversation_id)
-        .bind(now)
-        .fetch_optional(pool)
         .await
-        })?;
-        if moved.is_none() {
-            return Ok(None);
-        }
-        let c = self
-            .chat_event(
-                conversation_id,
-                actor,
-                "chat_ended",
-                json!({}),
-                false,
-                Some((
-                    "UPDATE conversations SET status = 'closed', closed_at = $2, updated_at = $2 WHERE id = $1",
-                    vec![],
-                )),
-            )
-            .await?;
-        Ok(Some(c))
     }
 
     /// The customer's rating of an ended chat (1–5, optional comment). Rating again replaces it.

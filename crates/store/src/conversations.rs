@@ -625,21 +625,27 @@ impl Store {
 
     /// The timeline: messages and events in sequence order; internal ones only when `internal` is true.
     pub async fn timeline(&self, id: &str, internal: bool) -> Result<Vec<TimelineItem>> {
-        let filter = if internal { "" } else { " AND internal = FALSE" };
+        self.timeline_after(id, internal, 0).await
+    }
+
+    /// Everything on a conversation's timeline after `after_seq`, oldest first (for resuming: reads only what
+    /// is missing, through the `(conversation_id, seq)` keys).
+    pub async fn timeline_after(&self, id: &str, internal: bool, after_seq: i64) -> Result<Vec<TimelineItem>> {
+        let filter = if internal { " AND seq > $2" } else { " AND seq > $2 AND internal = FALSE" };
         let msql = format!(
             "{MESSAGE_SELECT} WHERE m.conversation_id = $1{} ORDER BY m.seq",
-            filter.replace("internal", "m.internal")
+            filter.replace("internal", "m.internal").replace("seq", "m.seq")
         );
         let esql = format!(
             "{EVENT_SELECT} WHERE e.conversation_id = $1{} ORDER BY e.seq",
-            filter.replace("internal", "e.internal")
+            filter.replace("internal", "e.internal").replace("seq", "e.seq")
         );
         let (messages, events): (Vec<Message>, Vec<Event>) = on_read!(self, |pool| {
-            let m = sqlx::query_as(&msql).bind(id).fetch_all(pool).await?;
-            let e = sqlx::query_as(&esql).bind(id).fetch_all(pool).await?;
+            let m = sqlx::query_as(&msql).bind(id).bind(after_seq).fetch_all(pool).await?;
+            let e = sqlx::query_as(&esql).bind(id).bind(after_seq).fetch_all(pool).await?;
             Ok::<_, sqlx::Error>((m, e))
         })?;
-        let mut atts = self.attachments_of(id).await?;
+        let mut atts = if messages.is_empty() { vec![] } else { self.attachments_of(id).await? };
         let mut out: Vec<TimelineItem> = messages
             .into_iter()
             .map(|m| {

@@ -155,7 +155,8 @@ impl Store {
                 .synchronous(if opts.sqlite_sync_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal })
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                .pragma("cache_size", "-65536")
+                // 16 MiB of page cache per connection (nine of them): the OS page cache holds the rest, shared.
+                .pragma("cache_size", "-16384")
                 .pragma("temp_store", "memory");
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
@@ -180,6 +181,7 @@ impl Store {
             Db::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
             Db::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
         }
+        self.recount_chat_load().await?;
         Ok(())
     }
 

@@ -25,6 +25,8 @@ CREATE TABLE agent_presence (
     agent_id   TEXT PRIMARY KEY REFERENCES agents(id),
     status     TEXT NOT NULL,
     capacity   BIGINT NOT NULL,
+    -- Active chats assigned to the agent: kept in step by every chat transition (routing reads it).
+    active_chats BIGINT NOT NULL DEFAULT 0,
     updated_at BIGINT NOT NULL
 );
 

@@ -4,7 +4,7 @@
 
 use super::service;
 use crate::AppState;
-use crate::auth::{Caller, customer_from_claims, hash_password};
+use crate::auth::{Caller, customer_from_claims, hash_password_async};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -180,9 +180,7 @@ pub async fn create_agent(
         return Err(ApiError::invalid("departments", format!("one or more of {}", known.join(", "))));
     }
     let password = r.password.clone();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|_| ApiError::bad_request("hashing aborted"))?;
+    let password_hash = hash_password_async(password).await;
     let a = state
         .store
         .create_agent(&NewAgent {

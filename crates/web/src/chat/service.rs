@@ -116,7 +116,7 @@ pub async fn chat_view(state: &AppState, c: &Conversation, ch: &Chat) -> Value {
 
 /// Whether any agent is online to take chats.
 pub async fn agents_online(state: &AppState) -> bool {
-    state.store.online_agents().await.map(|v| !v.is_empty()).unwrap_or(false)
+    state.store.any_agent_online().await.unwrap_or(false)
 }
 
 /// Tells the customer's devices how their chat stands now.
@@ -184,13 +184,13 @@ pub async fn customer_send(
     check_client_id(client_id)?;
     let body = check_body(body, attachments)?;
     let (category, department) = topic_route(topic);
-    let open = state.store.open_chat_of(&customer.id).await?;
+    let open = state.store.open_chat_state(&customer.id).await?;
     let a = match &open {
-        Some((c, _)) => {
+        Some((id, _)) => {
             state
                 .store
                 .append_chat_message(
-                    &c.id,
+                    id,
                     &Actor::Customer(customer.id.clone()),
                     &body,
                     false,
@@ -234,7 +234,7 @@ pub async fn customer_send(
         let _ = state.store.chat_context(&a.conversation.id, None, order.as_deref(), tx.as_deref()).await;
     }
     let chat_state = match &open {
-        Some((_, ch)) => ch.state(),
+        Some((_, st)) => *st,
         None => ChatState::Bot,
     };
     match chat_state {

@@ -358,7 +358,7 @@ async fn customer_frame(
     f: Frame,
 ) -> Result<(), axum::Error> {
     let state = conn.state.clone();
-    let open_id = || async { state.store.open_chat_of(&customer.id).await.ok().flatten().map(|(c, _)| c.id) };
+    let open_id = || async { state.store.open_chat_state(&customer.id).await.ok().flatten().map(|(id, _)| id) };
     let r: Result<Option<Value>, ApiError> = async {
         match f.kind.as_str() {
             "send" => {

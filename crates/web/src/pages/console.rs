@@ -6,7 +6,7 @@ use super::{Base, error_page, render, start_session};
 use crate::api::tickets::{self, ListQuery, NewMessage, StaffAction, UpdateBody};
 use crate::auth::{
     Caller, ConsoleAgent, LOCKOUT_MS, MAX_LOGIN_FAILURES, MaybeCaller, check_form_token, check_same_origin,
-    verify_password,
+    verify_password_async,
 };
 use crate::error::ApiError;
 use crate::{AppState, i18n};
@@ -69,13 +69,13 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<
     };
     let Some(rec) = rec else {
         // Spend the same time as a real check, so response times do not reveal which emails exist.
-        verify_password(&f.password, &DUMMY_HASH);
+        verify_password_async(f.password.clone(), DUMMY_HASH.clone()).await;
         return fail("console.bad_login", &f.email);
     };
     if rec.locked_until.is_some_and(|t| t > now_ms()) {
         return fail("console.locked", &f.email);
     }
-    if !rec.agent.active || !verify_password(&f.password, &rec.password_hash) {
+    if !rec.agent.active || !verify_password_async(f.password.clone(), rec.password_hash.clone()).await {
         let _ = state.store.record_login_failure(&rec.agent.id, MAX_LOGIN_FAILURES, now_ms() + LOCKOUT_MS).await;
         let locked_now = rec.failed_logins + 1 >= MAX_LOGIN_FAILURES;
         return fail(if locked_now { "console.locked" } else { "console.bad_login" }, &f.email);

@@ -1,0 +1,284 @@
+//! The `lifebuoy` binary as operators run it, in separate processes: a server killed with SIGKILL in the middle
+//! of a conversation and started again loses and doubles nothing that it acknowledged; two servers on one
+//! PostgreSQL joined by NATS carry a conversation between a customer on one and an agent on the other.
+
+use lifebuoy_testkit::{SECRET, WsClient, identity_token, pg_admin_url};
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DEMO_PASSWORD: &str = "demo1234";
+const AGENT: &str = "li.na@demo.lifebuoy.dev";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// A `lifebuoy serve` process.
+struct Node {
+    child: Child,
+    base: String,
+    addr: String,
+}
+
+impl Node {
+    async fn start(port: u16, data: &Path, extra: &[&str]) -> Node {
+        let addr = format!("127.0.0.1:{port}");
+        let log = std::fs::File::create(data.with_extension(format!("{port}.log"))).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_lifebuoy"))
+            .args(["serve", "--listen", &addr, "--data"])
+            .arg(data)
+            .args(["--identity-secret", SECRET])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("lifebuoy starts");
+        let node = Node { child, base: format!("http://{addr}"), addr };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = reqwest::get(format!("{}/healthz", node.base)).await {
+                if r.status().is_success() {
+                    return node;
+                }
+            }
+            assert!(Instant::now() < deadline, "lifebuoy on {} did not become healthy in 60 s", node.addr);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// SIGKILL: no shutdown hooks, no flushing, as a power cut looks to the process.
+    fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+
+    async fn customer(&self, token: &str, resume: Option<(&str, i64)>) -> (WsClient, Value) {
+        let mut ws = WsClient::connect(&format!("ws://{}/ws/chat", self.addr), &[]).await;
+        let mut hello = json!({"type": "hello", "token": token});
+        if let Some((cid, seq)) = resume {
+            hello["conversation_id"] = cid.into();
+            hello["last_seq"] = seq.into();
+        }
+        ws.send(hello).await;
+        let welcome = ws.recv_type("welcome").await;
+        (ws, welcome)
+    }
+
+    async fn session(&self, sub: &str) -> String {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/chat/session", self.base))
+            .json(&json!({"identity_token": identity_token(sub, "zh-Hans", 3600)}))
+            .send()
+            .await
+            .expect("chat session");
+        assert_eq!(r.status(), 201, "chat session");
+        r.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_string()
+    }
+
+    async fn agent(&self, email: &str) -> WsClient {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let r = http
+            .post(format!("{}/console/login", self.base))
+            .header("origin", &self.base)
+            .form(&[("email", email), ("password", DEMO_PASSWORD)])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status(), 303, "login of {email}");
+        let cookie = r.headers()["set-cookie"].to_str().expect("ascii").split(';').next().expect("cookie").to_string();
+        let mut ws = WsClient::connect(
+            &format!("ws://{}/ws/console", self.addr),
+            &[("cookie", &cookie), ("origin", &self.base)],
+        )
+        .await;
+        ws.send(json!({"type": "hello", "resume": {}})).await;
+        ws.recv_type("welcome").await;
+        ws
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every customer message of a conversation, replayed from the start: client id → how often it is there.
+async fn stored_client_ids(node: &Node, token: &str, cid: &str) -> HashMap<String, usize> {
+    let (mut ws, _) = node.customer(token, Some((cid, 0))).await;
+    let mut seqs = vec![];
+    let mut out: HashMap<String, usize> = HashMap::new();
+    for f in ws.drain(1500).await {
+        if f["type"] == "msg" && f["conversation_id"] == cid {
+            seqs.push(f["seq"].as_i64().expect("seq"));
+            if let Some(c) = f["client_id"].as_str() {
+                *out.entry(c.to_string()).or_default() += 1;
+            }
+        }
+    }
+    let mut sorted = seqs.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seqs, sorted, "a replay comes in sequence order, each sequence number once");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_conversation_loses_and_doubles_nothing() {
+    let dir = std::env::temp_dir().join(format!("lb-kill-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let data = dir.join("data");
+    let port = free_port();
+    let mut node = Node::start(port, &data, &["--demo"]).await;
+
+    // A customer reaches an agent.
+    let token = node.session("kill-test-customer").await;
+    let (mut cust, _) = node.customer(&token, None).await;
+    let mut agent = node.agent(AGENT).await;
+    agent.send(json!({"type": "presence", "status": "online", "capacity": 5})).await;
+    cust.send(json!({"type": "send", "client_id": "first", "body": "转人工"})).await;
+    let ack = cust.recv_type("ack").await;
+    let cid = ack["conversation_id"].as_str().expect("conversation").to_string();
+    agent.recv_until("the chat assigned to the agent", |f| f["type"] == "assigned" && f["conversation_id"] == cid).await;
+
+    // Both sides write; the server dies with 40 customer messages sent, some acknowledged, some in flight.
+    agent.send(json!({"type": "send", "conversation_id": cid, "client_id": "agent-1", "body": "您好，请问有什么可以帮您？"})).await;
+    let all: Vec<String> = (0..40).map(|i| format!("m-{i}")).collect();
+    let mut acked: HashSet<String> = HashSet::new();
+    for (i, c) in all.iter().enumerate() {
+        cust.send(json!({"type": "send", "client_id": c, "body": format!("第 {i} 条：提币还没到账")})).await;
+        if i == 25 {
+            // Let some acknowledgements arrive, then pull the plug while the rest are in flight.
+            while let Some(f) = cust.recv_within(300).await {
+                if f["type"] == "ack" {
+                    acked.insert(f["client_id"].as_str().unwrap_or_default().to_string());
+                }
+                if acked.len() >= 10 {
+                    break;
+                }
+            }
+        }
+    }
+    node.kill();
+    while let Some(f) = cust.recv_within(200).await {
+        if f["type"] == "ack" {
+            acked.insert(f["client_id"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    assert!(acked.len() >= 10, "some messages were acknowledged before the kill ({})", acked.len());
+
+    // Restart on the same data; the customer reconnects and resends everything not acknowledged, with the same
+    // client ids (as the widget's outbox does).
+    let node = Node::start(port, &data, &[]).await;
+    let (mut cust, welcome) = node.customer(&token, Some((&cid, 0))).await;
+    assert_eq!(welcome["chat"]["conversation_id"], cid.as_str(), "the open chat survives the restart");
+    let unacked: Vec<&String> = all.iter().filter(|c| !acked.contains(*c)).collect();
+    for c in &unacked {
+        cust.send(json!({"type": "send", "client_id": c, "body": "重发"})).await;
+    }
+    // Also resend two that were acknowledged, as a client that missed their acks would.
+    let again: Vec<String> = acked.iter().filter(|c| c.starts_with("m-")).take(2).cloned().collect();
+    for c in &again {
+        cust.send(json!({"type": "send", "client_id": c, "body": "重发"})).await;
+    }
+    let mut pending: HashSet<String> = unacked.iter().map(|c| c.to_string()).chain(again.iter().cloned()).collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pending.is_empty() && Instant::now() < deadline {
+        if let Some(f) = cust.recv_within(500).await {
+            if f["type"] == "ack" {
+                let c = f["client_id"].as_str().unwrap_or_default();
+                if again.iter().any(|a| a == c) {
+                    assert_eq!(f["duplicate"], true, "a resent, already stored message is answered as a duplicate");
+                }
+                pending.remove(c);
+            }
+        }
+    }
+    assert!(pending.is_empty(), "every resent message is acknowledged after the restart: {pending:?}");
+
+    let stored = stored_client_ids(&node, &token, &cid).await;
+    for c in all.iter().chain(["first".to_string()].iter()) {
+        assert_eq!(stored.get(c).copied().unwrap_or(0), 1, "message {c} is stored exactly once");
+    }
+    // The agent, reconnecting, sees their own reply and every customer message once.
+    let mut agent = node.agent(AGENT).await;
+    agent.send(json!({"type": "open", "conversation_id": cid, "last_seq": 0})).await;
+    let frames = agent.drain(1500).await;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for f in frames.iter().filter(|f| f["type"] == "msg" && f["conversation_id"] == cid.as_str()) {
+        *seen.entry(f["client_id"].as_str().unwrap_or("-").to_string()).or_default() += 1;
+    }
+    assert_eq!(seen.get("agent-1"), Some(&1), "the agent's reply survived");
+    assert!(all.iter().all(|c| seen.get(c) == Some(&1)), "the agent sees each customer message once: {seen:?}");
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The NATS server for the two-node test: `LIFEBUOY_TEST_NATS`, default the local one (scripts/test.sh starts
+/// one when the machine has none).
+fn nats_url() -> String {
+    std::env::var("LIFEBUOY_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_postgres_and_nats_carry_one_conversation() {
+    use sqlx::Connection;
+    let nats = nats_url();
+    let hostport = nats.trim_start_matches("nats://").to_string();
+    assert!(
+        tokio::net::TcpStream::connect(&hostport).await.is_ok(),
+        "NATS is needed at {nats} (set LIFEBUOY_TEST_NATS; scripts/test.sh starts one)"
+    );
+    let admin = pg_admin_url();
+    let name = format!("lb_nodes_{}", uuid::Uuid::new_v4().simple());
+    let mut c = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL for the two-node test");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.expect("create database");
+    let db = format!("{}/{name}", admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin));
+    let dir = std::env::temp_dir().join(format!("lb-nodes-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+
+    let a = Node::start(free_port(), &dir.join("a"), &["--demo", "--database", &db, "--nats", &nats]).await;
+    let b = Node::start(free_port(), &dir.join("b"), &["--database", &db, "--nats", &nats]).await;
+
+    // The agent is on node B, the customer on node A.
+    let mut agent = b.agent(AGENT).await;
+    agent.send(json!({"type": "presence", "status": "online", "capacity": 5})).await;
+    let token = a.session("two-node-customer").await;
+    let (mut cust, _) = a.customer(&token, None).await;
+    cust.send(json!({"type": "send", "client_id": "c-1", "body": "转人工"})).await;
+    let cid = cust.recv_type("ack").await["conversation_id"].as_str().expect("conversation").to_string();
+    agent.recv_until("assignment across nodes", |f| f["type"] == "assigned" && f["conversation_id"] == cid).await;
+    cust.recv_until("the customer sees the agent join", |f| f["type"] == "chat" && f["chat"]["state"] == "active")
+        .await;
+
+    for i in 0..5 {
+        let t0 = Instant::now();
+        cust.send(json!({"type": "send", "client_id": format!("c-q{i}"), "body": format!("问题 {i}")})).await;
+        agent
+            .recv_until("the customer's message on the other node", |f| {
+                f["type"] == "msg" && f["client_id"] == format!("c-q{i}").as_str()
+            })
+            .await;
+        agent
+            .send(json!({"type": "send", "conversation_id": cid, "client_id": format!("a-{i}"), "body": format!("回复 {i}")}))
+            .await;
+        cust.recv_until("the agent's reply on the other node", |f| {
+            f["type"] == "msg" && f["author"]["kind"] == "agent" && f["body"] == format!("回复 {i}").as_str()
+        })
+        .await;
+        eprintln!("two nodes: round trip {i} in {:?}", t0.elapsed());
+    }
+    // Typing crosses nodes too (a hint, not stored).
+    agent.send(json!({"type": "typing", "conversation_id": cid, "on": true})).await;
+    cust.recv_until("typing from the other node", |f| f["type"] == "typing" && f["from"] == "agent").await;
+
+    drop(a);
+    drop(b);
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
