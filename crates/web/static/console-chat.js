@@ -35,7 +35,7 @@
   var outbox = ss.get("outbox") || [];
   var custReceipts = {};
   var tab = ss.get("tab") || "mine";
-  var mode = "reply";
+  var mode = "reply", forcedNote = false;
   var firstInbox = true;
   var queuedSeen = {};
 
@@ -453,7 +453,9 @@
     $("readonly").hidden = writable;
     $("readonly").textContent = state === "ended" ? t("c_ended") : t("c_read_only");
     $("mode-reply").disabled = !writable;
-    if (!writable && state !== "ended") setMode("note");
+    // Someone else's (or a queued) chat takes internal notes only; taking it brings the reply back.
+    if (!writable && mode === "reply") { setMode("note"); forcedNote = true; }
+    else if (writable && forcedNote) { setMode("reply"); forcedNote = false; }
     $("composer").hidden = state === "ended";
   }
 
@@ -621,8 +623,8 @@
     input.placeholder = m === "note" ? t("c_note_placeholder") : t("c_placeholder");
     $("send").textContent = m === "note" ? t("c_note") : t("send");
   }
-  $("mode-reply").addEventListener("click", function () { setMode("reply"); input.focus(); });
-  $("mode-note").addEventListener("click", function () { setMode("note"); input.focus(); });
+  $("mode-reply").addEventListener("click", function () { forcedNote = false; setMode("reply"); input.focus(); });
+  $("mode-note").addEventListener("click", function () { forcedNote = false; setMode("note"); input.focus(); });
 
   $("composer").addEventListener("submit", function (e) {
     e.preventDefault();

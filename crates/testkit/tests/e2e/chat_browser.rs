@@ -1,1 +1,213 @@
-//! (to be written)
+//! Live chat in real headless Chromium: a signed-in customer of the demo exchange opens the widget, the bot
+//! answers from the help center, the customer asks for a human; an agent in another browser accepts the chat in
+//! the console; both write (markup stays text); the customer reloads and finds the whole conversation. Plus the
+//! framing rules over plain HTTP: only the chat window may be framed by other sites.
+
+use fantoccini::key::Key;
+use fantoccini::{Client, Locator};
+use lifebuoy_domain::Role;
+use lifebuoy_testkit::{Backend, ChromeDriver, PASSWORD, screenshot_dir, spawn_app_with};
+use std::time::Duration;
+
+const XSS: &str = "<img src=x onerror=alert(1)>";
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+}
+
+/// Waits for an element matching `css` whose text contains `text`.
+async fn wait_text(c: &Client, css: &str, text: &str) -> String {
+    for _ in 0..200 {
+        if let Ok(els) = c.find_all(Locator::Css(css)).await {
+            for e in els {
+                if let Ok(t) = e.text().await {
+                    if t.contains(text) {
+                        return t;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Leave a picture of what the page showed instead.
+    shot(c, "chat-failed").await;
+    let body = c.find(Locator::Css("body")).await.unwrap().text().await.unwrap_or_default();
+    panic!("no {css} with text {text:?}; the page shows:\n{body}");
+}
+
+/// Opens the widget on the page and switches into its frame, ready to type.
+async fn open_widget(c: &Client) {
+    wait_css(c, "#lifebuoy-launcher").await.click().await.expect("open the widget");
+    let frame = wait_css(c, "#lifebuoy-chat iframe").await;
+    frame.enter_frame().await.expect("enter the chat frame");
+    wait_css(c, "#view-chat:not([hidden]) #input").await;
+    wait_css(c, "#conn.is-online").await;
+}
+
+async fn type_and_enter(c: &Client, css: &str, text: &str) {
+    let input = wait_css(c, css).await;
+    input.send_keys(text).await.expect("type");
+    input.send_keys(&String::from(char::from(Key::Enter))).await.expect("enter");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_widget_and_console_in_chromium() {
+    let app = spawn_app_with(Backend::Sqlite, true).await;
+    app.agent("chat.agent@x.dev", "A2048", Role::AgentL1, &["support"]).await;
+    let driver = ChromeDriver::start().await;
+
+    // The customer, signed in on the exchange as 张伟, opens the widget and asks the bot.
+    let customer = driver.session("zh-CN").await;
+    customer.goto(&app.url("/demo/exchange?as=U10001")).await.unwrap();
+    wait_css(&customer, ".dx-hero h1").await;
+    shot(&customer, "chat-00-demo-exchange").await;
+    open_widget(&customer).await;
+    type_and_enter(&customer, "#input", "提币一直没到账怎么办").await;
+    let answer = wait_text(&customer, ".lbw-msg.bot:not(.lbw-greeting) .lbw-body", "帮助中心").await;
+    assert!(answer.contains("/help/zh-Hans/"), "{answer}");
+    let link = wait_css(&customer, ".lbw-msg.bot .lbw-body a.lbw-a").await;
+    let href = link.attr("href").await.unwrap().unwrap_or_default();
+    assert!(href.contains("/help/zh-Hans/"), "the article is a link: {href}");
+    // The customer's own message is stored (✓) once acknowledged.
+    wait_css(&customer, ".lbw-msg.mine .lbw-tick.is-sent, .lbw-msg.mine .lbw-tick.is-read").await;
+    customer.enter_parent_frame().await.unwrap();
+    shot(&customer, "chat-01-widget-bot-answer-zh-Hans").await;
+
+    // Talk to a human: nobody is online, so the chat waits in the queue and the widget says so.
+    let frame = wait_css(&customer, "#lifebuoy-chat iframe").await;
+    frame.enter_frame().await.unwrap();
+    wait_css(&customer, "#btn-handover").await.click().await.unwrap();
+    wait_text(&customer, "#banner .lbw-b-queue", "排队中").await;
+    wait_css(&customer, "#btn-offline:not([hidden])").await;
+    customer.enter_parent_frame().await.unwrap();
+    shot(&customer, "chat-02-widget-queued-zh-Hans").await;
+
+    // The agent signs in, opens the chat console, finds the chat among the queued ones and accepts it.
+    let agent = driver.session("zh-CN").await;
+    agent.goto(&app.url("/console/login")).await.unwrap();
+    agent.find(Locator::Css("input[name=email]")).await.unwrap().send_keys("chat.agent@x.dev").await.unwrap();
+    agent.find(Locator::Css("input[name=password]")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    agent.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_css(&agent, "#queue, .queue").await;
+    agent.find(Locator::Css("a[href='/console/chats']")).await.expect("the console links the chats").click().await.unwrap();
+    wait_css(&agent, "#conn.is-online").await;
+    wait_css(&agent, "#tab-queued").await.click().await.unwrap();
+    let item = wait_css(&agent, "#inbox .cc-item").await;
+    assert!(item.text().await.unwrap().contains("张伟"));
+    item.click().await.unwrap();
+    wait_text(&agent, "#thread .cc-msg", "提币一直没到账怎么办").await;
+    wait_css(&agent, "#btn-accept:not([hidden])").await.click().await.unwrap();
+    wait_css(&agent, "#tab-mine .cc-count").await;
+    wait_text(&agent, "#chat-meta", "进行中").await;
+    wait_text(&agent, "#profile", "U10001").await;
+
+    // Both write; the customer sees the agent's name and number.
+    type_and_enter(&agent, "#input", "您好，我是客服，请提供提币的 TxID。").await;
+    wait_text(&agent, "#thread .cc-msg.from-agent:not(.is-pending) .msg-body", "请提供提币的 TxID").await;
+    let frame = wait_css(&customer, "#lifebuoy-chat iframe").await;
+    frame.enter_frame().await.unwrap();
+    wait_text(&customer, ".lbw-msg.agent .lbw-body", "请提供提币的 TxID").await;
+    wait_text(&customer, ".lbw-msg.agent .lbw-no", "A2048").await;
+    wait_text(&customer, "#banner .lbw-b-agent", "A2048").await;
+    type_and_enter(&customer, "#input", XSS).await;
+    type_and_enter(&customer, "#input", "TxID 是 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060").await;
+
+    // Markup from a customer stays text in the console, and in the widget.
+    wait_text(&agent, "#thread .cc-msg .msg-body", XSS).await;
+    assert!(agent.find_all(Locator::Css("#thread img:not(.thumb)")).await.unwrap().is_empty());
+    wait_text(&agent, "#thread .cc-msg .msg-body", "TxID 是").await;
+    wait_text(&customer, ".lbw-msg.mine .lbw-body", XSS).await;
+    assert!(customer.find_all(Locator::Css("#thread .lbw-body img")).await.unwrap().is_empty());
+    // An internal note stays with the agents.
+    wait_css(&agent, "#mode-note").await.click().await.unwrap();
+    type_and_enter(&agent, "#input", "内部备注：链上已确认，等待入账").await;
+    wait_text(&agent, "#thread .cc-msg.is-note", "链上已确认").await;
+    wait_css(&agent, "#mode-reply").await.click().await.unwrap();
+    type_and_enter(&agent, "#input", "已查到，预计 10 分钟内到账。").await;
+    wait_text(&customer, ".lbw-msg.agent .lbw-body", "预计 10 分钟内到账").await;
+    // The agent has read the customer's messages: ✓✓.
+    wait_css(&customer, ".lbw-msg.mine .lbw-tick.is-read").await;
+    customer.enter_parent_frame().await.unwrap();
+    shot(&customer, "chat-03-widget-with-agent-zh-Hans").await;
+    shot(&agent, "chat-04-console-zh-Hans").await;
+
+    // The customer reloads the page: the whole conversation is there, and the note is not.
+    customer.refresh().await.unwrap();
+    open_widget(&customer).await;
+    wait_text(&customer, ".lbw-msg.agent .lbw-body", "预计 10 分钟内到账").await;
+    let all = customer.find(Locator::Css("#thread")).await.unwrap().text().await.unwrap();
+    for part in ["提币一直没到账怎么办", "帮助中心", "请提供提币的 TxID", XSS, "TxID 是"] {
+        assert!(all.contains(part), "{part:?} missing after reload:\n{all}");
+    }
+    assert!(!all.contains("内部备注"), "an internal note reached the customer");
+    customer.enter_parent_frame().await.unwrap();
+
+    // An English-speaking customer gets the widget in English.
+    let alex = driver.session("en-US").await;
+    alex.goto(&app.url("/demo/exchange?as=U10003")).await.unwrap();
+    open_widget(&alex).await;
+    type_and_enter(&alex, "#input", "How do I reset 2FA?").await;
+    wait_css(&alex, ".lbw-msg.mine .lbw-tick.is-sent, .lbw-msg.mine .lbw-tick.is-read").await;
+    let title = alex.find(Locator::Css(".lbw-title")).await.unwrap().text().await.unwrap();
+    assert_eq!(title, "Live support");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    alex.enter_parent_frame().await.unwrap();
+    shot(&alex, "chat-05-widget-en").await;
+
+    customer.close().await.unwrap();
+    agent.close().await.unwrap();
+    alex.close().await.unwrap();
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_pages_framing_and_loader() {
+    let app = spawn_app_with(Backend::Sqlite, true).await;
+    let get = |p: &str| app.http.get(app.url(p)).send();
+
+    let js = get("/widget.js").await.unwrap();
+    assert_eq!(js.status(), 200);
+    assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
+    let body = js.text().await.unwrap();
+    assert!(body.contains("/chat/widget") && body.contains("postMessage"), "the loader opens the chat window");
+
+    // The chat window may be framed by any site: no X-Frame-Options, `frame-ancestors *`.
+    let w = get("/chat/widget?lang=zh-Hant").await.unwrap();
+    assert_eq!(w.status(), 200);
+    assert!(w.headers().get("x-frame-options").is_none(), "{:?}", w.headers());
+    let csp = w.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("frame-ancestors *"), "{csp}");
+    let html = w.text().await.unwrap();
+    assert!(html.contains("線上客服") && html.contains("轉真人客服"), "the window speaks Traditional Chinese");
+    assert!(html.contains(r#"<script type="application/json" id="lb-strings">"#));
+
+    // Every other page keeps refusing to be framed.
+    for p in ["/portal", "/console/login", "/demo", "/demo/exchange", "/static/chat.css"] {
+        let r = get(p).await.unwrap();
+        assert_eq!(r.headers().get("x-frame-options").map(|v| v.to_str().unwrap()), Some("DENY"), "{p}");
+        let csp = r.headers().get("content-security-policy").map(|v| v.to_str().unwrap().to_string());
+        assert!(csp.is_some_and(|c| c.contains("frame-ancestors 'none'")), "{p}");
+    }
+
+    // The demo exchange embeds the loader with a signed identity token; a visitor gets none.
+    let page = get("/demo/exchange?as=U10002").await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"<script src="/widget.js" data-lang="zh-Hant" data-identity-token=""#), "{page}");
+    let page = get("/demo/exchange?as=visitor").await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"<script src="/widget.js""#) && !page.contains("data-identity-token"));
+    assert!(get("/demo").await.unwrap().text().await.unwrap().contains(r#"href="/demo/exchange""#));
+
+    // The chat console is for agents.
+    let anon = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = anon.get(app.url("/console/chats")).send().await.unwrap();
+    assert!(r.status().is_redirection());
+    app.cleanup().await;
+}
