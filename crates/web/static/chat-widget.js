@@ -604,7 +604,8 @@
   });
   function autosize() {
     input.style.height = "auto";
-    input.style.height = Math.min(input.scrollHeight, 140) + "px";
+    input.style.height = Math.min(input.scrollHeight + 2, 140) + "px";
+    input.classList.toggle("is-tall", input.scrollHeight > 140);
   }
   input.addEventListener("input", function () {
     autosize();

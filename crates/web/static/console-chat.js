@@ -536,7 +536,8 @@
   function insertItem(f) {
     var thread = $("thread");
     if (f.type === "msg" && f.client_id) {
-      var p = thread.querySelector('[data-client="' + f.client_id.replace(/["\\]/g, "") + '"].is-pending');
+      // The copy shown while sending (acknowledged or not) gives way to the stored message.
+      var p = thread.querySelector('[data-client="' + f.client_id.replace(/["\\]/g, "") + '"]');
       if (p) p.remove();
     }
     var node = itemNode(f), before = null;

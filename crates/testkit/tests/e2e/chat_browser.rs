@@ -149,7 +149,44 @@ async fn chat_widget_and_console_in_chromium() {
         assert!(all.contains(part), "{part:?} missing after reload:\n{all}");
     }
     assert!(!all.contains("内部备注"), "an internal note reached the customer");
+
+    // Past chats list this one by its case number.
+    wait_css(&customer, "#btn-history:not([hidden])").await.click().await.unwrap();
+    let listed = wait_text(&customer, "#history-list .lbw-hist", "LB-").await;
+    assert!(listed.contains("进行中"), "{listed}");
+    wait_css(&customer, "#history-back").await.click().await.unwrap();
+    wait_css(&customer, "#view-chat:not([hidden])").await;
+
+    // With the window closed, a reply shows as a badge on the launcher.
     customer.enter_parent_frame().await.unwrap();
+    wait_css(&customer, "#lifebuoy-launcher").await.click().await.unwrap();
+    type_and_enter(&agent, "#input", "请问还有其他问题吗？").await;
+    wait_text(&customer, ".lifebuoy-badge", "1").await;
+    shot(&customer, "chat-05-launcher-unread").await;
+
+    // The agent turns the chat into a ticket, then ends it; the customer rates it.
+    wait_css(&agent, "#btn-ticket").await.click().await.unwrap();
+    let made = wait_text(&agent, "#notice a", "LB-").await;
+    assert!(made.contains("已创建工单"), "{made}");
+    let href = agent.find(Locator::Css("#notice a")).await.unwrap().attr("href").await.unwrap().unwrap();
+    assert!(href.starts_with("/console/tickets/"), "{href}");
+    wait_css(&agent, "#btn-end").await.click().await.unwrap();
+    agent.accept_alert().await.expect("confirm ending the chat");
+    wait_text(&agent, "#thread .event", "会话已结束").await;
+    open_widget(&customer).await;
+    wait_css(&customer, "#rate:not([hidden])").await;
+    wait_css(&customer, ".lbw-star:nth-child(5)").await.click().await.unwrap();
+    customer
+        .find(Locator::Css("#rate-form textarea"))
+        .await
+        .unwrap()
+        .send_keys("回复很快，谢谢")
+        .await
+        .unwrap();
+    wait_css(&customer, "#rate-form button[type=submit]:not([disabled])").await.click().await.unwrap();
+    wait_css(&customer, "#rated:not([hidden])").await;
+    customer.enter_parent_frame().await.unwrap();
+    shot(&customer, "chat-06-widget-rated-zh-Hans").await;
 
     // An English-speaking customer gets the widget in English.
     let alex = driver.session("en-US").await;
@@ -163,9 +200,34 @@ async fn chat_widget_and_console_in_chromium() {
     alex.enter_parent_frame().await.unwrap();
     shot(&alex, "chat-05-widget-en").await;
 
+    shot(&agent, "chat-07-console-ended-zh-Hans").await;
+
+    // A visitor on a phone: the window fills the screen, the pre-chat form starts a session, and with nobody
+    // online the message form becomes a ticket with a case number.
+    let phone = driver.session("en-US").await;
+    phone.set_window_size(390, 844).await.unwrap();
+    phone.goto(&app.url("/demo/exchange?as=visitor")).await.unwrap();
+    wait_css(&phone, "#lifebuoy-launcher").await.click().await.unwrap();
+    wait_css(&phone, "#lifebuoy-chat iframe").await.enter_frame().await.unwrap();
+    wait_css(&phone, "#prechat input[name=email]").await.send_keys("visitor@example.com").await.unwrap();
+    phone.find(Locator::Css("#prechat select[name=topic]")).await.unwrap().select_by_value("deposit").await.unwrap();
+    phone.enter_parent_frame().await.unwrap();
+    shot(&phone, "chat-08-widget-phone-prechat-en").await;
+    wait_css(&phone, "#lifebuoy-chat iframe").await.enter_frame().await.unwrap();
+    phone.find(Locator::Css("#prechat button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_css(&phone, "#conn.is-online").await;
+    wait_css(&phone, "#btn-offline:not([hidden])").await.click().await.unwrap();
+    wait_css(&phone, "#offline-form textarea[name=body]").await.send_keys("My USDT deposit has not arrived after 2 hours.").await.unwrap();
+    phone.find(Locator::Css("#offline-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let done = wait_text(&phone, ".lbw-done", "LB-").await;
+    assert!(done.contains("ticket number"), "{done}");
+    phone.enter_parent_frame().await.unwrap();
+    shot(&phone, "chat-09-widget-phone-offline-ticket-en").await;
+
     customer.close().await.unwrap();
     agent.close().await.unwrap();
     alex.close().await.unwrap();
+    phone.close().await.unwrap();
     app.cleanup().await;
 }
 
