@@ -58,6 +58,7 @@
   var views = ["prechat", "history", "offline", "chat"];
   function show(name) {
     views.forEach(function (v) { $("view-" + v).hidden = v !== name; });
+    $("conn").hidden = !session;
     $("btn-history").hidden = !session || name === "prechat";
     updateChrome();
     if (name === "chat") scrollDown(true);
@@ -526,7 +527,7 @@
     if (!past && chat && chat.state === "active" && chat.agent) {
       lines.push(["lbw-b-agent", t("serving", { name: chat.agent.name, no: chat.agent.agent_no })]);
     }
-    var offline = !past && !agentsOnline && st !== "active";
+    var offline = !past && !agentsOnline && st !== "active" && st !== "ended";
     if (offline) lines.push(["lbw-b-offline", t("agents_offline")]);
     lines.forEach(function (l) { banner.appendChild(el("p", l[0], l[1])); });
     banner.hidden = lines.length === 0 || $("view-chat").hidden;

@@ -23,6 +23,7 @@
     get: function (k) { try { return JSON.parse(sessionStorage.getItem("lb.console." + k)); } catch (e) { return null; } },
     set: function (k, v) { try { sessionStorage.setItem("lb.console." + k, JSON.stringify(v)); } catch (e) { /* storage off */ } }
   };
+  var LANG_NAMES = { "zh-Hans": "简体中文", "zh-Hant": "繁體中文", en: "English" };
   var deptName = {};
   (S.departments || []).forEach(function (d) { deptName[d.id] = d.name; });
 
@@ -323,7 +324,7 @@
       meta.appendChild(el("span", null, deptName[it.department_id] || it.department_id));
       if (it.state === "queued" && it.queued_at) meta.appendChild(el("span", null, t("c_waiting", { m: minutes(it.queued_at) })));
       else if (it.assignee_id && it.assignee_id !== ME.id) meta.appendChild(el("span", null, t("c_assigned_other", { name: agentName(it.assignee_id) })));
-      meta.appendChild(el("span", null, it.lang));
+      meta.appendChild(el("span", null, LANG_NAMES[it.lang] || it.lang));
       li.appendChild(meta);
       li.addEventListener("click", function () { select(it.conversation_id); });
       li.addEventListener("keydown", function (e) {
@@ -392,11 +393,11 @@
       dl.appendChild(dd);
     };
     var cu = j.customer, ch = j.chat;
-    add(t("c_customer"), cu.name || "—");
+    add(t("c_name"), cu.name || "—");
     add(t("c_uid"), cu.external_id, true);
     add(t("email"), cu.email);
-    add(t("language"), cu.lang || ch.lang);
-    add(t("c_customer"), cu.kind === "visitor" ? t("c_kind_visitor") : t("c_kind_exchange"));
+    add(t("language"), LANG_NAMES[cu.lang || ch.lang] || cu.lang || ch.lang);
+    add(t("c_kind_label"), cu.kind === "visitor" ? t("c_kind_visitor") : t("c_kind_exchange"));
     add(t("c_since"), fmtDate(cu.since));
     add(t("topic"), ch.topic && S.category && S.category[ch.topic] ? S.category[ch.topic] : ch.topic);
     add(t("c_department"), deptName[ch.department] || ch.department);

@@ -6,7 +6,7 @@
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use lifebuoy_domain::Role;
-use lifebuoy_testkit::{Backend, ChromeDriver, PASSWORD, screenshot_dir, spawn_app_with};
+use lifebuoy_testkit::{Backend, ChromeDriver, PASSWORD, png_bytes, screenshot_dir, spawn_app_with};
 use std::time::Duration;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
@@ -119,12 +119,18 @@ async fn chat_widget_and_console_in_chromium() {
     wait_text(&customer, ".lbw-msg.agent .lbw-no", "A2048").await;
     wait_text(&customer, "#banner .lbw-b-agent", "A2048").await;
     type_and_enter(&customer, "#input", XSS).await;
+    // A screenshot, attached: shown inline on both sides.
+    let png = app.dir.join("deposit-proof.png");
+    std::fs::write(&png, png_bytes()).unwrap();
+    customer.find(Locator::Css("#file")).await.unwrap().send_keys(&png.display().to_string()).await.unwrap();
+    wait_css(&customer, ".lbw-msg.mine .lbw-img[src^='blob:']").await;
     type_and_enter(&customer, "#input", "TxID 是 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060").await;
 
     // Markup from a customer stays text in the console, and in the widget.
     wait_text(&agent, "#thread .cc-msg .msg-body", XSS).await;
     assert!(agent.find_all(Locator::Css("#thread img:not(.thumb)")).await.unwrap().is_empty());
     wait_text(&agent, "#thread .cc-msg .msg-body", "TxID 是").await;
+    wait_css(&agent, "#thread .cc-msg.from-customer img.thumb").await;
     wait_text(&customer, ".lbw-msg.mine .lbw-body", XSS).await;
     assert!(customer.find_all(Locator::Css("#thread .lbw-body img")).await.unwrap().is_empty());
     // An internal note stays with the agents.
@@ -185,8 +191,18 @@ async fn chat_widget_and_console_in_chromium() {
         .unwrap();
     wait_css(&customer, "#rate-form button[type=submit]:not([disabled])").await.click().await.unwrap();
     wait_css(&customer, "#rated:not([hidden])").await;
+    assert!(customer.find(Locator::Css("#btn-offline")).await.unwrap().attr("hidden").await.unwrap().is_some());
     customer.enter_parent_frame().await.unwrap();
     shot(&customer, "chat-06-widget-rated-zh-Hans").await;
+    // The ended chat opens again from the past chats, read-only.
+    wait_css(&customer, "#lifebuoy-chat iframe").await.enter_frame().await.unwrap();
+    wait_css(&customer, "#btn-history").await.click().await.unwrap();
+    wait_text(&customer, "#history-list .lbw-hist", "已结束").await;
+    wait_css(&customer, "#history-list .lbw-hist").await.click().await.unwrap();
+    wait_css(&customer, "#past-bar:not([hidden])").await;
+    wait_text(&customer, ".lbw-msg.agent .lbw-body", "请问还有其他问题吗").await;
+    assert!(customer.find(Locator::Css("#composer")).await.unwrap().attr("hidden").await.unwrap().is_some());
+    customer.enter_parent_frame().await.unwrap();
 
     // An English-speaking customer gets the widget in English.
     let alex = driver.session("en-US").await;
@@ -198,7 +214,7 @@ async fn chat_widget_and_console_in_chromium() {
     assert_eq!(title, "Live support");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     alex.enter_parent_frame().await.unwrap();
-    shot(&alex, "chat-05-widget-en").await;
+    shot(&alex, "chat-04b-widget-en").await;
 
     shot(&agent, "chat-07-console-ended-zh-Hans").await;
 
