@@ -29,10 +29,10 @@ async fn wait_text(c: &Client, css: &str, text: &str) -> String {
     for _ in 0..200 {
         if let Ok(els) = c.find_all(Locator::Css(css)).await {
             for e in els {
-                if let Ok(t) = e.text().await {
-                    if t.contains(text) {
-                        return t;
-                    }
+                if let Ok(t) = e.text().await
+                    && t.contains(text)
+                {
+                    return t;
                 }
             }
         }
@@ -98,7 +98,13 @@ async fn chat_widget_and_console_in_chromium() {
     agent.find(Locator::Css("input[name=password]")).await.unwrap().send_keys(PASSWORD).await.unwrap();
     agent.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
     wait_css(&agent, "#queue, .queue").await;
-    agent.find(Locator::Css("a[href='/console/chats']")).await.expect("the console links the chats").click().await.unwrap();
+    agent
+        .find(Locator::Css("a[href='/console/chats']"))
+        .await
+        .expect("the console links the chats")
+        .click()
+        .await
+        .unwrap();
     wait_css(&agent, "#conn.is-online").await;
     wait_css(&agent, "#tab-queued").await.click().await.unwrap();
     let item = wait_css(&agent, "#inbox .cc-item").await;
@@ -118,13 +124,17 @@ async fn chat_widget_and_console_in_chromium() {
     wait_text(&customer, ".lbw-msg.agent .lbw-body", "请提供提币的 TxID").await;
     wait_text(&customer, ".lbw-msg.agent .lbw-no", "A2048").await;
     wait_text(&customer, "#banner .lbw-b-agent", "A2048").await;
-    type_and_enter(&customer, "#input", XSS).await;
+    // Typing shows on the other side.
+    wait_css(&customer, "#input").await.send_keys(XSS).await.unwrap();
+    wait_css(&agent, "#typing:not([hidden])").await;
+    wait_css(&customer, "#input").await.send_keys(&String::from(char::from(Key::Enter))).await.unwrap();
     // A screenshot, attached: shown inline on both sides.
     let png = app.dir.join("deposit-proof.png");
     std::fs::write(&png, png_bytes()).unwrap();
     customer.find(Locator::Css("#file")).await.unwrap().send_keys(&png.display().to_string()).await.unwrap();
     wait_css(&customer, ".lbw-msg.mine .lbw-img[src^='blob:']").await;
-    type_and_enter(&customer, "#input", "TxID 是 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060").await;
+    type_and_enter(&customer, "#input", "TxID 是 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060")
+        .await;
 
     // Markup from a customer stays text in the console, and in the widget.
     wait_text(&agent, "#thread .cc-msg .msg-body", XSS).await;
@@ -138,12 +148,24 @@ async fn chat_widget_and_console_in_chromium() {
     type_and_enter(&agent, "#input", "内部备注：链上已确认，等待入账").await;
     wait_text(&agent, "#thread .cc-msg.is-note", "链上已确认").await;
     wait_css(&agent, "#mode-reply").await.click().await.unwrap();
-    type_and_enter(&agent, "#input", "已查到，预计 10 分钟内到账。").await;
+    wait_css(&agent, "#input").await.send_keys("已查到，预计 10 分钟内到账。").await.unwrap();
+    wait_css(&customer, "#typing:not([hidden])").await;
+    wait_css(&agent, "#input").await.send_keys(&String::from(char::from(Key::Enter))).await.unwrap();
     wait_text(&customer, ".lbw-msg.agent .lbw-body", "预计 10 分钟内到账").await;
     // The agent has read the customer's messages: ✓✓.
     wait_css(&customer, ".lbw-msg.mine .lbw-tick.is-read").await;
     customer.enter_parent_frame().await.unwrap();
     shot(&customer, "chat-03-widget-with-agent-zh-Hans").await;
+    // The console reloads: the chat it had open comes back whole, notes included, nothing twice.
+    agent.refresh().await.unwrap();
+    wait_css(&agent, "#conn.is-online").await;
+    wait_text(&agent, "#thread .cc-msg.from-agent .msg-body", "预计 10 分钟内到账").await;
+    let thread = agent.find(Locator::Css("#thread")).await.unwrap().text().await.unwrap();
+    for part in ["提币一直没到账怎么办", "链上已确认", XSS] {
+        assert_eq!(thread.matches(part).count(), 1, "{part:?} once after reload:\n{thread}");
+    }
+    wait_css(&agent, "#tab-mine").await.click().await.unwrap();
+    wait_text(&agent, "#inbox .cc-item", "张伟").await;
     shot(&agent, "chat-04-console-zh-Hans").await;
 
     // The customer reloads the page: the whole conversation is there, and the note is not.
@@ -182,13 +204,7 @@ async fn chat_widget_and_console_in_chromium() {
     open_widget(&customer).await;
     wait_css(&customer, "#rate:not([hidden])").await;
     wait_css(&customer, ".lbw-star:nth-child(5)").await.click().await.unwrap();
-    customer
-        .find(Locator::Css("#rate-form textarea"))
-        .await
-        .unwrap()
-        .send_keys("回复很快，谢谢")
-        .await
-        .unwrap();
+    customer.find(Locator::Css("#rate-form textarea")).await.unwrap().send_keys("回复很快，谢谢").await.unwrap();
     wait_css(&customer, "#rate-form button[type=submit]:not([disabled])").await.click().await.unwrap();
     wait_css(&customer, "#rated:not([hidden])").await;
     assert!(customer.find(Locator::Css("#btn-offline")).await.unwrap().attr("hidden").await.unwrap().is_some());
@@ -233,7 +249,11 @@ async fn chat_widget_and_console_in_chromium() {
     phone.find(Locator::Css("#prechat button[type=submit]")).await.unwrap().click().await.unwrap();
     wait_css(&phone, "#conn.is-online").await;
     wait_css(&phone, "#btn-offline:not([hidden])").await.click().await.unwrap();
-    wait_css(&phone, "#offline-form textarea[name=body]").await.send_keys("My USDT deposit has not arrived after 2 hours.").await.unwrap();
+    wait_css(&phone, "#offline-form textarea[name=body]")
+        .await
+        .send_keys("My USDT deposit has not arrived after 2 hours.")
+        .await
+        .unwrap();
     phone.find(Locator::Css("#offline-form button[type=submit]")).await.unwrap().click().await.unwrap();
     let done = wait_text(&phone, ".lbw-done", "LB-").await;
     assert!(done.contains("ticket number"), "{done}");

@@ -137,7 +137,9 @@ async fn demo_exchange(State(state): State<AppState>, headers: HeaderMap, Query(
 
 /// `GET /console/chats`: the agents' real-time chat console.
 async fn console_chats(State(state): State<AppState>, ConsoleAgent(c): ConsoleAgent, headers: HeaderMap) -> Response {
-    let Some(agent) = c.agent().cloned() else { return error_page(&state, Lang::ZhHans, None, ApiError::forbidden("agents only")) };
+    let Some(agent) = c.agent().cloned() else {
+        return error_page(&state, Lang::ZhHans, None, ApiError::forbidden("agents only"));
+    };
     let lang = i18n::negotiate(&headers, agent.languages.first().map(|l| l.as_str()));
     let run = async {
         let departments = state.store.departments().await?;
@@ -170,7 +172,11 @@ async fn console_chats(State(state): State<AppState>, ConsoleAgent(c): ConsoleAg
 
 /// `GET /console/chats/{id}/context`: the customer beside a chat: profile, what the chat is about, and their
 /// other chats and tickets (as far as this agent may see them).
-async fn chat_context(State(state): State<AppState>, ConsoleAgent(c): ConsoleAgent, Path(id): Path<String>) -> Response {
+async fn chat_context(
+    State(state): State<AppState>,
+    ConsoleAgent(c): ConsoleAgent,
+    Path(id): Path<String>,
+) -> Response {
     match context_of(&state, &c, &id).await {
         Ok(v) => axum::Json(v).into_response(),
         Err(e) => e.into_response(),
