@@ -368,7 +368,11 @@
       .then(function (j) {
         if (!j) return;
         info[cid] = j;
+        // How far the customer has read, as stored: receipts that came before this page was loaded.
+        var r = custReceipts[cid] || { delivered: 0, read: 0 };
+        custReceipts[cid] = { delivered: Math.max(r.delivered, j.chat.customer_delivered || 0), read: Math.max(r.read, j.chat.customer_read || 0) };
         if (cid !== current) return;
+        updateTicks();
         renderProfile(j);
         renderHead();
         if (j.chat.ticket_id) showTicket(j.chat.ticket_id, null);

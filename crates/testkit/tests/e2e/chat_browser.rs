@@ -166,7 +166,21 @@ async fn chat_widget_and_console_in_chromium() {
     }
     wait_css(&agent, "#tab-mine").await.click().await.unwrap();
     wait_text(&agent, "#inbox .cc-item", "张伟").await;
+    // A canned reply: "/" and the shortcut, Enter takes it, Enter sends it.
+    wait_css(&agent, "#input").await.send_keys("/hel").await.unwrap();
+    wait_text(&agent, "#canned:not([hidden]) button", "/hello").await;
     shot(&agent, "chat-04-console-zh-Hans").await;
+    wait_css(&agent, "#input").await.send_keys(&String::from(char::from(Key::Enter))).await.unwrap();
+    let filled = agent.find(Locator::Css("#input")).await.unwrap().prop("value").await.unwrap().unwrap_or_default();
+    assert!(filled.starts_with("您好，我是客服专员"), "{filled}");
+    wait_css(&agent, "#input").await.send_keys(&String::from(char::from(Key::Enter))).await.unwrap();
+    wait_text(&agent, "#thread .cc-msg.from-agent:not(.is-pending) .msg-body", "我是客服专员").await;
+    // The console in English.
+    agent.goto(&app.url("/lang/en?back=/console/chats")).await.unwrap();
+    wait_text(&agent, "#chat-meta", "Active").await;
+    shot(&agent, "chat-04c-console-en").await;
+    agent.goto(&app.url("/lang/zh-Hans?back=/console/chats")).await.unwrap();
+    wait_text(&agent, "#chat-meta", "进行中").await;
 
     // The customer reloads the page: the whole conversation is there, and the note is not.
     customer.refresh().await.unwrap();

@@ -216,7 +216,8 @@ async fn context_of(state: &AppState, c: &Caller, id: &str) -> Result<Value, Api
             "kind": customer.kind, "lang": customer.lang, "since": customer.created_at},
         "chat": {"case_number": conv.case_number, "department": conv.department_id, "lang": conv.lang,
             "topic": ch.topic, "order_id": conv.order_id, "tx_hash": conv.tx_hash, "state": ch.state,
-            "started_at": conv.created_at, "ticket_id": ch.ticket_id},
+            "started_at": conv.created_at, "ticket_id": ch.ticket_id,
+            "customer_delivered": ch.customer_delivered_seq, "customer_read": ch.customer_read_seq},
         "history": past,
     }))
 }
