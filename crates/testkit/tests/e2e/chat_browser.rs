@@ -192,6 +192,23 @@ async fn chat_widget_and_console_in_chromium() {
     }
     assert!(!all.contains("内部备注"), "an internal note reached the customer");
 
+    // The connection drops: the widget says so, reconnects by itself, resumes without doubling anything, and
+    // what is written next still arrives.
+    let before = customer.find_all(Locator::Css("#thread [data-seq]")).await.unwrap().len();
+    let state = customer
+        .execute(
+            "window.dispatchEvent(new Event('offline')); return document.getElementById('conn').className;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(state.as_str().unwrap_or_default().contains("is-offline"), "{state}");
+    wait_css(&customer, "#conn.is-online").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(customer.find_all(Locator::Css("#thread [data-seq]")).await.unwrap().len(), before);
+    type_and_enter(&customer, "#input", "网络刚才断了一下").await;
+    wait_text(&agent, "#thread .cc-msg .msg-body", "网络刚才断了一下").await;
+
     // Past chats list this one by its case number.
     wait_css(&customer, "#btn-history:not([hidden])").await.click().await.unwrap();
     let listed = wait_text(&customer, "#history-list .lbw-hist", "LB-").await;
@@ -247,6 +264,13 @@ async fn chat_widget_and_console_in_chromium() {
     shot(&alex, "chat-04b-widget-en").await;
 
     shot(&agent, "chat-07-console-ended-zh-Hans").await;
+    // Availability is the agent's to set, and it is kept.
+    agent.find(Locator::Css("#presence")).await.unwrap().select_by_value("away").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    agent.refresh().await.unwrap();
+    wait_css(&agent, "#conn.is-online").await;
+    let status = agent.find(Locator::Css("#presence")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(status.as_deref(), Some("away"));
 
     // A visitor on a phone: the window fills the screen, the pre-chat form starts a session, and with nobody
     // online the message form becomes a ticket with a case number.
