@@ -131,7 +131,7 @@ async fn demo_exchange(State(state): State<AppState>, headers: HeaderMap, Query(
         &state,
         "demo_exchange.html",
         &base,
-        minijinja::context! { customers, token, widget_lang, visitor => me.is_none(), me_name => me.map(|m| m.1) },
+        minijinja::context! { customers, token, widget_lang, visitor => me.is_none() },
     )
 }
 
