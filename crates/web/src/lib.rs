@@ -92,13 +92,27 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::router())
         .layer(DefaultBodyLimit::max(api::attachments::MAX_ATTACHMENT_BYTES * 11 / 10 + 64 * 1024))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(axum::middleware::map_response(deny_framing))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
         ))
         .with_state(state)
+}
+
+/// `X-Frame-Options: DENY` on every page but those whose own CSP lets other sites frame them (the chat widget's
+/// window, `frame-ancestors *`): an old browser honouring only `X-Frame-Options` would otherwise refuse it.
+async fn deny_framing(mut r: axum::response::Response) -> axum::response::Response {
+    let framable = r
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|csp| csp.contains("frame-ancestors *"));
+    if !framable && !r.headers().contains_key(header::X_FRAME_OPTIONS) {
+        r.headers_mut().insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    r
 }
 
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {

@@ -1,0 +1,829 @@
+// Lifebuoy chat window (the page /widget.js opens in an iframe). Speaks docs/chat-protocol.md over /ws/chat:
+// hello with what it has seen, an outbox of unacknowledged messages resent after every reconnect, frames
+// deduplicated by seq, reconnect with backoff. Message bodies are shown as text; only links are made anchors.
+(function () {
+  "use strict";
+  var S = JSON.parse(document.getElementById("lb-strings").textContent);
+  var T = S.chat || {};
+  var LANG = S.lang;
+  function t(key, vars) {
+    var s = T[key] || key;
+    if (vars) for (var k in vars) s = s.split("{" + k + "}").join(String(vars[k]));
+    return s;
+  }
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+
+  // ---- storage (the iframe's own, partitioned by the browser per embedding site) ----
+  var store = {
+    get: function (k) { try { return JSON.parse(localStorage.getItem("lb." + k)); } catch (e) { return null; } },
+    set: function (k, v) { try { localStorage.setItem("lb." + k, JSON.stringify(v)); } catch (e) { /* private mode */ } },
+    del: function (k) { try { localStorage.removeItem("lb." + k); } catch (e) { /* private mode */ } }
+  };
+
+  var embedded = window.parent !== window;
+  var visible = !embedded;
+  var session = null;            // {token, kind: "identified"|"visitor", topic}
+  var agentsOnline = true;
+  var ws = null, attempt = 0, retryTimer = null, countdown = null, pingTimer = null, lastHeard = 0;
+  var chat = null;               // the open chat's view (from welcome / chat frames)
+  var currentCid = store.get("cid");
+  var viewing = null;            // a past chat opened from the history, or null
+  var convs = {};                // cid -> {frames: {seq: frame}, max: n, ended: bool}
+  var outbox = store.get("outbox") || [];
+  var agentReceipts = {};        // cid -> {delivered, read}
+  var sentReceipts = {};         // cid -> {delivered, read}
+  var unread = 0;
+  var rated = store.get("rated") || {};
+  var typingTimer = null, typingSent = 0, typingOffTimer = null;
+
+  function conv(cid) {
+    if (!convs[cid]) convs[cid] = { frames: {}, max: 0, ended: false };
+    return convs[cid];
+  }
+  function clientId() {
+    var a = new Uint8Array(12);
+    crypto.getRandomValues(a);
+    return "c-" + Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  function saveOutbox() { store.set("outbox", outbox); }
+  function toParent(msg) { if (embedded) window.parent.postMessage(msg, "*"); }
+
+  // ---- views ----
+  var views = ["prechat", "history", "offline", "chat"];
+  function show(name) {
+    views.forEach(function (v) { $("view-" + v).hidden = v !== name; });
+    $("conn").hidden = !session;
+    $("btn-history").hidden = !session || name === "prechat";
+    updateChrome();
+    if (name === "chat") scrollDown(true);
+  }
+
+  // ---- connection state ----
+  function setConn(state, secs) {
+    var box = $("conn");
+    box.className = "lbw-conn is-" + state;
+    var text = state === "online" ? t("state_online") :
+      state === "reconnecting" ? t("state_reconnecting", { n: secs }) :
+      state === "offline" ? t("state_offline") : t("state_connecting");
+    box.querySelector(".conn-text").textContent = text;
+    $("retry").hidden = !(state === "reconnecting" || state === "offline");
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    clearInterval(countdown);
+    if (!session) return;
+    if (ws) { try { ws.onclose = null; ws.close(); } catch (e) { /* already closed */ } }
+    setConn("connecting");
+    var proto = location.protocol === "https:" ? "wss:" : "ws:";
+    var sock = new WebSocket(proto + "//" + location.host + "/ws/chat");
+    ws = sock;
+    sock.onopen = function () {
+      lastHeard = Date.now();
+      var resume = {};
+      Object.keys(convs).forEach(function (cid) { resume[cid] = convs[cid].max; });
+      sock.send(JSON.stringify({ type: "hello", token: session.token, conversation_id: currentCid || null,
+        last_seq: currentCid ? conv(currentCid).max : 0, resume: resume }));
+    };
+    sock.onmessage = function (e) {
+      lastHeard = Date.now();
+      var f;
+      try { f = JSON.parse(e.data); } catch (err) { return; }
+      onFrame(f);
+    };
+    sock.onclose = function () {
+      if (ws !== sock) return;
+      ws = null;
+      clearInterval(pingTimer);
+      scheduleReconnect();
+    };
+  }
+
+  function scheduleReconnect() {
+    clearTimeout(retryTimer);
+    clearInterval(countdown);
+    if (!navigator.onLine) { setConn("offline"); return; }
+    var base = Math.min(15000, 500 * Math.pow(2, attempt));
+    var delay = base / 2 + Math.random() * base / 2;
+    attempt++;
+    var until = Date.now() + delay;
+    var tick = function () { setConn("reconnecting", Math.max(1, Math.ceil((until - Date.now()) / 1000))); };
+    tick();
+    countdown = setInterval(tick, 500);
+    retryTimer = setTimeout(connect, delay);
+  }
+  window.addEventListener("online", function () { if (!ws && session) connect(); });
+  window.addEventListener("offline", function () { if (ws) ws.close(); setConn("offline"); });
+  $("retry").addEventListener("click", function () { attempt = 0; connect(); });
+
+  function send(frame) {
+    if (ws && ws.readyState === 1) { ws.send(JSON.stringify(frame)); return true; }
+    return false;
+  }
+
+  function flushOutbox() {
+    outbox.forEach(function (m) {
+      var f = { type: "send", client_id: m.client_id, body: m.body };
+      if (m.attachment_ids && m.attachment_ids.length) f.attachment_ids = m.attachment_ids;
+      if (session && session.topic) f.topic = session.topic;
+      send(f);
+    });
+  }
+
+  // ---- frames ----
+  function onFrame(f) {
+    switch (f.type) {
+      case "welcome":
+        attempt = 0;
+        setConn("online");
+        agentsOnline = f.agents_online !== false;
+        setChat(f.chat);
+        if (!f.chat && currentCid) conv(currentCid).ended = true;
+        flushOutbox();
+        clearInterval(pingTimer);
+        pingTimer = setInterval(function () {
+          if (Date.now() - lastHeard > 60000 && ws) { ws.close(); return; }
+          send({ type: "ping" });
+        }, 25000);
+        renderThread();
+        break;
+      case "ack": onAck(f); break;
+      case "msg": case "event": onItem(f); break;
+      case "chat":
+        if (typeof f.agents_online === "boolean") agentsOnline = f.agents_online;
+        setChat(f.chat);
+        break;
+      case "typing":
+        if (f.from === "agent" && f.conversation_id === shownCid()) showTyping(f.on);
+        break;
+      case "receipt":
+        if (f.side === "agent") {
+          agentReceipts[f.conversation_id] = { delivered: f.delivered, read: f.read };
+          updateTicks();
+        }
+        break;
+      case "history": renderHistory(f.chats || []); break;
+      case "rated":
+        rated[f.conversation_id] = f.score;
+        store.set("rated", rated);
+        updateChrome();
+        break;
+      case "error": onError(f); break;
+    }
+  }
+
+  function onError(f) {
+    if (f.code === "unauthorized") {
+      // The session is gone: start over (identified customers get a new one from the exchange's token).
+      store.del("session");
+      session = null;
+      if (ws) { ws.onclose = null; ws.close(); ws = null; }
+      if (identityToken) startIdentified(identityToken); else { show("prechat"); showError("prechat-error", t("session_expired")); }
+      return;
+    }
+    if (f.client_id) {
+      outbox = outbox.filter(function (m) { return m.client_id !== f.client_id; });
+      saveOutbox();
+      var node = document.querySelector('[data-client="' + cssEscape(f.client_id) + '"]');
+      if (node) {
+        node.classList.add("is-failed");
+        node.querySelector(".lbw-tick").textContent = "!";
+        node.querySelector(".lbw-tick").title = t("failed", { msg: f.message || f.code });
+        var note = el("div", "lbw-fail", t("failed", { msg: f.message || f.code }));
+        node.appendChild(note);
+      }
+      return;
+    }
+    if (f.code === "conflict" && viewingRating()) {
+      rated[viewingRating()] = rated[viewingRating()] || 1;
+      store.set("rated", rated);
+      updateChrome();
+      return;
+    }
+    toast(t("error", { msg: f.message || f.code }));
+  }
+
+  function cssEscape(s) { return String(s).replace(/["\\]/g, "\\$&"); }
+
+  function setChat(c) {
+    chat = c || null;
+    if (chat) {
+      if (currentCid !== chat.conversation_id) {
+        currentCid = chat.conversation_id;
+        store.set("cid", currentCid);
+        if (!viewing) renderThread();
+      }
+      conv(currentCid).ended = chat.state === "ended";
+    }
+    updateChrome();
+  }
+
+  function onAck(f) {
+    outbox = outbox.filter(function (m) { return m.client_id !== f.client_id; });
+    saveOutbox();
+    if (!currentCid) {
+      currentCid = f.conversation_id;
+      store.set("cid", currentCid);
+    }
+    var node = document.querySelector('[data-client="' + cssEscape(f.client_id) + '"]');
+    if (node && !node.dataset.seq) {
+      node.dataset.seq = f.seq;
+      node.classList.remove("is-pending");
+      updateTicks();
+    }
+  }
+
+  function onItem(f) {
+    var c = conv(f.conversation_id);
+    if (c.frames[f.seq]) return;            // seen already: resent after a reconnect
+    c.frames[f.seq] = f;
+    c.max = Math.max(c.max, f.seq);
+    if (f.type === "event" && f.kind === "chat_ended") c.ended = true;
+    if (f.type === "msg" && f.client_id) {
+      outbox = outbox.filter(function (m) { return m.client_id !== f.client_id; });
+      saveOutbox();
+    }
+    if (f.conversation_id === shownCid()) {
+      insertItem(f);
+      if (f.type === "msg" && f.author.kind !== "customer") showTyping(false);
+      scrollDown(false);
+    }
+    if (f.type === "msg" && f.author.kind !== "customer" && f.conversation_id === currentCid) {
+      if (!isSeen()) {
+        unread++;
+        toParent({ lifebuoy: "unread", count: unread });
+      }
+    }
+    queueReceipt(f.conversation_id);
+    if (f.type === "event") updateChrome();
+  }
+
+  // ---- receipts ----
+  var receiptTimer = null, receiptCids = {};
+  function isSeen() { return visible && document.visibilityState === "visible"; }
+  function queueReceipt(cid) {
+    receiptCids[cid] = true;
+    clearTimeout(receiptTimer);
+    receiptTimer = setTimeout(function () {
+      Object.keys(receiptCids).forEach(sendReceipt);
+      receiptCids = {};
+    }, 250);
+  }
+  function sendReceipt(cid) {
+    var c = convs[cid];
+    if (!c || !c.max) return;
+    var prev = sentReceipts[cid] || { delivered: 0, read: 0 };
+    var read = isSeen() && cid === shownCid() ? c.max : prev.read;
+    if (c.max <= prev.delivered && read <= prev.read) return;
+    if (send({ type: "receipt", conversation_id: cid, delivered: c.max, read: read })) {
+      sentReceipts[cid] = { delivered: c.max, read: read };
+    }
+  }
+  function nowSeen() {
+    if (!isSeen()) return;
+    unread = 0;
+    toParent({ lifebuoy: "unread", count: 0 });
+    if (shownCid()) sendReceipt(shownCid());
+  }
+  document.addEventListener("visibilitychange", nowSeen);
+
+  // ---- rendering ----
+  function shownCid() { return viewing || currentCid; }
+
+  function fmtTime(ms) {
+    var d = new Date(ms);
+    return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
+  }
+  function fmtDate(ms) {
+    try { return new Date(ms).toLocaleString(LANG, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }); }
+    catch (e) { return new Date(ms).toISOString().slice(0, 16).replace("T", " "); }
+  }
+
+  // Text first, then links: https:// and /help/ only, as anchors whose text is the URL itself.
+  var LINK = /(https:\/\/[^\s<>"'\u3000-\u303f\uff08\uff09\uff0c]+|\/help\/[A-Za-z-]+\/[A-Za-z0-9._~%-]+)/g;
+  function linkify(node, text) {
+    var last = 0, m;
+    LINK.lastIndex = 0;
+    while ((m = LINK.exec(text))) {
+      var url = m[0].replace(/[.,;:!?)\]]+$/, "");
+      if (m.index > last) node.appendChild(document.createTextNode(text.slice(last, m.index)));
+      var a = el("a", "lbw-a", url);
+      a.href = url;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      node.appendChild(a);
+      last = m.index + url.length;
+      LINK.lastIndex = last;
+    }
+    if (last < text.length) node.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function authFetch(url, opts) {
+    opts = opts || {};
+    opts.headers = opts.headers || {};
+    opts.headers.Authorization = "Bearer " + session.token;
+    return fetch(url, opts);
+  }
+
+  function renderAttachments(box, atts) {
+    (atts || []).forEach(function (a) {
+      var url = "/api/v1/attachments/" + encodeURIComponent(a.id);
+      if (/^image\//.test(a.content_type)) {
+        var img = el("img", "lbw-img");
+        img.alt = t("image_alt", { name: a.filename });
+        box.appendChild(img);
+        authFetch(url).then(function (r) { return r.ok ? r.blob() : null; }).then(function (b) {
+          if (b) { img.src = URL.createObjectURL(b); img.addEventListener("load", function () { scrollDown(false); }); }
+        }).catch(function () { /* shown as its alt text */ });
+        img.addEventListener("click", function () { if (img.src) window.open(img.src, "_blank", "noopener"); });
+      } else {
+        var f = el("button", "lbw-file");
+        f.type = "button";
+        f.setAttribute("aria-label", t("open_file", { name: a.filename }));
+        f.appendChild(el("span", "lbw-filetag", "PDF"));
+        f.appendChild(document.createTextNode(" " + a.filename));
+        f.addEventListener("click", function () {
+          authFetch(url).then(function (r) { return r.blob(); }).then(function (b) {
+            var link = document.createElement("a");
+            link.href = URL.createObjectURL(b);
+            link.download = a.filename;
+            document.body.appendChild(link);
+            link.click();
+            link.remove();
+          }).catch(function (e) { toast(t("error", { msg: e.message })); });
+        });
+        box.appendChild(f);
+      }
+    });
+  }
+
+  function msgNode(f) {
+    var kind = f.author.kind;
+    var li = el("li", "lbw-msg " + (kind === "customer" ? "mine" : kind === "bot" ? "theirs bot" : "theirs agent"));
+    if (kind !== "customer") {
+      var who = el("div", "lbw-who", kind === "bot" ? t("bot") : (f.author.name || ""));
+      if (kind === "agent" && f.author.agent_no) who.appendChild(el("span", "lbw-no", t("agent_no", { no: f.author.agent_no })));
+      li.appendChild(who);
+    }
+    var bubble = el("div", "lbw-bubble");
+    if (f.body) {
+      var body = el("div", "lbw-body");
+      linkify(body, f.body);
+      bubble.appendChild(body);
+    }
+    if (f.attachments && f.attachments.length) {
+      var atts = el("div", "lbw-atts");
+      renderAttachments(atts, f.attachments);
+      bubble.appendChild(atts);
+    }
+    li.appendChild(bubble);
+    var meta = el("div", "lbw-meta");
+    var time = el("time", null, fmtTime(f.at || Date.now()));
+    if (f.at) time.dateTime = new Date(f.at).toISOString();
+    meta.appendChild(time);
+    if (kind === "customer") {
+      var tick = el("span", "lbw-tick");
+      meta.appendChild(tick);
+    }
+    li.appendChild(meta);
+    if (f.seq) li.dataset.seq = f.seq;
+    if (f.client_id) li.dataset.client = f.client_id;
+    return li;
+  }
+
+  function eventText(f) {
+    var d = f.data || {};
+    switch (f.kind) {
+      case "handover": return t("ev_handover");
+      case "assigned": return t("ev_assigned", { name: d.name || "", no: d.agent_no || "" });
+      case "chat_ended": return t("ev_ended");
+      case "converted_to_ticket": return t("ev_ticket", { case: d.case_number || "" });
+      default: return null;
+    }
+  }
+
+  function itemNode(f) {
+    if (f.type === "msg") return msgNode(f);
+    var text = eventText(f);
+    if (!text) return null;
+    var li = el("li", "lbw-event", text);
+    li.dataset.seq = f.seq;
+    return li;
+  }
+
+  // Inserts in sequence order; a pending copy of the customer's own message is replaced by the stored one.
+  function insertItem(f) {
+    var thread = $("thread");
+    if (f.type === "msg" && f.client_id) {
+      var pending = thread.querySelector('[data-client="' + cssEscape(f.client_id) + '"]');
+      if (pending) pending.remove();
+    }
+    var node = itemNode(f);
+    if (!node) return;
+    var before = null;
+    var items = thread.querySelectorAll("[data-seq]");
+    for (var i = 0; i < items.length; i++) {
+      if (+items[i].dataset.seq > f.seq && !items[i].classList.contains("is-pending")) { before = items[i]; break; }
+    }
+    if (!before) before = thread.querySelector(".is-pending");
+    thread.insertBefore(node, before);
+    updateTicks();
+  }
+
+  function pendingNode(m) {
+    var li = msgNode({ author: { kind: "customer" }, body: m.body, client_id: m.client_id, attachments: [], at: m.at });
+    li.classList.add("is-pending");
+    delete li.dataset.seq;
+    if (m.files && m.files.length) {
+      var names = el("div", "lbw-atts lbw-muted", m.files.join(", "));
+      li.querySelector(".lbw-bubble").appendChild(names);
+    }
+    return li;
+  }
+
+  function renderThread() {
+    var thread = $("thread");
+    thread.textContent = "";
+    var cid = shownCid();
+    if (!viewing) {
+      var hi = el("li", "lbw-msg theirs bot lbw-greeting");
+      hi.appendChild(el("div", "lbw-who", t("bot")));
+      var b = el("div", "lbw-bubble");
+      b.appendChild(el("div", "lbw-body", t("greeting")));
+      hi.appendChild(b);
+      thread.appendChild(hi);
+    }
+    if (cid && convs[cid]) {
+      Object.keys(convs[cid].frames).map(Number).sort(function (a, b) { return a - b; }).forEach(function (s) {
+        var n = itemNode(convs[cid].frames[s]);
+        if (n) thread.appendChild(n);
+      });
+    }
+    if (!viewing) outbox.forEach(function (m) { thread.appendChild(pendingNode(m)); });
+    updateTicks();
+    updateChrome();
+    scrollDown(true);
+  }
+
+  function updateTicks() {
+    var cid = shownCid();
+    var r = agentReceipts[cid] || { delivered: 0, read: 0 };
+    document.querySelectorAll("#thread .lbw-msg.mine").forEach(function (li) {
+      var tick = li.querySelector(".lbw-tick");
+      if (!tick || li.classList.contains("is-failed")) return;
+      var seq = +li.dataset.seq || 0;
+      var label, mark, cls;
+      if (!seq) { label = t("sending"); mark = "◷"; cls = "pending"; }
+      else if (r.read >= seq) { label = t("read"); mark = "✓✓"; cls = "read"; }
+      else if (r.delivered >= seq) { label = t("delivered"); mark = "✓✓"; cls = "delivered"; }
+      else { label = t("sent"); mark = "✓"; cls = "sent"; }
+      tick.textContent = mark;
+      tick.className = "lbw-tick is-" + cls;
+      tick.title = label;
+      tick.setAttribute("aria-label", label);
+    });
+  }
+
+  function scrollDown(force) {
+    var th = $("thread");
+    if (force || th.scrollHeight - th.scrollTop - th.clientHeight < 160) th.scrollTop = th.scrollHeight;
+  }
+
+  var typingHide = null;
+  function showTyping(on) {
+    $("typing").hidden = !on;
+    clearTimeout(typingHide);
+    if (on) typingHide = setTimeout(function () { $("typing").hidden = true; }, 8000);
+    scrollDown(false);
+  }
+
+  function viewingRating() {
+    var cid = shownCid();
+    return cid && convs[cid] && convs[cid].ended ? cid : null;
+  }
+
+  // Banner, buttons, rating card: everything that follows the chat's state.
+  function updateChrome() {
+    var banner = $("banner");
+    banner.textContent = "";
+    var past = !!viewing;
+    var st = past ? "ended" : chat ? chat.state : (currentCid && convs[currentCid] && convs[currentCid].ended ? "ended" : null);
+    var lines = [];
+    if (!past && chat && chat.state === "queued") {
+      var q = chat.queue || {};
+      var ahead = Math.max(0, (q.position || 1) - 1);
+      lines.push(["lbw-b-queue", ahead > 0 ? t("queue", { n: ahead }) : t("queue_next")]);
+      if (q.est_wait_ms != null) {
+        var m = Math.ceil(q.est_wait_ms / 60000);
+        lines.push(["lbw-b-sub", m <= 1 ? t("est_wait_short") : t("est_wait", { m: m })]);
+      }
+    }
+    if (!past && chat && chat.state === "active" && chat.agent) {
+      lines.push(["lbw-b-agent", t("serving", { name: chat.agent.name, no: chat.agent.agent_no })]);
+    }
+    var offline = !past && !agentsOnline && st !== "active" && st !== "ended";
+    if (offline) lines.push(["lbw-b-offline", t("agents_offline")]);
+    lines.forEach(function (l) { banner.appendChild(el("p", l[0], l[1])); });
+    banner.hidden = lines.length === 0 || $("view-chat").hidden;
+    banner.className = "lbw-banner" + (offline ? " is-offline" : "");
+
+    $("btn-end").hidden = past || !chat || chat.state === "ended" || $("view-chat").hidden;
+    $("btn-handover").hidden = past || (chat && chat.state !== "bot") || st === "ended" || !session;
+    $("btn-offline").hidden = past || !offline;
+    $("quick").hidden = $("btn-handover").hidden && $("btn-offline").hidden;
+    $("past-bar").hidden = !past;
+    if (past) {
+      var pc = (historyChats.filter(function (h) { return h.conversation_id === viewing; })[0] || {});
+      $("past-label").textContent = t("viewing_past", { case: pc.case_number || "" });
+    }
+    var ended = st === "ended" && shownCid();
+    var rateCid = ended ? shownCid() : null;
+    $("rate").hidden = !ended;
+    if (ended) {
+      var done = rated[rateCid] || (past && (historyChats.filter(function (h) { return h.conversation_id === viewing; })[0] || {}).csat_score);
+      $("rate-form").hidden = !!done;
+      $("rated").hidden = !done;
+      $("new-chat").hidden = past;
+    }
+    $("composer").hidden = past || !!ended;
+  }
+
+  function toast(text) {
+    var n = el("div", "lbw-toast", text);
+    n.setAttribute("role", "alert");
+    document.body.appendChild(n);
+    setTimeout(function () { n.remove(); }, 5000);
+  }
+  function showError(id, text) { var e = $(id); e.textContent = text; e.hidden = !text; }
+
+  // ---- sending ----
+  function queueMessage(body, attachmentIds, files) {
+    var m = { client_id: clientId(), body: body, attachment_ids: attachmentIds || [], files: files || [], at: Date.now() };
+    outbox.push(m);
+    saveOutbox();
+    $("thread").appendChild(pendingNode(m));
+    updateTicks();
+    scrollDown(true);
+    var f = { type: "send", client_id: m.client_id, body: body };
+    if (m.attachment_ids.length) f.attachment_ids = m.attachment_ids;
+    if (session && session.topic) f.topic = session.topic;
+    send(f);
+  }
+
+  function startNewIfEnded() {
+    if (currentCid && convs[currentCid] && convs[currentCid].ended && (!chat || chat.state === "ended")) {
+      currentCid = null;
+      chat = null;
+      store.del("cid");
+      renderThread();
+    }
+  }
+
+  var input = $("input");
+  $("composer").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var body = input.value.replace(/\s+$/, "");
+    if (!body.trim()) return;
+    startNewIfEnded();
+    queueMessage(body);
+    input.value = "";
+    autosize();
+    send({ type: "typing", on: false });
+    typingSent = 0;
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.ctrlKey && !e.metaKey && !e.altKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      $("composer").requestSubmit();
+    }
+  });
+  function autosize() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight + 2, 140) + "px";
+    input.classList.toggle("is-tall", input.scrollHeight > 140);
+  }
+  input.addEventListener("input", function () {
+    autosize();
+    if (!chat || chat.state === "ended") return;
+    var now = Date.now();
+    if (now - typingSent > 3000) { send({ type: "typing", on: true }); typingSent = now; }
+    clearTimeout(typingOffTimer);
+    typingOffTimer = setTimeout(function () { send({ type: "typing", on: false }); typingSent = 0; }, 4000);
+  });
+
+  $("btn-attach").addEventListener("click", function () { $("file").click(); });
+  $("file").addEventListener("change", function () {
+    var file = this.files[0];
+    this.value = "";
+    if (!file) return;
+    var note = el("li", "lbw-event lbw-uploading", t("uploading", { name: file.name }));
+    $("thread").appendChild(note);
+    scrollDown(true);
+    var fd = new FormData();
+    fd.append("file", file, file.name);
+    authFetch("/api/v1/attachments", { method: "POST", body: fd }).then(function (r) {
+      return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || j.error || r.status); return j; });
+    }).then(function (meta) {
+      note.remove();
+      startNewIfEnded();
+      queueMessage("", [meta.id], [meta.filename]);
+    }).catch(function (e) {
+      note.remove();
+      toast(t("upload_failed", { msg: e.message }));
+    });
+  });
+
+  $("btn-handover").addEventListener("click", function () {
+    if (chat && chat.state === "bot") send({ type: "handover" });
+    else { startNewIfEnded(); queueMessage(t("handover")); }
+  });
+  $("btn-end").addEventListener("click", function () {
+    if (window.confirm(t("end_confirm"))) send({ type: "end" });
+  });
+  $("btn-close").addEventListener("click", function () { toParent({ lifebuoy: "close" }); });
+  $("new-chat").addEventListener("click", function () {
+    currentCid = null;
+    chat = null;
+    store.del("cid");
+    renderThread();
+    input.focus();
+  });
+
+  // Rating.
+  var rateForm = $("rate-form");
+  rateForm.addEventListener("change", function () {
+    var v = rateForm.querySelector("input[name=score]:checked");
+    rateForm.querySelector("button[type=submit]").disabled = !v;
+    rateForm.querySelectorAll(".lbw-star").forEach(function (s) {
+      s.classList.toggle("on", v && +s.querySelector("input").value <= +v.value);
+    });
+  });
+  rateForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var v = rateForm.querySelector("input[name=score]:checked");
+    if (!v) return;
+    var f = { type: "rate", conversation_id: shownCid(), score: +v.value };
+    var c = rateForm.comment.value.trim();
+    if (c) f.comment = c;
+    send(f);
+  });
+
+  // History.
+  var historyChats = [];
+  $("btn-history").addEventListener("click", function () {
+    $("history-list").textContent = "";
+    $("history-list").appendChild(el("li", "lbw-muted", "…"));
+    show("history");
+    send({ type: "history" });
+  });
+  $("history-back").addEventListener("click", function () { show("chat"); });
+  $("past-back").addEventListener("click", function () { viewing = null; renderThread(); });
+  function renderHistory(chats) {
+    historyChats = chats;
+    var ul = $("history-list");
+    ul.textContent = "";
+    if (!chats.length) { ul.appendChild(el("li", "lbw-muted", t("history_empty"))); return; }
+    chats.forEach(function (c) {
+      var li = el("li");
+      var b = el("button", "lbw-hist");
+      b.type = "button";
+      var top = el("span", "lbw-hist-top");
+      top.appendChild(el("strong", null, c.case_number || ""));
+      top.appendChild(el("span", "lbw-pill st-" + c.state, t("st_" + c.state)));
+      b.appendChild(top);
+      var sub = el("span", "lbw-muted", fmtDate(c.started_at) + (c.topic && S.category && S.category[c.topic] ? " · " + S.category[c.topic] : ""));
+      b.appendChild(sub);
+      if (c.csat_score) b.appendChild(el("span", "lbw-stars-static", "★★★★★".slice(0, c.csat_score)));
+      b.addEventListener("click", function () { openPast(c); });
+      li.appendChild(b);
+      ul.appendChild(li);
+    });
+  }
+  function openPast(c) {
+    var cid = c.conversation_id;
+    viewing = cid === currentCid && c.state !== "ended" ? null : cid;
+    if (c.state === "ended") conv(cid).ended = true;
+    if (c.csat_score) { rated[cid] = c.csat_score; }
+    show("chat");
+    renderThread();
+    send({ type: "resume", conversation_id: cid, last_seq: convs[cid] ? convs[cid].max : 0 });
+  }
+
+  // Out-of-hours message form → a ticket.
+  $("btn-offline").addEventListener("click", function () {
+    var f = $("offline-form");
+    if (session && session.topic) f.topic.value = session.topic;
+    show("offline");
+    f.body.focus();
+  });
+  $("offline-cancel").addEventListener("click", function () { show("chat"); });
+  $("offline-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var f = e.target;
+    var body = f.body.value.trim();
+    if (!body) { showError("offline-error", t("offline_body")); f.body.focus(); return; }
+    var payload = { body: body };
+    if (f.topic.value) payload.topic = f.topic.value;
+    if (f.email.value.trim()) payload.email = f.email.value.trim();
+    authFetch("/api/v1/chat/offline", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || r.status); return j; }); })
+      .then(function (j) {
+        f.reset();
+        showError("offline-error", "");
+        show("chat");
+        var li = el("li", "lbw-event lbw-done", t("offline_done", { case: j.case_number }));
+        $("thread").appendChild(li);
+        scrollDown(true);
+      })
+      .catch(function (err) { showError("offline-error", t("error", { msg: err.message })); });
+  });
+
+  // ---- sessions ----
+  function begin(s) {
+    session = s;
+    store.set("session", s);
+    show("chat");
+    renderThread();
+    connect();
+  }
+
+  function startIdentified(token) {
+    fetch("/api/v1/chat/session", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ identity_token: token }) })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || r.status); return j; }); })
+      .then(function (j) {
+        agentsOnline = j.agents_online !== false;
+        var prev = store.get("session");
+        if (!prev || prev.customer !== j.customer.id) {
+          // Another person on this browser: forget the last one's chat.
+          store.del("cid"); store.del("outbox");
+          currentCid = null; outbox = [];
+        }
+        begin({ token: j.token, kind: "identified", customer: j.customer.id });
+      })
+      .catch(function (e) { show("prechat"); showError("prechat-error", t("error", { msg: e.message })); });
+  }
+
+  $("prechat").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var f = e.target;
+    var email = f.email.value.trim();
+    if (!email || !f.email.checkValidity()) { showError("prechat-error", t("email")); f.email.focus(); return; }
+    var payload = { email: email, lang: f.lang.value };
+    if (f.name.value.trim()) payload.name = f.name.value.trim();
+    if (f.topic.value) payload.topic = f.topic.value;
+    fetch("/api/v1/chat/session", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || r.status); return j; }); })
+      .then(function (j) {
+        agentsOnline = j.agents_online !== false;
+        store.del("cid"); store.del("outbox");
+        currentCid = null; outbox = [];
+        var s = { token: j.token, kind: "visitor", topic: payload.topic || null, customer: j.customer.id };
+        if (payload.lang !== LANG) {
+          store.set("session", s);
+          location.replace("/chat/widget?lang=" + encodeURIComponent(payload.lang));
+          return;
+        }
+        begin(s);
+      })
+      .catch(function (err) { showError("prechat-error", t("error", { msg: err.message })); });
+  });
+
+  var identityToken = null, started = false;
+  function start(token) {
+    if (started) return;
+    started = true;
+    identityToken = token || null;
+    var saved = store.get("session");
+    if (identityToken) { startIdentified(identityToken); return; }
+    if (saved && saved.kind === "visitor") { begin(saved); return; }
+    // No identity now: a session of a signed-in customer is not reused (a shared computer, a sign-out).
+    if (saved) { store.del("session"); store.del("cid"); store.del("outbox"); currentCid = null; outbox = []; }
+    show("prechat");
+  }
+
+  window.addEventListener("message", function (e) {
+    if (e.source !== window.parent || !e.data || typeof e.data !== "object") return;
+    if (e.data.lifebuoy === "init") {
+      visible = !!e.data.open;
+      start(e.data.identityToken);
+    } else if (e.data.lifebuoy === "visible") {
+      visible = !!e.data.open;
+      if (visible) { nowSeen(); scrollDown(true); if (!$("view-chat").hidden) input.focus(); }
+    }
+  });
+
+  $("btn-close").hidden = !embedded;
+  if (embedded) {
+    toParent({ lifebuoy: "ready" });
+    setTimeout(function () { start(null); }, 2500);
+  } else {
+    start(null);
+  }
+})();
