@@ -17,6 +17,8 @@ use serde_json::json;
 #[derive(Debug, Clone)]
 enum AssigneeChange {
     Keep,
+    /// The router picks the agent inside the transaction.
+    Route,
     Set(String),
     Clear,
 }
@@ -555,15 +557,67 @@ impl Store {
             if !t.from.contains(&state.as_str()) {
                 return Ok(None);
             }
+            let mut event_data = t.event.1.clone();
+            let mut counted = false;
             let assignee = match &t.assignee {
                 AssigneeChange::Keep => old.clone(),
                 AssigneeChange::Set(a) => Some(a.clone()),
                 AssigneeChange::Clear => None,
+                AssigneeChange::Route => {
+                    // Chosen here, inside the transaction, from the counters as they are now: the least-busy
+                    // online agent of the department who speaks the chat's language and has room. Front-line
+                    // agents first; supervisors take chats only when nobody else can.
+                    let (dept, lang): (String, String) =
+                        sqlx::query_as("SELECT department_id, lang FROM conversations WHERE id = $1")
+                            .bind(&cid)
+                            .fetch_one(&mut *conn)
+                            .await?;
+                    let rows: Vec<(String, String, String, i64, i64, String, String)> = sqlx::query_as(
+                        "SELECT a.id, a.role, a.languages, p.capacity, p.active_chats, a.display_name, a.agent_no \
+                         FROM agent_presence p JOIN agents a ON a.id = p.agent_id \
+                         WHERE p.status = 'online' AND p.active_chats < p.capacity AND a.active AND \
+                           (EXISTS (SELECT 1 FROM agent_departments d WHERE d.agent_id = a.id AND d.department_id = $1) \
+                            OR a.role IN ('supervisor', 'admin'))",
+                    )
+                    .bind(&dept)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    let mut candidates: Vec<(bool, i64, i64, String, String, String)> = rows
+                        .into_iter()
+                        .filter(|r| r.2.split(',').any(|l| l.trim() == lang))
+                        .map(|(id, role, _, cap, busy, name, no)| {
+                            (role == "supervisor" || role == "admin", busy, cap.max(1), id, name, no)
+                        })
+                        .collect();
+                    // Fewest chats first, then the lowest share of capacity (cross-multiplied: integers only).
+                    candidates.sort_by(|a, b| {
+                        (a.0, a.1).cmp(&(b.0, b.1)).then((a.1 * b.2).cmp(&(b.1 * a.2))).then(a.3.cmp(&b.3))
+                    });
+                    let mut chosen = None;
+                    for (_, _, _, id, name, no) in candidates {
+                        // On PostgreSQL another node may fill this agent meanwhile: the guarded increment says.
+                        let r = sqlx::query(
+                            "UPDATE agent_presence SET active_chats = active_chats + 1 \
+                             WHERE agent_id = $1 AND status = 'online' AND active_chats < capacity",
+                        )
+                        .bind(&id)
+                        .execute(&mut *conn)
+                        .await?;
+                        if r.rows_affected() == 1 {
+                            event_data = json!({"to": id, "name": name, "agent_no": no});
+                            chosen = Some(id);
+                            break;
+                        }
+                    }
+                    let Some(a) = chosen else { return Ok(None) };
+                    counted = true;
+                    Some(a)
+                }
             };
             let was_busy = if state == "active" { old.clone() } else { None };
             let now_busy = if t.to == "active" { assignee.clone() } else { None };
             if was_busy != now_busy {
-                if let Some(a) = &now_busy {
+                if let Some(a) = now_busy.as_ref().filter(|_| !counted) {
                     if t.within_capacity {
                         let r = sqlx::query(
                             "UPDATE agent_presence SET active_chats = active_chats + 1 \
@@ -621,8 +675,8 @@ impl Store {
                 .await?;
             // push_event! takes the next number itself: start from the value before our increment.
             c.last_seq -= 1;
-            let (kind, data, internal) = &t.event;
-            push_event!(conn, c, actor, *kind, data, *internal);
+            let (kind, _, internal) = &t.event;
+            push_event!(conn, c, actor, *kind, event_data, *internal);
             Ok(Some(c))
         })
     }
@@ -742,43 +796,33 @@ impl Store {
     /// assignment re-checks the room inside its transaction, so two nodes routing at once cannot overfill an
     /// agent (the loser tries the next candidate).
     pub async fn route_chat(&self, conversation_id: &str) -> Result<Option<String>> {
-        let Some((c, ch)) = self.chat(conversation_id).await? else { return Err(StoreError::NotFound) };
-        if ch.state() != ChatState::Queued {
-            return Ok(None);
-        }
-        let rows: Vec<(String, String, String, i64, i64)> = on_read!(self, |pool| sqlx::query_as(
-            "SELECT a.id, a.role, a.languages, p.capacity, p.active_chats \
-             FROM agent_presence p JOIN agents a ON a.id = p.agent_id \
-             WHERE p.status = 'online' AND p.active_chats < p.capacity AND a.active AND \
-               (EXISTS (SELECT 1 FROM agent_departments d WHERE d.agent_id = a.id AND d.department_id = $1) \
-                OR a.role IN ('supervisor', 'admin'))"
+        let c = self
+            .chat_transition(
+                conversation_id,
+                &Actor::System,
+                Transition {
+                    from: &["queued"],
+                    to: "active",
+                    at_col: Some("assigned_at"),
+                    assignee: AssigneeChange::Route,
+                    within_capacity: true,
+                    department: None,
+                    conv_status: Some("open"),
+                    event: ("assigned", json!({}), false),
+                },
+            )
+            .await?;
+        Ok(c.and_then(|c| c.assignee_id))
+    }
+
+    /// Whether some online agent has room for another chat (the queue sweeper asks before trying).
+    pub async fn any_agent_with_room(&self) -> Result<bool> {
+        let r: Option<(i64,)> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT 1 FROM agent_presence WHERE status = 'online' AND active_chats < capacity LIMIT 1"
         )
-        .bind(&c.department_id)
-        .fetch_all(pool)
+        .fetch_optional(pool)
         .await)?;
-        let lang = c.lang.as_str();
-        let mut candidates: Vec<(bool, i64, f64, String)> = rows
-            .into_iter()
-            .filter(|(_, _, langs, _, _)| langs.split(',').any(|l| l.trim() == lang))
-            .map(|(id, role, _, cap, busy)| {
-                // Front-line agents first; supervisors take chats only when nobody else can.
-                let supervisor = role == "supervisor" || role == "admin";
-                (supervisor, busy, busy as f64 / cap.max(1) as f64, id)
-            })
-            .collect();
-        candidates.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)).then(a.3.cmp(&b.3)));
-        for (_, _, _, agent) in candidates.into_iter().take(5) {
-            match self.assign_inner(conversation_id, &agent, &Actor::System, &["queued"], true).await? {
-                Some(_) => return Ok(Some(agent)),
-                None => {
-                    // Taken meanwhile, or the agent filled up: only the latter is worth another candidate.
-                    if self.chat(conversation_id).await?.is_none_or(|(_, ch)| ch.state() != ChatState::Queued) {
-                        return Ok(None);
-                    }
-                }
-            }
-        }
-        Ok(None)
+        Ok(r.is_some())
     }
 
     /// Gives a chat to an agent. With `reassign`, an active chat moves (a transfer, or a supervisor's

@@ -155,7 +155,8 @@ impl Store {
                 .synchronous(if opts.sqlite_sync_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal })
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                // 16 MiB of page cache per connection (nine of them): the OS page cache holds the rest, shared.
+                // Page cache: 16 MiB for the writer, 4 MiB per reader (set below); the OS page cache holds the
+                // rest, shared, instead of nine private copies of the hot pages.
                 .pragma("cache_size", "-16384")
                 .pragma("temp_store", "memory");
             let write = SqlitePoolOptions::new()
@@ -167,7 +168,7 @@ impl Store {
             let read = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(30))
-                .connect_with(base.read_only(true))
+                .connect_with(base.read_only(true).pragma("cache_size", "-4096"))
                 .await?;
             let group = writer::GroupWriter::spawn(write.clone());
             Db::Sqlite { write, read, group }

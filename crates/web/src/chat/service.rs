@@ -346,6 +346,20 @@ pub async fn drain_queue(state: &AppState) {
     }
 }
 
+/// The safety net under event-driven routing: every few seconds, when some online agent has room, queued
+/// chats are offered again (a chat whose routing was interrupted by a crash, an agent who freed room on
+/// another node). Routing is one transaction per chat, so several nodes sweeping at once is harmless.
+pub async fn sweep_queue(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if state.store.any_agent_with_room().await.unwrap_or(false) {
+            drain_queue(&state).await;
+        }
+    }
+}
+
 /// An agent takes a chat (from the queue, or a supervisor gives it to someone).
 pub async fn assign(
     state: &AppState,
