@@ -381,35 +381,40 @@ impl Store {
             attachment_ids.to_vec(),
         );
         let res = grouped_write!(self, (String, bool, Conversation), [cid, actor, body, client_id, atts], |conn| {
-            if let Some(k) = &client_id {
-                let found: Option<(String,)> =
-                    sqlx::query_as("SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2")
-                        .bind(&cid)
-                        .bind(k)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                if let Some((mid,)) = found {
-                    let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
-                    let c: Conversation = sqlx::query_as(&sql).bind(&cid).fetch_one(&mut *conn).await?;
-                    return Ok((mid, true, c));
-                }
-            }
-            let state: Option<(String,)> = sqlx::query_as("SELECT state FROM chats WHERE conversation_id = $1")
-                .bind(&cid)
-                .fetch_optional(&mut *conn)
-                .await?;
-            match state {
-                None => return Err(StoreError::NotFound),
-                Some((s,)) if s == "ended" => {
-                    return Err(StoreError::Conflict("this chat has ended; start a new one".into()));
-                }
-                _ => {}
-            }
+            // Two statements on the hot path. A resent client id is caught by the unique index
+            // `(conversation_id, client_id)` (handled below), not by a lookup before every insert; the chat's
+            // state is checked by the same statement that takes the sequence number.
             let now = now_ms();
             let sql = format!(
-                "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 RETURNING {CONVERSATION_COLS}"
+                "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 \
+                 AND EXISTS (SELECT 1 FROM chats WHERE conversation_id = $1 AND state <> 'ended') \
+                 RETURNING {CONVERSATION_COLS}"
             );
-            let mut c: Conversation = sqlx::query_as(&sql).bind(&cid).bind(now).fetch_one(&mut *conn).await?;
+            let c: Option<Conversation> = sqlx::query_as(&sql).bind(&cid).bind(now).fetch_optional(&mut *conn).await?;
+            let Some(mut c) = c else {
+                // Not writable: a resend of a message stored before the chat ended still gets its ack.
+                if let Some(k) = &client_id {
+                    let found: Option<(String,)> =
+                        sqlx::query_as("SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2")
+                            .bind(&cid)
+                            .bind(k)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                    if let Some((mid,)) = found {
+                        let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
+                        let c: Conversation = sqlx::query_as(&sql).bind(&cid).fetch_one(&mut *conn).await?;
+                        return Ok((mid, true, c));
+                    }
+                }
+                let state: Option<(String,)> = sqlx::query_as("SELECT state FROM chats WHERE conversation_id = $1")
+                    .bind(&cid)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                return Err(match state {
+                    None => StoreError::NotFound,
+                    Some(_) => StoreError::Conflict("this chat has ended; start a new one".into()),
+                });
+            };
             // push_message! increments last_seq itself: start from the value before our increment.
             c.last_seq -= 1;
             let mid = push_message!(conn, c, actor, &body, internal, client_id.as_deref(), &atts);
@@ -417,7 +422,7 @@ impl Store {
         });
         let (mid, duplicate, conversation) = match res {
             Ok(v) => v,
-            // Two connections resent the same message at once (PostgreSQL): the other one stored it.
+            // A resent message (or two connections resending it at once): the stored one answers.
             Err(e) if is_unique_violation(&e) && client_id.is_some() => {
                 let sql = format!("{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.client_id = $2");
                 let m: Message = on_read!(self, |pool| sqlx::query_as(&sql)
