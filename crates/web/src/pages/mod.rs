@@ -5,6 +5,7 @@
 pub mod chat_pages;
 pub mod console;
 pub mod help_pages;
+pub mod kb_console;
 pub mod portal;
 
 use crate::AppState;
@@ -140,7 +141,6 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{code}", get(switch_lang))
         .route("/logout", axum::routing::post(logout))
         .route("/demo", get(demo))
-        .route("/help/{lang}/{slug}", get(crate::api::kb::article_page))
         .merge(portal::router())
         .merge(console::router())
         .merge(chat_pages::router())
