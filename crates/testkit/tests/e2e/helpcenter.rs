@@ -77,7 +77,7 @@ async fn reader_searches_votes_and_agent_edits() {
     agent.find(Locator::Css("input[name=email]")).await.unwrap().send_keys("editor@x.dev").await.unwrap();
     agent.find(Locator::Css("input[name=password]")).await.unwrap().send_keys(PASSWORD).await.unwrap();
     click(&agent, "form button[type=submit]").await;
-    agent.wait().for_element(Locator::Css("#queue")).await.unwrap();
+    agent.wait().for_element(Locator::Css(".topnav a[href='/console/kb']")).await.expect("signed in");
     agent.goto(&app.url("/console/kb/analytics")).await.unwrap();
     let helpful = text_of(&agent, "#votes tr[data-slug=withdrawal-delayed] td.helpful").await;
     assert_eq!(helpful, "1");
@@ -100,14 +100,17 @@ async fn reader_searches_votes_and_agent_edits() {
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     }
     assert!(previewed, "live preview");
+    agent.execute("document.getElementById('preview-zh-Hans').scrollIntoView({block: 'end'})", vec![]).await.unwrap();
     shot(&agent, "kb-editor-zh-Hans").await;
+    agent.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
     click(&agent, "#save-btn").await;
     assert!(!text_of(&agent, ".notice-ok").await.is_empty(), "saved");
     reader.goto(&app.url("/help/zh-Hans/withdrawal-delayed")).await.unwrap();
     assert!(text_of(&reader, ".article-body").await.contains("蜂鸟确认"), "the public page shows the edit");
     reader.goto(&app.url("/help/zh-Hant/search?q=蜂鳥確認")).await.unwrap();
-    let hit = text_of(&reader, ".result a.result-title").await;
-    assert!(hit.contains("提币"), "search finds the new words (in Traditional, too): {hit}");
+    reader.wait().for_element(Locator::Css(".results")).await.expect("results");
+    let hit = reader.find(Locator::Css(".result a.result-title")).await.unwrap().attr("href").await.unwrap();
+    assert_eq!(hit.as_deref(), Some("/help/zh-Hant/withdrawal-delayed"), "search finds the new words, typed in Traditional");
 
     // The editor and its history in the other languages.
     let id = app.store.kb_article_by_slug("withdrawal-delayed").await.unwrap().unwrap().id;
