@@ -516,6 +516,7 @@ async fn search_page(
     let too_long = q.chars().count() > 200;
     let mut results: Vec<ResultView> = Vec::new();
     let mut facets: Vec<minijinja::Value> = Vec::new();
+    let mut total = 0;
     if !q.is_empty() && !too_long {
         let kb = state.kb.clone();
         let query = q.clone();
@@ -553,6 +554,7 @@ async fn search_page(
             let tree = subtree(&cats, cat);
             best.retain(|h| tree.contains(&h.category));
         }
+        total = best.len();
         let top = best.first().map(|h| h.article_id.clone());
         log_search(&state, &q, Some(lang.as_str()), "help", best.len(), top.as_deref());
         results = best
@@ -579,7 +581,7 @@ async fn search_page(
         "help_search.html",
         &base,
         minijinja::context! {
-            searched => !q.is_empty() && !too_long, q, category, results, facets, too_long,
+            searched => !q.is_empty() && !too_long, q, category, results, total, facets, too_long,
             langs => same_page_menu(&suffix), hl => lang.as_str()
         },
     )

@@ -242,7 +242,8 @@ mod tests {
     #[test]
     fn templates_compile() {
         let env = super::templates();
-        assert_eq!(env.templates().count(), super::TEMPLATES.len());
+        let all = super::TEMPLATES.len() + super::chat_pages::TEMPLATES.len() + super::help_pages::TEMPLATES.len();
+        assert_eq!(env.templates().count(), all);
     }
 
     #[test]
