@@ -487,13 +487,13 @@ impl Store {
     ) -> Result<KbArticle> {
         let a = clean_article(input)?;
         let cur = self.kb_article(id).await?.ok_or(StoreError::NotFound)?;
-        if let Some(v) = expected_version {
-            if v != cur.version {
-                return Err(StoreError::Conflict(format!(
-                    "this article was saved by someone else meanwhile (version {} is newer than your {v}); reload and edit again",
-                    cur.version
-                )));
-            }
+        if let Some(v) = expected_version
+            && v != cur.version
+        {
+            return Err(StoreError::Conflict(format!(
+                "this article was saved by someone else meanwhile (version {} is newer than your {v}); reload and edit again",
+                cur.version
+            )));
         }
         if cur.input() == a {
             return Ok(cur);

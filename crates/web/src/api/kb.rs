@@ -205,10 +205,10 @@ pub async fn list_articles(
     Query(q): Query<ArticleListQuery>,
 ) -> ApiResult<ApiJson<serde_json::Value>> {
     c.require_staff()?;
-    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
-        if !lifebuoy_store::KB_STATUSES.contains(&s) {
-            return Err(ApiError::invalid("status", "draft, published or internal"));
-        }
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty())
+        && !lifebuoy_store::KB_STATUSES.contains(&s)
+    {
+        return Err(ApiError::invalid("status", "draft, published or internal"));
     }
     let f = KbFilter {
         status: q.status.filter(|s| !s.is_empty()),

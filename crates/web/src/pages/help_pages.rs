@@ -382,10 +382,8 @@ pub async fn article_page(
             hl => lang.as_str()
         },
     );
-    if let Some(c) = set_cookie {
-        if let Ok(v) = c.parse() {
-            r.headers_mut().append(header::SET_COOKIE, v);
-        }
+    if let Some(v) = set_cookie.and_then(|c| c.parse().ok()) {
+        r.headers_mut().append(header::SET_COOKIE, v);
     }
     r
 }
@@ -432,10 +430,10 @@ async fn related(state: &AppState, a: &KbArticle, t: &KbTranslation, lang: Lang)
             if out.len() >= 5 {
                 break;
             }
-            if !out.iter().any(|o| o.id == x.id) {
-                if let Some(l) = link(x, lang) {
-                    out.push(l);
-                }
+            if !out.iter().any(|o| o.id == x.id)
+                && let Some(l) = link(x, lang)
+            {
+                out.push(l);
             }
         }
     }
