@@ -191,8 +191,10 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     if imported > 0 {
         tracing::info!(articles = imported, "knowledge base was empty: articles imported");
     }
+    let started = std::time::Instant::now();
     let docs = state.load_kb().await.context("indexing the knowledge base")?;
-    tracing::info!(documents = docs, "knowledge base indexed from the database");
+    let ms = started.elapsed().as_millis() as u64;
+    tracing::info!(documents = docs, ms, "knowledge base indexed from the database");
     if let Some(url) = &a.nats {
         state.hub.connect_nats(url).await.with_context(|| format!("connecting to NATS at {url}"))?;
         tracing::info!(%url, "joined other nodes through NATS");
