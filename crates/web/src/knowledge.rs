@@ -132,11 +132,11 @@ impl AppState {
     /// Builds this node's index from the database (synonyms included, seeded once from the built-in set) and
     /// starts following other nodes' changes. Returns the number of indexed documents.
     pub async fn load_kb(&self) -> Result<u64, KbError> {
+        // Follow first, so that no change saved on another node while this one builds is missed.
+        self.follow_kb_changes();
         self.store.kb_seed_synonyms(&default_synonym_groups()).await?;
         self.reload_synonyms().await?;
-        let n = self.rebuild_kb().await?;
-        self.follow_kb_changes();
-        Ok(n)
+        self.rebuild_kb().await
     }
 
     /// Rebuilds the whole index from the database in one commit.
