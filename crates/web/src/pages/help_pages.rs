@@ -28,6 +28,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("console_kb_history.html", include_str!("../../templates/console_kb_history.html")),
     ("console_kb_analytics.html", include_str!("../../templates/console_kb_analytics.html")),
     ("console_kb_synonyms.html", include_str!("../../templates/console_kb_synonyms.html")),
+    ("console_kb_categories.html", include_str!("../../templates/console_kb_categories.html")),
 ];
 
 /// Files served under `/static/` by these pages: (name, body, content type).

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/kb/analytics", get(analytics))
         .route("/console/kb/synonyms", get(synonyms).post(add_synonyms))
         .route("/console/kb/synonyms/{id}/delete", post(delete_synonyms))
+        .route("/console/kb/categories", get(categories).post(save_category))
         .route("/console/kb/a/{id}", get(edit_form).post(save))
         .route("/console/kb/a/{id}/status", post(set_status))
         .route("/console/kb/a/{id}/history", get(history))
@@ -612,5 +613,93 @@ async fn delete_synonyms(
     match run.await {
         Ok(()) => Redirect::to("/console/kb/synonyms").into_response(),
         Err(e) => error_page(&state, lang, Some(&c), e),
+    }
+}
+
+/// `GET /console/kb/categories`: the category tree, with a form to add or rename (supervisors and admins).
+async fn categories(State(state): State<AppState>, ConsoleAgent(c): ConsoleAgent, headers: HeaderMap) -> Response {
+    let lang = lang_of(&headers, &c);
+    categories_page(&state, &c, lang, None).await
+}
+
+async fn categories_page(state: &AppState, c: &Caller, lang: Lang, error: Option<String>) -> Response {
+    if let Err(e) = require_editor(c) {
+        return error_page(state, lang, Some(c), e);
+    }
+    let run = async {
+        let cats = state.store.kb_categories().await?;
+        let articles = state.store.kb_articles(&KbFilter::default()).await?;
+        Ok::<_, ApiError>((cats, articles))
+    };
+    let (cats, articles) = match run.await {
+        Ok(v) => v,
+        Err(e) => return error_page(state, lang, Some(c), e),
+    };
+    let mut rows = Vec::new();
+    for top in cats.iter().filter(|x| x.parent.is_none()) {
+        for x in std::iter::once(top).chain(cats.iter().filter(|x| x.parent.as_deref() == Some(top.slug.as_str()))) {
+            let count = articles.iter().filter(|a| a.category == x.slug).count();
+            rows.push(minijinja::context! { c => x, child => x.parent.is_some(), count });
+        }
+    }
+    let tops: Vec<&lifebuoy_store::KbCategory> = cats.iter().filter(|x| x.parent.is_none()).collect();
+    let base = Base::new(state, lang, Some(c), "console", "/console/kb/categories");
+    let failed = error.is_some();
+    let mut r = render(
+        state,
+        "console_kb_categories.html",
+        &base,
+        minijinja::context! { rows, tops, error, can_edit_synonyms => can_edit_synonyms(c) },
+    );
+    if failed {
+        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+#[derive(Deserialize)]
+struct CategoryForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    slug: String,
+    parent: Option<String>,
+    name_zh_hans: String,
+    name_zh_hant: String,
+    name_en: String,
+    position: Option<String>,
+}
+
+/// Creates a category, or renames / moves / reorders the one with that slug.
+async fn save_category(
+    State(state): State<AppState>,
+    ConsoleAgent(c): ConsoleAgent,
+    headers: HeaderMap,
+    Form(f): Form<CategoryForm>,
+) -> Response {
+    let lang = lang_of(&headers, &c);
+    if let Err(e) = check_same_origin(&headers).and_then(|_| check_form_token(&c, Some(&f.csrf))) {
+        return error_page(&state, lang, Some(&c), e);
+    }
+    if let Err(e) = require_editor(&c) {
+        return error_page(&state, lang, Some(&c), e);
+    }
+    let position = match f.position.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        None => 100,
+        Some(p) => match p.parse::<i64>() {
+            Ok(n) if (0..=100_000).contains(&n) => n,
+            _ => return categories_page(&state, &c, lang, Some("position: a whole number, 0 to 100000".into())).await,
+        },
+    };
+    let cat = lifebuoy_store::KbCategory {
+        slug: f.slug.trim().to_string(),
+        parent: f.parent.filter(|p| !p.is_empty()),
+        name_zh_hans: f.name_zh_hans,
+        name_zh_hant: f.name_zh_hant,
+        name_en: f.name_en,
+        position,
+    };
+    match state.store.kb_save_category(&cat).await {
+        Ok(()) => Redirect::to("/console/kb/categories").into_response(),
+        Err(e) => categories_page(&state, &c, lang, Some(ApiError::from(e).message)).await,
     }
 }
