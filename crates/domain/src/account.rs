@@ -12,6 +12,17 @@ impl Role {
     pub fn sees_all(self) -> bool {
         matches!(self, Role::Supervisor | Role::Admin)
     }
+
+    /// True for roles that write, publish and unpublish help-center articles and read search analytics.
+    /// Every agent reads the knowledge base, internal articles included.
+    pub fn edits_kb(self) -> bool {
+        matches!(self, Role::Supervisor | Role::Admin)
+    }
+
+    /// True for roles that edit the search synonyms (they change every search, so admins only).
+    pub fn edits_synonyms(self) -> bool {
+        matches!(self, Role::Admin)
+    }
 }
 
 crate::wire_enum! {

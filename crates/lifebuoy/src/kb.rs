@@ -1,5 +1,6 @@
 //! The knowledge base from the binary's point of view: the starter articles embedded for `--demo`, articles
-//! from a folder (`--kb DIR`), and `lifebuoy kb eval`.
+//! from a folder (`--kb DIR`), `lifebuoy kb import|export DIR` against the configured database, and
+//! `lifebuoy kb eval`.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -32,8 +33,21 @@ pub fn articles_for(dir: Option<&PathBuf>, demo: bool) -> anyhow::Result<Vec<Art
     }
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand)]
 pub enum KbCmd {
+    /// Import article files (`DIR/<slug>/<lang>.md`) into the database: new slugs are created, changed ones
+    /// saved as a new version, identical ones left alone. Running servers pick the changes up on restart.
+    Import {
+        dir: PathBuf,
+        #[command(flatten)]
+        data: crate::DataArgs,
+    },
+    /// Export every article (all statuses) from the database as files `DIR/<slug>/<lang>.md`.
+    Export {
+        dir: PathBuf,
+        #[command(flatten)]
+        data: crate::DataArgs,
+    },
     /// Measure the answer engine on a labelled question set (JSONL: {"q": ..., "slug": ... | null}).
     Eval {
         file: PathBuf,
@@ -43,8 +57,35 @@ pub enum KbCmd {
     },
 }
 
-pub fn run(cmd: KbCmd) -> anyhow::Result<()> {
+pub async fn run(cmd: KbCmd) -> anyhow::Result<()> {
     match cmd {
+        KbCmd::Import { dir, data } => {
+            let docs = kbfiles::load_dir(&dir).with_context(|| format!("reading articles from {}", dir.display()))?;
+            let inputs = lifebuoy_web::knowledge::inputs_from_docs(&docs)?;
+            let store = data.open().await?;
+            let author = lifebuoy_store::KbAuthor { id: None, name: "import".into() };
+            let r = store.kb_import(&inputs, &author).await;
+            store.close().await;
+            let r = r.context("importing")?;
+            println!(
+                "{} article files: {} articles created, {} updated, {} unchanged",
+                docs.len(),
+                r.created,
+                r.updated,
+                r.unchanged
+            );
+            Ok(())
+        }
+        KbCmd::Export { dir, data } => {
+            let store = data.open().await?;
+            let articles = store.kb_articles(&Default::default()).await;
+            store.close().await;
+            let articles = articles.context("reading articles")?;
+            let docs: Vec<ArticleDoc> = articles.iter().flat_map(lifebuoy_web::knowledge::file_docs).collect();
+            kbfiles::write_dir(&dir, &docs).with_context(|| format!("writing to {}", dir.display()))?;
+            println!("{} articles exported as {} files to {}", articles.len(), docs.len(), dir.display());
+            Ok(())
+        }
         KbCmd::Eval { file, articles } => {
             let docs = match &articles {
                 Some(d) => kbfiles::load_dir(d)?,

@@ -26,7 +26,7 @@ struct Cli {
 
 /// Where the data lives: shared by every subcommand that touches storage.
 #[derive(Args, Clone, Debug)]
-struct DataArgs {
+pub struct DataArgs {
     /// Data directory: the SQLite database, attachments, search index.
     #[arg(long, env = "LIFEBUOY_DATA", default_value = "./data")]
     data: PathBuf,
@@ -48,7 +48,7 @@ impl DataArgs {
         o
     }
 
-    async fn open(&self) -> anyhow::Result<Store> {
+    pub async fn open(&self) -> anyhow::Result<Store> {
         std::fs::create_dir_all(&self.data)
             .with_context(|| format!("creating data directory {}", self.data.display()))?;
         Store::open(&self.options()).await.context("opening the database")
@@ -69,7 +69,7 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
-    /// The knowledge base: evaluation of the answer engine.
+    /// The knowledge base: import and export article files, evaluate the answer engine.
     Kb {
         #[command(subcommand)]
         cmd: kb::KbCmd,
@@ -111,8 +111,9 @@ pub struct ServeArgs {
     /// SMTP relay for outgoing mail, e.g. `smtp://127.0.0.1:25`; without it mails are logged.
     #[arg(long, env = "LIFEBUOY_SMTP_URL", hide_env_values = true)]
     smtp_url: Option<String>,
-    /// A folder of knowledge-base articles (Markdown with front matter) to serve; `--demo` without it serves
-    /// the starter knowledge base.
+    /// A folder of knowledge-base articles (Markdown with front matter) to import when the database has none
+    /// yet; `--demo` without it imports the starter knowledge base. Afterwards articles live in the database
+    /// (edit them in the console, or `lifebuoy kb import`).
     #[arg(long, env = "LIFEBUOY_KB_DIR")]
     kb: Option<PathBuf>,
     /// Sender address of outgoing mail.
@@ -152,7 +153,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Cmd::Bench { cmd } => bench::run(cmd).await,
-            Cmd::Kb { cmd } => kb::run(cmd),
+            Cmd::Kb { cmd } => kb::run(cmd).await,
         }
     })
 }
@@ -191,10 +192,15 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     }
     let smtp = a.smtp_url.clone().map(|u| (u, a.mail_from.clone()));
     let articles = kb::articles_for(a.kb.as_ref(), a.demo)?;
-    let state = build_state(store.clone(), &a.data.data, a.demo, secret, a.secure_cookies, smtp)
-        .with_kb(&articles)
-        .context("indexing the knowledge base")?;
-    tracing::info!(articles = articles.len(), "knowledge base indexed");
+    let state = build_state(store.clone(), &a.data.data, a.demo, secret, a.secure_cookies, smtp);
+    let imported = state.import_kb_if_empty(&articles).await.context("importing knowledge-base articles")?;
+    if imported > 0 {
+        tracing::info!(articles = imported, "knowledge base was empty: articles imported");
+    }
+    let started = std::time::Instant::now();
+    let docs = state.load_kb().await.context("indexing the knowledge base")?;
+    let ms = started.elapsed().as_millis() as u64;
+    tracing::info!(documents = docs, ms, "knowledge base indexed from the database");
     if let Some(url) = &a.nats {
         state.hub.connect_nats(url).await.with_context(|| format!("connecting to NATS at {url}"))?;
         tracing::info!(%url, "joined other nodes through NATS");

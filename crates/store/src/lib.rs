@@ -7,6 +7,7 @@ mod chat;
 mod conversations;
 mod files;
 mod idempotency;
+mod kb;
 mod rows;
 mod writer;
 
@@ -19,6 +20,10 @@ pub use conversations::{
     clean_tags, default_department,
 };
 pub use files::{AttachmentMeta, FileStore};
+pub use kb::{
+    KB_STATUSES, KbArticle, KbArticleInput, KbAuthor, KbCategory, KbDeflection, KbFilter, KbImportReport, KbQueryCount,
+    KbSearchLog, KbSynonymGroup, KbTranslation, KbVersion, KbVoteCount, clean_article, split_keywords, valid_slug,
+};
 pub use rows::{Conversation, Department, Event, Message};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};

@@ -79,8 +79,12 @@ pub async fn spawn_app_full(backend: Backend, demo: bool, smtp: Option<(String, 
         FileStore::new(dir.join("files")),
         lifebuoy_web::WebConfig { demo, secure_cookies: false, identity_secret: Some(SECRET.into()), smtp },
     );
-    // Demo mode serves the repository's starter knowledge base, as `serve --demo` does.
-    let state = if demo { state.with_kb(&starter_kb()).expect("index the starter knowledge base") } else { state };
+    // As `serve` does: demo mode imports the repository's starter knowledge base into the empty database, then
+    // the index is built from the database.
+    if demo {
+        state.import_kb_if_empty(&starter_kb()).await.expect("import the starter knowledge base");
+    }
+    state.load_kb().await.expect("index the knowledge base");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, lifebuoy_web::app(state)).await });

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod chat;
 pub mod error;
 pub mod i18n;
+pub mod knowledge;
 pub mod mail;
 pub mod pages;
 
@@ -43,10 +44,12 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Customers seen by identity token, keyed by the exchange's user id: spares a database read per request.
     pub customers: Arc<std::sync::Mutex<std::collections::HashMap<String, lifebuoy_store::Customer>>>,
-    /// The knowledge-base index (in memory; empty until articles are loaded with [`AppState::with_kb`]).
+    /// The knowledge-base index (in memory; built from the database by [`AppState::load_kb`]).
     pub kb: Arc<lifebuoy_search::KbIndex>,
     /// Live-chat notifications between connections (and, with NATS, between nodes).
     pub hub: chat::Hub,
+    /// Keeps this node's knowledge-base index in step with the database and the other nodes.
+    pub kb_sync: Arc<knowledge::KbSync>,
 }
 
 impl AppState {
@@ -67,10 +70,11 @@ impl AppState {
             customers: Default::default(),
             kb: Arc::new(lifebuoy_search::KbIndex::open_in_ram().expect("an in-memory index opens")),
             hub: chat::Hub::new(),
+            kb_sync: Default::default(),
         }
     }
 
-    /// Loads knowledge-base articles into the index.
+    /// Loads articles straight into the index, bypassing the database (benchmarks of the engine alone).
     pub fn with_kb(self, articles: &[lifebuoy_search::ArticleDoc]) -> Result<Self, lifebuoy_search::SearchError> {
         for a in articles {
             self.kb.upsert(a)?;

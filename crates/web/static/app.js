@@ -44,7 +44,7 @@
       if (q.length < 4 || q === lastQ) return;
       lastQ = q;
       fetch("/api/v1/answers", { method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ question: q.slice(0, 2000), lang: suggest.dataset.lang }) })
+        body: JSON.stringify({ question: q.slice(0, 2000), lang: suggest.dataset.lang, form_id: form._form_id ? form._form_id.value : undefined }) })
         .then(function (r) { return r.ok ? r.json() : { answers: [] }; })
         .then(function (j) {
           var ul = suggest.querySelector("ul");

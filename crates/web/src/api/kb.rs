@@ -1,19 +1,59 @@
-//! The knowledge base over HTTP: search (`GET /api/v1/kb/search`), the answer engine (`POST /api/v1/answers`)
-//! and a readable article page (`/help/{lang}/{slug}`). The index lives in memory, built from the knowledge
-//! base at start.
+//! The knowledge base over HTTP: search (`GET /api/v1/kb/search`), the answer engine (`POST /api/v1/answers`),
+//! and the articles themselves for agents (`/api/v1/kb/articles`). Searches are logged for the analytics page
+//! without holding up the answer. The public pages are in `pages::help_pages`.
 
+use crate::AppState;
+use crate::auth::{Caller, MaybeCaller};
 use crate::error::{ApiError, ApiJson, ApiResult};
-use crate::{AppState, i18n};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::StatusCode;
 use lifebuoy_domain::Lang;
+use lifebuoy_store::{KbArticle, KbArticleInput, KbAuthor, KbFilter, KbSearchLog, KbTranslation};
 use serde::Deserialize;
 use serde_json::json;
 
 /// Where an article is read.
 pub fn article_url(lang: &str, slug: &str) -> String {
     format!("/help/{lang}/{slug}")
+}
+
+/// Agents (not the exchange's backend, not customers) also find internal articles.
+pub fn sees_internal(caller: Option<&Caller>) -> bool {
+    caller.is_some_and(|c| c.agent().is_some())
+}
+
+/// Refuses everyone but agents whose role edits the knowledge base.
+pub fn require_editor(c: &Caller) -> Result<KbAuthor, ApiError> {
+    match c.agent() {
+        Some(a) if a.role.edits_kb() => {
+            Ok(KbAuthor { id: Some(a.id.clone()), name: format!("{} · {}", a.display_name, a.agent_no) })
+        }
+        Some(_) => Err(ApiError::forbidden("only supervisors and admins edit the knowledge base")),
+        None => Err(ApiError::forbidden("agents only")),
+    }
+}
+
+/// Logs a search in the background: the answer does not wait for the insert.
+pub fn log_search(state: &AppState, query: &str, lang: Option<&str>, source: &str, results: usize, top: Option<&str>) {
+    let store = state.store.clone();
+    let e = KbSearchLog {
+        query: query.to_string(),
+        lang: lang.map(str::to_string),
+        source: source.to_string(),
+        results: results as i64,
+        top_article: top.map(str::to_string),
+    };
+    tokio::spawn(async move {
+        if let Err(e) = store.kb_log_search(&e).await {
+            tracing::warn!(error = %e, "search log insert failed");
+        }
+    });
+}
+
+pub(crate) fn parse_lang(l: Option<&str>) -> ApiResult<Option<Lang>> {
+    l.filter(|l| !l.is_empty())
+        .map(|l| Lang::from_tag(l).ok_or_else(|| ApiError::invalid("lang", "zh-Hans, zh-Hant or en")))
+        .transpose()
 }
 
 fn search_error(e: lifebuoy_search::SearchError) -> ApiError {
@@ -29,24 +69,23 @@ pub struct SearchQuery {
     pub limit: Option<usize>,
 }
 
-/// `GET /api/v1/kb/search?q=&lang=&category=`: published articles, best first, with highlighted snippets.
+/// `GET /api/v1/kb/search?q=&lang=&category=`: published articles, best first, with highlighted snippets;
+/// signed-in agents also find internal ones.
 pub async fn search(
     State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
     Query(q): Query<SearchQuery>,
 ) -> ApiResult<ApiJson<serde_json::Value>> {
     let text = q.q.trim();
     if text.is_empty() || text.chars().count() > 500 {
         return Err(ApiError::invalid("q", "1 to 500 characters"));
     }
-    let lang = q
-        .lang
-        .as_deref()
-        .map(|l| Lang::from_tag(l).ok_or_else(|| ApiError::invalid("lang", "zh-Hans, zh-Hant or en")))
-        .transpose()?;
+    let lang = parse_lang(q.lang.as_deref())?;
+    let internal = sees_internal(caller.as_ref());
     let opts = lifebuoy_search::SearchOpts {
         lang: lang.map(|l| l.as_str().to_string()),
         category: q.category.clone().filter(|c| !c.is_empty()),
-        include_internal: false,
+        include_internal: internal,
         limit: q.limit.unwrap_or(10).clamp(1, 50),
     };
     let kb = state.kb.clone();
@@ -55,6 +94,17 @@ pub async fn search(
         .await
         .map_err(|_| ApiError::bad_request("search aborted"))?
         .map_err(search_error)?;
+    // Agents' searches are work, not customer demand: only customers' and visitors' are logged.
+    if !internal {
+        log_search(
+            &state,
+            text,
+            lang.map(|l| l.as_str()),
+            "api",
+            hits.len(),
+            hits.first().map(|h| h.article_id.as_str()),
+        );
+    }
     let items: Vec<_> = hits
         .into_iter()
         .map(|h| {
@@ -70,6 +120,8 @@ pub async fn search(
 pub struct AnswerRequest {
     pub question: String,
     pub lang: Option<String>,
+    /// The ticket form asking (its `_form_id`): answers shown to it count towards deflection.
+    pub form_id: Option<String>,
 }
 
 /// `POST /api/v1/answers`: up to three articles that answer a question, or none rather than a wrong one.
@@ -78,16 +130,28 @@ pub async fn answers(
     ApiJson(b): ApiJson<AnswerRequest>,
 ) -> ApiResult<ApiJson<serde_json::Value>> {
     let question = crate::api::tickets::text_field("question", &b.question, 2000)?;
-    let lang = b
-        .lang
-        .as_deref()
-        .map(|l| Lang::from_tag(l).ok_or_else(|| ApiError::invalid("lang", "zh-Hans, zh-Hant or en")))
-        .transpose()?;
+    let lang = parse_lang(b.lang.as_deref())?;
+    let form_id = b.form_id.filter(|f| !f.is_empty());
+    if form_id.as_ref().is_some_and(|f| f.len() > 64 || !f.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')) {
+        return Err(ApiError::invalid("form_id", "the id of the ticket form"));
+    }
     let kb = state.kb.clone();
-    let answers = tokio::task::spawn_blocking(move || kb.answer(&question, lang.map(|l| l.as_str())))
+    let q = question.clone();
+    let answers = tokio::task::spawn_blocking(move || kb.answer(&q, lang.map(|l| l.as_str())))
         .await
         .map_err(|_| ApiError::bad_request("answer aborted"))?
         .map_err(search_error)?;
+    let top = answers.first().map(|a| a.article_id.clone());
+    log_search(&state, &question, lang.map(|l| l.as_str()), "answers", answers.len(), top.as_deref());
+    if let (Some(form_id), Some(top)) = (form_id, top) {
+        let store = state.store.clone();
+        let lang = lang.map(|l| l.as_str());
+        tokio::spawn(async move {
+            if let Err(e) = store.kb_deflection_shown(&form_id, None, lang, Some(&top)).await {
+                tracing::warn!(error = %e, "deflection record failed");
+            }
+        });
+    }
     let items: Vec<_> = answers
         .into_iter()
         .map(|a| {
@@ -98,38 +162,165 @@ pub async fn answers(
     Ok(ApiJson(json!({"answers": items})))
 }
 
-/// Renders an article's Markdown to HTML. Raw HTML in the source is dropped, so nothing but Markdown's own
-/// markup reaches the page.
+/// Renders an article's Markdown to HTML. Raw HTML in the source is dropped and links or images with a
+/// scheme other than http(s)/mailto (e.g. `javascript:`) lose it, so nothing but Markdown's own markup reaches
+/// the page. Used by the article pages and the editor's preview alike.
 pub fn render_markdown(md: &str) -> String {
-    use pulldown_cmark::{Event, Options, Parser, html};
+    use pulldown_cmark::{Event, Options, Parser, Tag, html};
+    fn safe(url: &str) -> bool {
+        let u = url.trim().to_ascii_lowercase();
+        match u.find(':') {
+            Some(i) if !u[..i].contains(['/', '?', '#']) => ["http", "https", "mailto"].contains(&&u[..i]),
+            _ => true,
+        }
+    }
     let parser = Parser::new_ext(md, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH)
-        .filter(|e| !matches!(e, Event::Html(_) | Event::InlineHtml(_)));
+        .filter(|e| !matches!(e, Event::Html(_) | Event::InlineHtml(_)))
+        .map(|e| match e {
+            Event::Start(Tag::Link { link_type, dest_url, title, id }) if !safe(&dest_url) => {
+                Event::Start(Tag::Link { link_type, dest_url: "#".into(), title, id })
+            }
+            Event::Start(Tag::Image { link_type, dest_url, title, id }) if !safe(&dest_url) => {
+                Event::Start(Tag::Image { link_type, dest_url: "#".into(), title, id })
+            }
+            e => e,
+        });
     let mut out = String::new();
     html::push_html(&mut out, parser);
     out
 }
 
-/// `GET /help/{lang}/{slug}`: a published article.
-pub async fn article_page(
+#[derive(Debug, Deserialize)]
+pub struct ArticleListQuery {
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub lang: Option<String>,
+}
+
+/// `GET /api/v1/kb/articles?status=&category=&lang=`: every article with its translations (agents and the
+/// exchange's backend).
+pub async fn list_articles(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Path((lang, slug)): Path<(String, String)>,
-) -> Response {
-    let ui = i18n::negotiate(&headers, Some(&lang));
-    let found = state
-        .kb
-        .all_articles()
-        .ok()
-        .and_then(|all| all.into_iter().find(|a| a.slug == slug && a.lang == lang && a.status == "published"));
-    let Some(a) = found else { return crate::pages::error_page(&state, ui, None, ApiError::not_found()) };
-    let base = crate::pages::Base::new(&state, ui, None, "portal", &format!("/help/{lang}/{slug}"));
-    let body_html = render_markdown(&a.body_markdown);
-    crate::pages::render(
-        &state,
-        "article.html",
-        &base,
-        minijinja::context! { title => a.title, body_html, lang => a.lang, category => a.category },
-    )
+    c: Caller,
+    Query(q): Query<ArticleListQuery>,
+) -> ApiResult<ApiJson<serde_json::Value>> {
+    c.require_staff()?;
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty())
+        && !lifebuoy_store::KB_STATUSES.contains(&s)
+    {
+        return Err(ApiError::invalid("status", "draft, published or internal"));
+    }
+    let f = KbFilter {
+        status: q.status.filter(|s| !s.is_empty()),
+        category: q.category.filter(|s| !s.is_empty()),
+        lang: parse_lang(q.lang.as_deref())?.map(|l| l.as_str().to_string()),
+    };
+    let items = state.store.kb_articles(&f).await?;
+    Ok(ApiJson(json!({ "items": items })))
+}
+
+/// `GET /api/v1/kb/articles/{id}` (an id or a slug).
+pub async fn get_article(
+    State(state): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<KbArticle>> {
+    c.require_staff()?;
+    Ok(ApiJson(find_article(&state, &id).await?))
+}
+
+/// An article by id, or failing that by slug.
+pub async fn find_article(state: &AppState, id_or_slug: &str) -> ApiResult<KbArticle> {
+    if let Some(a) = state.store.kb_article(id_or_slug).await? {
+        return Ok(a);
+    }
+    state.store.kb_article_by_slug(id_or_slug).await?.ok_or_else(ApiError::not_found)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleBody {
+    pub slug: String,
+    pub category: String,
+    pub status: String,
+    pub translations: Vec<KbTranslation>,
+    /// `PUT` only: the version the edit started from; a newer saved version makes the save a conflict.
+    pub expected_version: Option<i64>,
+}
+
+impl ArticleBody {
+    fn input(&self) -> KbArticleInput {
+        KbArticleInput {
+            slug: self.slug.clone(),
+            category: self.category.clone(),
+            status: self.status.clone(),
+            translations: self.translations.clone(),
+        }
+    }
+}
+
+/// Slugs that would collide with the help center's own pages.
+pub const RESERVED_SLUGS: &[&str] = &["search", "c", "vote"];
+
+pub(crate) async fn check_category(state: &AppState, input: &KbArticleInput) -> ApiResult<()> {
+    if RESERVED_SLUGS.contains(&input.slug.trim()) {
+        return Err(ApiError::invalid("slug", format!("{:?} is reserved by the help center", input.slug.trim())));
+    }
+    let cats = state.store.kb_categories().await?;
+    if !cats.iter().any(|c| c.slug == input.category.trim()) {
+        return Err(ApiError::invalid("category", "no such category"));
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/kb/articles`: creates an article (supervisors and admins).
+pub async fn create_article(
+    State(state): State<AppState>,
+    c: Caller,
+    ApiJson(b): ApiJson<ArticleBody>,
+) -> ApiResult<(StatusCode, ApiJson<KbArticle>)> {
+    let author = require_editor(&c)?;
+    let input = b.input();
+    check_category(&state, &input).await?;
+    let a = state.store.kb_create_article(&input, &author).await?;
+    index_changed(&state, &a.id).await;
+    Ok((StatusCode::CREATED, ApiJson(a)))
+}
+
+/// `PUT /api/v1/kb/articles/{id}`: saves a new version (supervisors and admins).
+pub async fn update_article(
+    State(state): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ArticleBody>,
+) -> ApiResult<ApiJson<KbArticle>> {
+    let author = require_editor(&c)?;
+    let cur = find_article(&state, &id).await?;
+    let input = b.input();
+    check_category(&state, &input).await?;
+    let a = state.store.kb_update_article(&cur.id, &input, b.expected_version, &author, "edited").await?;
+    index_changed(&state, &a.id).await;
+    Ok(ApiJson(a))
+}
+
+/// `GET /api/v1/kb/articles/{id}/versions`: the saved versions, newest first.
+pub async fn article_versions(
+    State(state): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<serde_json::Value>> {
+    c.require_staff()?;
+    let a = find_article(&state, &id).await?;
+    let items = state.store.kb_versions(&a.id).await?;
+    Ok(ApiJson(json!({ "items": items })))
+}
+
+/// After a save: this node's index now, the others through the hub. The article is saved whatever happens
+/// here; a failed reindex is logged and repaired by the next rebuild.
+pub async fn index_changed(state: &AppState, id: &str) {
+    if let Err(e) = state.kb_article_changed(id).await {
+        tracing::error!(error = %e, article = id, "reindexing a saved article failed");
+    }
 }
 
 #[cfg(test)]
@@ -139,5 +330,7 @@ mod tests {
         let h = super::render_markdown("# 标题\n\n<script>alert(1)</script>\n\n**粗体** <img src=x onerror=alert(2)>");
         assert!(h.contains("<h1>标题</h1>") && h.contains("<strong>粗体</strong>"), "{h}");
         assert!(!h.contains("<script") && !h.contains("<img"), "{h}");
+        let h = super::render_markdown("[x](javascript:alert(1)) [y](https://ok.example/a:b) [z](/help/en/a)");
+        assert!(!h.contains("javascript") && h.contains("https://ok.example/a:b") && h.contains("/help/en/a"), "{h}");
     }
 }

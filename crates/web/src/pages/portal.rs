@@ -216,6 +216,12 @@ async fn create(
         };
         let idem = f.fields.get("_form_id").cloned().filter(|v| !v.is_empty());
         let (t, _) = tickets::create_for(&state, &c, input, idem.as_deref().map(|k| (k, "portal-form"))).await?;
+        // The form's suggestions (if it showed any) did not deflect this one: count it for the analytics.
+        if let Some(form_id) = &idem
+            && let Err(e) = state.store.kb_deflection_filed(form_id, &t.id).await
+        {
+            tracing::warn!(error = %e, "deflection update failed");
+        }
         Ok::<_, ApiError>(t)
     };
     match run.await {
