@@ -283,12 +283,12 @@ async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::E
     }
     for (cid, after) in resume {
         if owns(&state, &customer, &cid).await {
-            conn.follow(&mut sink, &cid, after).await?;
+            Box::pin(conn.follow(&mut sink, &cid, after)).await?;
         }
     }
     if let Some((c, _)) = &open {
         if !conn.follows.contains_key(&c.id) {
-            conn.follow(&mut sink, &c.id, 0).await?;
+            Box::pin(conn.follow(&mut sink, &c.id, 0)).await?;
         }
     }
     let mut tick = tokio::time::interval(TICK);
@@ -302,15 +302,15 @@ async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::E
                         Ok(f) => f,
                         Err(e) => { send(&mut sink, &json!({"type": "error", "code": "invalid", "message": e.to_string()})).await?; continue; }
                     };
-                    if let Err(e) = customer_frame(&mut conn, &mut sink, &customer, lang, frame).await {
+                    if let Err(e) = Box::pin(customer_frame(&mut conn, &mut sink, &customer, lang, frame)).await {
                         break Err(e);
                     }
                 }
             },
             ev = rx.recv() => if let Some(ev) = ev {
-                handle_event(&mut conn, &mut sink, &ev).await?;
+                Box::pin(handle_event(&mut conn, &mut sink, &ev)).await?;
             },
-            _ = tick.tick() => { conn.recover(&mut sink).await?; }
+            _ = tick.tick() => { Box::pin(conn.recover(&mut sink)).await?; }
         }
     };
     drop(conn);
@@ -506,7 +506,7 @@ async fn agent_conn(state: AppState, socket: WebSocket, agent: Agent) -> Result<
     for item in &inbox {
         if item.assignee_id.as_deref() == Some(agent.id.as_str()) && item.state == "active" {
             let after = resume.get(&item.conversation_id).copied().unwrap_or(item.last_seq);
-            conn.follow(&mut sink, &item.conversation_id, after).await?;
+            Box::pin(conn.follow(&mut sink, &item.conversation_id, after)).await?;
         }
     }
     for (cid, after) in &resume {
@@ -515,7 +515,7 @@ async fn agent_conn(state: AppState, socket: WebSocket, agent: Agent) -> Result<
         }
         if let Ok(Some(c)) = state.store.conversation(cid).await {
             if scope.permits(&c) {
-                conn.follow(&mut sink, cid, *after).await?;
+                Box::pin(conn.follow(&mut sink, cid, *after)).await?;
             }
         }
     }
@@ -530,16 +530,16 @@ async fn agent_conn(state: AppState, socket: WebSocket, agent: Agent) -> Result<
                         Ok(f) => f,
                         Err(e) => { send(&mut sink, &json!({"type": "error", "code": "invalid", "message": e.to_string()})).await?; continue; }
                     };
-                    if let Err(e) = agent_frame(&mut conn, &mut sink, &agent, &scope, frame).await {
+                    if let Err(e) = Box::pin(agent_frame(&mut conn, &mut sink, &agent, &scope, frame)).await {
                         break Err(e);
                     }
                 }
             },
             ev = rx.recv() => if let Some(ev) = ev {
-                handle_event(&mut conn, &mut sink, &ev).await?;
+                Box::pin(handle_event(&mut conn, &mut sink, &ev)).await?;
             },
             _ = tick.tick() => {
-                if conn.recover(&mut sink).await? {
+                if Box::pin(conn.recover(&mut sink)).await? {
                     let inbox = state.store.chat_inbox(&agent.id, departments.as_deref()).await.unwrap_or_default();
                     send(&mut sink, &json!({"type": "inbox", "items": inbox})).await?;
                 }
