@@ -40,6 +40,10 @@ pub enum BenchCmd {
         /// The running server (started with --demo, or give the admin's login).
         #[arg(long)]
         url: String,
+        /// Another node of the same deployment for the agents (two nodes over NATS: customers on --url,
+        /// agents here). Default: --url.
+        #[arg(long)]
+        agent_url: Option<String>,
         #[arg(long, default_value_t = 1000)]
         connections: usize,
         #[arg(long, default_value_t = 10)]
@@ -73,9 +77,10 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             tickets(url, identity_secret, database, concurrency, duration, sqlite_sync == "full").await
         }
         BenchCmd::Queue { tickets, database, iterations } => queue(tickets, database, iterations).await,
-        BenchCmd::Chat { url, connections, agents, rate, duration, admin_email, admin_password } => {
+        BenchCmd::Chat { url, agent_url, connections, agents, rate, duration, admin_email, admin_password } => {
             crate::bench_chat::run(crate::bench_chat::ChatBench {
                 url,
+                agent_url,
                 connections,
                 agents,
                 rate,

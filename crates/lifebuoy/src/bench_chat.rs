@@ -19,6 +19,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 pub struct ChatBench {
     pub url: String,
+    /// Where the agents connect (another node); default `url`.
+    pub agent_url: Option<String>,
     pub connections: usize,
     pub agents: usize,
     pub rate: u64,
@@ -68,6 +70,7 @@ async fn server_rss(http: &reqwest::Client, base: &str) -> Option<u64> {
 
 pub async fn run(b: ChatBench) -> anyhow::Result<()> {
     let base = b.url.trim_end_matches('/').to_string();
+    let agent_base = b.agent_url.as_deref().unwrap_or(&b.url).trim_end_matches('/').to_string();
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
     let run_id: String = uuid::Uuid::new_v4().simple().to_string()[..6].to_uppercase();
     let tally = Arc::new(Tally { latency: Mutex::new(Some(Histogram::new(3)?)), ..Default::default() });
@@ -92,10 +95,17 @@ pub async fn run(b: ChatBench) -> anyhow::Result<()> {
         if r.status().as_u16() != 201 {
             bail!("creating a bench agent failed: {} {}", r.status(), r.text().await.unwrap_or_default());
         }
-        let cookie = login(&http, &base, &email, &password).await?;
+        let cookie = login(&http, &agent_base, &email, &password).await?;
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         agent_ready.push(ready_rx);
-        agent_tasks.push(tokio::spawn(agent_conn(ws_url(&base, "/ws/console"), base.clone(), cookie, capacity, tally.clone(), ready_tx)));
+        agent_tasks.push(tokio::spawn(agent_conn(
+            ws_url(&agent_base, "/ws/console"),
+            agent_base.clone(),
+            cookie,
+            capacity,
+            tally.clone(),
+            ready_tx,
+        )));
     }
     for r in agent_ready {
         r.await.context("an agent connection failed to start")??;
@@ -203,7 +213,7 @@ pub async fn run(b: ChatBench) -> anyhow::Result<()> {
     );
     println!(
         "{}",
-        json!({"bench": "chat", "connections": b.connections, "agents": b.agents, "rate": b.rate, "duration_s": b.duration,
+        json!({"bench": "chat", "nodes": if agent_base == base { 1 } else { 2 }, "connections": b.connections, "agents": b.agents, "rate": b.rate, "duration_s": b.duration,
             "sent": sent, "acknowledged": acked.len(), "delivered": delivered.len(),
             "delivered_per_s": (delivered.len() as f64 / send_secs).round(),
             "p50_ms": ms(h.value_at_quantile(0.5)), "p99_ms": ms(h.value_at_quantile(0.99)), "max_ms": ms(h.max()),
