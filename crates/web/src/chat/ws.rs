@@ -26,8 +26,10 @@ type Sink = SplitSink<WebSocket, WsMsg>;
 
 /// How long a new connection may take to say `hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often a connection checks for lag and pings.
-const TICK: Duration = Duration::from_secs(1);
+/// How often a connection checks, on its own, whether it fell behind. Lag is normally caught at once (when a
+/// connection drains an inbox that overflowed); this is only the backstop, kept rare because ten thousand
+/// connections each waking every second is ten thousand task polls a second.
+const TICK: Duration = Duration::from_secs(30);
 /// Largest frame a client may send.
 const MAX_FRAME: usize = 64 * 1024;
 
@@ -309,6 +311,10 @@ async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::E
             },
             ev = rx.recv() => if let Some(ev) = ev {
                 Box::pin(handle_event(&mut conn, &mut sink, &ev)).await?;
+                // Frames were dropped while the inbox was full: now that it is drained, catch up at once.
+                if rx.is_empty() && conn.inbox.lagged.load(Ordering::Relaxed) {
+                    tick.reset_immediately();
+                }
             },
             _ = tick.tick() => { Box::pin(conn.recover(&mut sink)).await?; }
         }
@@ -537,6 +543,10 @@ async fn agent_conn(state: AppState, socket: WebSocket, agent: Agent) -> Result<
             },
             ev = rx.recv() => if let Some(ev) = ev {
                 Box::pin(handle_event(&mut conn, &mut sink, &ev)).await?;
+                // Frames were dropped while the inbox was full: now that it is drained, catch up at once.
+                if rx.is_empty() && conn.inbox.lagged.load(Ordering::Relaxed) {
+                    tick.reset_immediately();
+                }
             },
             _ = tick.tick() => {
                 if Box::pin(conn.recover(&mut sink)).await? {
