@@ -113,12 +113,15 @@ pub async fn run(cmd: KbCmd) -> anyhow::Result<()> {
                 r.false_answer_rate * 100.0,
                 r.declined_rate * 100.0
             );
-            println!(
-                "without the {} questions labelled with internal articles: top-1 {:.1}%  top-3 {:.1}%",
-                r.answerable - r.answerable_published,
-                r.top1_published * 100.0,
-                r.top3_published * 100.0
-            );
+            for (who, sc) in [("customers", &r.customers), ("agents", &r.agents)] {
+                println!(
+                    "  {who}' questions: {} answerable, top-1 {:.1}%  top-3 {:.1}%  MRR {:.3}",
+                    sc.answerable,
+                    sc.top1 * 100.0,
+                    sc.top3 * 100.0,
+                    sc.mrr
+                );
+            }
             println!("{}", r.summary_json());
             Ok(())
         }

@@ -5,9 +5,8 @@
 //! ```
 //! Defaults: `kb/eval/questions.jsonl` and `kb/articles` (relative to the
 //! workspace root). Prints the misses, the figures over all questions and
-//! over the questions whose labelled article is published (questions about
-//! `internal` agent articles can never be answered for customers), then the
-//! report as one JSON line. `KB_EVAL_DUMP=FILE` also writes every question's
+//! then the report as one JSON line (with customers' and agents' questions
+//! also scored apart). `KB_EVAL_DUMP=FILE` also writes every question's
 //! unthresholded answers and confidence features (for calibration).
 
 use std::path::PathBuf;
@@ -58,15 +57,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.false_answer_rate * 100.0,
         report.answerable,
         report.unanswerable
-    );
-    println!(
-        "published articles only (without the {} questions labelled with internal articles): top1={:.1}% top3={:.1}% mrr={:.3} declined={:.1}% (answerable {})",
-        report.answerable - report.answerable_published,
-        report.top1_published * 100.0,
-        report.top3_published * 100.0,
-        report.mrr_published,
-        report.declined_rate_published * 100.0,
-        report.answerable_published
     );
     println!("{}", report.summary_json());
     if let Ok(dump) = std::env::var("KB_EVAL_DUMP") {

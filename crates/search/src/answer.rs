@@ -63,6 +63,27 @@ pub const MAX_ANSWERS: usize = 3;
 /// Maximum length (characters) of a passage.
 pub const MAX_PASSAGE_CHARS: usize = 800;
 
+/// Who asks: the articles an answer may come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Audience {
+    /// A customer: published articles only.
+    #[default]
+    Customer,
+    /// An agent in the console: published articles and the internal playbooks.
+    Agent,
+}
+
+impl Audience {
+    /// The article statuses this audience may read.
+    pub fn statuses(self) -> &'static [&'static str] {
+        match self {
+            Audience::Customer => &["published"],
+            Audience::Agent => &["published", "internal"],
+        }
+    }
+}
+
 /// An answer to a question.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Answer {
@@ -74,6 +95,8 @@ pub struct Answer {
     pub lang: String,
     /// Title of that version.
     pub title: String,
+    /// `"published"`, or `"internal"` (agents only: see [`Audience`]).
+    pub status: String,
     /// The paragraph / list / section of the body that best answers (plain
     /// text).
     pub passage: String,
@@ -881,7 +904,7 @@ impl KbIndex {
                 covs.join(" ")
             );
         }
-        for (a, c) in self.answer_candidates(question, None)? {
+        for (a, c) in self.answer_candidates(question, None, Audience::Agent)? {
             let _ = writeln!(
                 s,
                 "  candidate {:<40} conf={:.3} bm25={:.2} cov={:.2} focus={:.2} topic={:.2} missing={:.2} combined={:.2}",
@@ -897,7 +920,17 @@ impl KbIndex {
     /// exists. Returns an empty Vec when nothing reaches
     /// [`MIN_CONFIDENCE`] (better no answer than a wrong one).
     pub fn answer(&self, question: &str, lang: Option<&str>) -> Result<Vec<Answer>> {
-        Ok(self.answer_scored(question, lang)?.into_iter().filter(|a| a.confidence >= MIN_CONFIDENCE).collect())
+        self.answer_for(question, lang, Audience::Customer)
+    }
+
+    /// [`KbIndex::answer`] for a given audience: agents' answers may also come from internal articles.
+    pub fn answer_for(&self, question: &str, lang: Option<&str>, audience: Audience) -> Result<Vec<Answer>> {
+        Ok(self
+            .answer_candidates(question, lang, audience)?
+            .into_iter()
+            .map(|(a, _)| a)
+            .filter(|a| a.confidence >= MIN_CONFIDENCE)
+            .collect())
     }
 
     /// The features behind [`KbIndex::answer_scored`], as JSON (for
@@ -905,7 +938,7 @@ impl KbIndex {
     #[doc(hidden)]
     pub fn answer_features(&self, question: &str, lang: Option<&str>) -> Result<serde_json::Value> {
         let v: Vec<serde_json::Value> = self
-            .answer_candidates(question, lang)?
+            .answer_candidates(question, lang, Audience::Customer)?
             .into_iter()
             .map(|(a, c)| {
                 serde_json::json!({"slug": a.slug, "conf": a.confidence, "score": c.score, "cov": c.coverage,
@@ -918,16 +951,21 @@ impl KbIndex {
     /// Like [`KbIndex::answer`] but without the confidence cut-off (for
     /// calibration and debugging).
     pub fn answer_scored(&self, question: &str, lang: Option<&str>) -> Result<Vec<Answer>> {
-        Ok(self.answer_candidates(question, lang)?.into_iter().map(|(a, _)| a).collect())
+        Ok(self.answer_candidates(question, lang, Audience::Customer)?.into_iter().map(|(a, _)| a).collect())
     }
 
     /// The answers before the cut-off with the features of their articles.
-    pub(crate) fn answer_candidates(&self, question: &str, lang: Option<&str>) -> Result<Vec<(Answer, Candidate)>> {
+    pub(crate) fn answer_candidates(
+        &self,
+        question: &str,
+        lang: Option<&str>,
+        audience: Audience,
+    ) -> Result<Vec<(Answer, Candidate)>> {
         let qlang = lang.unwrap_or_else(|| detect_lang(question));
         let searcher = self.searcher();
         let a = self.analyse(question);
         let syn = self.synonyms();
-        let (top, _) = self.ranked(&searcher, &a, None, None, &["published"], 40)?;
+        let (top, _) = self.ranked(&searcher, &a, None, None, audience.statuses(), 40)?;
         if top.is_empty() {
             return Ok(Vec::new());
         }
@@ -970,7 +1008,7 @@ impl KbIndex {
         // among the hits)
         let mut versions = Vec::new();
         for c in cands.iter_mut().take(MAX_ANSWERS + 1) {
-            let vs = self.versions(&searcher, &c.slug, &["published"])?;
+            let vs = self.versions(&searcher, &c.slug, audience.statuses())?;
             let shown = lang_preference(qlang).iter().find_map(|l| vs.get(*l));
             if let Some(v) = shown.filter(|v| !judged.contains(&(v.slug.clone(), v.lang.clone()))) {
                 c.features(&ArticleBag::new(v), &concepts);
@@ -999,6 +1037,7 @@ impl KbIndex {
                     slug: v.slug.clone(),
                     lang: v.lang.clone(),
                     title: v.title.clone(),
+                    status: v.status.clone(),
                     passage: best_passage(&v.body_md, &concepts),
                     confidence: confidence.clamp(0.0, 1.0),
                 },

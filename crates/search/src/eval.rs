@@ -2,13 +2,17 @@
 //!
 //! The question set is JSON Lines: `{"q": "...", "slug": "withdrawal-delayed"}`
 //! for a question that an article answers, `{"q": "...", "slug": null}` for
-//! one that no article answers (the engine should decline). Other keys are
-//! ignored.
+//! one that no article answers (the engine should decline). A question asked
+//! by an agent in the console carries `"audience": "agent"` and is answered
+//! as the console answers it, from published and internal articles; every
+//! other question is a customer's, answered from published articles only.
+//! Other keys are ignored.
 
 use std::path::Path;
 
 use serde::Serialize;
 
+use crate::answer::Audience;
 use crate::error::{Result, SearchError};
 use crate::index::KbIndex;
 
@@ -21,6 +25,8 @@ pub struct EvalQuestion {
     pub slug: Option<String>,
     /// Optional language hint passed to `answer()`.
     pub lang: Option<String>,
+    /// Who asks it.
+    pub audience: Audience,
 }
 
 /// A question the engine got wrong (or only partly right).
@@ -34,6 +40,28 @@ pub struct EvalMiss {
     pub got: Vec<(String, f32)>,
     /// 1-based rank of the expected slug in `got`, if present.
     pub rank: Option<usize>,
+}
+
+/// The figures over a group of answerable questions.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Scores {
+    /// Questions with an expected slug.
+    pub answerable: usize,
+    /// Share whose first answer is the expected slug.
+    pub top1: f64,
+    /// Share with the expected slug among the answers.
+    pub top3: f64,
+    /// Mean reciprocal rank (0 when absent).
+    pub mrr: f64,
+    /// Share that got no answer at all.
+    pub declined_rate: f64,
+}
+
+impl Scores {
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({"answerable": self.answerable, "top1": round4(self.top1), "top3": round4(self.top3),
+            "mrr": round4(self.mrr), "declined_rate": round4(self.declined_rate)})
+    }
 }
 
 /// The outcome of an evaluation.
@@ -55,19 +83,10 @@ pub struct EvalReport {
     pub false_answer_rate: f64,
     /// Number of unanswerable questions.
     pub unanswerable: usize,
-    /// Answerable questions whose expected article is a published one (not
-    /// an `internal` agent article, which `answer()` never returns to
-    /// customers, so those questions can only count as misses).
-    pub answerable_published: usize,
-    /// [`EvalReport::top1`] over the questions about published articles.
-    pub top1_published: f64,
-    /// [`EvalReport::top3`] over the questions about published articles.
-    pub top3_published: f64,
-    /// [`EvalReport::mrr`] over the questions about published articles.
-    pub mrr_published: f64,
-    /// [`EvalReport::declined_rate`] over the questions about published
-    /// articles.
-    pub declined_rate_published: f64,
+    /// The figures over customers' answerable questions.
+    pub customers: Scores,
+    /// The figures over agents' answerable questions.
+    pub agents: Scores,
     /// Questions not answered perfectly (expected slug not first, or an
     /// answer to an unanswerable question).
     pub misses: Vec<EvalMiss>,
@@ -86,13 +105,8 @@ impl EvalReport {
             "declined_rate": round4(self.declined_rate),
             "false_answer_rate": round4(self.false_answer_rate),
             "misses": self.misses.len(),
-            "published_only": {
-                "answerable": self.answerable_published,
-                "top1": round4(self.top1_published),
-                "top3": round4(self.top3_published),
-                "mrr": round4(self.mrr_published),
-                "declined_rate": round4(self.declined_rate_published),
-            },
+            "customers": self.customers.json(),
+            "agents": self.agents.json(),
         })
         .to_string()
     }
@@ -121,7 +135,12 @@ pub fn parse_questions(text: &str, origin: &Path) -> Result<Vec<EvalQuestion>> {
             Some(other) => return Err(bad(format!("\"slug\" must be a string or null, found {other}"))),
         };
         let lang = v.get("lang").and_then(|l| l.as_str()).map(str::to_string);
-        out.push(EvalQuestion { q, slug, lang });
+        let audience = match v.get("audience") {
+            None | Some(serde_json::Value::Null) => Audience::Customer,
+            Some(a) => serde_json::from_value(a.clone())
+                .map_err(|_| bad(format!("\"audience\" must be \"customer\" or \"agent\", found {a}")))?,
+        };
+        out.push(EvalQuestion { q, slug, lang, audience });
     }
     Ok(out)
 }
@@ -160,58 +179,36 @@ impl Tally {
         }
     }
 
-    fn share(&self, n: usize) -> f64 {
-        if self.answerable == 0 { 0.0 } else { n as f64 / self.answerable as f64 }
+    fn scores(&self) -> Scores {
+        let share = |n: usize| if self.answerable == 0 { 0.0 } else { n as f64 / self.answerable as f64 };
+        Scores {
+            answerable: self.answerable,
+            top1: share(self.top1),
+            top3: share(self.top3),
+            mrr: if self.answerable == 0 { 0.0 } else { self.rr / self.answerable as f64 },
+            declined_rate: share(self.declined),
+        }
     }
 }
 
-/// Runs every question through [`KbIndex::answer`] and scores the result.
-/// The language hint is passed only when the question set gives one.
-/// Figures are given over all answerable questions and, separately, over
-/// those whose expected article is published (questions labelled with an
-/// `internal` article cannot be answered for customers).
+/// Runs every question through [`KbIndex::answer_for`] with its audience and
+/// scores the result. The language hint is passed only when the question set
+/// gives one.
 pub fn evaluate(index: &KbIndex, questions: &[EvalQuestion]) -> Result<EvalReport> {
-    let searcher = index.searcher();
-    let mut internal: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
-    let mut published = Tally::default();
-    let mut answerable = 0usize;
+    let (mut all, mut customers, mut agents) = (Tally::default(), Tally::default(), Tally::default());
     let mut unanswerable = 0usize;
-    let mut top1 = 0usize;
-    let mut top3 = 0usize;
-    let mut declined = 0usize;
     let mut false_answers = 0usize;
-    let mut rr = 0.0f64;
     let mut misses = Vec::new();
     for q in questions {
-        let answers = index.answer(&q.q, q.lang.as_deref())?;
+        let answers = index.answer_for(&q.q, q.lang.as_deref(), q.audience)?;
         let got: Vec<(String, f32)> = answers.iter().map(|a| (a.slug.clone(), a.confidence)).collect();
         match &q.slug {
             Some(expected) => {
-                answerable += 1;
                 let rank = got.iter().position(|(s, _)| s == expected).map(|p| p + 1);
-                let is_internal = match internal.get(expected) {
-                    Some(b) => *b,
-                    None => {
-                        let b = index.versions(&searcher, expected, &["published"])?.is_empty()
-                            && !index.versions(&searcher, expected, &["internal"])?.is_empty();
-                        internal.insert(expected.clone(), b);
-                        b
-                    }
-                };
-                if !is_internal {
-                    published.add(&got, rank);
-                }
-                if got.is_empty() {
-                    declined += 1;
-                }
-                if rank == Some(1) {
-                    top1 += 1;
-                }
-                if rank.is_some_and(|r| r <= 3) {
-                    top3 += 1;
-                }
-                if let Some(r) = rank {
-                    rr += 1.0 / r as f64;
+                all.add(&got, rank);
+                match q.audience {
+                    Audience::Customer => customers.add(&got, rank),
+                    Audience::Agent => agents.add(&got, rank),
                 }
                 if rank != Some(1) {
                     misses.push(EvalMiss { q: q.q.clone(), expected: Some(expected.clone()), got, rank });
@@ -226,21 +223,18 @@ pub fn evaluate(index: &KbIndex, questions: &[EvalQuestion]) -> Result<EvalRepor
             }
         }
     }
-    let share = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
+    let overall = all.scores();
     Ok(EvalReport {
         questions: questions.len(),
-        answerable,
-        top1: share(top1, answerable),
-        top3: share(top3, answerable),
-        mrr: if answerable == 0 { 0.0 } else { rr / answerable as f64 },
-        declined_rate: share(declined, answerable),
-        false_answer_rate: share(false_answers, unanswerable),
+        answerable: overall.answerable,
+        top1: overall.top1,
+        top3: overall.top3,
+        mrr: overall.mrr,
+        declined_rate: overall.declined_rate,
+        false_answer_rate: if unanswerable == 0 { 0.0 } else { false_answers as f64 / unanswerable as f64 },
         unanswerable,
-        answerable_published: published.answerable,
-        top1_published: published.share(published.top1),
-        top3_published: published.share(published.top3),
-        mrr_published: if published.answerable == 0 { 0.0 } else { published.rr / published.answerable as f64 },
-        declined_rate_published: published.share(published.declined),
+        customers: customers.scores(),
+        agents: agents.scores(),
         misses,
     })
 }
@@ -256,6 +250,11 @@ mod tests {
         assert_eq!(qs.len(), 2);
         assert_eq!(qs[0].slug.as_deref(), Some("x"));
         assert_eq!(qs[1].slug, None);
+        assert_eq!(qs[0].audience, Audience::Customer);
+        let qs = parse_questions("{\"q\": \"a\", \"slug\": \"x\", \"audience\": \"agent\"}", Path::new("q.jsonl")).unwrap();
+        assert_eq!(qs[0].audience, Audience::Agent);
+        let e = parse_questions("{\"q\": \"a\", \"audience\": \"boss\"}", Path::new("q.jsonl")).unwrap_err().to_string();
+        assert!(e.contains("audience"), "{e}");
         let e = parse_questions("{\"slug\": 1}", Path::new("q.jsonl")).unwrap_err().to_string();
         assert!(e.starts_with("q.jsonl:1:"), "{e}");
     }

@@ -31,7 +31,7 @@ pub mod markdown;
 mod synonyms;
 
 pub use analysis::{BIGRAM_ANALYZER, TEXT_ANALYZER, bigram_analyzer, bigram_tokens, register, text_analyzer, tokens};
-pub use answer::{Answer, MAX_ANSWERS, MAX_PASSAGE_CHARS, MIN_CONFIDENCE};
+pub use answer::{Answer, Audience, MAX_ANSWERS, MAX_PASSAGE_CHARS, MIN_CONFIDENCE};
 pub use error::{Result, SearchError};
 pub use fold::{Folded, detect_lang, fold, fold_with_offsets, is_cjk};
 pub use highlight::escape_html;

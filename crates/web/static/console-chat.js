@@ -198,6 +198,66 @@
       renderInbox();
     }
     if (f.type === "msg" && f.author.kind === "customer" && (!isSeen() || cid !== current)) beep();
+    if (f.type === "msg" && f.author.kind === "customer") scheduleSuggest(cid);
+  }
+
+  // Knowledge-base suggestions for what the customer last wrote: internal playbooks too, marked, and only
+  // published articles offer their link for the reply.
+  var suggestTimer = null, suggestedFor = {};
+  function lastCustomerText(cid) {
+    var c = convs[cid];
+    if (!c) return "";
+    var seqs = Object.keys(c.frames).map(Number).sort(function (a, b) { return b - a; });
+    var parts = [];
+    for (var i = 0; i < seqs.length && parts.length < 2; i++) {
+      var f = c.frames[seqs[i]];
+      if (f.type === "msg" && f.author.kind === "customer" && f.body) parts.unshift(f.body);
+    }
+    return parts.join("\n");
+  }
+  function scheduleSuggest(cid) {
+    if (cid !== current) return;
+    clearTimeout(suggestTimer);
+    suggestTimer = setTimeout(function () { loadSuggest(cid); }, 400);
+  }
+  function loadSuggest(cid) {
+    if (cid !== current) return;
+    var q = lastCustomerText(cid);
+    if (suggestedFor[cid] === q && $("kb-suggest").childNodes.length) return;
+    suggestedFor[cid] = q;
+    if (!q) { renderSuggest([]); return; }
+    var lang = info[cid] ? info[cid].chat.lang : "";
+    fetch("/console/kb/suggest?q=" + encodeURIComponent(q) + (lang ? "&lang=" + encodeURIComponent(lang) : ""), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) { if (j && cid === current && suggestedFor[cid] === q) renderSuggest(j.items); })
+      .catch(function () { /* the list stays as it was */ });
+  }
+  function renderSuggest(items) {
+    var ul = $("kb-suggest");
+    ul.textContent = "";
+    if (!items.length) { ul.appendChild(el("li", "muted small", t("c_suggest_none"))); return; }
+    items.forEach(function (a) {
+      var li = el("li");
+      var link = el("a", "title", a.title);
+      link.href = a.url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      li.appendChild(link);
+      if (a.internal) li.appendChild(el("span", "tag-internal", t("c_suggest_internal")));
+      li.appendChild(el("div", "snip", a.snippet));
+      if (a.public_url) {
+        var b = el("button", "btn btn-ghost", t("c_suggest_insert"));
+        b.type = "button";
+        b.title = t("c_suggest_insert_title");
+        b.addEventListener("click", function () {
+          var text = a.title + " " + location.origin + a.public_url;
+          input.value = input.value ? input.value.replace(/\s*$/, "") + "\n" + text : text;
+          input.focus();
+        });
+        li.appendChild(b);
+      }
+      ul.appendChild(li);
+    });
   }
 
   function onAck(f) {
@@ -358,6 +418,7 @@
     send({ type: "open", conversation_id: cid, last_seq: c.complete ? c.max : 0 });
     c.complete = true;
     receipt(cid);
+    $("kb-suggest").textContent = "";
     loadContext(cid);
     $("input").focus();
   }
@@ -375,6 +436,8 @@
         updateTicks();
         renderProfile(j);
         renderHead();
+        suggestedFor[cid] = null;
+        scheduleSuggest(cid);
         if (j.chat.ticket_id) showTicket(j.chat.ticket_id, null);
       })
       .catch(function () { /* the panel stays empty */ });

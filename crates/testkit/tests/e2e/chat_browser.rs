@@ -115,6 +115,13 @@ async fn chat_widget_and_console_in_chromium() {
     wait_css(&agent, "#tab-mine .cc-count").await;
     wait_text(&agent, "#chat-meta", "进行中").await;
     wait_text(&agent, "#profile", "U10001").await;
+    // Beside the chat: the knowledge base's answer to what the customer asked, its link ready for the reply.
+    wait_text(&agent, "#kb-suggest a.title", "提币一直未到账").await;
+    agent.find(Locator::Css("#kb-suggest li button")).await.unwrap().click().await.unwrap();
+    let input = agent.find(Locator::Css("#input")).await.unwrap();
+    let filled = input.prop("value").await.unwrap().unwrap_or_default();
+    assert!(filled.contains("/help/zh-Hans/withdrawal-delayed"), "{filled}");
+    input.clear().await.unwrap();
 
     // Both write; the customer sees the agent's name and number.
     type_and_enter(&agent, "#input", "您好，我是客服，请提供提币的 TxID。").await;

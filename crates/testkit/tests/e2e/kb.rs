@@ -136,6 +136,25 @@ mod database {
         let a: Value = r.json().await.unwrap();
         assert!(!a.to_string().contains("zebracorn-runbook"), "{a}");
         assert_eq!(h.get(app.url("/help/en/zebracorn-runbook")).send().await.unwrap().status(), 404);
+        // ...but suggested to agents beside a conversation, marked internal and with no public link.
+        let suggest = |cookie: Option<&str>, q: &str| {
+            let mut r = h.get(app.url("/console/kb/suggest")).query(&[("q", q), ("lang", "en")]);
+            if let Some(c) = cookie {
+                r = r.header("cookie", c);
+            }
+            r.send()
+        };
+        let s: Value = suggest(Some(&l1), "zebracorn ledger withdrawals review").await.unwrap().json().await.unwrap();
+        let first = &s["items"][0];
+        assert_eq!(first["slug"], "zebracorn-runbook", "{s}");
+        assert_eq!(first["internal"], true);
+        assert!(first["public_url"].is_null() && first["url"].as_str().unwrap().starts_with("/console/kb/a/"), "{s}");
+        let s: Value = suggest(Some(&l1), "我的提币一直在审核中，要等多久？").await.unwrap().json().await.unwrap();
+        let w = s["items"].as_array().unwrap().iter().find(|i| i["slug"] == "withdrawal-delayed").expect("answer");
+        assert_eq!(w["internal"], false);
+        assert_eq!(w["public_url"], "/help/en/withdrawal-delayed", "the link in the chat's language");
+        let r = suggest(None, "zebracorn").await.unwrap();
+        assert_eq!(r.url().path(), "/console/login", "no session: sent to sign in");
 
         // Publishing is a save: a new version, at once in search, on the page and in the sitemap.
         let mut published = runbook.clone();

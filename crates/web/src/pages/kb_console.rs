@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/kb/new", get(new_form).post(create))
         .route("/console/kb/preview", post(preview))
         .route("/console/kb/analytics", get(analytics))
+        .route("/console/kb/suggest", get(suggest))
         .route("/console/kb/synonyms", get(synonyms).post(add_synonyms))
         .route("/console/kb/synonyms/{id}/delete", post(delete_synonyms))
         .route("/console/kb/categories", get(categories).post(save_category))
@@ -111,6 +112,53 @@ async fn list(
             )
         }
         Err(e) => error_page(&state, lang, Some(&c), e),
+    }
+}
+
+#[derive(Deserialize)]
+struct SuggestQuery {
+    q: String,
+    lang: Option<String>,
+}
+
+/// `GET /console/kb/suggest?q=…&lang=…`: the articles that answer what a customer wrote, for the agent beside
+/// the conversation (JSON). Answered as agents are answered: internal playbooks too, marked as such, so the
+/// agent never pastes an internal link to a customer. Not counted in the customers' search analytics.
+async fn suggest(State(state): State<AppState>, ConsoleAgent(c): ConsoleAgent, Query(q): Query<SuggestQuery>) -> Response {
+    let run = async {
+        if c.agent().is_none() {
+            return Err(ApiError::forbidden("agents only"));
+        }
+        let question: String = q.q.trim().chars().take(2000).collect();
+        if question.is_empty() {
+            return Ok(serde_json::json!({"items": []}));
+        }
+        let lang = crate::api::kb::parse_lang(q.lang.as_deref())?;
+        let kb = state.kb.clone();
+        let answers = tokio::task::spawn_blocking(move || {
+            kb.answer_for(&question, lang.map(|l| l.as_str()), lifebuoy_search::Audience::Agent)
+        })
+        .await
+        .map_err(|_| ApiError::bad_request("suggestion aborted"))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "suggestion failed");
+            ApiError::bad_request("search failed; try again")
+        })?;
+        let items: Vec<serde_json::Value> = answers
+            .into_iter()
+            .map(|a| {
+                let public = a.status == "published";
+                serde_json::json!({"article_id": a.article_id, "slug": a.slug, "lang": a.lang, "title": a.title,
+                    "internal": !public, "snippet": a.passage, "confidence": a.confidence,
+                    "url": format!("/console/kb/a/{}", a.article_id),
+                    "public_url": public.then(|| crate::api::kb::article_url(&a.lang, &a.slug))})
+            })
+            .collect();
+        Ok::<_, ApiError>(serde_json::json!({"items": items}))
+    };
+    match run.await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
