@@ -38,8 +38,9 @@ struct Tally {
     duplicated: AtomicU64,
     errors: AtomicU64,
     latency: Mutex<Option<Histogram<u64>>>,
-    /// Customers whose chat reached an agent.
-    assigned: AtomicU64,
+    /// The chats that reached an agent: told by an "assigned" frame, or by an "inbox" frame (which an agent
+    /// connection gets instead after it lagged).
+    assigned: Mutex<HashSet<String>>,
 }
 
 fn ws_url(base: &str, path: &str) -> String {
@@ -137,7 +138,7 @@ pub async fn run(b: ChatBench) -> anyhow::Result<()> {
         if let Ok(Some(Err(e))) = tokio::time::timeout(Duration::from_millis(200), up_rx.recv()).await {
             bail!("a customer connection failed: {e:#}");
         }
-        let n = tally.assigned.load(Ordering::Relaxed) as usize;
+        let n = tally.assigned.lock().expect("lock").len();
         if n >= b.connections {
             break;
         }
@@ -265,13 +266,27 @@ async fn agent_conn(
         return;
     }
     let _ = ready.send(Ok(()));
+    let mut me: Option<String> = None;
     while let Some(Ok(m)) = ws.next().await {
         let WsMsg::Text(t) = m else { continue };
         let now = Instant::now();
         let Ok(v) = serde_json::from_str::<Value>(t.as_str()) else { continue };
         match v["type"].as_str() {
+            Some("welcome") => me = v["agent"]["id"].as_str().map(str::to_string),
+            Some("inbox") => {
+                let mut a = tally.assigned.lock().expect("lock");
+                for it in v["items"].as_array().into_iter().flatten() {
+                    if it["state"] == "active" && it["assignee_id"].as_str().is_some() && it["assignee_id"].as_str() == me.as_deref() {
+                        if let Some(c) = it["conversation_id"].as_str() {
+                            a.insert(c.to_string());
+                        }
+                    }
+                }
+            }
             Some("assigned") => {
-                tally.assigned.fetch_add(1, Ordering::Relaxed);
+                if let Some(c) = v["conversation_id"].as_str() {
+                    tally.assigned.lock().expect("lock").insert(c.to_string());
+                }
             }
             Some("msg") if v["author"]["kind"] == "customer" => {
                 let Some(cid) = v["client_id"].as_str().filter(|c| c.starts_with("b-")) else { continue };

@@ -178,6 +178,16 @@ pub struct Appended {
     pub conversation: Conversation,
     /// `true` when the client id was seen before: this is the message stored the first time.
     pub duplicate: bool,
+    /// The chat's state when the message was stored (read in the same transaction); `None` for a duplicate.
+    pub chat_state: Option<ChatState>,
+}
+
+/// A conversation row with its chat's state, as the message hot path's `UPDATE ... RETURNING` gives it.
+#[derive(sqlx::FromRow)]
+struct ConversationInState {
+    #[sqlx(flatten)]
+    conversation: Conversation,
+    chat_state: String,
 }
 
 /// Runs a write on SQLite through the group-commit writer, on PostgreSQL in its own transaction. `$caps` are
@@ -230,8 +240,105 @@ fn is_unique_violation(e: &StoreError) -> bool {
         StoreError::Db(sqlx::Error::Database(d)) => {
             d.is_unique_violation() || d.code().as_deref() == Some("1555") || d.code().as_deref() == Some("2067")
         }
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => matches!(f.extended_code, 1555 | 2067),
         _ => false,
     }
+}
+
+/// A conversation row from the raw connection, columns in [`CONVERSATION_COLS`] order.
+fn conversation_from_raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
+    Ok(Conversation {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        case_number: r.get(2)?,
+        customer_id: r.get(3)?,
+        subject: r.get(4)?,
+        status: r.get(5)?,
+        priority: r.get(6)?,
+        category: r.get(7)?,
+        department_id: r.get(8)?,
+        assignee_id: r.get(9)?,
+        tier: r.get(10)?,
+        lang: r.get(11)?,
+        order_id: r.get(12)?,
+        tx_hash: r.get(13)?,
+        asset: r.get(14)?,
+        amount: r.get(15)?,
+        merged_into: r.get(16)?,
+        follow_up_of: r.get(17)?,
+        last_seq: r.get(18)?,
+        created_at: r.get(19)?,
+        updated_at: r.get(20)?,
+        solved_at: r.get(21)?,
+        closed_at: r.get(22)?,
+    })
+}
+
+/// [`Store::append_chat_message`]'s write on SQLite's raw connection, statement for statement what the sqlx
+/// form does on PostgreSQL (tests run both): take the next sequence number if the chat is open, insert the
+/// message, claim the attachments. Returns the message id, the chat's state (`None`: a resend of a message
+/// stored before the chat ended) and the conversation.
+fn append_raw(
+    c: &rusqlite::Connection,
+    cid: &str,
+    actor: &Actor,
+    body: &str,
+    internal: bool,
+    client_id: Option<&str>,
+    atts: &[String],
+) -> Result<(String, Option<ChatState>, Conversation)> {
+    use rusqlite::{OptionalExtension, named_params};
+    let now = now_ms();
+    let sql = format!(
+        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 \
+         AND EXISTS (SELECT 1 FROM chats WHERE conversation_id = $1 AND state <> 'ended') \
+         RETURNING {CONVERSATION_COLS}, (SELECT state FROM chats WHERE conversation_id = $1) AS chat_state"
+    );
+    let row = c
+        .prepare_cached(&sql)?
+        .query_row(named_params! {"$1": cid, "$2": now}, |r| Ok((conversation_from_raw(r)?, r.get::<_, String>(23)?)))
+        .optional()?;
+    let Some((conv, state)) = row else {
+        if let Some(k) = client_id {
+            let found: Option<String> = c
+                .prepare_cached("SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2")?
+                .query_row(named_params! {"$1": cid, "$2": k}, |r| r.get(0))
+                .optional()?;
+            if let Some(mid) = found {
+                let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
+                let conv = c.prepare_cached(&sql)?.query_row(named_params! {"$1": cid}, conversation_from_raw)?;
+                return Ok((mid, None, conv));
+            }
+        }
+        let state: Option<String> = c
+            .prepare_cached("SELECT state FROM chats WHERE conversation_id = $1")?
+            .query_row(named_params! {"$1": cid}, |r| r.get(0))
+            .optional()?;
+        return Err(match state {
+            None => StoreError::NotFound,
+            Some(_) => StoreError::Conflict("this chat has ended; start a new one".into()),
+        });
+    };
+    let mid = new_id();
+    c.prepare_cached(
+        "INSERT INTO messages (id, conversation_id, seq, author_kind, author_id, body, internal, client_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )?
+    .execute(named_params! {"$1": mid, "$2": cid, "$3": conv.last_seq, "$4": actor.kind(), "$5": actor.id(),
+        "$6": body, "$7": internal, "$8": client_id, "$9": conv.updated_at})?;
+    for att in atts {
+        let n = c
+            .prepare_cached(
+                "UPDATE attachments SET conversation_id = $1, message_id = $2 \
+                 WHERE id = $3 AND owner_kind = $4 AND owner_id = $5 AND message_id IS NULL",
+            )?
+            .execute(named_params! {"$1": cid, "$2": mid, "$3": att, "$4": actor.kind(), "$5": actor.id().unwrap_or("")})?;
+        if n != 1 {
+            return Err(Invalid::new("attachment_ids", format!("attachment {att} is not one you uploaded, or is already used"))
+                .into());
+        }
+    }
+    Ok((mid, Some(ChatState::parse(&state)), conv))
 }
 
 /// The subject a chat is listed under: its topic, or the start of its first message.
@@ -329,7 +436,7 @@ impl Store {
         match res {
             Ok((conversation, mid)) => {
                 let message = self.message(&mid).await?;
-                Ok(Appended { message, conversation, duplicate: false })
+                Ok(Appended { message, conversation, duplicate: false, chat_state: Some(ChatState::Bot) })
             }
             // Another tab opened the chat first: join it.
             Err(e) if is_unique_violation(&e) => match self.open_chat_of(&n.customer_id).await? {
@@ -381,18 +488,26 @@ impl Store {
             client_id.map(str::to_string),
             attachment_ids.to_vec(),
         );
-        let res = grouped_write!(self, (String, bool, Conversation), [cid, actor, body, client_id, atts], |conn| {
+        let res = match &*self.db {
+            // The hot path on SQLite: the same statements on the raw connection (see `writer.rs`).
+            crate::Db::Sqlite { group, .. } => {
+                let (cid, actor, body, client_id, atts) =
+                    (cid.clone(), actor.clone(), body.clone(), client_id.clone(), atts.clone());
+                group.run_raw(move |c| append_raw(c, &cid, &actor, &body, internal, client_id.as_deref(), &atts)).await
+            }
+            crate::Db::Postgres(_) => grouped_write!(self, (String, Option<ChatState>, Conversation), [cid, actor, body, client_id, atts], |conn| {
             // Two statements on the hot path. A resent client id is caught by the unique index
             // `(conversation_id, client_id)` (handled below), not by a lookup before every insert; the chat's
-            // state is checked by the same statement that takes the sequence number.
+            // state is checked, and returned, by the same statement that takes the sequence number.
             let now = now_ms();
             let sql = format!(
                 "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 \
                  AND EXISTS (SELECT 1 FROM chats WHERE conversation_id = $1 AND state <> 'ended') \
-                 RETURNING {CONVERSATION_COLS}"
+                 RETURNING {CONVERSATION_COLS}, (SELECT state FROM chats WHERE conversation_id = $1) AS chat_state"
             );
-            let c: Option<Conversation> = sqlx::query_as(&sql).bind(&cid).bind(now).fetch_optional(&mut *conn).await?;
-            let Some(mut c) = c else {
+            let c: Option<ConversationInState> =
+                sqlx::query_as(&sql).bind(&cid).bind(now).fetch_optional(&mut *conn).await?;
+            let Some(ConversationInState { conversation: mut c, chat_state }) = c else {
                 // Not writable: a resend of a message stored before the chat ended still gets its ack.
                 if let Some(k) = &client_id {
                     let found: Option<(String,)> =
@@ -404,7 +519,7 @@ impl Store {
                     if let Some((mid,)) = found {
                         let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
                         let c: Conversation = sqlx::query_as(&sql).bind(&cid).fetch_one(&mut *conn).await?;
-                        return Ok((mid, true, c));
+                        return Ok((mid, None, c));
                     }
                 }
                 let state: Option<(String,)> = sqlx::query_as("SELECT state FROM chats WHERE conversation_id = $1")
@@ -419,9 +534,10 @@ impl Store {
             // push_message! increments last_seq itself: start from the value before our increment.
             c.last_seq -= 1;
             let mid = push_message!(conn, c, actor, &body, internal, client_id.as_deref(), &atts);
-            Ok((mid, false, c))
-        });
-        let (mid, duplicate, conversation) = match res {
+            Ok((mid, Some(ChatState::parse(&chat_state)), c))
+        }),
+        };
+        let (mid, chat_state, conversation) = match res {
             Ok(v) => v,
             // A resent message (or two connections resending it at once): the stored one answers.
             Err(e) if is_unique_violation(&e) && client_id.is_some() => {
@@ -433,10 +549,11 @@ impl Store {
                     .await)?
                 .ok_or(e)?;
                 let c = self.conversation(conversation_id).await?.ok_or(StoreError::NotFound)?;
-                return Ok(Appended { message: m, conversation: c, duplicate: true });
+                return Ok(Appended { message: m, conversation: c, duplicate: true, chat_state: None });
             }
             Err(e) => return Err(e),
         };
+        let duplicate = chat_state.is_none();
         // The hot path: a customer's or the bot's new message is known in full without reading it back.
         let message = match (&actor_kind, duplicate) {
             (Actor::Customer(_) | Actor::Bot | Actor::System, false) => Message {
@@ -454,7 +571,7 @@ impl Store {
             },
             _ => self.message(&mid).await?,
         };
-        Ok(Appended { message, conversation, duplicate })
+        Ok(Appended { message, conversation, duplicate, chat_state })
     }
 
     /// The customer's open chat: its id and state (one indexed read, for the message hot path).

@@ -46,6 +46,9 @@ pub enum StoreError {
     Forbidden(String),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// From the group writer's raw SQLite path (`writer.rs`).
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("file storage: {0}")]
@@ -68,6 +71,8 @@ pub(crate) enum Db {
         write: SqlitePool,
         read: SqlitePool,
         group: writer::GroupWriter,
+        /// Dropped with the store: stops the checkpointer.
+        _checkpointer: tokio::sync::oneshot::Sender<()>,
     },
     Postgres(PgPool),
 }
@@ -163,20 +168,37 @@ impl Store {
                 // Page cache: 16 MiB for the writer, 4 MiB per reader (set below); the OS page cache holds the
                 // rest, shared, instead of nine private copies of the hot pages.
                 .pragma("cache_size", "-16384")
-                .pragma("temp_store", "memory");
+                .pragma("temp_store", "memory")
+                // A WAL that grew under a burst is cut back to 64 MiB when it is next reset.
+                .pragma("journal_size_limit", "67108864");
+            // The writer never checkpoints: an automatic checkpoint runs inside the commit that crosses the WAL
+            // threshold and holds every queued write behind it (tens of milliseconds with fsync). A separate
+            // connection checkpoints instead, beside the writer (WAL lets them run at once).
+            // No ping before each use (`test_before_acquire`): a local file's connection cannot go stale, and on
+            // SQLite the ping is one more round trip to the connection's worker thread for every query.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(30))
-                .connect_with(base.clone())
+                .connect_with(base.clone().pragma("wal_autocheckpoint", "0"))
+                .await?;
+            let checkpoint = SqlitePoolOptions::new()
+                .max_connections(1)
+                .test_before_acquire(false)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(base.clone().pragma("cache_size", "-256"))
                 .await?;
             let read = SqlitePoolOptions::new()
                 .max_connections(8)
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(base.read_only(true).pragma("cache_size", "-4096"))
                 .await?;
             let group = writer::GroupWriter::spawn(write.clone());
-            Db::Sqlite { write, read, group }
+            let (stop, stopped) = tokio::sync::oneshot::channel();
+            tokio::spawn(writer::checkpointer(checkpoint, stopped));
+            Db::Sqlite { write, read, group, _checkpointer: stop }
         };
         Ok(Store { db: std::sync::Arc::new(db) })
     }

@@ -172,9 +172,11 @@ pub fn topic_route(topic: Option<&str>) -> (Category, &'static str) {
 
 /// The customer's message: into their open chat, or the first of a new one. Then the bot takes its turn if the
 /// chat is still with the bot.
+#[allow(clippy::too_many_arguments)]
 pub async fn customer_send(
     state: &AppState,
     customer: &Customer,
+    known_open: Option<&str>,
     lang: Lang,
     topic: Option<&str>,
     client_id: &str,
@@ -184,21 +186,27 @@ pub async fn customer_send(
     check_client_id(client_id)?;
     let body = check_body(body, attachments)?;
     let (category, department) = topic_route(topic);
-    let open = state.store.open_chat_state(&customer.id).await?;
-    let a = match &open {
-        Some((id, _)) => {
-            state
-                .store
-                .append_chat_message(
-                    id,
-                    &Actor::Customer(customer.id.clone()),
-                    &body,
-                    false,
-                    Some(client_id),
-                    attachments,
-                )
-                .await?
+    let actor = Actor::Customer(customer.id.clone());
+    // The connection usually knows the open chat already; a chat that has ended since refuses the message,
+    // and then the database says which chat (if any) is open.
+    let mut open = known_open.map(str::to_string);
+    let mut looked_up = open.is_none();
+    if looked_up {
+        open = state.store.open_chat_state(&customer.id).await?.map(|(id, _)| id);
+    }
+    let a = loop {
+        let Some(id) = &open else { break None };
+        match state.store.append_chat_message(id, &actor, &body, false, Some(client_id), attachments).await {
+            Ok(a) => break Some(a),
+            Err(lifebuoy_store::StoreError::Conflict(_)) if !looked_up => {
+                looked_up = true;
+                open = state.store.open_chat_state(&customer.id).await?.map(|(id, _)| id);
+            }
+            Err(e) => return Err(e.into()),
         }
+    };
+    let a = match a {
+        Some(a) => a,
         None => {
             state
                 .store
@@ -233,11 +241,7 @@ pub async fn customer_send(
     if tx.is_some() || order.is_some() {
         let _ = state.store.chat_context(&a.conversation.id, None, order.as_deref(), tx.as_deref()).await;
     }
-    let chat_state = match &open {
-        Some((_, st)) => *st,
-        None => ChatState::Bot,
-    };
-    match chat_state {
+    match a.chat_state.unwrap_or(ChatState::Bot) {
         ChatState::Bot => {
             let st = state.clone();
             let (conv, text) = (a.conversation.clone(), body.clone());

@@ -34,8 +34,10 @@ const TICK: Duration = Duration::from_secs(30);
 const MAX_FRAME: usize = 64 * 1024;
 
 fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
-    // Small buffers: ten thousand idle connections must not cost a gigabyte.
-    ws.read_buffer_size(4 * 1024)
+    // Small buffers: ten thousand idle connections must not cost a gigabyte. The read buffer is allocated
+    // whole for every connection and kept; a chat frame is a few hundred bytes, and a longer one (up to
+    // MAX_FRAME) grows it as needed.
+    ws.read_buffer_size(1024)
         .write_buffer_size(0)
         .max_write_buffer_size(4 * 1024 * 1024)
         .max_message_size(MAX_FRAME)
@@ -62,13 +64,16 @@ struct Conn {
     topics: Vec<(String, u64)>,
     /// Agents see internal notes and events; customers never do.
     sees_internal: bool,
+    /// A customer's open chat as this connection last saw it: spares the message path a read. Only a hint:
+    /// a chat that has ended since refuses the message and the store is asked again.
+    open_chat: Option<String>,
 }
 
 impl Conn {
     fn new(state: AppState, sees_internal: bool) -> (Conn, mpsc::Receiver<Arc<BusEvent>>) {
         let (inbox, rx) = Inbox::new();
         state.hub.count_connection(1);
-        (Conn { state, inbox, follows: HashMap::new(), topics: vec![], sees_internal }, rx)
+        (Conn { state, inbox, follows: HashMap::new(), topics: vec![], sees_internal, open_chat: None }, rx)
     }
 
     fn listen(&mut self, topic: String) {
@@ -271,6 +276,7 @@ async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::E
     let (mut conn, mut rx) = Conn::new(state.clone(), false);
     conn.listen(format!("k:{}", customer.id));
     let open = state.store.open_chat_of(&customer.id).await.ok().flatten();
+    conn.open_chat = open.as_ref().map(|(c, _)| c.id.clone());
     let view = match &open {
         Some((c, ch)) => Some(service::chat_view(&state, c, ch).await),
         None => None,
@@ -372,6 +378,7 @@ async fn customer_frame(
                 let a = service::customer_send(
                     &state,
                     customer,
+                    conn.open_chat.as_deref(),
                     lang,
                     f.topic.as_deref(),
                     &client_id,
@@ -379,6 +386,9 @@ async fn customer_frame(
                     &f.attachment_ids,
                 )
                 .await?;
+                if !a.duplicate {
+                    conn.open_chat = Some(a.conversation.id.clone());
+                }
                 let ack = json!({"type": "ack", "client_id": client_id, "conversation_id": a.conversation.id, "seq": a.message.seq,
                     "id": a.message.id, "at": a.message.created_at, "duplicate": a.duplicate});
                 if !conn.follows.contains_key(&a.conversation.id) {
@@ -394,7 +404,12 @@ async fn customer_frame(
                 Ok(None)
             }
             "typing" => {
-                if let Some(cid) = open_id().await {
+                let known = conn.open_chat.clone();
+                let cid = match known {
+                    Some(c) => Some(c),
+                    None => open_id().await,
+                };
+                if let Some(cid) = cid {
                     let frame = json!({"type": "typing", "conversation_id": cid, "from": "customer", "on": f.on.unwrap_or(true)});
                     service::publish_hint(&state, &cid, &frame);
                 }
@@ -552,6 +567,16 @@ async fn agent_conn(state: AppState, socket: WebSocket, agent: Agent) -> Result<
                 if Box::pin(conn.recover(&mut sink)).await? {
                     let inbox = state.store.chat_inbox(&agent.id, departments.as_deref()).await.unwrap_or_default();
                     send(&mut sink, &json!({"type": "inbox", "items": inbox})).await?;
+                    // Chats assigned while frames were dropped (their "follow" among them): follow them now,
+                    // from the start, since this connection has sent none of them (the client drops repeats).
+                    for item in &inbox {
+                        if item.assignee_id.as_deref() == Some(agent.id.as_str())
+                            && item.state == "active"
+                            && !conn.follows.contains_key(&item.conversation_id)
+                        {
+                            Box::pin(conn.follow(&mut sink, &item.conversation_id, 0)).await?;
+                        }
+                    }
                 }
             }
         }
