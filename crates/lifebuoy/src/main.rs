@@ -197,7 +197,9 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     }
     let smtp = a.smtp_url.clone().map(|u| (u, a.mail_from.clone()));
     let articles = kb::articles_for(a.kb.as_ref(), a.demo)?;
-    let state = build_state(store.clone(), &a.data.data, a.demo, secret, a.secure_cookies, smtp);
+    let state = build_state(store.clone(), &a.data.data, a.demo, secret, a.secure_cookies, smtp)
+        .with_ticket_index_in(&a.data.data.join("index"))
+        .context("opening the ticket index")?;
     let imported = state.import_kb_if_empty(&articles).await.context("importing knowledge-base articles")?;
     if imported > 0 {
         tracing::info!(articles = imported, "knowledge base was empty: articles imported");
@@ -210,6 +212,9 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         state.hub.connect_nats(url).await.with_context(|| format!("connecting to NATS at {url}"))?;
         tracing::info!(%url, "joined other nodes through NATS");
     }
+    // After joining the other nodes, so that their changes during the build are heard. The build runs in the
+    // background; until it is done the queue's text search matches subjects as before.
+    state.load_tickets();
     tokio::spawn(lifebuoy_web::chat::service::sweep_queue(state.clone()));
     tracing::info!(%addr, backend = ?store.backend(), "lifebuoy listening");
     axum::serve(listener, lifebuoy_web::app(state)).with_graceful_shutdown(shutdown()).await?;

@@ -1,6 +1,7 @@
 //! The `lifebuoy` binary as operators run it, in separate processes: a server killed with SIGKILL in the middle
 //! of a conversation and started again loses and doubles nothing that it acknowledged; two servers on one
-//! PostgreSQL joined by NATS carry a conversation between a customer on one and an agent on the other.
+//! PostgreSQL joined by NATS carry a conversation between a customer on one and an agent on the other, and keep
+//! their ticket indexes in step.
 
 use lifebuoy_testkit::{SECRET, WsClient, identity_token, pg_admin_url};
 use serde_json::{Value, json};
@@ -98,6 +99,52 @@ impl Node {
         ws.send(json!({"type": "hello", "resume": {}})).await;
         ws.recv_type("welcome").await;
         ws
+    }
+}
+
+impl Node {
+    /// An HTTP client signed in to the console as `email` (the API takes the session cookie).
+    async fn agent_http(&self, email: &str) -> reqwest::Client {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let r = http
+            .post(format!("{}/console/login", self.base))
+            .header("origin", &self.base)
+            .form(&[("email", email), ("password", DEMO_PASSWORD)])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status(), 303, "login of {email}");
+        http
+    }
+
+    /// The ids an agent's queue search returns.
+    async fn search(&self, agent: &reqwest::Client, q: &str) -> Vec<String> {
+        let r = agent
+            .get(format!("{}/api/v1/tickets", self.base))
+            .query(&[("q", q), ("status", "all")])
+            .send()
+            .await
+            .expect("search");
+        assert_eq!(r.status(), 200, "search {q:?}");
+        let v: Value = r.json().await.expect("json");
+        v["items"].as_array().expect("items").iter().map(|t| t["id"].as_str().unwrap_or_default().to_string()).collect()
+    }
+
+    /// Waits (up to 10 s) until an agent's search on this node returns `want`.
+    async fn search_until(&self, agent: &reqwest::Client, q: &str, want: &[&str]) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.search(agent, q).await;
+            if got == want {
+                return;
+            }
+            assert!(Instant::now() < deadline, "search {q:?} on {} gave {got:?}, not {want:?}", self.addr);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 
@@ -276,6 +323,30 @@ async fn two_nodes_on_postgres_and_nats_carry_one_conversation() {
     // Typing crosses nodes too (a hint, not stored).
     agent.send(json!({"type": "typing", "conversation_id": cid, "on": true})).await;
     cust.recv_until("typing from the other node", |f| f["type"] == "typing" && f["from"] == "agent").await;
+
+    // Each node keeps its own ticket index in step: a ticket filed and answered on node A is found on node B.
+    let customer = identity_token("two-node-ticket", "zh-Hant", 3600);
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/api/v1/tickets", a.base))
+        .bearer_auth(&customer)
+        .json(&json!({"subject": "提幣一直沒到帳", "body": "已經三小時了，單號 ZQ778", "category": "withdrawal"}))
+        .send()
+        .await
+        .expect("file a ticket");
+    assert_eq!(r.status(), 201);
+    let ticket = r.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_string();
+    let on_b = b.agent_http(AGENT).await;
+    b.search_until(&on_b, "出金 zq778", &[&ticket]).await;
+    let r = http
+        .post(format!("{}/api/v1/tickets/{ticket}/messages", a.base))
+        .bearer_auth(&customer)
+        .json(&json!({"body": "TxID 在 Arbitrum 上查不到"}))
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(r.status(), 201);
+    b.search_until(&on_b, "arbitrum", &[&ticket]).await;
 
     drop(a);
     drop(b);

@@ -11,6 +11,8 @@
 //!   tantivy index, so tickets and chat search analyse text the same way.
 //! * [`KbIndex`] indexes [`ArticleDoc`]s, [`KbIndex::search`]es them and
 //!   [`KbIndex::answer`]s questions.
+//! * [`TicketIndex`] indexes [`TicketDoc`]s for the agents' queue search,
+//!   with the same analysers and synonyms.
 //! * [`kbfiles`] reads and writes the Markdown article files; [`eval`]
 //!   measures the answer engine on a question set.
 //!
@@ -29,6 +31,7 @@ mod index;
 pub mod kbfiles;
 pub mod markdown;
 mod synonyms;
+mod tickets;
 
 pub use analysis::{BIGRAM_ANALYZER, TEXT_ANALYZER, bigram_analyzer, bigram_tokens, register, text_analyzer, tokens};
 pub use answer::{Answer, Audience, MAX_ANSWERS, MAX_PASSAGE_CHARS, MIN_CONFIDENCE};
@@ -37,3 +40,6 @@ pub use fold::{Folded, detect_lang, fold, fold_with_offsets, is_cjk};
 pub use highlight::escape_html;
 pub use index::{ArticleDoc, Hit, KbIndex, LANGS, STATUSES, SearchOpts, Weights};
 pub use synonyms::{DEFAULT_EXCHANGE_SYNONYMS, Expansion, Synonyms};
+pub use tickets::{
+    TICKET_WRITER_HEAP, TicketDoc, TicketHits, TicketIndex, TicketMessage, TicketOrder, TicketQuery, TicketScope,
+};

@@ -3,7 +3,7 @@
 //! Synonyms are applied when a query is built (query expansion), never at
 //! indexing time, so editing them needs no reindex.
 
-use crate::analysis::words;
+use crate::analysis::{Word, words};
 use crate::fold::{fold, is_cjk};
 
 /// The built-in synonym groups for a cryptocurrency exchange, in the text
@@ -209,6 +209,61 @@ impl Synonyms {
             }
         }
         out
+    }
+
+    /// The synonym terms written in a query, as runs of its words: `(first
+    /// word, end word (exclusive), group)`, left to right, without overlap,
+    /// the longest term winning at each word. A Chinese term matches words
+    /// whose folded surfaces, put together, spell it; any other term matches
+    /// words whose analysed terms are its tokens.
+    pub(crate) fn spans(&self, words: &[Word]) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < words.len() {
+            let mut best: Option<(usize, usize)> = None;
+            for (gi, g) in self.groups.iter().enumerate() {
+                for t in g {
+                    let end = if t.cjk {
+                        let mut spelled = String::new();
+                        let mut end = None;
+                        for (k, w) in words.iter().enumerate().skip(i).take(4) {
+                            spelled.push_str(&w.surface);
+                            if spelled == t.folded {
+                                end = Some(k + 1);
+                                break;
+                            }
+                            if !t.folded.starts_with(&spelled) {
+                                break;
+                            }
+                        }
+                        end
+                    } else {
+                        let n = t.tokens.len();
+                        (n > 0 && i + n <= words.len() && words[i..i + n].iter().map(|w| &w.term).eq(t.tokens.iter()))
+                            .then_some(i + n)
+                    };
+                    if let Some(end) = end.filter(|&e| best.is_none_or(|(b, _)| e > b)) {
+                        best = Some((end, gi));
+                    }
+                }
+            }
+            match best {
+                Some((end, gi)) => {
+                    out.push((i, end, gi));
+                    i = end;
+                }
+                None => i += 1,
+            }
+        }
+        out
+    }
+
+    /// The terms of group `gi`: folded form, `lb_text` tokens, and whether it
+    /// is Chinese.
+    pub(crate) fn group_terms(&self, gi: usize) -> Vec<(String, Vec<String>, bool)> {
+        self.groups
+            .get(gi)
+            .map_or_else(Vec::new, |g| g.iter().map(|t| (t.folded.clone(), t.tokens.clone(), t.cjk)).collect())
     }
 
     /// For each group the query mentions, all of its terms' folded forms and

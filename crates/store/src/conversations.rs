@@ -151,8 +151,12 @@ pub struct QueueFilter {
     pub category: Option<Category>,
     pub kind: Option<ConversationKind>,
     pub customer_id: Option<String>,
-    /// Case number, order id or tx hash exactly, or words of the subject.
+    /// Case number, order id or tx hash exactly, or free text: the conversations in `text_ids` when given,
+    /// otherwise words of the subject (`LIKE`).
     pub text: Option<String>,
+    /// The conversations whose text matches `text`, as the search index found them (see `lifebuoy-search`'s
+    /// `TicketIndex`). The other filters and the caller's scope still apply to them here.
+    pub text_ids: Option<Vec<String>>,
 }
 
 /// Queue orderings. Each is a keyset over an index, so a page costs the same at any depth.
@@ -186,6 +190,12 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// The position in the listing's order: `(updated_at, _)`, `(created_at, _)` or `(priority_rank,
+    /// updated_at)`, as the sort of the listing that returned it.
+    pub fn position(&self) -> (i64, i64) {
+        (self.a, self.b)
+    }
+
     pub fn encode(&self) -> String {
         use base64::Engine;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}|{}", self.a, self.b, self.id))
@@ -596,7 +606,11 @@ impl Store {
                 let id = self.idempotent_replay(principal, key, hash).await?.ok_or(e)?;
                 Ok((self.conversation(&id).await?.ok_or(StoreError::NotFound)?, false))
             }
-            (r, _) => r.map(|c| (c, true)),
+            (r, _) => {
+                let c = r?;
+                self.ticket_changed(&c.id);
+                Ok((c, true))
+            }
         }
     }
 
@@ -733,10 +747,19 @@ impl Store {
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let exact = p(&mut b, Bind::Text(text.to_string()));
             let upper = p(&mut b, Bind::Text(text.to_ascii_uppercase()));
-            let like = p(&mut b, Bind::Text(format!("%{}%", text.to_lowercase().replace(['%', '_'], ""))));
-            w.push(format!(
-                "(case_number = {upper} OR order_id = {exact} OR tx_hash = {exact} OR LOWER(subject) LIKE {like})"
-            ));
+            let words = match &f.text_ids {
+                // The search index's matches, checked here like any other row.
+                Some(ids) if ids.is_empty() => "FALSE".to_string(),
+                Some(ids) => {
+                    let xs: Vec<String> = ids.iter().map(|id| p(&mut b, Bind::Text(id.clone()))).collect();
+                    format!("id IN ({})", xs.join(", "))
+                }
+                None => {
+                    let like = p(&mut b, Bind::Text(format!("%{}%", text.to_lowercase().replace(['%', '_'], ""))));
+                    format!("LOWER(subject) LIKE {like}")
+                }
+            };
+            w.push(format!("(case_number = {upper} OR order_id = {exact} OR tx_hash = {exact} OR {words})"));
         }
         let order = match sort {
             QueueSort::UpdatedDesc => "updated_at DESC, id DESC",
@@ -786,6 +809,12 @@ impl Store {
 
     /// Applies a change to a case, with its timeline events, in one transaction.
     pub async fn change_ticket(&self, id: &str, change: &TicketChange, actor: &Actor) -> Result<Conversation> {
+        let c = self.change_ticket_tx(id, change, actor).await?;
+        self.ticket_changed(&c.id);
+        Ok(c)
+    }
+
+    async fn change_ticket_tx(&self, id: &str, change: &TicketChange, actor: &Actor) -> Result<Conversation> {
         let tags = match change {
             TicketChange::Update { tags: Some(t), .. } => Some(clean_tags(t)?),
             _ => None,
@@ -847,6 +876,13 @@ impl Store {
     /// Merges a duplicate case into another case of the same customer: the duplicate is closed and points to
     /// the target, and both timelines say so. Returns the target.
     pub async fn merge_ticket(&self, source: &str, target: &str, actor: &Actor) -> Result<Conversation> {
+        let c = self.merge_ticket_tx(source, target, actor).await?;
+        self.ticket_changed(source);
+        self.ticket_changed(&c.id);
+        Ok(c)
+    }
+
+    async fn merge_ticket_tx(&self, source: &str, target: &str, actor: &Actor) -> Result<Conversation> {
         if source == target {
             return Err(Invalid::new("into", "a case cannot be merged into itself").into());
         }
@@ -1000,7 +1036,16 @@ impl Store {
             }
             (r, _) => r?,
         };
-        self.replay_outcome(&mid).await
+        let out = self.replay_outcome(&mid).await?;
+        // The case written to, and the one asked for when that was another (merged, or closed with a follow-up).
+        let written = match &out {
+            ReplyOutcome::Added { conversation, .. } | ReplyOutcome::FollowUp { conversation, .. } => conversation,
+        };
+        self.ticket_changed(&written.id);
+        if written.id != id {
+            self.ticket_changed(id);
+        }
+        Ok(out)
     }
 
     /// The outcome of a stored message, as the reply that stored it reported it.
@@ -1046,8 +1091,12 @@ impl Store {
                 .await?;
             }
             tx.commit().await?;
-            Ok(())
-        })
+            Ok::<_, StoreError>(())
+        })?;
+        for c in rows {
+            self.ticket_changed(&c.id);
+        }
+        Ok(())
     }
 
     /// Refreshes the planner's statistics after a bulk load.

@@ -9,6 +9,7 @@ mod files;
 mod idempotency;
 mod kb;
 mod rows;
+mod ticket_text;
 mod writer;
 
 pub use accounts::{Agent, Customer, NewAgent, Principal, Session};
@@ -25,6 +26,7 @@ pub use kb::{
     KbSearchLog, KbSynonymGroup, KbTranslation, KbVersion, KbVoteCount, clean_article, split_keywords, valid_slug,
 };
 pub use rows::{Conversation, Department, Event, Message};
+pub use ticket_text::{TicketListener, TicketText};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -81,6 +83,8 @@ pub(crate) enum Db {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: std::sync::Arc<Db>,
+    /// Who hears of committed ticket changes ([`Store::on_ticket_change`]).
+    pub(crate) listeners: std::sync::Arc<ticket_text::Listeners>,
 }
 
 /// Runs `$body` with `$pool` bound to the writer pool of whichever backend this is, and `$lock` to the row-lock
@@ -200,7 +204,7 @@ impl Store {
             tokio::spawn(writer::checkpointer(checkpoint, stopped));
             Db::Sqlite { write, read, group, _checkpointer: stop }
         };
-        Ok(Store { db: std::sync::Arc::new(db) })
+        Ok(Store { db: std::sync::Arc::new(db), listeners: Default::default() })
     }
 
     /// Runs this backend's migrations.

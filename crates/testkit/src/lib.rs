@@ -78,13 +78,22 @@ pub async fn spawn_app_full(backend: Backend, demo: bool, smtp: Option<(String, 
         store.clone(),
         FileStore::new(dir.join("files")),
         lifebuoy_web::WebConfig { demo, secure_cookies: false, identity_secret: Some(SECRET.into()), smtp },
-    );
+    )
+    .with_ticket_index_in(&dir.join("index"))
+    .expect("open the ticket index");
     // As `serve` does: demo mode imports the repository's starter knowledge base into the empty database, then
     // the index is built from the database.
     if demo {
         state.import_kb_if_empty(&starter_kb()).await.expect("import the starter knowledge base");
     }
     state.load_kb().await.expect("index the knowledge base");
+    // As `serve` does, but waiting for the first build, so that tests search the index from their first request.
+    state.load_tickets();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !state.tickets.is_ready() {
+        assert!(std::time::Instant::now() < deadline, "the ticket index was not built in 30 s");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, lifebuoy_web::app(state)).await });

@@ -178,12 +178,18 @@ impl AppState {
         .map_err(|_| KbError::Join)?
     }
 
-    /// Applies the database's synonym groups to this node's index.
+    /// Applies the database's synonym groups to this node's indexes (knowledge base and tickets).
     pub async fn reload_synonyms(&self) -> Result<(), KbError> {
         let groups = self.store.kb_synonyms().await?;
         let text: String = groups.iter().map(|g| g.terms.join(", ") + "\n").collect();
-        let kb = self.kb.clone();
-        tokio::task::spawn_blocking(move || kb.set_synonyms(Synonyms::parse(&text))).await.map_err(|_| KbError::Join)
+        let (kb, tickets) = (self.kb.clone(), self.tickets.index().clone());
+        tokio::task::spawn_blocking(move || {
+            let synonyms = Synonyms::parse(&text);
+            tickets.set_synonyms(synonyms.clone());
+            kb.set_synonyms(synonyms)
+        })
+        .await
+        .map_err(|_| KbError::Join)
     }
 
     /// After an article was saved: update this node's index now, then tell the other nodes.

@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod knowledge;
 pub mod mail;
 pub mod pages;
+pub mod ticket_search;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -50,6 +51,9 @@ pub struct AppState {
     pub hub: chat::Hub,
     /// Keeps this node's knowledge-base index in step with the database and the other nodes.
     pub kb_sync: Arc<knowledge::KbSync>,
+    /// The agents' ticket search: this node's ticket index (in memory unless
+    /// [`AppState::with_ticket_index_in`] put it on disk), built and kept in step by [`AppState::load_tickets`].
+    pub tickets: Arc<ticket_search::TicketSearch>,
 }
 
 impl AppState {
@@ -71,7 +75,15 @@ impl AppState {
             kb: Arc::new(lifebuoy_search::KbIndex::open_in_ram().expect("an in-memory index opens")),
             hub: chat::Hub::new(),
             kb_sync: Default::default(),
+            tickets: Arc::new(ticket_search::TicketSearch::in_ram().expect("an in-memory index opens")),
         }
+    }
+
+    /// Puts the ticket index on disk, in a directory of this node's own under `root` (call before
+    /// [`AppState::load_tickets`]).
+    pub fn with_ticket_index_in(mut self, root: &std::path::Path) -> Result<Self, ticket_search::TicketSearchError> {
+        self.tickets = Arc::new(ticket_search::TicketSearch::on_disk(root)?);
+        Ok(self)
     }
 
     /// Loads articles straight into the index, bypassing the database (benchmarks of the engine alone).

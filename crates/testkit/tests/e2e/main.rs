@@ -8,4 +8,5 @@ mod chat_browser;
 mod helpcenter;
 mod kb;
 mod pages;
+mod ticket_search;
 mod tickets;

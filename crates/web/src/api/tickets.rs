@@ -260,8 +260,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> ApiResult<ApiJson<Page<Conversation>>> {
     let (f, sort, cursor) = q.filter(&caller)?;
-    let page =
-        state.store.list_conversations(&caller.scope(), &f, sort, cursor.as_ref(), q.limit.unwrap_or(50)).await?;
+    let page = state.list_conversations(&caller.scope(), &f, sort, cursor.as_ref(), q.limit.unwrap_or(50)).await?;
     Ok(ApiJson(page))
 }
 

@@ -100,7 +100,7 @@ async fn queue(
     }
     let run = async {
         let (f, sort, cursor) = q.filter(&c)?;
-        let page = state.store.list_conversations(&c.scope(), &f, sort, cursor.as_ref(), 50).await?;
+        let page = state.list_conversations(&c.scope(), &f, sort, cursor.as_ref(), 50).await?;
         let agents = state.store.agents().await?;
         let departments = state.store.departments().await?;
         Ok::<_, ApiError>((page, agents, departments))
