@@ -34,6 +34,16 @@ pub enum BenchCmd {
         #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
         sqlite_sync: String,
     },
+    /// Knowledge-base search: index generated articles (zh-Hans, zh-Hant, en) in memory, then time searches
+    /// and answer-engine questions; one JSON line per size.
+    Kb {
+        /// Article versions to index, comma-separated.
+        #[arg(long, default_value = "10000,100000", value_delimiter = ',')]
+        articles: Vec<usize>,
+        /// Timed searches per size.
+        #[arg(long, default_value_t = 3000)]
+        queries: usize,
+    },
     /// Drive a running server's live chat: N customer connections, M agents, R messages a second; prints
     /// end-to-end latency, delivery, losses and doubles, and the server's memory.
     Chat {
@@ -77,6 +87,15 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             tickets(url, identity_secret, database, concurrency, duration, sqlite_sync == "full").await
         }
         BenchCmd::Queue { tickets, database, iterations } => queue(tickets, database, iterations).await,
+        BenchCmd::Kb { articles, queries } => {
+            for n in articles {
+                eprintln!("bench kb: indexing {n} generated articles");
+                let r = tokio::task::spawn_blocking(move || lifebuoy_search::bench::run(n, queries)).await??;
+                eprintln!("{}", r.line());
+                println!("{}", r.json());
+            }
+            Ok(())
+        }
         BenchCmd::Chat { url, agent_url, connections, agents, rate, duration, admin_email, admin_password } => {
             crate::bench_chat::run(crate::bench_chat::ChatBench {
                 url,

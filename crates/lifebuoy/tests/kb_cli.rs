@@ -73,3 +73,60 @@ fn export_import_export_round_trips() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("zh-Hans.md:3"), "{}", String::from_utf8_lossy(&out.stderr));
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// `kb import` beside a running server: the server's search finds the new article within seconds, with no
+/// restart and no hub announcement (the server looks for saves it was not told about).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_beside_a_running_server_reaches_its_search() {
+    let tmp = std::env::temp_dir().join(format!("lb-kb-live-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let (data, articles) = (tmp.join("data"), tmp.join("articles"));
+    std::fs::create_dir_all(articles.join("zebracorn-staking")).unwrap();
+    std::fs::write(
+        articles.join("zebracorn-staking/en.md"),
+        "---\nslug: zebracorn-staking\nlang: en\ncategory: trading\ntitle: Zebracorn staking rewards\n\
+         keywords: [zebracorn]\nstatus: published\n---\nZebracorn staking pays out every Monday.\n",
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_lifebuoy"))
+        .args(["serve", "--demo", "--listen", &addr, "--data"])
+        .arg(&data)
+        .env("LIFEBUOY_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("lifebuoy serve");
+    let search = |q: &'static str| {
+        let url = format!("http://{addr}/api/v1/kb/search?q={q}");
+        async move {
+            let r = reqwest::get(url).await.ok()?;
+            if !r.status().is_success() {
+                return None;
+            }
+            let v: serde_json::Value = r.json().await.ok()?;
+            Some(v["items"].as_array()?.iter().filter_map(|i| i["slug"].as_str().map(str::to_string)).collect::<Vec<_>>())
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while search("withdrawal").await.is_none_or(|s| s.is_empty()) {
+        assert!(std::time::Instant::now() < deadline, "the server did not start with the starter articles");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(search("zebracorn").await, Some(vec![]), "not there before the import");
+
+    let out = run(&["kb", "import", &articles.display().to_string(), "--data", &data.display().to_string()]);
+    assert!(out.contains("1 articles created"), "{out}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if search("zebracorn").await.is_some_and(|s| s == ["zebracorn-staking"]) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the running server never indexed the imported article");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&tmp);
+}

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod bench;
 mod answer;
 mod error;
 pub mod eval;

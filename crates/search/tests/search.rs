@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use lifebuoy_search::{ArticleDoc, KbIndex, SearchOpts, Synonyms, detect_lang, eval, kbfiles, tokens};
+use lifebuoy_search::{ArticleDoc, Audience, KbIndex, SearchOpts, Synonyms, detect_lang, eval, kbfiles, tokens};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -267,25 +267,28 @@ fn eval_on_fixture_questions() {
 }
 
 #[test]
-fn eval_reports_figures_without_internal_articles() {
+fn eval_asks_each_question_as_its_audience() {
     let idx = index();
     let mut qs = eval::load_questions(fixtures().join("questions.jsonl")).unwrap();
-    // a question whose labelled article is an internal playbook: answer()
-    // never returns it, so it is a miss overall but is left out of the
-    // published-only figures
+    // a question about an internal playbook: customers never get it, the console's agents do
+    let playbook = "agent playbook for reviewing withdrawals";
+    let customer = idx.answer_for(playbook, None, Audience::Customer).unwrap();
+    assert!(customer.iter().all(|a| a.slug != "agent-withdrawal-review" && a.status == "published"), "{customer:?}");
+    let agent = idx.answer_for(playbook, None, Audience::Agent).unwrap();
+    assert!(agent.iter().any(|a| a.slug == "agent-withdrawal-review" && a.status == "internal"), "{agent:?}");
     qs.push(eval::EvalQuestion {
-        q: "agent playbook for reviewing withdrawals".into(),
+        q: playbook.into(),
         slug: Some("agent-withdrawal-review".into()),
         lang: None,
+        audience: Audience::Agent,
     });
     let r = eval::evaluate(&idx, &qs).unwrap();
     assert_eq!(r.answerable, 7);
-    assert_eq!(r.answerable_published, 6);
-    assert!(r.misses.iter().any(|m| m.expected.as_deref() == Some("agent-withdrawal-review")));
-    assert!(r.top1_published > r.top1, "{r:?}");
-    assert!(r.top1_published >= 5.0 / 6.0, "{r:?}");
+    assert_eq!((r.customers.answerable, r.agents.answerable), (6, 1));
+    assert_eq!(r.agents.top3, 1.0, "{r:?}");
+    assert!(r.customers.top1 >= 5.0 / 6.0, "{r:?}");
     let j: serde_json::Value = serde_json::from_str(&r.summary_json()).unwrap();
-    assert_eq!(j["published_only"]["answerable"], 6);
+    assert_eq!(j["agents"]["answerable"], 1);
     assert_eq!(j["answerable"], 7);
 }
 

@@ -5,7 +5,7 @@
 //! Synonym edits travel the same way. A node whose hub queue overflowed rebuilds its whole index.
 
 use crate::AppState;
-use crate::chat::{BusEvent, Inbox};
+use crate::chat::Inbox;
 use lifebuoy_search::{ArticleDoc, Synonyms};
 use lifebuoy_store::{KbArticle, KbArticleInput, KbAuthor, KbFilter, KbTranslation};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,11 +31,16 @@ pub struct KbSync {
     /// Identifies this node's announcements, so it does not redo its own changes.
     node: String,
     listening: AtomicBool,
+    watching: AtomicBool,
 }
 
 impl Default for KbSync {
     fn default() -> Self {
-        KbSync { node: uuid::Uuid::new_v4().simple().to_string(), listening: AtomicBool::new(false) }
+        KbSync {
+            node: uuid::Uuid::new_v4().simple().to_string(),
+            listening: AtomicBool::new(false),
+            watching: AtomicBool::new(false),
+        }
     }
 }
 
@@ -134,6 +139,7 @@ impl AppState {
     pub async fn load_kb(&self) -> Result<u64, KbError> {
         // Follow first, so that no change saved on another node while this one builds is missed.
         self.follow_kb_changes();
+        self.watch_kb_saves();
         self.store.kb_seed_synonyms(&default_synonym_groups()).await?;
         self.reload_synonyms().await?;
         self.rebuild_kb().await
@@ -207,17 +213,47 @@ impl AppState {
     }
 
     fn announce(&self, n: Notice) {
-        match serde_json::to_string(&n) {
-            Ok(frame) => self.hub.publish(BusEvent {
-                topic: TOPIC.into(),
-                conversation_id: None,
-                seq: None,
-                internal: true,
-                frame: frame.into(),
-                control: None,
-            }),
-            Err(e) => tracing::error!(error = %e, "knowledge-base notice does not serialise"),
+        self.hub.announce(TOPIC, &n);
+    }
+
+    /// Looks at the database every few seconds for articles saved without an announcement on the hub: a
+    /// `lifebuoy kb import` run beside this server, or a node without NATS next to others. Re-reads only those
+    /// (a save this node already indexed is re-read once more; that is harmless). A short overlap absorbs
+    /// small clock differences between processes.
+    fn watch_kb_saves(&self) {
+        if self.kb_sync.watching.swap(true, Ordering::SeqCst) {
+            return;
         }
+        let state = self.clone();
+        tokio::spawn(async move {
+            const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+            const OVERLAP_MS: i64 = 5_000;
+            let mut since = lifebuoy_store::now_ms();
+            let mut done: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+            loop {
+                tokio::time::sleep(EVERY).await;
+                let saved = match state.store.kb_saved_since(since - OVERLAP_MS).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "looking for knowledge-base saves failed");
+                        continue;
+                    }
+                };
+                for (id, at) in saved {
+                    since = since.max(at);
+                    if done.get(&id) == Some(&at) {
+                        continue;
+                    }
+                    match state.reindex_article(&id).await {
+                        Ok(()) => {
+                            done.insert(id, at);
+                        }
+                        Err(e) => tracing::error!(error = %e, article = %id, "re-reading a saved article failed"),
+                    }
+                }
+                done.retain(|_, at| *at >= since - OVERLAP_MS);
+            }
+        });
     }
 
     /// Listens (once per node) for other nodes' knowledge-base changes.

@@ -17,7 +17,7 @@
 //! [`Store::on_ticket_change`]: lifebuoy_store::Store::on_ticket_change
 
 use crate::AppState;
-use crate::chat::{BusEvent, Inbox};
+use crate::chat::Inbox;
 use lifebuoy_domain::ConversationKind;
 use lifebuoy_search::{TicketDoc, TicketIndex, TicketMessage, TicketOrder, TicketQuery, TicketScope};
 use lifebuoy_store::{Conversation, Cursor, Page, QueueFilter, QueueSort, Scope, StoreError, TicketText};
@@ -314,18 +314,7 @@ impl AppState {
     fn announce_tickets(&self, ids: HashSet<String>) {
         let ids: Vec<String> = ids.into_iter().collect();
         for chunk in ids.chunks(NOTICE_IDS) {
-            let n = Notice { node: self.tickets.node.clone(), ids: chunk.to_vec() };
-            match serde_json::to_string(&n) {
-                Ok(frame) => self.hub.publish(BusEvent {
-                    topic: TOPIC.into(),
-                    conversation_id: None,
-                    seq: None,
-                    internal: true,
-                    frame: frame.into(),
-                    control: None,
-                }),
-                Err(e) => tracing::error!(error = %e, "ticket notice does not serialise"),
-            }
+            self.hub.announce(TOPIC, &Notice { node: self.tickets.node.clone(), ids: chunk.to_vec() });
         }
     }
 

@@ -114,7 +114,7 @@
           if (Date.now() - lastHeard > 60000 && ws) { ws.close(); return; }
           send({ type: "ping" });
         }, 25000);
-        outbox.forEach(function (m) { send({ type: "send", conversation_id: m.cid, client_id: m.client_id, body: m.body, internal: m.internal }); });
+        outbox.forEach(sendFrame);
         if (current) send({ type: "open", conversation_id: current, last_seq: conv(current).complete ? conv(current).max : 0 });
         if (current) conv(current).complete = true;
         break;
@@ -521,6 +521,7 @@
     $("readonly").hidden = writable;
     $("readonly").textContent = state === "ended" ? t("c_ended") : t("c_read_only");
     $("mode-reply").disabled = !writable;
+    $("btn-attach").disabled = state === "ended";
     // Someone else's (or a queued) chat takes internal notes only; taking it brings the reply back.
     if (!writable && mode === "reply") { setMode("note"); forcedNote = true; }
     else if (writable && forcedNote) { setMode("reply"); forcedNote = false; }
@@ -695,17 +696,25 @@
   $("mode-reply").addEventListener("click", function () { forcedNote = false; setMode("reply"); input.focus(); });
   $("mode-note").addEventListener("click", function () { forcedNote = false; setMode("note"); input.focus(); });
 
-  $("composer").addEventListener("submit", function (e) {
-    e.preventDefault();
-    var body = input.value.replace(/\s+$/, "");
-    if (!body.trim() || !current) return;
-    var m = { cid: current, client_id: clientId(), body: body, internal: mode === "note", at: Date.now() };
+  function sendFrame(m) {
+    var f = { type: "send", conversation_id: m.cid, client_id: m.client_id, body: m.body, internal: m.internal };
+    if (m.attachment_ids && m.attachment_ids.length) f.attachment_ids = m.attachment_ids;
+    send(f);
+  }
+  function queueSend(body, attachmentIds) {
+    var m = { cid: current, client_id: clientId(), body: body, internal: mode === "note", attachment_ids: attachmentIds || [], at: Date.now() };
     outbox.push(m);
     ss.set("outbox", outbox);
     $("thread").appendChild(pendingNode(m));
     updateTicks();
     scrollDown(true);
-    send({ type: "send", conversation_id: m.cid, client_id: m.client_id, body: m.body, internal: m.internal });
+    sendFrame(m);
+  }
+  $("composer").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var body = input.value.replace(/\s+$/, "");
+    if (!body.trim() || !current) return;
+    queueSend(body);
     input.value = "";
     hideCanned();
     if (typingOn) { send({ type: "typing", conversation_id: current, on: false }); typingOn = false; }
@@ -718,6 +727,31 @@
     if (!typingOn) { send({ type: "typing", conversation_id: current, on: true }); typingOn = true; }
     clearTimeout(typingTimer);
     typingTimer = setTimeout(function () { send({ type: "typing", conversation_id: current, on: false }); typingOn = false; }, 3000);
+  });
+
+  // Attachments: uploaded over HTTP first (checked as for tickets), then sent as a message that carries them.
+  $("btn-attach").addEventListener("click", function () { if (current) $("file").click(); });
+  $("file").addEventListener("change", function () {
+    var file = this.files[0];
+    this.value = "";
+    if (!file || !current) return;
+    var hint = $("composer-hint");
+    hint.textContent = t("uploading", { name: file.name });
+    var fd = new FormData();
+    fd.append("file", file, file.name);
+    fetch("/api/v1/attachments", { method: "POST", body: fd, credentials: "same-origin" }).then(function (r) {
+      return r.json().then(function (j) {
+        if (!r.ok) throw new Error((j.error && j.error.message) || j.message || r.status);
+        return j;
+      });
+    }).then(function (meta) {
+      hint.textContent = "";
+      var body = input.value.replace(/\s+$/, "");
+      input.value = "";
+      queueSend(body, [meta.id]);
+    }).catch(function (e) {
+      hint.textContent = t("upload_failed", { msg: e.message });
+    });
   });
 
   // Canned replies: "/" then the shortcut.

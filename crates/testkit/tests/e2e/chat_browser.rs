@@ -159,6 +159,10 @@ async fn chat_widget_and_console_in_chromium() {
     wait_css(&customer, "#typing:not([hidden])").await;
     wait_css(&agent, "#input").await.send_keys(&String::from(char::from(Key::Enter))).await.unwrap();
     wait_text(&customer, ".lbw-msg.agent .lbw-body", "预计 10 分钟内到账").await;
+    // The agent sends a picture back (say, where to find the TxID): uploaded from the console, shown in both.
+    agent.find(Locator::Css("#file")).await.unwrap().send_keys(&png.display().to_string()).await.unwrap();
+    wait_css(&agent, "#thread .cc-msg.from-agent:not(.is-pending) img.thumb").await;
+    wait_css(&customer, ".lbw-msg.agent .lbw-img[src^='blob:']").await;
     // The agent has read the customer's messages: ✓✓.
     wait_css(&customer, ".lbw-msg.mine .lbw-tick.is-read").await;
     customer.enter_parent_frame().await.unwrap();

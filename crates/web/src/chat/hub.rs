@@ -141,6 +141,22 @@ impl Hub {
         }
     }
 
+    /// Publishes a node-to-node notice (an index change, say) on a topic of its own: JSON, internal, with no
+    /// conversation or sequence number.
+    pub fn announce<T: serde::Serialize>(&self, topic: &str, notice: &T) {
+        match serde_json::to_string(notice) {
+            Ok(frame) => self.publish(BusEvent {
+                topic: topic.into(),
+                conversation_id: None,
+                seq: None,
+                internal: true,
+                frame: frame.into(),
+                control: None,
+            }),
+            Err(e) => tracing::error!(error = %e, topic, "a notice does not serialise"),
+        }
+    }
+
     /// Publishes to this node's subscribers and, with NATS, to the other nodes.
     pub fn publish(&self, event: BusEvent) {
         let event = Arc::new(event);

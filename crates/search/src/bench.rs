@@ -1,16 +1,9 @@
-//! Knowledge-base index benchmark: build time and query latency on synthetic
-//! mixed Chinese/English articles.
-//!
-//! ```text
-//! cargo run --release -p lifebuoy-search --example kb_bench -- [SIZES] [QUERIES]
-//! ```
-//! `SIZES` is a comma-separated list of article counts (default
-//! `10000,100000`), `QUERIES` the number of timed queries per size
-//! (default 3000). Ends each size with one JSON line.
+//! The knowledge-base index benchmark behind `lifebuoy bench kb`: build time and query latency on generated
+//! mixed Chinese/English articles (deterministic, so runs are comparable).
 
 use std::time::Instant;
 
-use lifebuoy_search::{ArticleDoc, KbIndex, SearchOpts};
+use crate::{ArticleDoc, KbIndex, Result, SearchOpts};
 
 /// A tiny deterministic PRNG (xorshift64*), so runs are comparable.
 struct Rng(u64);
@@ -306,70 +299,106 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[idx]
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let sizes: Vec<usize> = args
-        .first()
-        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![10_000, 100_000]);
-    let n_queries: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3000);
+/// What one size measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KbBenchReport {
+    /// Article versions indexed.
+    pub articles: usize,
+    /// Seconds to index them all and commit.
+    pub build_s: f64,
+    /// Timed searches.
+    pub queries: usize,
+    /// Mean hits per search.
+    pub avg_hits: f64,
+    /// Search latency, median, milliseconds.
+    pub p50_ms: f64,
+    /// Search latency, 99th percentile, milliseconds.
+    pub p99_ms: f64,
+    /// Slowest search, milliseconds.
+    pub max_ms: f64,
+    /// Answer-engine latency (300 questions), median, milliseconds.
+    pub answer_p50_ms: f64,
+    /// Answer-engine latency, 99th percentile, milliseconds.
+    pub answer_p99_ms: f64,
+}
 
-    for &n in &sizes {
-        let mut r = Rng(0x9E37_79B9_7F4A_7C15 ^ n as u64);
-        let docs: Vec<ArticleDoc> = (0..n).map(|i| article(&mut r, i)).collect();
-        let index = KbIndex::open_in_ram()?;
-        let t = Instant::now();
-        for d in &docs {
-            index.upsert(d)?;
-        }
-        index.commit()?;
-        let build_s = t.elapsed().as_secs_f64();
-        drop(docs);
-
-        let queries: Vec<String> = (0..n_queries).map(|_| query(&mut r)).collect();
-        let opts = SearchOpts { limit: 10, ..SearchOpts::default() };
-        // warm-up
-        for q in queries.iter().take(100) {
-            index.search(q, &opts)?;
-        }
-        let mut lat = Vec::with_capacity(queries.len());
-        let mut hits = 0usize;
-        for q in &queries {
-            let t = Instant::now();
-            let h = index.search(q, &opts)?;
-            lat.push(t.elapsed().as_secs_f64() * 1000.0);
-            hits += h.len();
-        }
-        lat.sort_by(f64::total_cmp);
-        let (p50, p99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
-        // the answer engine, on fewer questions (it reads candidate bodies)
-        let mut alat = Vec::new();
-        for q in queries.iter().take(300) {
-            let t = Instant::now();
-            index.answer(q, None)?;
-            alat.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-        alat.sort_by(f64::total_cmp);
-        println!(
-            "articles={n} build={build_s:.2}s queries={} avg_hits={:.1} search p50={p50:.3}ms p99={p99:.3}ms max={:.3}ms | answer p50={:.2}ms p99={:.2}ms",
-            queries.len(),
-            hits as f64 / queries.len() as f64,
-            lat.last().copied().unwrap_or(0.0),
-            percentile(&alat, 0.5),
-            percentile(&alat, 0.99),
-        );
-        println!(
-            "{}",
-            serde_json::json!({
-                "bench": "kb",
-                "articles": n,
-                "build_s": (build_s * 1000.0).round() / 1000.0,
-                "p50_ms": (p50 * 1000.0).round() / 1000.0,
-                "p99_ms": (p99 * 1000.0).round() / 1000.0,
-                "answer_p50_ms": (percentile(&alat, 0.5) * 100.0).round() / 100.0,
-                "answer_p99_ms": (percentile(&alat, 0.99) * 100.0).round() / 100.0,
-            })
-        );
+impl KbBenchReport {
+    /// One line for people.
+    pub fn line(&self) -> String {
+        format!(
+            "articles={} build={:.2}s queries={} avg_hits={:.1} search p50={:.3}ms p99={:.3}ms max={:.3}ms | answer p50={:.2}ms p99={:.2}ms",
+            self.articles, self.build_s, self.queries, self.avg_hits, self.p50_ms, self.p99_ms, self.max_ms,
+            self.answer_p50_ms, self.answer_p99_ms
+        )
     }
-    Ok(())
+
+    /// One line of JSON.
+    pub fn json(&self) -> String {
+        let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
+        serde_json::json!({"bench": "kb", "articles": self.articles, "build_s": r3(self.build_s),
+            "queries": self.queries, "p50_ms": r3(self.p50_ms), "p99_ms": r3(self.p99_ms), "max_ms": r3(self.max_ms),
+            "answer_p50_ms": r3(self.answer_p50_ms), "answer_p99_ms": r3(self.answer_p99_ms)})
+        .to_string()
+    }
+}
+
+/// Indexes `n` generated article versions in RAM and times `n_queries` searches (after 100 for warm-up) and
+/// 300 answer-engine questions.
+pub fn run(n: usize, n_queries: usize) -> Result<KbBenchReport> {
+    let mut r = Rng(0x9E37_79B9_7F4A_7C15 ^ n as u64);
+    let docs: Vec<ArticleDoc> = (0..n).map(|i| article(&mut r, i)).collect();
+    let index = KbIndex::open_in_ram()?;
+    let t = Instant::now();
+    for d in &docs {
+        index.upsert(d)?;
+    }
+    index.commit()?;
+    let build_s = t.elapsed().as_secs_f64();
+    drop(docs);
+
+    let queries: Vec<String> = (0..n_queries.max(1)).map(|_| query(&mut r)).collect();
+    let opts = SearchOpts { limit: 10, ..SearchOpts::default() };
+    for q in queries.iter().take(100) {
+        index.search(q, &opts)?;
+    }
+    let mut lat = Vec::with_capacity(queries.len());
+    let mut hits = 0usize;
+    for q in &queries {
+        let t = Instant::now();
+        let h = index.search(q, &opts)?;
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        hits += h.len();
+    }
+    lat.sort_by(f64::total_cmp);
+    // the answer engine, on fewer questions (it reads candidate bodies)
+    let mut alat = Vec::new();
+    for q in queries.iter().take(300) {
+        let t = Instant::now();
+        index.answer(q, None)?;
+        alat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    alat.sort_by(f64::total_cmp);
+    Ok(KbBenchReport {
+        articles: n,
+        build_s,
+        queries: queries.len(),
+        avg_hits: hits as f64 / queries.len() as f64,
+        p50_ms: percentile(&lat, 0.5),
+        p99_ms: percentile(&lat, 0.99),
+        max_ms: lat.last().copied().unwrap_or(0.0),
+        answer_p50_ms: percentile(&alat, 0.5),
+        answer_p99_ms: percentile(&alat, 0.99),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_small_run_measures_something() {
+        let r = super::run(300, 50).unwrap();
+        assert_eq!(r.articles, 300);
+        assert!(r.avg_hits > 0.0, "generated queries find generated articles");
+        assert!(r.p50_ms > 0.0 && r.p99_ms >= r.p50_ms && r.max_ms >= r.p99_ms);
+        assert!(r.json().starts_with("{") && r.json().contains("\"bench\":\"kb\""));
+    }
 }
