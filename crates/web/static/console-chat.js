@@ -220,15 +220,33 @@
     clearTimeout(suggestTimer);
     suggestTimer = setTimeout(function () { loadSuggest(cid); }, 400);
   }
+  // The chat's first customer message: what it is about, when the latest ones (a TxID, "thanks") say little.
+  function firstCustomerText(cid) {
+    var c = convs[cid];
+    if (!c) return "";
+    var seqs = Object.keys(c.frames).map(Number).sort(function (a, b) { return a - b; });
+    for (var i = 0; i < seqs.length; i++) {
+      var f = c.frames[seqs[i]];
+      if (f.type === "msg" && f.author.kind === "customer" && f.body) return f.body;
+    }
+    return "";
+  }
+  function suggestFetch(q, lang) {
+    return fetch("/console/kb/suggest?q=" + encodeURIComponent(q) + (lang ? "&lang=" + encodeURIComponent(lang) : ""), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; });
+  }
   function loadSuggest(cid) {
     if (cid !== current) return;
-    var q = lastCustomerText(cid);
+    var q = lastCustomerText(cid), first = firstCustomerText(cid);
     if (suggestedFor[cid] === q && $("kb-suggest").childNodes.length) return;
     suggestedFor[cid] = q;
     if (!q) { renderSuggest([]); return; }
     var lang = info[cid] ? info[cid].chat.lang : "";
-    fetch("/console/kb/suggest?q=" + encodeURIComponent(q) + (lang ? "&lang=" + encodeURIComponent(lang) : ""), { credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.json() : null; })
+    suggestFetch(q, lang)
+      .then(function (j) {
+        if (j && !j.items.length && first && q.indexOf(first) < 0) return suggestFetch(first, lang);
+        return j;
+      })
       .then(function (j) { if (j && cid === current && suggestedFor[cid] === q) renderSuggest(j.items); })
       .catch(function () { /* the list stays as it was */ });
   }

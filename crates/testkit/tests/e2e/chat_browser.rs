@@ -180,6 +180,9 @@ async fn chat_widget_and_console_in_chromium() {
     // A canned reply: "/" and the shortcut, Enter takes it, Enter sends it.
     wait_css(&agent, "#input").await.send_keys("/hel").await.unwrap();
     wait_text(&agent, "#canned:not([hidden]) button", "/hello").await;
+    // The latest messages (a TxID, a screenshot) match no article: the suggestions fall back to what the chat
+    // is about, its first message.
+    wait_text(&agent, "#kb-suggest a.title", "提币一直未到账").await;
     shot(&agent, "chat-04-console-zh-Hans").await;
     wait_css(&agent, "#input").await.send_keys(&String::from(char::from(Key::Enter))).await.unwrap();
     let filled = agent.find(Locator::Css("#input")).await.unwrap().prop("value").await.unwrap().unwrap_or_default();
