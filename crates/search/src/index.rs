@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
@@ -202,7 +202,7 @@ pub struct KbIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     pub(crate) fields: Fields,
-    synonyms: RwLock<Arc<Synonyms>>,
+    synonyms: crate::synonyms::SynonymCell,
     weights: Weights,
 }
 
@@ -242,7 +242,7 @@ impl KbIndex {
             reader,
             writer: Mutex::new(writer),
             fields,
-            synonyms: RwLock::new(Arc::new(Synonyms::default_exchange().prepared())),
+            synonyms: crate::synonyms::SynonymCell::new(),
             weights: Weights::default(),
         })
     }
@@ -254,19 +254,12 @@ impl KbIndex {
 
     /// Replaces the synonym set (takes effect on the next query; no reindex).
     pub fn set_synonyms(&self, synonyms: Synonyms) {
-        let prepared = Arc::new(synonyms.prepared());
-        match self.synonyms.write() {
-            Ok(mut s) => *s = prepared,
-            Err(p) => *p.into_inner() = prepared,
-        }
+        self.synonyms.set(synonyms);
     }
 
     /// The synonym set in use.
     pub fn synonyms(&self) -> Arc<Synonyms> {
-        match self.synonyms.read() {
-            Ok(s) => s.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.synonyms.get()
     }
 
     /// Replaces the ranking weights.

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use tantivy::collector::TopDocs;
 use tantivy::columnar::StrColumn;
@@ -208,7 +208,7 @@ pub struct TicketIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
-    synonyms: RwLock<Arc<Synonyms>>,
+    synonyms: crate::synonyms::SynonymCell,
 }
 
 impl std::fmt::Debug for TicketIndex {
@@ -248,7 +248,7 @@ impl TicketIndex {
             reader,
             writer: Mutex::new(writer),
             fields,
-            synonyms: RwLock::new(Arc::new(Synonyms::default_exchange().prepared())),
+            synonyms: crate::synonyms::SynonymCell::new(),
         })
     }
 
@@ -259,18 +259,11 @@ impl TicketIndex {
 
     /// Replaces the synonym set (takes effect on the next search; no reindex).
     pub fn set_synonyms(&self, synonyms: Synonyms) {
-        let prepared = Arc::new(synonyms.prepared());
-        match self.synonyms.write() {
-            Ok(mut s) => *s = prepared,
-            Err(p) => *p.into_inner() = prepared,
-        }
+        self.synonyms.set(synonyms);
     }
 
     fn synonyms(&self) -> Arc<Synonyms> {
-        match self.synonyms.read() {
-            Ok(s) => s.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.synonyms.get()
     }
 
     /// Number of tickets visible to searches (as of the last commit).
