@@ -1,0 +1,1 @@
+//! Durable jobs (see the module docs once written).
