@@ -1,8 +1,72 @@
 //! Lifebuoy's application core: every use case (tickets, live chat with its bot and routing, the knowledge
-//! base, ticket search, notifications) as a function that takes an [`Actor`](actor::Actor) — a customer, an
-//! agent with role and departments, the exchange's integration, or a system job — instead of an HTTP caller.
-//! Each use case checks its rules itself and answers with an [`AppError`](error::AppError) carrying a stable
-//! code. The web crate maps those to HTTP statuses and the WebSocket handlers to frame codes; nothing here
-//! knows of HTTP.
+//! base, ticket search, mail) as a function that takes an [`Actor`] — a customer, an agent with role and
+//! departments, the exchange's integration, or a system job — instead of an HTTP caller. Each use case checks
+//! its rules itself and answers with an [`AppError`] carrying a stable code. The web crate maps those to HTTP
+//! statuses, the WebSocket handlers to frame codes; nothing here knows of HTTP.
 
+pub mod actor;
+pub mod chat;
+pub mod error;
 pub mod jobs;
+pub mod knowledge;
+pub mod mail;
+pub mod ticket_search;
+pub mod tickets;
+
+pub use actor::Actor;
+pub use error::{AppError, AppResult};
+
+use lifebuoy_store::{FileStore, Store};
+use std::sync::Arc;
+
+/// Everything a use case can reach: storage, the indexes, the hub, the mailer. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub files: FileStore,
+    pub mailer: mail::Mailer,
+    /// The knowledge-base index (in memory; built from the database by [`App::load_kb`]).
+    pub kb: Arc<lifebuoy_search::KbIndex>,
+    /// Live-chat notifications between connections (and, with NATS, between nodes).
+    pub hub: chat::Hub,
+    /// Keeps this node's knowledge-base index in step with the database and the other nodes.
+    pub kb_sync: Arc<knowledge::KbSync>,
+    /// The agents' ticket search: this node's ticket index (in memory unless [`App::with_ticket_index_in`]
+    /// put it on disk), built and kept in step by [`App::load_tickets`].
+    pub tickets: Arc<ticket_search::TicketSearch>,
+}
+
+impl App {
+    pub fn new(store: Store, files: FileStore, mailer: mail::Mailer) -> Self {
+        App {
+            store,
+            files,
+            mailer,
+            kb: Arc::new(lifebuoy_search::KbIndex::open_in_ram().expect("an in-memory index opens")),
+            hub: chat::Hub::new(),
+            kb_sync: Default::default(),
+            tickets: Arc::new(ticket_search::TicketSearch::in_ram().expect("an in-memory index opens")),
+        }
+    }
+
+    /// Puts the ticket index on disk, in a directory of this node's own under `root` (call before
+    /// [`App::load_tickets`]).
+    pub fn with_ticket_index_in(mut self, root: &std::path::Path) -> Result<Self, ticket_search::TicketSearchError> {
+        self.tickets = Arc::new(ticket_search::TicketSearch::on_disk(root)?);
+        Ok(self)
+    }
+
+    /// Loads articles straight into the index, bypassing the database (benchmarks of the engine alone).
+    pub fn with_kb(self, articles: &[lifebuoy_search::ArticleDoc]) -> Result<Self, lifebuoy_search::SearchError> {
+        for a in articles {
+            self.kb.upsert(a)?;
+        }
+        self.kb.commit()?;
+        Ok(self)
+    }
+}
+
+/// The public address of a help-center article.
+pub fn article_url(lang: &str, slug: &str) -> String {
+    format!("/help/{lang}/{slug}")
+}

@@ -45,7 +45,8 @@ struct Tally {
 
 fn ws_url(base: &str, path: &str) -> String {
     let b = base.trim_end_matches('/');
-    let b = b.strip_prefix("https://").map(|r| format!("wss://{r}")).unwrap_or_else(|| b.replacen("http://", "ws://", 1));
+    let b =
+        b.strip_prefix("https://").map(|r| format!("wss://{r}")).unwrap_or_else(|| b.replacen("http://", "ws://", 1));
     format!("{b}{path}")
 }
 
@@ -57,7 +58,10 @@ async fn login(http: &reqwest::Client, base: &str, email: &str, password: &str) 
         .send()
         .await?;
     if r.status().as_u16() != 303 {
-        bail!("login as {email} failed ({}); bench chat needs a server started with --demo, or --admin-email/--admin-password", r.status());
+        bail!(
+            "login as {email} failed ({}); bench chat needs a server started with --demo, or --admin-email/--admin-password",
+            r.status()
+        );
     }
     let c = r.headers().get("set-cookie").context("no session cookie")?.to_str()?.to_string();
     Ok(c.split(';').next().unwrap_or_default().to_string())
@@ -146,7 +150,14 @@ pub async fn run(b: ChatBench) -> anyhow::Result<()> {
             bail!("only {n} of {} chats reached an agent in 10 minutes", b.connections);
         }
     }
-    eprintln!("bench chat: {} chats with {} agents after {:.1} s; sending {} msg/s for {} s", b.connections, b.agents, started.elapsed().as_secs_f64(), b.rate, b.duration);
+    eprintln!(
+        "bench chat: {} chats with {} agents after {:.1} s; sending {} msg/s for {} s",
+        b.connections,
+        b.agents,
+        started.elapsed().as_secs_f64(),
+        b.rate,
+        b.duration
+    );
     let rss_before = server_rss(&http, &base).await;
 
     // 3. Load: R messages a second, round-robin over the customers.
@@ -201,7 +212,17 @@ pub async fn run(b: ChatBench) -> anyhow::Result<()> {
     }
     println!(
         "connections {} (+{} agents), rate {}/s for {} s: sent {}, acknowledged {}, delivered {} ({:.0}/s), lost {}, duplicated {}, not acknowledged {}",
-        b.connections, b.agents, b.rate, b.duration, sent, acked.len(), delivered.len(), delivered.len() as f64 / elapsed.max(send_secs), lost, dup, unacked
+        b.connections,
+        b.agents,
+        b.rate,
+        b.duration,
+        sent,
+        acked.len(),
+        delivered.len(),
+        delivered.len() as f64 / elapsed.max(send_secs),
+        lost,
+        dup,
+        unacked
     );
     println!(
         "latency send→agent: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms; server RSS {} MB idle, {} MB under load",
@@ -229,7 +250,8 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<t
 async fn connect(url: &str, headers: &[(&str, &str)]) -> anyhow::Result<Ws> {
     let mut req = url.into_client_request()?;
     for (k, v) in headers {
-        req.headers_mut().insert(tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes())?, v.parse()?);
+        req.headers_mut()
+            .insert(tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes())?, v.parse()?);
     }
     let (ws, _) = tokio_tungstenite::connect_async(req).await?;
     Ok(ws)
@@ -276,7 +298,10 @@ async fn agent_conn(
             Some("inbox") => {
                 let mut a = tally.assigned.lock().expect("lock");
                 for it in v["items"].as_array().into_iter().flatten() {
-                    if it["state"] == "active" && it["assignee_id"].as_str().is_some() && it["assignee_id"].as_str() == me.as_deref() {
+                    if it["state"] == "active"
+                        && it["assignee_id"].as_str().is_some()
+                        && it["assignee_id"].as_str() == me.as_deref()
+                    {
                         if let Some(c) = it["conversation_id"].as_str() {
                             a.insert(c.to_string());
                         }

@@ -215,7 +215,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     // After joining the other nodes, so that their changes during the build are heard. The build runs in the
     // background; until it is done the queue's text search matches subjects as before.
     state.load_tickets();
-    tokio::spawn(lifebuoy_web::chat::service::sweep_queue(state.clone()));
+    tokio::spawn(lifebuoy_web::chat::service::sweep_queue(state.app.clone()));
     tracing::info!(%addr, backend = ?store.backend(), "lifebuoy listening");
     axum::serve(listener, lifebuoy_web::app(state)).with_graceful_shutdown(shutdown()).await?;
     store.close().await;

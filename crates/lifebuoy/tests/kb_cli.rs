@@ -106,7 +106,13 @@ async fn an_import_beside_a_running_server_reaches_its_search() {
                 return None;
             }
             let v: serde_json::Value = r.json().await.ok()?;
-            Some(v["items"].as_array()?.iter().filter_map(|i| i["slug"].as_str().map(str::to_string)).collect::<Vec<_>>())
+            Some(
+                v["items"]
+                    .as_array()?
+                    .iter()
+                    .filter_map(|i| i["slug"].as_str().map(str::to_string))
+                    .collect::<Vec<_>>(),
+            )
         }
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);

@@ -191,7 +191,9 @@ async fn sigkill_mid_conversation_loses_and_doubles_nothing() {
     cust.send(json!({"type": "send", "client_id": "first", "body": "转人工"})).await;
     let ack = cust.recv_type("ack").await;
     let cid = ack["conversation_id"].as_str().expect("conversation").to_string();
-    agent.recv_until("the chat assigned to the agent", |f| f["type"] == "assigned" && f["conversation_id"] == cid).await;
+    agent
+        .recv_until("the chat assigned to the agent", |f| f["type"] == "assigned" && f["conversation_id"] == cid)
+        .await;
 
     // Both sides write; the server dies with 40 customer messages sent, some acknowledged, some in flight.
     agent.send(json!({"type": "send", "conversation_id": cid, "client_id": "agent-1", "body": "您好，请问有什么可以帮您？"})).await;

@@ -327,8 +327,15 @@ impl KbBenchReport {
     pub fn line(&self) -> String {
         format!(
             "articles={} build={:.2}s queries={} avg_hits={:.1} search p50={:.3}ms p99={:.3}ms max={:.3}ms | answer p50={:.2}ms p99={:.2}ms",
-            self.articles, self.build_s, self.queries, self.avg_hits, self.p50_ms, self.p99_ms, self.max_ms,
-            self.answer_p50_ms, self.answer_p99_ms
+            self.articles,
+            self.build_s,
+            self.queries,
+            self.avg_hits,
+            self.p50_ms,
+            self.p99_ms,
+            self.max_ms,
+            self.answer_p50_ms,
+            self.answer_p99_ms
         )
     }
 

@@ -251,9 +251,11 @@ mod tests {
         assert_eq!(qs[0].slug.as_deref(), Some("x"));
         assert_eq!(qs[1].slug, None);
         assert_eq!(qs[0].audience, Audience::Customer);
-        let qs = parse_questions("{\"q\": \"a\", \"slug\": \"x\", \"audience\": \"agent\"}", Path::new("q.jsonl")).unwrap();
+        let qs =
+            parse_questions("{\"q\": \"a\", \"slug\": \"x\", \"audience\": \"agent\"}", Path::new("q.jsonl")).unwrap();
         assert_eq!(qs[0].audience, Audience::Agent);
-        let e = parse_questions("{\"q\": \"a\", \"audience\": \"boss\"}", Path::new("q.jsonl")).unwrap_err().to_string();
+        let e =
+            parse_questions("{\"q\": \"a\", \"audience\": \"boss\"}", Path::new("q.jsonl")).unwrap_err().to_string();
         assert!(e.contains("audience"), "{e}");
         let e = parse_questions("{\"slug\": 1}", Path::new("q.jsonl")).unwrap_err().to_string();
         assert!(e.starts_with("q.jsonl:1:"), "{e}");

@@ -22,8 +22,8 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
-pub mod bench;
 mod answer;
+pub mod bench;
 mod error;
 pub mod eval;
 mod fold;

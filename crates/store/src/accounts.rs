@@ -258,6 +258,39 @@ impl Store {
         .await)?)
     }
 
+    /// The exchange's customer `external_id`, created from what staff typed when the exchange has not yet
+    /// introduced them; an existing customer is returned unchanged. Only the exchange's signed word
+    /// ([`Store::upsert_exchange_customer`]) changes who a customer is.
+    pub async fn exchange_customer_or_insert(
+        &self,
+        external_id: &str,
+        email: Option<&str>,
+        name: Option<&str>,
+        lang: Option<&str>,
+    ) -> Result<Customer> {
+        let now = now_ms();
+        on_write!(self, |pool, _l| sqlx::query(
+            "INSERT INTO customers (id, external_id, kind, email, name, lang, created_at, updated_at) \
+             VALUES ($1, $2, 'exchange', $3, $4, $5, $6, $6) ON CONFLICT (external_id) DO NOTHING"
+        )
+        .bind(new_id())
+        .bind(external_id)
+        .bind(email)
+        .bind(name)
+        .bind(lang)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        let c: Option<Customer> = on_write!(self, |pool, _l| sqlx::query_as(
+            "SELECT id, external_id, kind, email, name, lang, created_at FROM customers WHERE external_id = $1"
+        )
+        .bind(external_id)
+        .fetch_optional(pool)
+        .await)?;
+        c.ok_or(StoreError::NotFound)
+    }
+
     /// The customer for an exchange user id, created on first sight and kept in step with the token's claims.
     pub async fn upsert_exchange_customer(
         &self,

@@ -332,10 +332,15 @@ fn append_raw(
                 "UPDATE attachments SET conversation_id = $1, message_id = $2 \
                  WHERE id = $3 AND owner_kind = $4 AND owner_id = $5 AND message_id IS NULL",
             )?
-            .execute(named_params! {"$1": cid, "$2": mid, "$3": att, "$4": actor.kind(), "$5": actor.id().unwrap_or("")})?;
+            .execute(
+                named_params! {"$1": cid, "$2": mid, "$3": att, "$4": actor.kind(), "$5": actor.id().unwrap_or("")},
+            )?;
         if n != 1 {
-            return Err(Invalid::new("attachment_ids", format!("attachment {att} is not one you uploaded, or is already used"))
-                .into());
+            return Err(Invalid::new(
+                "attachment_ids",
+                format!("attachment {att} is not one you uploaded, or is already used"),
+            )
+            .into());
         }
     }
     Ok((mid, Some(ChatState::parse(&state)), conv))
@@ -495,47 +500,53 @@ impl Store {
                     (cid.clone(), actor.clone(), body.clone(), client_id.clone(), atts.clone());
                 group.run_raw(move |c| append_raw(c, &cid, &actor, &body, internal, client_id.as_deref(), &atts)).await
             }
-            crate::Db::Postgres(_) => grouped_write!(self, (String, Option<ChatState>, Conversation), [cid, actor, body, client_id, atts], |conn| {
-            // Two statements on the hot path. A resent client id is caught by the unique index
-            // `(conversation_id, client_id)` (handled below), not by a lookup before every insert; the chat's
-            // state is checked, and returned, by the same statement that takes the sequence number.
-            let now = now_ms();
-            let sql = format!(
-                "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 \
+            crate::Db::Postgres(_) => grouped_write!(
+                self,
+                (String, Option<ChatState>, Conversation),
+                [cid, actor, body, client_id, atts],
+                |conn| {
+                    // Two statements on the hot path. A resent client id is caught by the unique index
+                    // `(conversation_id, client_id)` (handled below), not by a lookup before every insert; the chat's
+                    // state is checked, and returned, by the same statement that takes the sequence number.
+                    let now = now_ms();
+                    let sql = format!(
+                        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 \
                  AND EXISTS (SELECT 1 FROM chats WHERE conversation_id = $1 AND state <> 'ended') \
                  RETURNING {CONVERSATION_COLS}, (SELECT state FROM chats WHERE conversation_id = $1) AS chat_state"
-            );
-            let c: Option<ConversationInState> =
-                sqlx::query_as(&sql).bind(&cid).bind(now).fetch_optional(&mut *conn).await?;
-            let Some(ConversationInState { conversation: mut c, chat_state }) = c else {
-                // Not writable: a resend of a message stored before the chat ended still gets its ack.
-                if let Some(k) = &client_id {
-                    let found: Option<(String,)> =
-                        sqlx::query_as("SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2")
-                            .bind(&cid)
-                            .bind(k)
-                            .fetch_optional(&mut *conn)
-                            .await?;
-                    if let Some((mid,)) = found {
-                        let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
-                        let c: Conversation = sqlx::query_as(&sql).bind(&cid).fetch_one(&mut *conn).await?;
-                        return Ok((mid, None, c));
-                    }
+                    );
+                    let c: Option<ConversationInState> =
+                        sqlx::query_as(&sql).bind(&cid).bind(now).fetch_optional(&mut *conn).await?;
+                    let Some(ConversationInState { conversation: mut c, chat_state }) = c else {
+                        // Not writable: a resend of a message stored before the chat ended still gets its ack.
+                        if let Some(k) = &client_id {
+                            let found: Option<(String,)> =
+                                sqlx::query_as("SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2")
+                                    .bind(&cid)
+                                    .bind(k)
+                                    .fetch_optional(&mut *conn)
+                                    .await?;
+                            if let Some((mid,)) = found {
+                                let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
+                                let c: Conversation = sqlx::query_as(&sql).bind(&cid).fetch_one(&mut *conn).await?;
+                                return Ok((mid, None, c));
+                            }
+                        }
+                        let state: Option<(String,)> =
+                            sqlx::query_as("SELECT state FROM chats WHERE conversation_id = $1")
+                                .bind(&cid)
+                                .fetch_optional(&mut *conn)
+                                .await?;
+                        return Err(match state {
+                            None => StoreError::NotFound,
+                            Some(_) => StoreError::Conflict("this chat has ended; start a new one".into()),
+                        });
+                    };
+                    // push_message! increments last_seq itself: start from the value before our increment.
+                    c.last_seq -= 1;
+                    let mid = push_message!(conn, c, actor, &body, internal, client_id.as_deref(), &atts);
+                    Ok((mid, Some(ChatState::parse(&chat_state)), c))
                 }
-                let state: Option<(String,)> = sqlx::query_as("SELECT state FROM chats WHERE conversation_id = $1")
-                    .bind(&cid)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                return Err(match state {
-                    None => StoreError::NotFound,
-                    Some(_) => StoreError::Conflict("this chat has ended; start a new one".into()),
-                });
-            };
-            // push_message! increments last_seq itself: start from the value before our increment.
-            c.last_seq -= 1;
-            let mid = push_message!(conn, c, actor, &body, internal, client_id.as_deref(), &atts);
-            Ok((mid, Some(ChatState::parse(&chat_state)), c))
-        }),
+            ),
         };
         let (mid, chat_state, conversation) = match res {
             Ok(v) => v,
@@ -664,7 +675,12 @@ impl Store {
     /// the agents' load counters, the conversation row and the event that tells everyone, at the next sequence
     /// number. Returns `None` when the chat was not in an allowed state, or (with `within_capacity`) the agent
     /// had no room left or was not online.
-    async fn chat_transition(&self, conversation_id: &str, actor: &Actor, t: Transition) -> Result<Option<Conversation>> {
+    async fn chat_transition(
+        &self,
+        conversation_id: &str,
+        actor: &Actor,
+        t: Transition,
+    ) -> Result<Option<Conversation>> {
         let lock = if matches!(&*self.db, crate::Db::Postgres(_)) { " FOR UPDATE" } else { "" };
         let (cid, actor) = (conversation_id.to_string(), actor.clone());
         grouped_write!(self, Option<Conversation>, [cid, actor, t], |conn| {
@@ -892,11 +908,14 @@ impl Store {
 
     /// Online agents with their active chat counts.
     pub async fn online_agents(&self) -> Result<Vec<(Presence, i64)>> {
-        let rows: Vec<(String, String, i64, i64, i64)> = on_read!(self, |pool| sqlx::query_as(
+        let rows: Vec<(String, String, i64, i64, i64)> =
+            on_read!(self, |pool| {
+                sqlx::query_as(
             "SELECT agent_id, status, capacity, updated_at, active_chats FROM agent_presence WHERE status = 'online'"
         )
         .fetch_all(pool)
-        .await)?;
+        .await
+            })?;
         Ok(rows
             .into_iter()
             .map(|(agent_id, status, capacity, updated_at, n)| (Presence { agent_id, status, capacity, updated_at }, n))
@@ -905,11 +924,10 @@ impl Store {
 
     /// Whether any agent is online (the widget offers the message form when not).
     pub async fn any_agent_online(&self) -> Result<bool> {
-        let r: Option<(i64,)> = on_read!(self, |pool| sqlx::query_as(
-            "SELECT 1 FROM agent_presence WHERE status = 'online' LIMIT 1"
-        )
-        .fetch_optional(pool)
-        .await)?;
+        let r: Option<(i64,)> =
+            on_read!(self, |pool| sqlx::query_as("SELECT 1 FROM agent_presence WHERE status = 'online' LIMIT 1")
+                .fetch_optional(pool)
+                .await)?;
         Ok(r.is_some())
     }
 

@@ -39,7 +39,9 @@ trait Job: Send {
 /// What a write's caller hears once its batch is over.
 fn outcome<T>(outcome: Option<Result<T>>, committed: bool) -> Result<T> {
     match outcome {
-        Some(Ok(_)) if !committed => Err(StoreError::Conflict("the write could not be committed; nothing was saved".into())),
+        Some(Ok(_)) if !committed => {
+            Err(StoreError::Conflict("the write could not be committed; nothing was saved".into()))
+        }
         Some(r) => r,
         None => Err(StoreError::Conflict("the write was not run; nothing was saved".into())),
     }

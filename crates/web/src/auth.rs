@@ -164,13 +164,14 @@ impl Caller {
         }
     }
 
-    pub fn actor(&self) -> lifebuoy_store::Actor {
-        use lifebuoy_store::Actor;
-        match &self.principal {
-            Principal::Customer(c) => Actor::Customer(c.id.clone()),
-            Principal::Agent(a) => Actor::Agent(a.id.clone()),
-            Principal::Integration { token_id, .. } => Actor::Integration(token_id.clone()),
-        }
+    /// The caller as the application core's actor.
+    pub fn actor(&self) -> lifebuoy_app::Actor {
+        lifebuoy_app::Actor::from(&self.principal)
+    }
+
+    /// The caller as the timeline records it.
+    pub fn author(&self) -> lifebuoy_store::Actor {
+        self.actor().author()
     }
 
     pub fn is_staff(&self) -> bool {

@@ -93,3 +93,23 @@ impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
         Json(self.0).into_response()
     }
 }
+
+impl From<lifebuoy_app::AppError> for ApiError {
+    fn from(e: lifebuoy_app::AppError) -> Self {
+        use lifebuoy_app::AppError as E;
+        let status = match &e {
+            E::NotFound => StatusCode::NOT_FOUND,
+            E::Forbidden(_) => StatusCode::FORBIDDEN,
+            E::Invalid { .. } | E::Domain(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            E::IllegalStatus(_) | E::Conflict { .. } => StatusCode::CONFLICT,
+            E::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            E::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let message = match &e {
+            E::NotFound => "no such resource, or it is not yours to see".to_string(),
+            E::Unavailable(_) => "storage failed; nothing was changed, try again".to_string(),
+            e => e.to_string(),
+        };
+        ApiError::new(status, e.code(), message)
+    }
+}

@@ -7,16 +7,16 @@ pub mod auth;
 pub mod chat;
 pub mod error;
 pub mod i18n;
-pub mod knowledge;
-pub mod mail;
 pub mod pages;
-pub mod ticket_search;
+
+pub use lifebuoy_app::{knowledge, mail, ticket_search};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use lifebuoy_app::App;
 use lifebuoy_store::{FileStore, Store};
 use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -34,64 +34,53 @@ pub struct WebConfig {
     pub smtp: Option<(String, String)>,
 }
 
-/// Everything a handler can reach. Cheap to clone.
+/// Everything a handler can reach: the application core ([`App`], reached through `Deref`: `state.store`,
+/// `state.hub`...) and what only the web needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
-    pub files: FileStore,
+    pub app: App,
     pub identity: auth::IdentityVerifier,
     pub templates: Arc<minijinja::Environment<'static>>,
-    pub mailer: mail::Mailer,
     pub config: Arc<WebConfig>,
     /// Customers seen by identity token, keyed by the exchange's user id: spares a database read per request.
     pub customers: Arc<std::sync::Mutex<std::collections::HashMap<String, lifebuoy_store::Customer>>>,
-    /// The knowledge-base index (in memory; built from the database by [`AppState::load_kb`]).
-    pub kb: Arc<lifebuoy_search::KbIndex>,
-    /// Live-chat notifications between connections (and, with NATS, between nodes).
-    pub hub: chat::Hub,
-    /// Keeps this node's knowledge-base index in step with the database and the other nodes.
-    pub kb_sync: Arc<knowledge::KbSync>,
-    /// The agents' ticket search: this node's ticket index (in memory unless
-    /// [`AppState::with_ticket_index_in`] put it on disk), built and kept in step by [`AppState::load_tickets`].
-    pub tickets: Arc<ticket_search::TicketSearch>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
 }
 
 impl AppState {
     pub fn new(store: Store, files: FileStore, config: WebConfig) -> Self {
+        let mailer = match &config.smtp {
+            Some((url, from)) => mail::Mailer::smtp(url, from).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "SMTP is misconfigured; mails go to the log");
+                mail::Mailer::default()
+            }),
+            None => mail::Mailer::default(),
+        };
         AppState {
-            store,
-            files,
+            app: App::new(store, files, mailer),
             identity: auth::IdentityVerifier::new(config.identity_secret.as_deref()),
             templates: Arc::new(pages::templates()),
-            mailer: match &config.smtp {
-                Some((url, from)) => mail::Mailer::smtp(url, from).unwrap_or_else(|e| {
-                    tracing::error!(error = %e, "SMTP is misconfigured; mails go to the log");
-                    mail::Mailer::default()
-                }),
-                None => mail::Mailer::default(),
-            },
             config: Arc::new(config),
             customers: Default::default(),
-            kb: Arc::new(lifebuoy_search::KbIndex::open_in_ram().expect("an in-memory index opens")),
-            hub: chat::Hub::new(),
-            kb_sync: Default::default(),
-            tickets: Arc::new(ticket_search::TicketSearch::in_ram().expect("an in-memory index opens")),
         }
     }
 
     /// Puts the ticket index on disk, in a directory of this node's own under `root` (call before
-    /// [`AppState::load_tickets`]).
+    /// [`App::load_tickets`]).
     pub fn with_ticket_index_in(mut self, root: &std::path::Path) -> Result<Self, ticket_search::TicketSearchError> {
-        self.tickets = Arc::new(ticket_search::TicketSearch::on_disk(root)?);
+        self.app = self.app.with_ticket_index_in(root)?;
         Ok(self)
     }
 
     /// Loads articles straight into the index, bypassing the database (benchmarks of the engine alone).
-    pub fn with_kb(self, articles: &[lifebuoy_search::ArticleDoc]) -> Result<Self, lifebuoy_search::SearchError> {
-        for a in articles {
-            self.kb.upsert(a)?;
-        }
-        self.kb.commit()?;
+    pub fn with_kb(mut self, articles: &[lifebuoy_search::ArticleDoc]) -> Result<Self, lifebuoy_search::SearchError> {
+        self.app = self.app.with_kb(articles)?;
         Ok(self)
     }
 }

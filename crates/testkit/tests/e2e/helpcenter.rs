@@ -110,7 +110,11 @@ async fn reader_searches_votes_and_agent_edits() {
     reader.goto(&app.url("/help/zh-Hant/search?q=蜂鳥確認")).await.unwrap();
     reader.wait().for_element(Locator::Css(".results")).await.expect("results");
     let hit = reader.find(Locator::Css(".result a.result-title")).await.unwrap().attr("href").await.unwrap();
-    assert_eq!(hit.as_deref(), Some("/help/zh-Hant/withdrawal-delayed"), "search finds the new words, typed in Traditional");
+    assert_eq!(
+        hit.as_deref(),
+        Some("/help/zh-Hant/withdrawal-delayed"),
+        "search finds the new words, typed in Traditional"
+    );
 
     // The editor and its history in the other languages.
     let id = app.store.kb_article_by_slug("withdrawal-delayed").await.unwrap().unwrap().id;

@@ -57,7 +57,7 @@ pub async fn accept(
         filename.chars().filter(|c| !c.is_control() && !matches!(c, '/' | '\\' | '"')).take(120).collect();
     let clean_name = if clean_name.trim().is_empty() { format!("file.{}", exts[0]) } else { clean_name };
     let sha = state.files.put(bytes).await?;
-    let actor = caller.actor();
+    let actor = caller.author();
     Ok(state
         .store
         .add_attachment(&sha, mime, bytes.len() as i64, &clean_name, actor.kind(), actor.id().unwrap_or(""))
@@ -98,7 +98,7 @@ pub fn multipart_error(e: &axum::extract::multipart::MultipartError) -> ApiError
 /// `GET /api/v1/attachments/{id}`: the file, for its uploader or anyone who may see its conversation.
 pub async fn download(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let meta = state.store.attachment(&id).await?.ok_or_else(ApiError::not_found)?;
-    let actor = caller.actor();
+    let actor = caller.author();
     let mine = meta.owner_kind == actor.kind() && Some(meta.owner_id.as_str()) == actor.id();
     let allowed = mine
         || match &meta.conversation_id {

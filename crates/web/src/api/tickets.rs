@@ -8,143 +8,33 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use lifebuoy_domain::{CaseNumber, Category, ConversationKind, Lang, Priority, Status};
-use lifebuoy_store::{
-    Conversation, Cursor, NewTicket, Page, Principal, QueueFilter, QueueSort, TicketChange, TimelineItem,
-};
+use lifebuoy_domain::{Category, ConversationKind, Priority, Status};
+use lifebuoy_store::{Conversation, Cursor, Page, Principal, QueueFilter, QueueSort, TimelineItem};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-/// The body of `POST /api/v1/tickets`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateTicket {
-    pub subject: String,
-    pub body: String,
-    pub category: Category,
-    pub priority: Option<Priority>,
-    pub department: Option<String>,
-    pub lang: Option<String>,
-    pub order_id: Option<String>,
-    pub tx_hash: Option<String>,
-    pub asset: Option<String>,
-    pub amount: Option<String>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub attachment_ids: Vec<String>,
-    /// Staff only: the customer the case is for, as the exchange knows them.
-    pub customer: Option<OnBehalfOf>,
-}
+/// The helpers the pages share with the API: each runs the application core's use case for the caller.
+pub use lifebuoy_app::tickets::{
+    CreateTicket, NewMessage, OnBehalfOf, StaffAction, TicketView, UpdateTicket as UpdateBody, text_field,
+};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OnBehalfOf {
-    pub external_id: String,
-    pub email: Option<String>,
-    pub name: Option<String>,
-    pub lang: Option<String>,
-}
-
-/// A ticket as the API shows it.
-#[derive(Debug, Serialize)]
-pub struct TicketView {
-    #[serde(flatten)]
-    pub conversation: Conversation,
-    pub tags: Vec<String>,
-}
-
-pub(crate) fn text_field(field: &'static str, v: &str, max: usize) -> Result<String, ApiError> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Err(ApiError::invalid(field, "is required"));
-    }
-    if v.chars().count() > max {
-        return Err(ApiError::invalid(field, format!("at most {max} characters")));
-    }
-    Ok(v.to_string())
-}
-
-fn optional_field(field: &'static str, v: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
-    match v.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(s) if s.chars().count() > max => Err(ApiError::invalid(field, format!("at most {max} characters"))),
-        Some(s) => Ok(Some(s.to_string())),
-    }
-}
-
-/// Creates a ticket for a caller: validation, on-behalf-of for staff, idempotency. Returns the ticket and
-/// whether it is new.
+/// Files a ticket for a caller (see [`lifebuoy_app::tickets::create`]). Returns the ticket and whether it is new.
 pub async fn create_for(
     state: &AppState,
     caller: &Caller,
     input: CreateTicket,
     idem: Option<(&str, &str)>,
 ) -> ApiResult<(Conversation, bool)> {
-    let subject = text_field("subject", &input.subject, 200)?;
-    let body = text_field("body", &input.body, 20_000)?;
-    let customer = match (&caller.principal, input.customer) {
-        (Principal::Customer(c), None) => c.clone(),
-        (Principal::Customer(_), Some(_)) => return Err(ApiError::forbidden("customers file tickets for themselves")),
-        (_, Some(o)) => {
-            let claims = crate::auth::IdentityClaims {
-                sub: text_field("customer.external_id", &o.external_id, 128)?,
-                email: o.email,
-                name: o.name,
-                lang: o.lang,
-                exp: 0,
-            };
-            crate::auth::customer_from_claims(state, &claims).await?
-        }
-        (_, None) => return Err(ApiError::invalid("customer", "staff must say which customer the ticket is for")),
-    };
-    let lang = input.lang.as_deref().or(customer.lang.as_deref()).and_then(Lang::from_tag).unwrap_or(Lang::ZhHans);
-    if input.attachment_ids.len() > 10 {
-        return Err(ApiError::invalid("attachment_ids", "at most 10 attachments"));
-    }
-    let t = NewTicket {
-        kind: ConversationKind::Ticket,
-        customer_id: customer.id.clone(),
-        subject,
-        body,
-        category: input.category,
-        priority: input.priority.unwrap_or(Priority::Normal),
-        department: input.department,
-        lang,
-        order_id: optional_field("order_id", input.order_id, 100)?,
-        tx_hash: optional_field("tx_hash", input.tx_hash, 200)?,
-        asset: optional_field("asset", input.asset, 20)?,
-        amount: optional_field("amount", input.amount, 40)?,
-        tags: input.tags,
-        attachment_ids: input.attachment_ids,
-    };
-    let principal = caller.principal.key();
-    let idem = idem.map(|(k, h)| (principal.as_str(), k, h));
-    Ok(state.store.create_ticket(&t, &caller.actor(), idem).await?)
+    Ok(lifebuoy_app::tickets::create(state, &caller.actor(), input, idem).await?)
 }
 
-/// Loads a ticket the caller may see, by id or case number; anything else is 404, never 403, so ids of
-/// other customers' tickets cannot be probed.
+/// Loads a ticket the caller may see, by id or case number; anything else is 404.
 pub async fn visible(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Conversation> {
-    let c = if id.to_ascii_uppercase().starts_with("LB-") {
-        match CaseNumber::parse(id) {
-            Ok(cn) => state.store.conversation_by_case(&cn).await?,
-            Err(_) => None,
-        }
-    } else if id.len() <= 64 {
-        state.store.conversation(id).await?
-    } else {
-        None
-    };
-    match c {
-        Some(c) if caller.scope().permits(&c) => Ok(c),
-        _ => Err(ApiError::not_found()),
-    }
+    Ok(lifebuoy_app::tickets::visible(state, &caller.actor(), id).await?)
 }
 
 pub async fn view(state: &AppState, c: Conversation) -> ApiResult<TicketView> {
-    let tags = state.store.tags(&c.id).await?;
-    Ok(TicketView { conversation: c, tags })
+    Ok(lifebuoy_app::tickets::view(state, c).await?)
 }
 
 fn idem_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
@@ -283,19 +173,6 @@ pub async fn get(
     Ok(ApiJson(TicketDetail { ticket: view(&state, c).await?, timeline }))
 }
 
-/// The body of `POST /api/v1/tickets/{id}/messages`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewMessage {
-    pub body: String,
-    #[serde(default)]
-    pub internal: bool,
-    #[serde(default)]
-    pub attachment_ids: Vec<String>,
-    /// Staff only: a status to move to after the reply (e.g. `pending`, `solved`).
-    pub status: Option<Status>,
-}
-
 /// Posts a message for a caller, then the optional status change. Shared with the pages.
 pub async fn reply_for(
     state: &AppState,
@@ -304,22 +181,7 @@ pub async fn reply_for(
     m: NewMessage,
     idem: Option<(&str, &str)>,
 ) -> ApiResult<lifebuoy_store::ReplyOutcome> {
-    let body = text_field("body", &m.body, 20_000)?;
-    if m.internal && !caller.is_staff() {
-        return Err(ApiError::forbidden("only agents write internal notes"));
-    }
-    if m.status.is_some() && !caller.is_staff() {
-        return Err(ApiError::forbidden("customers change status with the \"my problem is solved\" button"));
-    }
-    let principal = caller.principal.key();
-    let idem = idem.map(|(k, h)| (principal.as_str(), k, h));
-    let out = state.store.reply(&c.id, &caller.actor(), &body, m.internal, &m.attachment_ids, None, idem).await?;
-    if let (Some(to), lifebuoy_store::ReplyOutcome::Added { conversation, .. }) = (m.status, &out) {
-        if conversation.status() != to {
-            state.store.change_ticket(&conversation.id, &TicketChange::Status(to), &caller.actor()).await?;
-        }
-    }
-    Ok(out)
+    Ok(lifebuoy_app::tickets::reply(state, &caller.actor(), c, m, idem).await?)
 }
 
 /// `POST /api/v1/tickets/{id}/messages`
@@ -351,10 +213,7 @@ pub async fn set_status_for(
     c: &Conversation,
     to: Status,
 ) -> ApiResult<Conversation> {
-    if !caller.is_staff() && !c.status().customer_may_set(to) {
-        return Err(ApiError::forbidden("customers can only mark an open case as solved"));
-    }
-    Ok(state.store.change_ticket(&c.id, &TicketChange::Status(to), &caller.actor()).await?)
+    Ok(lifebuoy_app::tickets::set_status(state, &caller.actor(), c, to).await?)
 }
 
 /// `POST /api/v1/tickets/{id}/status`
@@ -376,15 +235,6 @@ pub struct AssignBody {
     pub assignee_id: Option<String>,
 }
 
-/// The staff actions of the console, one enum so pages and API share them.
-pub enum StaffAction {
-    Assign(Option<String>),
-    Transfer { department: String, reason: String },
-    Escalate { reason: String },
-    Merge { into: String },
-    Update(UpdateBody),
-}
-
 /// Runs a staff action on a visible ticket.
 pub async fn staff_action(
     state: &AppState,
@@ -392,37 +242,7 @@ pub async fn staff_action(
     c: &Conversation,
     action: StaffAction,
 ) -> ApiResult<Conversation> {
-    caller.require_staff()?;
-    let actor = caller.actor();
-    let change = match action {
-        StaffAction::Assign(a) => {
-            let a = match a.as_deref() {
-                Some("me") => Some(
-                    caller.agent().ok_or_else(|| ApiError::invalid("assignee_id", "`me` is for agents"))?.id.clone(),
-                ),
-                Some("") | None => None,
-                Some(x) => Some(x.to_string()),
-            };
-            TicketChange::Assign(a)
-        }
-        StaffAction::Transfer { department, reason } => TicketChange::Transfer { department, reason },
-        StaffAction::Escalate { reason } => TicketChange::Escalate { reason },
-        StaffAction::Merge { into } => {
-            let target =
-                visible(state, caller, into.trim()).await.map_err(|_| ApiError::invalid("into", "no such case"))?;
-            return Ok(state.store.merge_ticket(&c.id, &target.id, &actor).await?);
-        }
-        StaffAction::Update(u) => TicketChange::Update {
-            priority: u.priority,
-            category: u.category,
-            tags: u.tags,
-            order_id: u.order_id,
-            tx_hash: u.tx_hash,
-            asset: u.asset,
-            amount: u.amount,
-        },
-    };
-    Ok(state.store.change_ticket(&c.id, &change, &actor).await?)
+    Ok(lifebuoy_app::tickets::staff_action(state, &caller.actor(), c, action).await?)
 }
 
 async fn act(state: AppState, caller: Caller, id: String, action: StaffAction) -> ApiResult<ApiJson<TicketView>> {
@@ -490,18 +310,6 @@ pub async fn merge(
     ApiJson(b): ApiJson<MergeBody>,
 ) -> ApiResult<ApiJson<TicketView>> {
     act(state, caller, id, StaffAction::Merge { into: b.into }).await
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateBody {
-    pub priority: Option<Priority>,
-    pub category: Option<Category>,
-    pub tags: Option<Vec<String>>,
-    pub order_id: Option<String>,
-    pub tx_hash: Option<String>,
-    pub asset: Option<String>,
-    pub amount: Option<String>,
 }
 
 /// `PATCH /api/v1/tickets/{id}`

@@ -12,8 +12,9 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
+use lifebuoy_app::AppError;
 use lifebuoy_domain::Lang;
-use lifebuoy_store::{Actor, Agent, Customer, Principal, Scope, Side};
+use lifebuoy_store::{Agent, Customer, Principal, Scope, Side};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -37,21 +38,29 @@ fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     // Small buffers: ten thousand idle connections must not cost a gigabyte. The read buffer is allocated
     // whole for every connection and kept; a chat frame is a few hundred bytes, and a longer one (up to
     // MAX_FRAME) grows it as needed.
-    ws.read_buffer_size(1024)
-        .write_buffer_size(0)
-        .max_write_buffer_size(4 * 1024 * 1024)
-        .max_message_size(MAX_FRAME)
+    ws.read_buffer_size(1024).write_buffer_size(0).max_write_buffer_size(4 * 1024 * 1024).max_message_size(MAX_FRAME)
 }
 
-fn error_frame(e: &ApiError, client_id: Option<&str>) -> Value {
-    let code = match e.status.as_u16() {
-        400 | 422 => "invalid",
-        401 | 403 => "forbidden",
-        404 => "not_found",
-        409 => "conflict",
-        _ => "unavailable",
+/// A use case's error as the chat protocol's `error` frame (codes in `docs/chat-protocol.md`).
+fn error_frame(e: &AppError, client_id: Option<&str>) -> Value {
+    let code = match e {
+        AppError::NotFound => "not_found",
+        AppError::Forbidden(_) => "forbidden",
+        AppError::Invalid { .. } | AppError::Domain(_) => "invalid",
+        AppError::IllegalStatus(_) | AppError::Conflict { .. } => "conflict",
+        AppError::RateLimited { .. } => "rate_limited",
+        AppError::Unavailable(_) => "unavailable",
     };
-    json!({"type": "error", "code": code, "message": e.message, "client_id": client_id})
+    let message = match e {
+        AppError::Unavailable(_) => "storage failed; nothing was changed, try again".to_string(),
+        e => e.to_string(),
+    };
+    json!({"type": "error", "code": code, "message": message, "client_id": client_id})
+}
+
+/// The connection closed while a frame was being handled.
+fn closed() -> AppError {
+    AppError::Unavailable("connection closed".into())
 }
 
 /// What a connection follows and how far it has sent each conversation.
@@ -371,7 +380,8 @@ async fn customer_frame(
 ) -> Result<(), axum::Error> {
     let state = conn.state.clone();
     let open_id = || async { state.store.open_chat_state(&customer.id).await.ok().flatten().map(|(id, _)| id) };
-    let r: Result<Option<Value>, ApiError> = async {
+    let me = lifebuoy_app::Actor::Customer(customer.clone());
+    let r: Result<Option<Value>, AppError> = async {
         match f.kind.as_str() {
             "send" => {
                 let client_id = f.client_id.clone().unwrap_or_default();
@@ -392,15 +402,15 @@ async fn customer_frame(
                 let ack = json!({"type": "ack", "client_id": client_id, "conversation_id": a.conversation.id, "seq": a.message.seq,
                     "id": a.message.id, "at": a.message.created_at, "duplicate": a.duplicate});
                 if !conn.follows.contains_key(&a.conversation.id) {
-                    send(sink, &ack).await.map_err(|_| ApiError::bad_request("closed"))?;
-                    conn.follow(sink, &a.conversation.id, 0).await.map_err(|_| ApiError::bad_request("closed"))?;
+                    send(sink, &ack).await.map_err(|_| closed())?;
+                    conn.follow(sink, &a.conversation.id, 0).await.map_err(|_| closed())?;
                     return Ok(None);
                 }
                 Ok(Some(ack))
             }
             "handover" => {
-                let cid = open_id().await.ok_or_else(ApiError::not_found)?;
-                service::handover(&state, &cid, &Actor::Customer(customer.id.clone()), "asked").await?;
+                let cid = open_id().await.ok_or(AppError::NotFound)?;
+                service::handover(&state, &me, &cid, "asked").await?;
                 Ok(None)
             }
             "typing" => {
@@ -416,9 +426,9 @@ async fn customer_frame(
                 Ok(None)
             }
             "receipt" => {
-                let cid = f.conversation_id.clone().ok_or_else(|| ApiError::invalid("conversation_id", "required"))?;
+                let cid = f.conversation_id.clone().ok_or_else(|| AppError::invalid("conversation_id", "required"))?;
                 if !conn.follows.contains_key(&cid) {
-                    return Err(ApiError::not_found());
+                    return Err(AppError::NotFound);
                 }
                 let (d, r) = (f.delivered.unwrap_or(0), f.read.unwrap_or(0));
                 state.store.chat_receipt(&cid, Side::Customer, d, r).await?;
@@ -427,21 +437,21 @@ async fn customer_frame(
                 Ok(None)
             }
             "resume" => {
-                let cid = f.conversation_id.clone().ok_or_else(|| ApiError::invalid("conversation_id", "required"))?;
+                let cid = f.conversation_id.clone().ok_or_else(|| AppError::invalid("conversation_id", "required"))?;
                 if !owns(&state, customer, &cid).await {
-                    return Err(ApiError::not_found());
+                    return Err(AppError::NotFound);
                 }
-                conn.follow(sink, &cid, f.last_seq.unwrap_or(0)).await.map_err(|_| ApiError::bad_request("closed"))?;
+                conn.follow(sink, &cid, f.last_seq.unwrap_or(0)).await.map_err(|_| closed())?;
                 Ok(None)
             }
             "end" => {
-                let cid = open_id().await.ok_or_else(ApiError::not_found)?;
-                service::end(&state, &cid, &Actor::Customer(customer.id.clone())).await?;
+                let cid = open_id().await.ok_or(AppError::NotFound)?;
+                service::end(&state, &me, &cid).await?;
                 Ok(None)
             }
             "rate" => {
-                let cid = f.conversation_id.clone().ok_or_else(|| ApiError::invalid("conversation_id", "required"))?;
-                let score = f.score.ok_or_else(|| ApiError::invalid("score", "1 to 5"))?;
+                let cid = f.conversation_id.clone().ok_or_else(|| AppError::invalid("conversation_id", "required"))?;
+                let score = f.score.ok_or_else(|| AppError::invalid("score", "1 to 5"))?;
                 state.store.rate_chat(&cid, &customer.id, score, f.comment.as_deref()).await?;
                 Ok(Some(json!({"type": "rated", "conversation_id": cid, "score": score})))
             }
@@ -454,7 +464,7 @@ async fn customer_frame(
                 Ok(Some(json!({"type": "history", "chats": out})))
             }
             "ping" => Ok(Some(json!({"type": "pong"}))),
-            other => Err(ApiError::invalid("type", format!("unknown frame type {other:?}"))),
+            other => Err(AppError::invalid("type", format!("unknown frame type {other:?}"))),
         }
     }
     .await;
@@ -551,7 +561,7 @@ async fn agent_conn(state: AppState, socket: WebSocket, agent: Agent) -> Result<
                         Ok(f) => f,
                         Err(e) => { send(&mut sink, &json!({"type": "error", "code": "invalid", "message": e.to_string()})).await?; continue; }
                     };
-                    if let Err(e) = Box::pin(agent_frame(&mut conn, &mut sink, &agent, &scope, frame)).await {
+                    if let Err(e) = Box::pin(agent_frame(&mut conn, &mut sink, &agent, frame)).await {
                         break Err(e);
                     }
                 }
@@ -585,49 +595,30 @@ async fn agent_conn(state: AppState, socket: WebSocket, agent: Agent) -> Result<
     result
 }
 
-async fn agent_frame(
-    conn: &mut Conn,
-    sink: &mut Sink,
-    agent: &Agent,
-    scope: &Scope,
-    f: Frame,
-) -> Result<(), axum::Error> {
+async fn agent_frame(conn: &mut Conn, sink: &mut Sink, agent: &Agent, f: Frame) -> Result<(), axum::Error> {
     let state = conn.state.clone();
-    let me = Actor::Agent(agent.id.clone());
-    let supervisor = agent.role.sees_all();
-    let r: Result<Option<Value>, ApiError> = async {
-        // Every frame about a conversation is access-checked (once per connection for followed ones).
+    let me = lifebuoy_app::Actor::Agent(agent.clone());
+    let r: Result<Option<Value>, AppError> = async {
+        // Every frame about a conversation is access-checked (the use cases check again, with the rules of
+        // who may speak in a chat).
         let conv = match &f.conversation_id {
-            Some(cid) => {
-                let c = state.store.conversation(cid).await?.ok_or_else(ApiError::not_found)?;
-                if !scope.permits(&c) || c.kind != "chat" {
-                    return Err(ApiError::not_found());
-                }
-                Some(c)
-            }
+            Some(cid) => Some(service::visible_chat(&state, &me, cid).await?),
             None => None,
         };
-        let need = || conv.clone().ok_or_else(|| ApiError::invalid("conversation_id", "required"));
-        let mine_or_supervisor = |c: &lifebuoy_store::Conversation| {
-            if supervisor || c.assignee_id.as_deref() == Some(agent.id.as_str()) {
-                Ok(())
-            } else {
-                Err(ApiError::forbidden("take the chat first"))
-            }
-        };
+        let need = || conv.clone().ok_or_else(|| AppError::invalid("conversation_id", "required"));
         match f.kind.as_str() {
             "open" => {
                 let c = need()?;
-                conn.follow(sink, &c.id, f.last_seq.unwrap_or(0)).await.map_err(|_| ApiError::bad_request("closed"))?;
+                conn.follow(sink, &c.id, f.last_seq.unwrap_or(0)).await.map_err(|_| closed())?;
                 Ok(None)
             }
             "send" => {
                 let c = need()?;
                 let client_id = f.client_id.clone().unwrap_or_default();
-                let a = service::agent_send(&state, agent, &c.id, &client_id, f.body.as_deref().unwrap_or(""), f.internal, &f.attachment_ids)
+                let a = service::agent_send(&state, &me, &c.id, &client_id, f.body.as_deref().unwrap_or(""), f.internal, &f.attachment_ids)
                     .await?;
                 if !conn.follows.contains_key(&c.id) {
-                    conn.follow(sink, &c.id, a.message.seq - 1).await.map_err(|_| ApiError::bad_request("closed"))?;
+                    conn.follow(sink, &c.id, a.message.seq - 1).await.map_err(|_| closed())?;
                 }
                 Ok(Some(json!({"type": "ack", "client_id": client_id, "conversation_id": c.id, "seq": a.message.seq,
                     "id": a.message.id, "at": a.message.created_at, "duplicate": a.duplicate})))
@@ -648,50 +639,42 @@ async fn agent_frame(
             }
             "accept" => {
                 let c = need()?;
-                if !service::assign(&state, &c.id, &agent.id, &me, false).await? {
-                    return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "conflict", "someone else took this chat"));
-                }
+                service::assign(&state, &me, &c.id, &agent.id, false).await?;
                 Ok(None)
             }
             "assign" => {
                 let c = need()?;
-                if !supervisor {
-                    return Err(ApiError::forbidden("supervisors assign chats"));
-                }
-                let to = f.agent_id.clone().ok_or_else(|| ApiError::invalid("agent_id", "required"))?;
-                let target = state.store.agent(&to).await?.filter(|a| a.active).ok_or_else(|| ApiError::invalid("agent_id", "no such agent"))?;
-                service::assign(&state, &c.id, &target.id, &me, true).await?;
+                let to = f.agent_id.clone().ok_or_else(|| AppError::invalid("agent_id", "required"))?;
+                service::assign(&state, &me, &c.id, &to, true).await?;
                 Ok(None)
             }
             "transfer" => {
                 let c = need()?;
-                mine_or_supervisor(&c)?;
-                let dept = f.department.clone().ok_or_else(|| ApiError::invalid("department", "required"))?;
-                service::transfer(&state, &c.id, &dept, f.note.as_deref().unwrap_or(""), &me).await?;
+                let dept = f.department.clone().ok_or_else(|| AppError::invalid("department", "required"))?;
+                service::transfer(&state, &me, &c.id, &dept, f.note.as_deref().unwrap_or("")).await?;
                 Ok(None)
             }
             "end" => {
                 let c = need()?;
-                mine_or_supervisor(&c)?;
-                service::end(&state, &c.id, &me).await?;
+                service::end(&state, &me, &c.id).await?;
                 Ok(None)
             }
             "to_ticket" => {
                 let c = need()?;
-                let t = service::to_ticket(&state, &c.id, &me).await?;
+                let t = service::to_ticket(&state, &me, &c.id).await?;
                 Ok(Some(json!({"type": "ticket", "conversation_id": c.id, "ticket_id": t.id, "case_number": t.case_number})))
             }
             "presence" => {
-                let status = f.status.clone().ok_or_else(|| ApiError::invalid("status", "online, away or offline"))?;
+                let status = f.status.clone().ok_or_else(|| AppError::invalid("status", "online, away or offline"))?;
                 let p = state.store.set_presence(&agent.id, &status, f.capacity).await?;
                 if p.status == "online" {
                     let st = state.clone();
-                    tokio::spawn(async move { service::drain_queue(&st).await });
+                    tokio::spawn(async move { service::drain_queue(&st.app).await });
                 }
                 Ok(Some(json!({"type": "presence", "presence": p})))
             }
             "ping" => Ok(Some(json!({"type": "pong"}))),
-            other => Err(ApiError::invalid("type", format!("unknown frame type {other:?}"))),
+            other => Err(AppError::invalid("type", format!("unknown frame type {other:?}"))),
         }
     }
     .await;

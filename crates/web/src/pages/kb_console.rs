@@ -124,7 +124,11 @@ struct SuggestQuery {
 /// `GET /console/kb/suggest?q=…&lang=…`: the articles that answer what a customer wrote, for the agent beside
 /// the conversation (JSON). Answered as agents are answered: internal playbooks too, marked as such, so the
 /// agent never pastes an internal link to a customer. Not counted in the customers' search analytics.
-async fn suggest(State(state): State<AppState>, ConsoleAgent(c): ConsoleAgent, Query(q): Query<SuggestQuery>) -> Response {
+async fn suggest(
+    State(state): State<AppState>,
+    ConsoleAgent(c): ConsoleAgent,
+    Query(q): Query<SuggestQuery>,
+) -> Response {
     let run = async {
         if c.agent().is_none() {
             return Err(ApiError::forbidden("agents only"));

@@ -16,7 +16,7 @@
 //!
 //! [`Store::on_ticket_change`]: lifebuoy_store::Store::on_ticket_change
 
-use crate::AppState;
+use crate::App;
 use crate::chat::Inbox;
 use lifebuoy_domain::ConversationKind;
 use lifebuoy_search::{TicketDoc, TicketIndex, TicketMessage, TicketOrder, TicketQuery, TicketScope};
@@ -197,7 +197,7 @@ pub fn ticket_doc(t: &TicketText) -> TicketDoc {
     }
 }
 
-impl AppState {
+impl App {
     /// Builds this node's ticket index from the database in the background and keeps it in step from then on
     /// (store callbacks, other nodes' notices on the hub). Returns at once; [`TicketSearch::is_ready`] says
     /// when the first build is done. Calling it again does nothing.

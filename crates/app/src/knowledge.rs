@@ -1,10 +1,10 @@
 //! The knowledge base between the database and the search index. The database holds the articles; each node
-//! keeps an in-memory index built from it at start ([`AppState::load_kb`]). After a save the saving node
+//! keeps an in-memory index built from it at start ([`App::load_kb`]). After a save the saving node
 //! re-reads the article and updates its index at once, then announces the change on the hub (topic `kb`, carried
 //! to other nodes by NATS); every other node re-reads that article from the database and updates its own index.
 //! Synonym edits travel the same way. A node whose hub queue overflowed rebuilds its whole index.
 
-use crate::AppState;
+use crate::App;
 use crate::chat::Inbox;
 use lifebuoy_search::{ArticleDoc, Synonyms};
 use lifebuoy_store::{KbArticle, KbArticleInput, KbAuthor, KbFilter, KbTranslation};
@@ -122,7 +122,7 @@ pub fn default_synonym_groups() -> Vec<Vec<String>> {
     Synonyms::default_exchange().groups()
 }
 
-impl AppState {
+impl App {
     /// Imports articles (files, or the starter set) when the knowledge base is still empty; returns how many
     /// articles were created.
     pub async fn import_kb_if_empty(&self, docs: &[ArticleDoc]) -> Result<usize, KbError> {

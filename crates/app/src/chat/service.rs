@@ -4,12 +4,13 @@
 
 use super::bot;
 use super::hub::{BusEvent, Control};
-use crate::AppState;
-use crate::error::ApiError;
+use crate::Actor;
+use crate::App;
+use crate::error::AppError;
 use lifebuoy_domain::{Category, Lang};
+use lifebuoy_store::Actor as Author;
 use lifebuoy_store::{
-    Actor, Agent, Appended, AttachmentMeta, Chat, ChatState, Conversation, Customer, Event, Message, NewChat,
-    TimelineItem,
+    Agent, Appended, AttachmentMeta, Chat, ChatState, Conversation, Customer, Event, Message, NewChat, TimelineItem,
 };
 use serde_json::{Value, json};
 
@@ -48,7 +49,7 @@ pub fn item_frame(item: &TimelineItem) -> (Value, i64, bool) {
 }
 
 fn publish(
-    state: &AppState,
+    state: &App,
     topic: String,
     conversation_id: Option<&str>,
     seq: Option<i64>,
@@ -67,17 +68,17 @@ fn publish(
 }
 
 /// Publishes a sequenced frame of a conversation.
-pub fn publish_item(state: &AppState, conversation_id: &str, seq: i64, internal: bool, frame: &Value) {
+pub fn publish_item(state: &App, conversation_id: &str, seq: i64, internal: bool, frame: &Value) {
     publish(state, format!("c:{conversation_id}"), Some(conversation_id), Some(seq), internal, frame, None);
 }
 
 /// Publishes a frame without a sequence number (typing, receipts) to a conversation's followers.
-pub fn publish_hint(state: &AppState, conversation_id: &str, frame: &Value) {
+pub fn publish_hint(state: &App, conversation_id: &str, frame: &Value) {
     publish(state, format!("c:{conversation_id}"), Some(conversation_id), None, false, frame, None);
 }
 
 /// Publishes everything stored on a conversation after `after_seq` (the events a store call just wrote).
-pub async fn publish_since(state: &AppState, conversation_id: &str, after_seq: i64) -> Result<(), ApiError> {
+pub async fn publish_since(state: &App, conversation_id: &str, after_seq: i64) -> Result<(), AppError> {
     let items = state.store.timeline_after(conversation_id, true, after_seq).await?;
     for it in &items {
         let (frame, seq, internal) = item_frame(it);
@@ -87,7 +88,7 @@ pub async fn publish_since(state: &AppState, conversation_id: &str, after_seq: i
 }
 
 /// How a chat looks to its customer.
-pub async fn chat_view(state: &AppState, c: &Conversation, ch: &Chat) -> Value {
+pub async fn chat_view(state: &App, c: &Conversation, ch: &Chat) -> Value {
     let agent = match (&c.assignee_id, ch.state()) {
         (Some(a), ChatState::Active | ChatState::Ended) => state
             .store
@@ -115,12 +116,12 @@ pub async fn chat_view(state: &AppState, c: &Conversation, ch: &Chat) -> Value {
 }
 
 /// Whether any agent is online to take chats.
-pub async fn agents_online(state: &AppState) -> bool {
+pub async fn agents_online(state: &App) -> bool {
     state.store.any_agent_online().await.unwrap_or(false)
 }
 
 /// Tells the customer's devices how their chat stands now.
-pub async fn push_chat_state(state: &AppState, conversation_id: &str, control: Option<Control>) {
+pub async fn push_chat_state(state: &App, conversation_id: &str, control: Option<Control>) {
     let Ok(Some((c, ch))) = state.store.chat(conversation_id).await else { return };
     let view = chat_view(state, &c, &ch).await;
     let online = agents_online(state).await;
@@ -129,7 +130,7 @@ pub async fn push_chat_state(state: &AppState, conversation_id: &str, control: O
 }
 
 /// Tells agents' inboxes that a chat appeared or changed (its department, and its agent).
-pub async fn push_inbox(state: &AppState, conversation_id: &str) {
+pub async fn push_inbox(state: &App, conversation_id: &str) {
     let Ok(Some(item)) = state.store.inbox_item(conversation_id).await else { return };
     let frame = if item.state == "ended" {
         json!({"type": "inbox_remove", "conversation_id": item.conversation_id})
@@ -142,24 +143,24 @@ pub async fn push_inbox(state: &AppState, conversation_id: &str) {
     }
 }
 
-fn check_body(body: &str, attachments: &[String]) -> Result<String, ApiError> {
+fn check_body(body: &str, attachments: &[String]) -> Result<String, AppError> {
     let body = body.trim_end().to_string();
     if body.trim().is_empty() && attachments.is_empty() {
-        return Err(ApiError::invalid("body", "write a message"));
+        return Err(AppError::invalid("body", "write a message"));
     }
     if body.chars().count() > MAX_BODY {
-        return Err(ApiError::invalid("body", "at most 5000 characters"));
+        return Err(AppError::invalid("body", "at most 5000 characters"));
     }
     if attachments.len() > 10 {
-        return Err(ApiError::invalid("attachment_ids", "at most 10 files"));
+        return Err(AppError::invalid("attachment_ids", "at most 10 files"));
     }
     Ok(body)
 }
 
 /// Checks a client's message id: 1 to 100 printable characters.
-pub fn check_client_id(id: &str) -> Result<(), ApiError> {
+pub fn check_client_id(id: &str) -> Result<(), AppError> {
     if id.is_empty() || id.len() > 100 || !id.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ApiError::invalid("client_id", "1 to 100 printable ASCII characters"));
+        return Err(AppError::invalid("client_id", "1 to 100 printable ASCII characters"));
     }
     Ok(())
 }
@@ -174,7 +175,7 @@ pub fn topic_route(topic: Option<&str>) -> (Category, &'static str) {
 /// chat is still with the bot.
 #[allow(clippy::too_many_arguments)]
 pub async fn customer_send(
-    state: &AppState,
+    state: &App,
     customer: &Customer,
     known_open: Option<&str>,
     lang: Lang,
@@ -182,11 +183,11 @@ pub async fn customer_send(
     client_id: &str,
     body: &str,
     attachments: &[String],
-) -> Result<Appended, ApiError> {
+) -> Result<Appended, AppError> {
     check_client_id(client_id)?;
     let body = check_body(body, attachments)?;
     let (category, department) = topic_route(topic);
-    let actor = Actor::Customer(customer.id.clone());
+    let actor = Author::Customer(customer.id.clone());
     // The connection usually knows the open chat already; a chat that has ended since refuses the message,
     // and then the database says which chat (if any) is open.
     let mut open = known_open.map(str::to_string);
@@ -259,46 +260,75 @@ pub async fn customer_send(
 
 /// The bot's turn after a customer's message: hand over if asked, else answer from the knowledge base, and
 /// hand over after the second question it cannot answer.
-async fn bot_turn(state: &AppState, conv: &Conversation, text: &str) -> Result<(), ApiError> {
+async fn bot_turn(state: &App, conv: &Conversation, text: &str) -> Result<(), AppError> {
     let lang = Lang::parse(&conv.lang).unwrap_or(Lang::ZhHans);
     if bot::wants_human(text) {
-        return handover(state, &conv.id, &Actor::Customer(conv.customer_id.clone()), "asked").await;
+        return handover_as(state, &conv.id, &Author::Customer(conv.customer_id.clone()), "asked").await;
     }
     let kb = state.kb.clone();
     let (q, l) = (text.to_string(), lang.as_str().to_string());
     let answers = tokio::task::spawn_blocking(move || kb.answer(&q, Some(&l)))
         .await
-        .map_err(|_| ApiError::bad_request("bot aborted"))?
+        .map_err(|_| AppError::Unavailable("bot aborted".into()))?
         .unwrap_or_default();
     if !answers.is_empty() {
         let found: Vec<bot::Suggestion> = answers
             .iter()
             .take(3)
-            .map(|a| bot::Suggestion { title: a.title.clone(), url: crate::api::kb::article_url(&a.lang, &a.slug) })
+            .map(|a| bot::Suggestion { title: a.title.clone(), url: crate::article_url(&a.lang, &a.slug) })
             .collect();
         bot_say(state, &conv.id, &bot::answer_text(lang, &found)).await?;
         return Ok(());
     }
     let misses = state.store.chat_bot_missed(&conv.id).await?;
     if misses >= 2 {
-        handover(state, &conv.id, &Actor::Bot, "bot_no_answer").await
+        handover_as(state, &conv.id, &Author::Bot, "bot_no_answer").await
     } else {
         bot_say(state, &conv.id, bot::no_answer_text(lang)).await.map(|_| ())
     }
 }
 
 /// A message from the bot.
-async fn bot_say(state: &AppState, conversation_id: &str, text: &str) -> Result<Message, ApiError> {
-    let a = state.store.append_chat_message(conversation_id, &Actor::Bot, text, false, None, &[]).await?;
+async fn bot_say(state: &App, conversation_id: &str, text: &str) -> Result<Message, AppError> {
+    let a = state.store.append_chat_message(conversation_id, &Author::Bot, text, false, None, &[]).await?;
     publish_item(state, conversation_id, a.message.seq, false, &msg_frame(&a.message, &[]));
     Ok(a.message)
 }
 
+/// Loads a chat the actor may see: another customer's chat, a chat outside an agent's departments, or a
+/// conversation that is not a chat answers [`AppError::NotFound`].
+pub async fn visible_chat(state: &App, actor: &Actor, conversation_id: &str) -> Result<Conversation, AppError> {
+    match state.store.conversation(conversation_id).await? {
+        Some(c) if c.kind == "chat" && actor.scope().permits(&c) => Ok(c),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// Speaking for the support desk in a chat (a public reply, ending it, transferring it, turning it into a
+/// ticket) is for the agent it is assigned to, and for supervisors, admins and the system. Others in the
+/// department may still read it and write internal notes.
+pub fn require_holder(actor: &Actor, c: &Conversation) -> Result<(), AppError> {
+    if actor.oversees() {
+        return Ok(());
+    }
+    match actor.agent() {
+        Some(a) if c.assignee_id.as_deref() == Some(a.id.as_str()) => Ok(()),
+        Some(_) => Err(AppError::forbidden("take the chat first")),
+        None => Err(AppError::forbidden("agents only")),
+    }
+}
+
+/// A customer asks for a human (or an agent hands the chat back to the queue from the bot).
+pub async fn handover(state: &App, actor: &Actor, conversation_id: &str, reason: &str) -> Result<(), AppError> {
+    let c = visible_chat(state, actor, conversation_id).await?;
+    handover_as(state, &c.id, &actor.author(), reason).await
+}
+
 /// From the bot to the human queue: the bot asks for context, then the chat is routed (or waits, and the
 /// customer is told when nobody is online).
-pub async fn handover(state: &AppState, conversation_id: &str, actor: &Actor, reason: &str) -> Result<(), ApiError> {
-    let before = state.store.conversation(conversation_id).await?.ok_or_else(ApiError::not_found)?;
-    let Some(c) = state.store.chat_handover(conversation_id, actor, reason).await? else { return Ok(()) };
+async fn handover_as(state: &App, conversation_id: &str, author: &Author, reason: &str) -> Result<(), AppError> {
+    let before = state.store.conversation(conversation_id).await?.ok_or(AppError::NotFound)?;
+    let Some(c) = state.store.chat_handover(conversation_id, author, reason).await? else { return Ok(()) };
     publish_since(state, conversation_id, before.last_seq).await?;
     let lang = Lang::parse(&c.lang).unwrap_or(Lang::ZhHans);
     let have_context = c.order_id.is_some() || c.tx_hash.is_some();
@@ -314,20 +344,14 @@ pub async fn handover(state: &AppState, conversation_id: &str, actor: &Actor, re
 }
 
 /// Routes a queued chat to an agent; on success tells the agent, the inboxes and the customer.
-pub async fn route(state: &AppState, conversation_id: &str) -> Result<Option<String>, ApiError> {
-    let before = state.store.conversation(conversation_id).await?.ok_or_else(ApiError::not_found)?;
+pub async fn route(state: &App, conversation_id: &str) -> Result<Option<String>, AppError> {
+    let before = state.store.conversation(conversation_id).await?.ok_or(AppError::NotFound)?;
     let Some(agent) = state.store.route_chat(conversation_id).await? else { return Ok(None) };
     after_assignment(state, conversation_id, &agent, before.last_seq, None).await;
     Ok(Some(agent))
 }
 
-async fn after_assignment(
-    state: &AppState,
-    conversation_id: &str,
-    agent: &str,
-    before_seq: i64,
-    previous: Option<&str>,
-) {
+async fn after_assignment(state: &App, conversation_id: &str, agent: &str, before_seq: i64, previous: Option<&str>) {
     let _ = publish_since(state, conversation_id, before_seq).await;
     let frame = json!({"type": "assigned", "conversation_id": conversation_id});
     publish(state, format!("a:{agent}"), Some(conversation_id), None, false, &frame, Some(Control::Follow));
@@ -340,7 +364,7 @@ async fn after_assignment(
 }
 
 /// Offers waiting chats to agents with room (after an agent comes online or finishes a chat).
-pub async fn drain_queue(state: &AppState) {
+pub async fn drain_queue(state: &App) {
     let Ok(queued) = state.store.queued_chats().await else { return };
     for id in queued {
         match route(state, &id).await {
@@ -353,7 +377,7 @@ pub async fn drain_queue(state: &AppState) {
 /// The safety net under event-driven routing: every few seconds, when some online agent has room, queued
 /// chats are offered again (a chat whose routing was interrupted by a crash, an agent who freed room on
 /// another node). Routing is one transaction per chat, so several nodes sweeping at once is harmless.
-pub async fn sweep_queue(state: AppState) {
+pub async fn sweep_queue(state: App) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -364,39 +388,57 @@ pub async fn sweep_queue(state: AppState) {
     }
 }
 
-/// An agent takes a chat (from the queue, or a supervisor gives it to someone).
+/// An agent takes a chat from the queue (`agent_id` = the actor, `reassign` false), or a supervisor gives it
+/// to someone (`reassign` true: also away from the agent holding it). Taking a chat someone else holds is
+/// [`AppError::Conflict`] `chat_taken`.
 pub async fn assign(
-    state: &AppState,
+    state: &App,
+    actor: &Actor,
     conversation_id: &str,
     agent_id: &str,
-    actor: &Actor,
     reassign: bool,
-) -> Result<bool, ApiError> {
-    let before = state.store.conversation(conversation_id).await?.ok_or_else(ApiError::not_found)?;
-    let moved = state.store.assign_chat(conversation_id, agent_id, actor, reassign).await?;
-    if moved {
-        after_assignment(state, conversation_id, agent_id, before.last_seq, before.assignee_id.as_deref()).await;
+) -> Result<(), AppError> {
+    let before = visible_chat(state, actor, conversation_id).await?;
+    let for_self = actor.agent().is_some_and(|a| a.id == agent_id);
+    if (reassign || !for_self) && !actor.oversees() {
+        return Err(AppError::forbidden("supervisors assign chats"));
     }
-    Ok(moved)
+    if state.store.agent(agent_id).await?.filter(|a| a.active).is_none() {
+        return Err(AppError::invalid("agent_id", "no such agent"));
+    }
+    if state.store.assign_chat(conversation_id, agent_id, &actor.author(), reassign).await? {
+        after_assignment(state, conversation_id, agent_id, before.last_seq, before.assignee_id.as_deref()).await;
+        Ok(())
+    } else if reassign {
+        Ok(())
+    } else {
+        Err(AppError::conflict("chat_taken", "someone else took this chat"))
+    }
 }
 
-/// An agent's reply or internal note.
+/// An agent's reply or internal note. A public reply is for the agent the chat is assigned to (or a
+/// supervisor); a note may be written by anyone who sees the chat.
 pub async fn agent_send(
-    state: &AppState,
-    agent: &Agent,
+    state: &App,
+    actor: &Actor,
     conversation_id: &str,
     client_id: &str,
     body: &str,
     internal: bool,
     attachments: &[String],
-) -> Result<Appended, ApiError> {
+) -> Result<Appended, AppError> {
     check_client_id(client_id)?;
     let body = check_body(body, attachments)?;
+    let agent: &Agent = actor.agent().ok_or_else(|| AppError::forbidden("agents only"))?;
+    let c = visible_chat(state, actor, conversation_id).await?;
+    if !internal {
+        require_holder(actor, &c)?;
+    }
     let a = state
         .store
         .append_chat_message(
             conversation_id,
-            &Actor::Agent(agent.id.clone()),
+            &Author::Agent(agent.id.clone()),
             &body,
             internal,
             Some(client_id),
@@ -414,10 +456,14 @@ pub async fn agent_send(
     Ok(a)
 }
 
-/// Ends a chat; the agent's capacity frees up, so waiting chats are offered again.
-pub async fn end(state: &AppState, conversation_id: &str, actor: &Actor) -> Result<(), ApiError> {
-    let before = state.store.conversation(conversation_id).await?.ok_or_else(ApiError::not_found)?;
-    if state.store.end_chat(conversation_id, actor).await?.is_some() {
+/// Ends a chat (its customer, the agent holding it, or a supervisor); the agent's capacity frees up, so
+/// waiting chats are offered again.
+pub async fn end(state: &App, actor: &Actor, conversation_id: &str) -> Result<(), AppError> {
+    let before = visible_chat(state, actor, conversation_id).await?;
+    if actor.customer().is_none() {
+        require_holder(actor, &before)?;
+    }
+    if state.store.end_chat(conversation_id, &actor.author()).await?.is_some() {
         publish_since(state, conversation_id, before.last_seq).await?;
         push_inbox(state, conversation_id).await;
         push_chat_state(state, conversation_id, None).await;
@@ -427,16 +473,17 @@ pub async fn end(state: &AppState, conversation_id: &str, actor: &Actor) -> Resu
     Ok(())
 }
 
-/// Back to a department's queue with a note for the next agent.
+/// Back to a department's queue with a note for the next agent (the agent holding it, or a supervisor).
 pub async fn transfer(
-    state: &AppState,
+    state: &App,
+    actor: &Actor,
     conversation_id: &str,
     department: &str,
     note: &str,
-    actor: &Actor,
-) -> Result<(), ApiError> {
-    let before = state.store.conversation(conversation_id).await?.ok_or_else(ApiError::not_found)?;
-    state.store.transfer_chat(conversation_id, department, note, actor).await?;
+) -> Result<(), AppError> {
+    let before = visible_chat(state, actor, conversation_id).await?;
+    require_holder(actor, &before)?;
+    state.store.transfer_chat(conversation_id, department, note, &actor.author()).await?;
     publish_since(state, conversation_id, before.last_seq).await?;
     if let Some(p) = &before.assignee_id {
         let frame = json!({"type": "inbox_remove", "conversation_id": conversation_id});
@@ -449,10 +496,11 @@ pub async fn transfer(
     Ok(())
 }
 
-/// Turns a chat into a ticket carrying its transcript.
-pub async fn to_ticket(state: &AppState, conversation_id: &str, actor: &Actor) -> Result<Conversation, ApiError> {
-    let before = state.store.conversation(conversation_id).await?.ok_or_else(ApiError::not_found)?;
-    let t = state.store.chat_to_ticket(conversation_id, actor).await?;
+/// Turns a chat into a ticket carrying its transcript (the agent holding it, or a supervisor).
+pub async fn to_ticket(state: &App, actor: &Actor, conversation_id: &str) -> Result<Conversation, AppError> {
+    let before = visible_chat(state, actor, conversation_id).await?;
+    require_holder(actor, &before)?;
+    let t = state.store.chat_to_ticket(conversation_id, &actor.author()).await?;
     publish_since(state, conversation_id, before.last_seq).await?;
     push_chat_state(state, conversation_id, None).await;
     Ok(t)
