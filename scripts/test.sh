@@ -76,6 +76,10 @@ log "licences of every dependency (cargo deny)"
 command -v cargo-deny >/dev/null 2>&1 || cargo install --locked cargo-deny
 cargo deny --offline check licenses bans || cargo deny check licenses bans
 
+log "formatting (cargo fmt --check) and lints (cargo clippy -D warnings)"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 log "cargo test (workspace)"
 out=$(mktemp)
 cargo test --workspace --locked "$@" 2>&1 | tee "$out"

@@ -129,6 +129,18 @@ pub async fn create(
     input: CreateTicket,
     idem: Idempotency<'_>,
 ) -> AppResult<(Conversation, bool)> {
+    create_tagged(app, actor, input, idem, &[]).await
+}
+
+/// [`create`], with tags a channel adds to what it files (the chat's out-of-hours form marks its tickets
+/// `chat-offline`): the desk's own marks, not the customer's choice.
+pub(crate) async fn create_tagged(
+    app: &crate::App,
+    actor: &Actor,
+    mut input: CreateTicket,
+    idem: Idempotency<'_>,
+    channel_tags: &[&str],
+) -> AppResult<(Conversation, bool)> {
     let subject = text_field("subject", &input.subject, 200)?;
     let body = text_field("body", &input.body, 20_000)?;
     let customer = match (actor, input.customer) {
@@ -165,6 +177,7 @@ pub async fn create(
     if input.attachment_ids.len() > 10 {
         return Err(AppError::invalid("attachment_ids", "at most 10 attachments"));
     }
+    input.tags.extend(channel_tags.iter().map(|t| t.to_string()));
     let t = NewTicket {
         kind: ConversationKind::Ticket,
         customer_id: customer.id.clone(),

@@ -125,6 +125,7 @@ pub struct ServeArgs {
     nats: Option<String>,
 }
 
+#[allow(unsafe_code)] // one allocator option set at start; the SAFETY note says why it holds
 fn main() -> anyhow::Result<()> {
     // Give freed memory back to the OS at once instead of after mimalloc's default 10 ms delay per page: at
     // start-up (the demo's index build) that alone kept ~65 MB resident; measured, the cost is not visible

@@ -121,6 +121,7 @@ where
 }
 
 /// Runs `f` with a `rusqlite` connection on a handle locked away from sqlx's worker thread.
+#[allow(unsafe_code)] // the one place the store touches SQLite's raw handle; the SAFETY note says why it holds
 fn with_raw<R>(h: &mut sqlx::sqlite::LockedSqliteHandle<'_>, f: impl FnOnce(&rusqlite::Connection) -> R) -> R {
     // SAFETY: `h` keeps sqlx's worker thread off this handle until it is dropped, which is after `c` (and every
     // statement `c` prepared) is dropped at the end of this function. `from_handle` does not close the handle.

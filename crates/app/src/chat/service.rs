@@ -505,3 +505,42 @@ pub async fn to_ticket(state: &App, actor: &Actor, conversation_id: &str) -> Res
     push_chat_state(state, conversation_id, None).await;
     Ok(t)
 }
+
+/// The widget's out-of-hours form: the customer's message becomes a ticket (tagged `chat-offline`), with the
+/// order id or transaction hash found in it, and the address to answer if it differs from the customer's.
+pub async fn offline_message(
+    state: &App,
+    actor: &Actor,
+    body: &str,
+    reply_to: Option<&str>,
+    topic: Option<&str>,
+) -> Result<Conversation, AppError> {
+    let Actor::Customer(customer) = actor else { return Err(AppError::forbidden("customers only")) };
+    let text = crate::tickets::text_field("body", body, 5000)?;
+    let reply_to = reply_to.map(str::trim).filter(|e| !e.is_empty());
+    if let Some(e) = reply_to {
+        lifebuoy_domain::Email::parse(e).map_err(|e| AppError::invalid("email", e))?;
+    }
+    let (category, _) = topic_route(topic);
+    let subject: String = text.lines().next().unwrap_or("").chars().take(80).collect();
+    let input = crate::tickets::CreateTicket {
+        subject,
+        body: match reply_to {
+            Some(e) if customer.email.as_deref() != Some(e) => format!("{text}\n\n(reply to: {e})"),
+            _ => text,
+        },
+        category,
+        priority: None,
+        department: None,
+        lang: customer.lang.clone(),
+        order_id: bot::order_id(body),
+        tx_hash: bot::tx_hash(body),
+        asset: None,
+        amount: None,
+        tags: vec![],
+        attachment_ids: vec![],
+        customer: None,
+    };
+    let (t, _) = crate::tickets::create_tagged(state, actor, input, None, &["chat-offline"]).await?;
+    Ok(t)
+}

@@ -106,7 +106,10 @@ async fn bad_input_is_a_clear_4xx_and_writes_nothing(app: &TestApp) {
             422,
             "invalid",
         ),
-        (r#"{"subject":"s","body":"b","category":"kyc","department":"nowhere"}"#, "application/json", 422, "invalid"),
+        // Triage fields are the support team's: a customer who sends them is refused, and nothing is filed.
+        (r#"{"subject":"s","body":"b","category":"kyc","department":"risk"}"#, "application/json", 403, "forbidden"),
+        (r#"{"subject":"s","body":"b","category":"kyc","priority":"urgent"}"#, "application/json", 403, "forbidden"),
+        (r#"{"subject":"s","body":"b","category":"kyc","tags":["vip"]}"#, "application/json", 403, "forbidden"),
     ];
     for (body, ct, status, code) in cases {
         let (s, e) = raw(body, ct).await;

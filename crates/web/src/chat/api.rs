@@ -89,32 +89,7 @@ pub async fn offline(
     caller: Caller,
     ApiJson(r): ApiJson<OfflineRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<Value>)> {
-    let Principal::Customer(customer) = &caller.principal else { return Err(ApiError::forbidden("customers only")) };
-    let body = crate::api::tickets::text_field("body", &r.body, 5000)?;
-    if let Some(e) = r.email.as_deref().filter(|e| !e.trim().is_empty()) {
-        Email::parse(e.trim()).map_err(|e| ApiError::invalid("email", e))?;
-    }
-    let (category, _) = service::topic_route(r.topic.as_deref());
-    let subject: String = body.lines().next().unwrap_or("").chars().take(80).collect();
-    let input = crate::api::tickets::CreateTicket {
-        subject,
-        body: match r.email.as_deref().filter(|e| !e.trim().is_empty()) {
-            Some(e) if customer.email.as_deref() != Some(e.trim()) => format!("{body}\n\n(reply to: {})", e.trim()),
-            _ => body,
-        },
-        category,
-        priority: None,
-        department: None,
-        lang: customer.lang.clone(),
-        order_id: super::bot::order_id(&r.body),
-        tx_hash: super::bot::tx_hash(&r.body),
-        asset: None,
-        amount: None,
-        tags: vec!["chat-offline".into()],
-        attachment_ids: vec![],
-        customer: None,
-    };
-    let (t, _) = crate::api::tickets::create_for(&state, &caller, input, None).await?;
+    let t = service::offline_message(&state, &caller.actor(), &r.body, r.email.as_deref(), r.topic.as_deref()).await?;
     Ok((StatusCode::CREATED, ApiJson(json!({"ticket_id": t.id, "case_number": t.case_number}))))
 }
 
