@@ -246,10 +246,10 @@ pub async fn reply(
     let idem = idem.map(|(k, h)| (key.as_str(), k, h));
     let author = actor.author();
     let out = app.store.reply(&c.id, &author, &body, m.internal, &m.attachment_ids, None, idem).await?;
-    if let (Some(to), ReplyOutcome::Added { conversation, .. }) = (m.status, &out) {
-        if conversation.status() != to {
-            app.store.change_ticket(&conversation.id, &TicketChange::Status(to), &author).await?;
-        }
+    if let (Some(to), ReplyOutcome::Added { conversation, .. }) = (m.status, &out)
+        && conversation.status() != to
+    {
+        app.store.change_ticket(&conversation.id, &TicketChange::Status(to), &author).await?;
     }
     Ok(out)
 }

@@ -29,10 +29,10 @@ impl Lang {
             let mut it = part.split(';');
             let tag = it.next().unwrap_or("");
             let q = it.find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok())).unwrap_or(1.0);
-            if let Some(l) = Lang::from_tag(tag) {
-                if best.is_none_or(|(bq, _)| q > bq) {
-                    best = Some((q, l));
-                }
+            if let Some(l) = Lang::from_tag(tag)
+                && best.is_none_or(|(bq, _)| q > bq)
+            {
+                best = Some((q, l));
             }
         }
         best.map(|(_, l)| l)

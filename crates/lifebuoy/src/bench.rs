@@ -296,10 +296,10 @@ async fn queue(n: usize, database: Option<String>, iterations: usize) -> anyhow:
                 // Older cases are mostly closed; the newest few percent are still being worked.
                 let age = (rng.next() % span as u64) as i64;
                 let created = now - age;
-                let active = age < span / 50 || rng.next() % 100 == 0;
+                let active = age < span / 50 || rng.next().is_multiple_of(100);
                 let status = if active {
                     [Status::New, Status::Open, Status::Pending, Status::OnHold][(rng.next() % 4) as usize]
-                } else if rng.next() % 5 == 0 {
+                } else if rng.next().is_multiple_of(5) {
                     Status::Solved
                 } else {
                     Status::Closed

@@ -301,10 +301,9 @@ async fn agent_conn(
                     if it["state"] == "active"
                         && it["assignee_id"].as_str().is_some()
                         && it["assignee_id"].as_str() == me.as_deref()
+                        && let Some(c) = it["conversation_id"].as_str()
                     {
-                        if let Some(c) = it["conversation_id"].as_str() {
-                            a.insert(c.to_string());
-                        }
+                        a.insert(c.to_string());
                     }
                 }
             }

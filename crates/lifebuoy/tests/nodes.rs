@@ -41,10 +41,10 @@ impl Node {
         let node = Node { child, base: format!("http://{addr}"), addr };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(r) = reqwest::get(format!("{}/healthz", node.base)).await {
-                if r.status().is_success() {
-                    return node;
-                }
+            if let Ok(r) = reqwest::get(format!("{}/healthz", node.base)).await
+                && r.status().is_success()
+            {
+                return node;
             }
             assert!(Instant::now() < deadline, "lifebuoy on {} did not become healthy in 60 s", node.addr);
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -238,14 +238,14 @@ async fn sigkill_mid_conversation_loses_and_doubles_nothing() {
     let mut pending: HashSet<String> = unacked.iter().map(|c| c.to_string()).chain(again.iter().cloned()).collect();
     let deadline = Instant::now() + Duration::from_secs(20);
     while !pending.is_empty() && Instant::now() < deadline {
-        if let Some(f) = cust.recv_within(500).await {
-            if f["type"] == "ack" {
-                let c = f["client_id"].as_str().unwrap_or_default();
-                if again.iter().any(|a| a == c) {
-                    assert_eq!(f["duplicate"], true, "a resent, already stored message is answered as a duplicate");
-                }
-                pending.remove(c);
+        if let Some(f) = cust.recv_within(500).await
+            && f["type"] == "ack"
+        {
+            let c = f["client_id"].as_str().unwrap_or_default();
+            if again.iter().any(|a| a == c) {
+                assert_eq!(f["duplicate"], true, "a resent, already stored message is answered as a duplicate");
             }
+            pending.remove(c);
         }
     }
     assert!(pending.is_empty(), "every resent message is acknowledged after the restart: {pending:?}");

@@ -709,16 +709,14 @@ fn concepts(index: &KbIndex, searcher: &Searcher, a: &Analysed, syn: &Synonyms) 
     let mut words: Vec<(Word, bool)> = Vec::new(); // (word, merged phrase)
     for w in &a.words {
         let single = w.surface.chars().count() == 1 && w.surface.chars().all(is_cjk);
-        if single {
-            if let Some((prev, merged)) = words.last_mut() {
-                let prev_single = prev.surface.chars().all(is_cjk) && (*merged || prev.surface.chars().count() == 1);
-                if prev_single && prev.end == w.start {
-                    prev.surface.push_str(&w.surface);
-                    prev.term.push_str(&w.term);
-                    prev.end = w.end;
-                    *merged = true;
-                    continue;
-                }
+        if single && let Some((prev, merged)) = words.last_mut() {
+            let prev_single = prev.surface.chars().all(is_cjk) && (*merged || prev.surface.chars().count() == 1);
+            if prev_single && prev.end == w.start {
+                prev.surface.push_str(&w.surface);
+                prev.term.push_str(&w.term);
+                prev.end = w.end;
+                *merged = true;
+                continue;
             }
         }
         words.push((w.clone(), false));

@@ -221,7 +221,7 @@ fn zh_text(r: &mut Rng, words: usize) -> String {
             s.push_str(w);
         }
         if i % 12 == 11 {
-            s.push_str("。");
+            s.push('。');
         }
         if i % 60 == 59 {
             s.push_str("\n\n");
@@ -260,7 +260,7 @@ fn article(r: &mut Rng, i: usize) -> ArticleDoc {
         let b = zh_text(r, len);
         (t, b, (0..4).map(|_| r.pick(ZH_TOPIC).to_string()).collect())
     };
-    let status = if i % 20 == 0 { "internal" } else { "published" };
+    let status = if i.is_multiple_of(20) { "internal" } else { "published" };
     ArticleDoc {
         article_id: format!("a{}", i / 3),
         slug: format!("article-{}", i / 3),

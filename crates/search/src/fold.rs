@@ -190,9 +190,7 @@ pub fn detect_lang(text: &str) -> &'static str {
             continue;
         }
         let s: &str = c.encode_utf8(&mut buf);
-        if variant(c).is_some() && c != '著' && c != '覆' {
-            trad += 1;
-        } else if fast2s::convert(s) != s {
+        if (variant(c).is_some() && c != '著' && c != '覆') || fast2s::convert(s) != s {
             trad += 1;
         }
     }

@@ -84,7 +84,6 @@ fn blocks_with_headings(markdown: &str, include_headings: bool) -> Vec<Block> {
     let mut head_buf = String::new();
     // list numbering stack: Some(n) ordered, None bullet
     let mut lists: Vec<Option<u64>> = Vec::new();
-    let mut in_code_block = false;
 
     let push_text = |buf: &mut String, s: &str| buf.push_str(s);
 
@@ -117,16 +116,18 @@ fn blocks_with_headings(markdown: &str, include_headings: bool) -> Vec<Block> {
                             _ => cur.push_str("- "),
                         }
                     }
-                    Tag::Paragraph if depth > 0 => {
-                        if !cur.is_empty() && !cur.ends_with('\n') && !cur.ends_with(". ") && !cur.ends_with("- ") {
-                            cur.push('\n');
-                        }
+                    Tag::Paragraph
+                        if depth > 0
+                            && !cur.is_empty()
+                            && !cur.ends_with('\n')
+                            && !cur.ends_with(". ")
+                            && !cur.ends_with("- ") =>
+                    {
+                        cur.push('\n');
                     }
-                    Tag::CodeBlock(_) => in_code_block = true,
-                    Tag::TableCell => {
-                        if !cur.is_empty() && !cur.ends_with('\n') {
-                            cur.push_str(" | ");
-                        }
+                    Tag::CodeBlock(_) => {}
+                    Tag::TableCell if !cur.is_empty() && !cur.ends_with('\n') => {
+                        cur.push_str(" | ");
                     }
                     _ => {}
                 }
@@ -147,11 +148,9 @@ fn blocks_with_headings(markdown: &str, include_headings: bool) -> Vec<Block> {
                     TagEnd::List(_) => {
                         lists.pop();
                     }
-                    TagEnd::CodeBlock => in_code_block = false,
-                    TagEnd::TableRow | TagEnd::TableHead => {
-                        if !cur.ends_with('\n') {
-                            cur.push('\n');
-                        }
+                    TagEnd::CodeBlock => {}
+                    TagEnd::TableRow | TagEnd::TableHead if !cur.ends_with('\n') => {
+                        cur.push('\n');
                     }
                     _ => {}
                 }
@@ -169,8 +168,6 @@ fn blocks_with_headings(markdown: &str, include_headings: bool) -> Vec<Block> {
             Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => {
                 if in_heading {
                     head_buf.push_str(&t);
-                } else if in_code_block {
-                    push_text(&mut cur, &t);
                 } else {
                     push_text(&mut cur, &t);
                 }

@@ -278,6 +278,34 @@ impl Synonyms {
     }
 }
 
+/// The synonym set an index searches with, swapped whole when admins edit the groups (shared by the
+/// knowledge-base and ticket indexes).
+pub(crate) struct SynonymCell(std::sync::RwLock<std::sync::Arc<Synonyms>>);
+
+impl SynonymCell {
+    /// Starts with the built-in exchange groups.
+    pub(crate) fn new() -> Self {
+        SynonymCell(std::sync::RwLock::new(std::sync::Arc::new(Synonyms::default_exchange().prepared())))
+    }
+
+    /// Replaces the set (takes effect on the next search; no reindex).
+    pub(crate) fn set(&self, synonyms: Synonyms) {
+        let prepared = std::sync::Arc::new(synonyms.prepared());
+        match self.0.write() {
+            Ok(mut s) => *s = prepared,
+            Err(p) => *p.into_inner() = prepared,
+        }
+    }
+
+    /// The set in use.
+    pub(crate) fn get(&self) -> std::sync::Arc<Synonyms> {
+        match self.0.read() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,33 +332,5 @@ mod tests {
         // "ga" must not fire inside another word
         let e = s.expand("gas fee");
         assert!(!e.iter().any(|x| x.term == "谷歌验证"), "{e:?}");
-    }
-}
-
-/// The synonym set an index searches with, swapped whole when admins edit the groups (shared by the
-/// knowledge-base and ticket indexes).
-pub(crate) struct SynonymCell(std::sync::RwLock<std::sync::Arc<Synonyms>>);
-
-impl SynonymCell {
-    /// Starts with the built-in exchange groups.
-    pub(crate) fn new() -> Self {
-        SynonymCell(std::sync::RwLock::new(std::sync::Arc::new(Synonyms::default_exchange().prepared())))
-    }
-
-    /// Replaces the set (takes effect on the next search; no reindex).
-    pub(crate) fn set(&self, synonyms: Synonyms) {
-        let prepared = std::sync::Arc::new(synonyms.prepared());
-        match self.0.write() {
-            Ok(mut s) => *s = prepared,
-            Err(p) => *p.into_inner() = prepared,
-        }
-    }
-
-    /// The set in use.
-    pub(crate) fn get(&self) -> std::sync::Arc<Synonyms> {
-        match self.0.read() {
-            Ok(s) => s.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
     }
 }

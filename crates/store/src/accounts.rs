@@ -305,10 +305,12 @@ impl Store {
         .bind(external_id)
         .fetch_optional(pool)
         .await)?;
-        if let Some(c) = &existing {
-            if c.email.as_deref() == email && c.name.as_deref() == name && c.lang.as_deref() == lang {
-                return Ok(c.clone());
-            }
+        if let Some(c) = &existing
+            && c.email.as_deref() == email
+            && c.name.as_deref() == name
+            && c.lang.as_deref() == lang
+        {
+            return Ok(c.clone());
         }
         let now = now_ms();
         let c: Customer = on_write!(self, |pool, _l| sqlx::query_as(

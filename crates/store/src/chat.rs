@@ -867,10 +867,10 @@ impl Store {
         if !matches!(status, "online" | "away" | "offline") {
             return Err(Invalid::new("status", "online, away or offline").into());
         }
-        if let Some(c) = capacity {
-            if !(1..=1000).contains(&c) {
-                return Err(Invalid::new("capacity", "1 to 1000 chats").into());
-            }
+        if let Some(c) = capacity
+            && !(1..=1000).contains(&c)
+        {
+            return Err(Invalid::new("capacity", "1 to 1000 chats").into());
         }
         let now = now_ms();
         on_write!(self, |pool, lock| {
@@ -908,14 +908,13 @@ impl Store {
 
     /// Online agents with their active chat counts.
     pub async fn online_agents(&self) -> Result<Vec<(Presence, i64)>> {
-        let rows: Vec<(String, String, i64, i64, i64)> =
-            on_read!(self, |pool| {
-                sqlx::query_as(
+        let rows: Vec<(String, String, i64, i64, i64)> = on_read!(self, |pool| {
+            sqlx::query_as(
             "SELECT agent_id, status, capacity, updated_at, active_chats FROM agent_presence WHERE status = 'online'"
         )
         .fetch_all(pool)
         .await
-            })?;
+        })?;
         Ok(rows
             .into_iter()
             .map(|(agent_id, status, capacity, updated_at, n)| (Presence { agent_id, status, capacity, updated_at }, n))

@@ -561,10 +561,10 @@ impl Store {
         actor: &Actor,
         idem: Option<(&str, &str, &str)>,
     ) -> Result<(Conversation, bool)> {
-        if let Some((principal, key, hash)) = idem {
-            if let Some(id) = self.idempotent_replay(principal, key, hash).await? {
-                return Ok((self.conversation(&id).await?.ok_or(StoreError::NotFound)?, false));
-            }
+        if let Some((principal, key, hash)) = idem
+            && let Some(id) = self.idempotent_replay(principal, key, hash).await?
+        {
+            return Ok((self.conversation(&id).await?.ok_or(StoreError::NotFound)?, false));
         }
         let tags = clean_tags(&t.tags)?;
         let t = NewTicket { tags, ..t.clone() };
@@ -925,6 +925,7 @@ impl Store {
     /// case it was merged into; a customer's reply to a closed case opens a linked follow-up. An agent's first
     /// public reply opens a new case and takes it if nobody has. With `client_id`, a resent message is returned
     /// as it was stored the first time.
+    #[allow(clippy::too_many_arguments)] // one call site per channel; a struct would only rename the arguments
     pub async fn reply(
         &self,
         id: &str,
@@ -938,10 +939,10 @@ impl Store {
         if internal && !actor.is_staff() {
             return Err(StoreError::Forbidden("only agents write internal notes".into()));
         }
-        if let Some((principal, key, hash)) = idem {
-            if let Some(mid) = self.idempotent_replay(principal, key, hash).await? {
-                return self.replay_outcome(&mid).await;
-            }
+        if let Some((principal, key, hash)) = idem
+            && let Some(mid) = self.idempotent_replay(principal, key, hash).await?
+        {
+            return self.replay_outcome(&mid).await;
         }
         if let Some(cid) = client_id {
             let sql = format!("{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.client_id = $2");

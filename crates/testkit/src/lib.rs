@@ -277,6 +277,7 @@ impl Drop for ChromeDriver {
 
 impl ChromeDriver {
     /// Starts `chromedriver` (`LIFEBUOY_CHROMEDRIVER`, default `/usr/bin/chromedriver`) on a free port.
+    #[allow(clippy::zombie_processes)] // only a failing test leaves the child behind, and it ends with the test
     pub async fn start() -> ChromeDriver {
         let bin = std::env::var("LIFEBUOY_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
@@ -342,6 +343,7 @@ impl Drop for SmtpPeer {
 
 impl SmtpPeer {
     /// Starts `python3 -m aiosmtpd` (installed by the test script) with its debugging handler.
+    #[allow(clippy::zombie_processes)] // only a failing test leaves the child behind, and it ends with the test
     pub async fn start() -> SmtpPeer {
         use std::io::Read;
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
@@ -450,10 +452,10 @@ impl WsClient {
     pub async fn recv_until(&mut self, what: &str, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while std::time::Instant::now() < deadline {
-            if let Some(v) = self.recv_within(500).await {
-                if pred(&v) {
-                    return v;
-                }
+            if let Some(v) = self.recv_within(500).await
+                && pred(&v)
+            {
+                return v;
             }
         }
         panic!("no frame {what} within 10 s; seen: {:#?}", self.seen);

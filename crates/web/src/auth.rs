@@ -241,10 +241,10 @@ pub async fn customer_from_claims(state: &AppState, c: &IdentityClaims) -> Resul
     let same = |k: &lifebuoy_store::Customer| {
         k.email.as_deref() == c.email.as_deref() && k.name.as_deref() == c.name.as_deref() && k.lang.as_deref() == lang
     };
-    if let Some(k) = state.customers.lock().ok().and_then(|m| m.get(sub).cloned()) {
-        if same(&k) {
-            return Ok(k);
-        }
+    if let Some(k) = state.customers.lock().ok().and_then(|m| m.get(sub).cloned())
+        && same(&k)
+    {
+        return Ok(k);
     }
     let k = state.store.upsert_exchange_customer(sub, c.email.as_deref(), c.name.as_deref(), lang).await?;
     if let Ok(mut m) = state.customers.lock() {

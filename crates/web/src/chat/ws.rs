@@ -303,10 +303,10 @@ async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::E
             Box::pin(conn.follow(&mut sink, &cid, after)).await?;
         }
     }
-    if let Some((c, _)) = &open {
-        if !conn.follows.contains_key(&c.id) {
-            Box::pin(conn.follow(&mut sink, &c.id, 0)).await?;
-        }
+    if let Some((c, _)) = &open
+        && !conn.follows.contains_key(&c.id)
+    {
+        Box::pin(conn.follow(&mut sink, &c.id, 0)).await?;
     }
     let mut tick = tokio::time::interval(TICK);
     let result = loop {
@@ -544,10 +544,10 @@ async fn agent_conn(state: AppState, socket: WebSocket, agent: Agent) -> Result<
         if conn.follows.contains_key(cid) {
             continue;
         }
-        if let Ok(Some(c)) = state.store.conversation(cid).await {
-            if scope.permits(&c) {
-                Box::pin(conn.follow(&mut sink, cid, *after)).await?;
-            }
+        if let Ok(Some(c)) = state.store.conversation(cid).await
+            && scope.permits(&c)
+        {
+            Box::pin(conn.follow(&mut sink, cid, *after)).await?;
         }
     }
     let mut tick = tokio::time::interval(TICK);

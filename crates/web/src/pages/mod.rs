@@ -190,10 +190,10 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
         Ok(Some(c)) => c.is_staff(),
         _ => false,
     };
-    if crate::auth::check_same_origin(&headers).is_ok() {
-        if let Some(c) = jar.get(SESSION_COOKIE) {
-            let _ = state.store.delete_session(c.value()).await;
-        }
+    if crate::auth::check_same_origin(&headers).is_ok()
+        && let Some(c) = jar.get(SESSION_COOKIE)
+    {
+        let _ = state.store.delete_session(c.value()).await;
     }
     (
         [(header::SET_COOKIE, session_cookie(&state, "", 0))],
