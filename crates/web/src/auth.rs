@@ -278,17 +278,20 @@ impl FromRequestParts<AppState> for MaybeCaller {
 }
 
 /// Cookie-authenticated writes must come from our own pages: the browser's `Sec-Fetch-Site`, or failing that
-/// `Origin`, must not name another site. Forms also carry the session's token (see [`check_form_token`]).
+/// `Origin`, must not name another site (nor be `null`). Requests with neither are not from a browser. Forms also carry the session's token (see [`check_form_token`]).
 pub fn check_same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return if matches!(site, "same-origin" | "none") { Ok(()) } else { Err(csrf_error()) };
     }
-    if let (Some(origin), Some(host)) = (
-        headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()),
-        headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()),
-    ) {
+    let Some(origin) = headers.get(axum::http::header::ORIGIN) else { return Ok(()) };
+    // `Origin: null` comes from sandboxed frames, `data:` documents and cross-site redirects: never ours.
+    let origin = origin.to_str().map_err(|_| csrf_error())?;
+    if origin.trim() == "null" {
+        return Err(csrf_error());
+    }
+    if let Some(host) = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()) {
         let origin_host = origin.split("://").nth(1).unwrap_or(origin);
-        if origin != "null" && origin_host != host {
+        if origin_host != host {
             return Err(csrf_error());
         }
     }

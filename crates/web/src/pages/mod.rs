@@ -164,12 +164,30 @@ struct Back {
     back: Option<String>,
 }
 
-/// Only local paths are followed after a switch, so the switcher cannot be used as an open redirect.
+/// Only local paths are followed after a switch, so the switcher cannot be used as an open redirect: one `/`
+/// and then not another `/` (nor a `\\`), no backslashes, no control characters or spaces (browsers drop tabs
+/// and newlines, so `/\t/evil.example` would become `//evil.example`). Other characters outside ASCII are
+/// percent-encoded.
 fn local_path(p: Option<&str>) -> String {
-    match p {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
-        _ => "/".to_string(),
+    let Some(p) = p else { return "/".into() };
+    let ok = p.starts_with('/')
+        && !p[1..].starts_with(['/', '\\'])
+        && !p.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    if !ok {
+        return "/".into();
     }
+    let mut out = String::with_capacity(p.len());
+    for c in p.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 async fn switch_lang(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
@@ -251,5 +269,10 @@ mod tests {
         assert_eq!(super::local_path(Some("/portal?x=1")), "/portal?x=1");
         assert_eq!(super::local_path(Some("//evil.example")), "/");
         assert_eq!(super::local_path(Some("https://evil.example")), "/");
+        for bad in ["/\t/evil.example", "/\\evil.example", "/\n/evil.example", "/ /evil.example", "\\/evil.example"] {
+            assert_eq!(super::local_path(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(super::local_path(None), "/");
+        assert_eq!(super::local_path(Some("/help/zh-Hans/搜")), "/help/zh-Hans/%E6%90%9C");
     }
 }
