@@ -35,6 +35,49 @@ async fn the_language_switch_follows_only_local_paths() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Finding 6: login CSRF through /portal/sso
+
+#[tokio::test]
+async fn sso_signs_in_only_by_a_same_origin_post() {
+    let app = lifebuoy_testkit::spawn_app(Backend::Sqlite).await;
+    let token = app.customer_token("sso-user");
+    let c = no_redirects();
+    // A GET signs nobody in: it is a page that posts the token back.
+    let r = c.get(app.url(&format!("/portal/sso?token={token}"))).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("set-cookie").is_none(), "a GET sets no session");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("action=\"/portal/sso\"") && html.contains("data-auto=\"1\"") && html.contains("/static/sso.js")
+    );
+    assert!(html.contains("Customer sso-user"), "the page names whom the link signs in");
+    // Reached from another site, the page waits for the click.
+    let r = c
+        .get(app.url(&format!("/portal/sso?token={token}")))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("data-auto=\"0\""));
+    // The post from another site is refused; from this site it signs in.
+    let form = [("token", token.as_str())];
+    let r = c.post(app.url("/portal/sso")).header("sec-fetch-site", "cross-site").form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("set-cookie").is_none());
+    let r = c.post(app.url("/portal/sso")).header("sec-fetch-site", "same-origin").form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["set-cookie"].to_str().unwrap().starts_with("lb_session="));
+    // A bad token is a clear error on the page.
+    let r = c.get(app.url("/portal/sso?token=not.a.token")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let js = c.get(app.url("/static/sso.js")).send().await.unwrap();
+    assert_eq!(js.status(), 200);
+    assert!(js.text().await.unwrap().contains("submit()"));
+    app.cleanup().await;
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Finding 7: Origin: null
 
 #[tokio::test]

@@ -28,6 +28,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("portal_home.html", include_str!("../../templates/portal_home.html")),
     ("portal_new.html", include_str!("../../templates/portal_new.html")),
     ("portal_ticket.html", include_str!("../../templates/portal_ticket.html")),
+    ("portal_sso.html", include_str!("../../templates/portal_sso.html")),
     ("console_login.html", include_str!("../../templates/console_login.html")),
     ("console_queue.html", include_str!("../../templates/console_queue.html")),
     ("console_ticket.html", include_str!("../../templates/console_ticket.html")),
@@ -151,6 +152,7 @@ async fn static_file(Path(file): Path<String>) -> Response {
     let (body, ct): (&'static str, &str) = match file.as_str() {
         "app.css" => (include_str!("../../static/app.css"), "text/css; charset=utf-8"),
         "app.js" => (include_str!("../../static/app.js"), "text/javascript; charset=utf-8"),
+        "sso.js" => (include_str!("../../static/sso.js"), "text/javascript; charset=utf-8"),
         other => match chat_pages::STATIC.iter().chain(help_pages::STATIC).find(|(n, _, _)| *n == other) {
             Some((_, body, ct)) => (body, ct),
             None => return StatusCode::NOT_FOUND.into_response(),
