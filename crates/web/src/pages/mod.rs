@@ -119,6 +119,9 @@ pub fn error_page(state: &AppState, lang: Lang, caller: Option<&Caller>, e: ApiE
     let base = Base::new(state, lang, caller, "portal", "");
     let mut r = render(state, "error.html", &base, minijinja::context! { code => e.code, message => e.message });
     *r.status_mut() = e.status;
+    if let Some(s) = e.retry_after_s {
+        r.headers_mut().insert(header::RETRY_AFTER, s.max(1).into());
+    }
     r
 }
 
@@ -131,7 +134,7 @@ pub async fn start_session(state: &AppState, kind: &str, id: &str) -> Result<Str
 fn session_cookie(state: &AppState, value: &str, max_age_s: i64) -> String {
     format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{}",
-        if state.config.secure_cookies { "; Secure" } else { "" }
+        if state.config.https() { "; Secure" } else { "" }
     )
 }
 
@@ -192,12 +195,17 @@ fn local_path(p: Option<&str>) -> String {
     out
 }
 
-async fn switch_lang(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
+async fn switch_lang(State(state): State<AppState>, Path(code): Path<String>, Query(q): Query<Back>) -> Response {
     let Ok(lang) = Lang::parse(&code) else { return StatusCode::NOT_FOUND.into_response() };
     (
         [(
             header::SET_COOKIE,
-            format!("{}={}; Path=/; SameSite=Lax; Max-Age=31536000", i18n::LANG_COOKIE, lang.as_str()),
+            format!(
+                "{}={}; Path=/; SameSite=Lax; Max-Age=31536000{}",
+                i18n::LANG_COOKIE,
+                lang.as_str(),
+                if state.config.https() { "; Secure" } else { "" }
+            ),
         )],
         Redirect::to(&local_path(q.back.as_deref())),
     )
@@ -206,13 +214,25 @@ async fn switch_lang(Path(code): Path<String>, Query(q): Query<Back>) -> Respons
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let jar = axum_extra::extract::cookie::CookieJar::from_headers(&headers);
-    let was_agent = match crate::auth::resolve(&state, &headers).await {
-        Ok(Some(c)) => c.is_staff(),
-        _ => false,
-    };
-    if crate::auth::check_same_origin(&headers).is_ok() {
-        if let Some(c) = jar.get(SESSION_COOKIE) {
-            let _ = state.store.delete_session(c.value()).await;
+    let caller = crate::auth::resolve(&state, &headers).await.ok().flatten();
+    let was_agent = caller.as_ref().is_some_and(|c| c.is_staff());
+    if crate::auth::check_same_origin(&headers).is_ok()
+        && let Some(c) = jar.get(SESSION_COOKIE)
+    {
+        // Ends the session and closes the WebSockets it opened (the console's live chat).
+        let who = caller.as_ref().and_then(|c| match &c.principal {
+            lifebuoy_store::Principal::Agent(a) => Some(("agent", a.id.clone())),
+            lifebuoy_store::Principal::Customer(k) => Some(("customer", k.id.clone())),
+            lifebuoy_store::Principal::Integration { .. } => None,
+        });
+        let ended = match &who {
+            Some((kind, id)) => crate::auth::end_sessions(&state, kind, id, Some(c.value())).await,
+            None => state.store.delete_session(c.value()).await.map_err(Into::into),
+        };
+        if let Err(e) = ended {
+            // The session may still stand: say so rather than pretend the sign-out worked.
+            let lang = i18n::negotiate(&headers, None);
+            return error_page(&state, lang, caller.as_ref(), e);
         }
     }
     (

@@ -119,12 +119,17 @@ struct GuestCode {
     email: String,
 }
 
-async fn guest_code(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<GuestCode>) -> Response {
+async fn guest_code(
+    State(state): State<AppState>,
+    client: crate::security::ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<GuestCode>,
+) -> Response {
     let lang = i18n::negotiate(&headers, None);
     if let Err(e) = crate::auth::check_same_origin(&headers) {
         return error_page(&state, lang, None, e);
     }
-    match crate::api::guests::issue_code(&state, &f.email).await {
+    match crate::api::guests::issue_code(&state, &client, &f.email).await {
         Ok((email, code)) => {
             let base = Base::new(&state, lang, None, "portal", "/portal");
             let demo_code = state.config.demo.then_some(code);
@@ -151,9 +156,12 @@ async fn guest_verify(State(state): State<AppState>, headers: HeaderMap, Form(f)
         return error_page(&state, lang, None, e);
     }
     let run = async {
-        let email = lifebuoy_domain::Email::parse(&f.email)?;
-        let c = state.store.verify_guest_code(email.as_str(), f.code.trim()).await?.ok_or_else(|| {
-            ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_code", i18n::t(lang, "console.bad_login"))
+        let c = crate::api::guests::verify_code(&state, &f.email, &f.code).await.map_err(|e| {
+            if e.code == "invalid_code" {
+                ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_code", i18n::t(lang, "portal.bad_code"))
+            } else {
+                e
+            }
         })?;
         start_session(&state, "customer", &c.id).await
     };
