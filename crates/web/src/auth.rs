@@ -349,7 +349,8 @@ impl FromRequestParts<AppState> for MaybeCaller {
 }
 
 /// Cookie-authenticated writes must come from our own pages: the browser's `Sec-Fetch-Site`, or failing that
-/// `Origin`, must not name another site (nor be `null`). Requests with neither are not from a browser. Forms also carry the session's token (see [`check_form_token`]).
+/// `Origin`, must not name another site (nor be `null`); requests with neither are not from a browser. Forms
+/// also carry the session's token (see [`check_form_token`]).
 pub fn check_same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return if matches!(site, "same-origin" | "none") { Ok(()) } else { Err(csrf_error()) };

@@ -4,7 +4,8 @@
 //! Guessing is bounded per address across codes (the store counts wrong codes until a success: five lock the
 //! address, each lock in a row twice as long), codes per address are capped and spaced out, codes per client
 //! address are capped, and the address's owner is mailed when it locks. With 8-digit codes and at most five
-//! guesses per lock period, a day of guessing at one address (about 35 guesses) succeeds with odds of about 1 in 3 million.
+//! guesses per lock period, a day of guessing at one address (about 35 guesses) succeeds with odds of about
+//! 1 in 3 million.
 
 use crate::AppState;
 use crate::error::{ApiError, ApiJson, ApiResult};

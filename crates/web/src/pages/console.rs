@@ -1,6 +1,6 @@
-//! The agent console: sign in (argon2, lockout after repeated failures per account and per client address), the queue with filters and sorting,
-//! and the ticket view with reply, note, assign, transfer, escalate, merge and status. Keyboard shortcuts
-//! come from `static/app.js`.
+//! The agent console: sign in (argon2, lockout after repeated failures per account and per client address),
+//! the queue with filters and sorting, and the ticket view with reply, note, assign, transfer, escalate, merge
+//! and status. Keyboard shortcuts come from `static/app.js`.
 
 use super::{Base, error_page, render, start_session};
 use crate::api::tickets::{self, ListQuery, NewMessage, StaffAction, UpdateBody};
