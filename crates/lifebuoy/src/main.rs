@@ -55,6 +55,8 @@ impl DataArgs {
     }
 }
 
+// Parsed once at start-up: the size of `serve`'s many flags costs nothing worth boxing them for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the server.
