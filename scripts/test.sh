@@ -76,6 +76,28 @@ log "licences of every dependency (cargo deny)"
 command -v cargo-deny >/dev/null 2>&1 || cargo install --locked cargo-deny
 cargo deny --offline check licenses bans || cargo deny check licenses bans
 
+log "security advisories of every dependency (cargo deny)"
+# RustSec's advisory database is a git repository on GitHub: fetch it when GitHub answers (bounded, so an
+# unreachable GitHub cannot hang the run), then check offline against the local copy (the crates themselves are
+# in cargo's cache after the licence check). Advisories found fail the run. Without a copy of the database,
+# say plainly that advisories were NOT checked instead of failing: licences and bans need only crates.io.
+timeout 120 cargo deny fetch db >/dev/null 2>&1 || echo "could not fetch the RustSec advisory database (github.com unreachable?)"
+adv_log=$(mktemp)
+if cargo deny --offline check advisories >"$adv_log" 2>&1; then
+  cat "$adv_log"
+  echo "advisories: checked, nothing found"
+elif grep -qE '^(error|warning)\[[a-z-]+\]' "$adv_log"; then
+  cat "$adv_log"
+  rm -f "$adv_log"
+  echo "advisories: found (above)"
+  exit 1
+else
+  sed -n '1,5p' "$adv_log"
+  echo "!! WARNING: security advisories were NOT checked: no copy of the RustSec advisory database could be had."
+  echo "!!          Run 'cargo deny fetch db' where github.com is reachable, then run this script again."
+fi
+rm -f "$adv_log"
+
 log "formatting (cargo fmt --check) and lints (cargo clippy -D warnings)"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -64,4 +64,43 @@ impl Mailer {
             }
         });
     }
+
+    /// Tells the owner of an address that guest sign-in to it was locked after wrong codes (someone may be
+    /// trying to get in), in the three languages.
+    pub fn send_guest_locked(&self, to: &str, minutes: i64) {
+        let body = format!(
+            "有人连续输错了您邮箱的 Lifebuoy 客服中心验证码，登录已暂停 {minutes} 分钟。如果不是您本人操作，请忽略验证码请求，切勿把验证码告诉任何人。\n\
+             有人連續輸錯了您信箱的 Lifebuoy 客服中心驗證碼，登入已暫停 {minutes} 分鐘。如果不是您本人操作，請忽略驗證碼請求，切勿把驗證碼告訴任何人。\n\
+             Someone typed wrong Lifebuoy support sign-in codes for this address; sign-in is paused for {minutes} minutes. \
+             If this was not you, ignore any code requests and never share a code with anyone.\n"
+        );
+        self.deliver(to, "登录已暂停 / 登入已暫停 / Sign-in paused".into(), body, "guest lockout notice");
+    }
+
+    /// Sends one plain-text mail in the background (or logs it without SMTP); failures are logged.
+    fn deliver(&self, to: &str, subject: String, body: String, what: &'static str) {
+        let Some((transport, from)) = self.smtp.clone() else {
+            tracing::info!(to, subject, body, "{what} (no SMTP configured: logged instead of mailed)");
+            return;
+        };
+        let to_owned = to.to_string();
+        tokio::spawn(async move {
+            let msg = to_owned.parse::<Mailbox>().map_err(|e| e.to_string()).and_then(|rcpt| {
+                Message::builder()
+                    .from(from)
+                    .to(rcpt)
+                    .subject(subject)
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(body)
+                    .map_err(|e| e.to_string())
+            });
+            let res = match msg {
+                Ok(m) => transport.send(m).await.map(|_| ()).map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = res {
+                tracing::error!(to = %to_owned, error = %e, "could not send the {what}");
+            }
+        });
+    }
 }

@@ -199,7 +199,8 @@ async fn tickets(
             let state = crate::build_state(store, &tmp, false, Some(secret.clone()), false, None);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let addr = listener.local_addr()?;
-            tokio::spawn(async move { axum::serve(listener, lifebuoy_web::app(state)).await });
+            let app = lifebuoy_web::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+            tokio::spawn(async move { axum::serve(listener, app).await });
             format!("http://{addr}")
         }
     };

@@ -1,5 +1,5 @@
-//! `lifebuoy`: the one binary. `serve` runs the desk, `migrate` prepares a database, `token create` issues an
-//! integration token for the exchange's backend, `bench` measures.
+//! `lifebuoy`: the one binary. `serve` runs the desk, `migrate` prepares a database, `token create|list|revoke`
+//! manage the integration tokens of the exchange's backend, `bench` measures.
 
 mod bench;
 mod bench_chat;
@@ -56,6 +56,8 @@ impl DataArgs {
     }
 }
 
+// Parsed once at start-up: the size of `serve`'s many flags costs nothing worth boxing them for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the server.
@@ -91,6 +93,18 @@ enum TokenCmd {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// List the tokens (id, name, created, revoked): never their secrets.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Revoke a token by its id, or every live token of a name: requests with it are refused at once.
+    Revoke {
+        /// The token's id (from `token list`) or name.
+        token: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Args, Clone, Debug)]
@@ -106,9 +120,37 @@ pub struct ServeArgs {
     /// The secret the exchange signs customer identity tokens with (HS256).
     #[arg(long, env = "LIFEBUOY_IDENTITY_SECRET", hide_env_values = true)]
     identity_secret: Option<String>,
-    /// Mark cookies Secure (set when served over HTTPS).
+    /// Mark cookies Secure (set when served over HTTPS; implied by an https:// --public-url).
     #[arg(long, env = "LIFEBUOY_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Where people reach the desk, e.g. `https://support.example.com`. Over https, cookies are Secure and
+    /// responses carry Strict-Transport-Security.
+    #[arg(long, env = "LIFEBUOY_PUBLIC_URL", value_parser = parse_public_url)]
+    public_url: Option<String>,
+    /// Identity tokens must carry this issuer (`iss`).
+    #[arg(long, env = "LIFEBUOY_IDENTITY_ISSUER")]
+    identity_issuer: Option<String>,
+    /// Identity tokens must carry this audience (`aud`).
+    #[arg(long, env = "LIFEBUOY_IDENTITY_AUDIENCE")]
+    identity_audience: Option<String>,
+    /// The longest an identity token may live, in seconds (`exp - iat`; without `iat`, `exp` must be that close).
+    #[arg(long, env = "LIFEBUOY_IDENTITY_MAX_LIFETIME", default_value_t = lifebuoy_web::auth::IDENTITY_MAX_LIFETIME_S,
+          value_parser = clap::value_parser!(i64).range(60..=30 * 24 * 3600))]
+    identity_max_lifetime: i64,
+    /// Requests per minute and client address on sign-in, session, guest-code and anonymous search endpoints
+    /// (in bursts of as many); 0 turns these limits off.
+    #[arg(long, env = "LIFEBUOY_RATE_LIMIT", default_value_t = lifebuoy_web::security::DEFAULT_RATE_LIMIT)]
+    rate_limit: u32,
+    /// Client addresses or networks never rate-limited, comma-separated (e.g. `127.0.0.1` for a load test).
+    #[arg(long, env = "LIFEBUOY_RATE_LIMIT_EXEMPT", value_parser = parse_nets, default_value = "")]
+    rate_limit_exempt: lifebuoy_web::security::NetList,
+    /// Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client.
+    /// Without them the socket peer is the client and X-Forwarded-For is ignored.
+    #[arg(long, env = "LIFEBUOY_TRUSTED_PROXY", value_parser = parse_nets, default_value = "")]
+    trusted_proxy: lifebuoy_web::security::NetList,
+    /// Addresses or networks that may read /metrics without signing in (a Prometheus server), comma-separated.
+    #[arg(long, env = "LIFEBUOY_METRICS_ALLOW", value_parser = parse_nets, default_value = "")]
+    metrics_allow: lifebuoy_web::security::NetList,
     /// SMTP relay for outgoing mail, e.g. `smtp://127.0.0.1:25`; without it mails are logged.
     #[arg(long, env = "LIFEBUOY_SMTP_URL", hide_env_values = true)]
     smtp_url: Option<String>,
@@ -124,6 +166,22 @@ pub struct ServeArgs {
     /// every node. Without it, notifications stay in this process.
     #[arg(long, env = "LIFEBUOY_NATS_URL")]
     nats: Option<String>,
+}
+
+fn parse_nets(s: &str) -> Result<lifebuoy_web::security::NetList, String> {
+    lifebuoy_web::security::NetList::parse(s)
+}
+
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let t = s.trim().trim_end_matches('/');
+    let rest = t
+        .strip_prefix("https://")
+        .or_else(|| t.strip_prefix("http://"))
+        .ok_or_else(|| format!("{s:?}: expected http://HOST or https://HOST"))?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) {
+        return Err(format!("{s:?}: no host"));
+    }
+    Ok(t.to_string())
 }
 
 #[allow(unsafe_code)] // one allocator option set at start; the SAFETY note says why it holds
@@ -159,6 +217,40 @@ fn main() -> anyhow::Result<()> {
                 println!("{token}");
                 Ok(())
             }
+            Cmd::Token { cmd: TokenCmd::List { data } } => {
+                let store = data.open().await?;
+                let tokens = store.api_tokens().await?;
+                store.close().await;
+                let when = |ms: i64| {
+                    chrono::DateTime::from_timestamp_millis(ms)
+                        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                        .unwrap_or_default()
+                };
+                println!("{:<36}  {:<24}  {:<20}  revoked", "id", "name", "created");
+                for t in &tokens {
+                    let revoked = t.revoked_at.map_or_else(|| "-".to_string(), when);
+                    println!("{:<36}  {:<24}  {:<20}  {revoked}", t.id, t.name, when(t.created_at));
+                }
+                eprintln!(
+                    "{} token(s), {} live",
+                    tokens.len(),
+                    tokens.iter().filter(|t| t.revoked_at.is_none()).count()
+                );
+                Ok(())
+            }
+            Cmd::Token { cmd: TokenCmd::Revoke { token, data } } => {
+                let store = data.open().await?;
+                let revoked = store.revoke_api_token(&token).await;
+                store.close().await;
+                let revoked = revoked?;
+                if revoked.is_empty() {
+                    anyhow::bail!("no live integration token with id or name {token:?} (see `lifebuoy token list`)");
+                }
+                for t in &revoked {
+                    println!("revoked {} ({})", t.id, t.name);
+                }
+                Ok(())
+            }
             Cmd::Bench { cmd } => bench::run(cmd).await,
             Cmd::Kb { cmd } => kb::run(cmd).await,
         }
@@ -174,8 +266,18 @@ pub fn build_state(
     secure_cookies: bool,
     smtp: Option<(String, String)>,
 ) -> lifebuoy_web::AppState {
+    let config = lifebuoy_web::WebConfig { demo, secure_cookies, identity_secret, smtp, ..Default::default() };
+    build_state_with(store, data, config)
+}
+
+/// [`build_state`] with every setting of the web layer.
+pub fn build_state_with(
+    store: Store,
+    data: &std::path::Path,
+    config: lifebuoy_web::WebConfig,
+) -> lifebuoy_web::AppState {
     let files = FileStore::new(data.join("files"));
-    lifebuoy_web::AppState::new(store, files, lifebuoy_web::WebConfig { demo, secure_cookies, identity_secret, smtp })
+    lifebuoy_web::AppState::new(store, files, config)
 }
 
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
@@ -199,7 +301,24 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     }
     let smtp = a.smtp_url.clone().map(|u| (u, a.mail_from.clone()));
     let articles = kb::articles_for(a.kb.as_ref(), a.demo)?;
-    let state = build_state(store.clone(), &a.data.data, a.demo, secret, a.secure_cookies, smtp)
+    let config = lifebuoy_web::WebConfig {
+        demo: a.demo,
+        secure_cookies: a.secure_cookies,
+        identity_secret: secret,
+        smtp,
+        public_url: a.public_url.clone(),
+        identity_issuer: a.identity_issuer.clone(),
+        identity_audience: a.identity_audience.clone(),
+        identity_max_lifetime_s: Some(a.identity_max_lifetime),
+        rate_limit_per_minute: Some(a.rate_limit),
+        rate_limit_exempt: a.rate_limit_exempt.clone(),
+        trusted_proxies: a.trusted_proxy.clone(),
+        metrics_allow: a.metrics_allow.clone(),
+    };
+    if config.https() {
+        tracing::info!("served over https: Secure cookies and Strict-Transport-Security");
+    }
+    let state = build_state_with(store.clone(), &a.data.data, config)
         .with_ticket_index_in(&a.data.data.join("index"))
         .context("opening the ticket index")?;
     let imported = state.import_kb_if_empty(&articles).await.context("importing knowledge-base articles")?;
@@ -220,7 +339,8 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(lifebuoy_web::chat::service::sweep_queue(state.app.clone()));
     let jobs = lifebuoy_app::jobs::builtin::start(&store).await.context("starting the job runner")?;
     tracing::info!(%addr, backend = ?store.backend(), "lifebuoy listening");
-    axum::serve(listener, lifebuoy_web::app(state)).with_graceful_shutdown(shutdown()).await?;
+    let app = lifebuoy_web::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     // Stop claiming jobs, let running ones finish (or give them back), then close the database.
     jobs.shutdown().await;
     store.close().await;

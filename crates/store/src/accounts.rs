@@ -66,6 +66,56 @@ pub struct LoginRecord {
     pub locked_until: Option<i64>,
 }
 
+/// Wrong guest codes per address before it locks.
+pub const GUEST_MAX_FAILURES: i64 = 5;
+/// How long the first lock lasts; each further lock in a row lasts twice as long as the one before, up to a day.
+pub const GUEST_LOCK_MS: i64 = 15 * 60 * 1000;
+/// Codes an address may be sent per hour.
+pub const GUEST_CODES_PER_HOUR: i64 = 5;
+/// The wait before a second code; every further code waits twice as long as the one before.
+pub const GUEST_CODE_BACKOFF_MS: i64 = 30 * 1000;
+const HOUR_MS: i64 = 3600 * 1000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// What became of a guest's request for a code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuestCodeIssue {
+    /// A new code is stored (and is to be sent).
+    Issued,
+    /// Too many codes for this address lately: the next one may be asked for at `retry_at`.
+    TooSoon { retry_at: i64 },
+    /// The address is locked after wrong codes until `until`.
+    Locked { until: i64 },
+}
+
+/// What became of a guest's code.
+#[derive(Debug, Clone)]
+pub enum GuestVerify {
+    Verified(Customer),
+    /// Wrong or expired; `left` more wrong codes lock the address.
+    Wrong {
+        left: i64,
+    },
+    /// The address is locked until `until`; `just_locked` when this attempt locked it.
+    Locked {
+        until: i64,
+        just_locked: bool,
+    },
+}
+
+#[derive(sqlx::FromRow)]
+struct GuardRow {
+    failures: i64,
+    locked_until: Option<i64>,
+    lockouts: i64,
+    last_lock_end: i64,
+    codes_window: i64,
+    codes: i64,
+    last_code_at: i64,
+}
+
+const GUARD_COLS: &str = "failures, locked_until, lockouts, last_lock_end, codes_window, codes, last_code_at";
+
 /// A customer: from the exchange's identity token (`kind = "exchange"`) or an email-verified guest.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Customer {
@@ -76,6 +126,15 @@ pub struct Customer {
     pub name: Option<String>,
     pub lang: Option<String>,
     pub created_at: i64,
+}
+
+/// An integration token as listed (`lifebuoy token list`).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ApiTokenInfo {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
 }
 
 /// A signed-in browser session.
@@ -212,19 +271,52 @@ impl Store {
         Ok(Some(LoginRecord { agent: r.into_agent(d), password_hash, failed_logins, locked_until }))
     }
 
-    /// Counts a failed login; after `max_failures` in a row the account locks until `lock_until`.
-    pub async fn record_login_failure(&self, agent_id: &str, max_failures: i64, lock_until: i64) -> Result<()> {
-        on_write!(self, |pool, _l| sqlx::query(
-            "UPDATE agents SET failed_logins = failed_logins + 1, \
-             locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1"
+    /// Reserves a login attempt before the password is checked, in one statement: counts it as a failure
+    /// (a good password clears the count, [`Store::record_login_success`]) and, when that makes
+    /// `max_failures`, locks the account for `lock_ms` at once. A lock that has ended is forgotten first (the
+    /// count starts again). Returns `None` for an unknown email and for a locked account alike, so that
+    /// parallel attempts cannot all be checked before any is counted: at most `max_failures` passwords are
+    /// ever checked per lock period.
+    pub async fn reserve_login_attempt(
+        &self,
+        email: &str,
+        max_failures: i64,
+        lock_ms: i64,
+    ) -> Result<Option<LoginRecord>> {
+        let now = now_ms();
+        let email = email.trim().to_lowercase();
+        let reserved: Option<(String,)> = on_write!(self, |pool, _l| {
+            sqlx::query_as(
+            "UPDATE agents SET \
+             failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_logins + 1 END, \
+             locked_until = CASE \
+                 WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_logins + 1 END) >= $3 \
+                 THEN $4 ELSE NULL END \
+             WHERE email = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING id"
+        )
+        .bind(&email)
+        .bind(now)
+        .bind(max_failures)
+        .bind(now + lock_ms)
+        .fetch_optional(pool)
+        .await
+        })?;
+        if reserved.is_none() {
+            return Ok(None);
+        }
+        self.agent_login_record(&email).await
+    }
+
+    /// Unlocks an agent locked out by failed logins (an admin's action). `false` when there is no such agent.
+    pub async fn unlock_agent(&self, agent_id: &str) -> Result<bool> {
+        let n = on_write!(self, |pool, _l| sqlx::query(
+            "UPDATE agents SET failed_logins = 0, locked_until = NULL WHERE id = $1"
         )
         .bind(agent_id)
-        .bind(max_failures)
-        .bind(lock_until)
         .execute(pool)
         .await
-        .map(|_| ()))?;
-        Ok(())
+        .map(|r| r.rows_affected()))?;
+        Ok(n > 0)
     }
 
     /// Clears the failure count after a good login.
@@ -331,43 +423,135 @@ impl Store {
         Ok(c)
     }
 
-    /// Stores a guest's one-time code (hashed), replacing any earlier one for that address.
-    pub async fn put_guest_code(&self, email: &str, code: &str, expires_at: i64) -> Result<()> {
-        on_write!(self, |pool, _l| sqlx::query(
-            "INSERT INTO guest_codes (email, code_hash, attempts, expires_at, created_at) VALUES ($1, $2, 0, $3, $4) \
-             ON CONFLICT (email) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, \
-             expires_at = excluded.expires_at, created_at = excluded.created_at"
-        )
-        .bind(email)
-        .bind(hash_secret(&format!("{email}:{code}")))
-        .bind(expires_at)
-        .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
-        Ok(())
+    /// Issues a guest's one-time code (stored hashed, replacing any earlier one for that address), unless the
+    /// address is locked after wrong codes or has had its codes for now: at most [`GUEST_CODES_PER_HOUR`] an
+    /// hour, each after twice the wait of the one before ([`GUEST_CODE_BACKOFF_MS`], 2×, 4×...). A new code
+    /// does not reset the count of wrong codes: only a success, or the end of a lock, does.
+    pub async fn put_guest_code(&self, email: &str, code: &str, expires_at: i64) -> Result<GuestCodeIssue> {
+        let now = now_ms();
+        on_write!(self, |pool, lock| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO guest_guards (email) VALUES ($1) ON CONFLICT (email) DO NOTHING")
+                .bind(email)
+                .execute(&mut *tx)
+                .await?;
+            let g: GuardRow = sqlx::query_as(&format!("SELECT {GUARD_COLS} FROM guest_guards WHERE email = $1{lock}"))
+                .bind(email)
+                .fetch_one(&mut *tx)
+                .await?;
+            if let Some(until) = g.locked_until.filter(|t| *t > now) {
+                return Ok(GuestCodeIssue::Locked { until });
+            }
+            let (window, codes) = if g.codes_window + HOUR_MS <= now { (now, 0) } else { (g.codes_window, g.codes) };
+            if codes >= GUEST_CODES_PER_HOUR {
+                return Ok(GuestCodeIssue::TooSoon { retry_at: window + HOUR_MS });
+            }
+            let wait = if codes == 0 { 0 } else { GUEST_CODE_BACKOFF_MS << (codes - 1).min(16) };
+            if g.last_code_at + wait > now {
+                return Ok(GuestCodeIssue::TooSoon { retry_at: g.last_code_at + wait });
+            }
+            // A lock that has ended: its wrong codes are forgiven (the count of locks in a row is not).
+            let lock_ended = g.locked_until.is_some();
+            sqlx::query(
+                "UPDATE guest_guards SET codes_window = $2, codes = $3, last_code_at = $4, \
+                 failures = CASE WHEN $5 THEN 0 ELSE failures END, \
+                 last_lock_end = CASE WHEN $5 THEN locked_until ELSE last_lock_end END, \
+                 locked_until = CASE WHEN $5 THEN NULL ELSE locked_until END WHERE email = $1",
+            )
+            .bind(email)
+            .bind(window)
+            .bind(codes + 1)
+            .bind(now)
+            .bind(lock_ended)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO guest_codes (email, code_hash, attempts, expires_at, created_at) VALUES ($1, $2, 0, $3, $4) \
+                 ON CONFLICT (email) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, \
+                 expires_at = excluded.expires_at, created_at = excluded.created_at",
+            )
+            .bind(email)
+            .bind(hash_secret(&format!("{email}:{code}")))
+            .bind(expires_at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(GuestCodeIssue::Issued)
+        })
     }
 
-    /// Checks a guest's code (five tries, then it is spent) and returns the verified guest customer.
-    pub async fn verify_guest_code(&self, email: &str, code: &str) -> Result<Option<Customer>> {
+    /// Checks a guest's code. Wrong codes count per address across codes; the [`GUEST_MAX_FAILURES`]th locks the
+    /// address for [`GUEST_LOCK_MS`] (doubled for each further lock in a row, up to a day) and spends the code;
+    /// while locked nothing is checked. The attempt is counted and checked in one transaction (on PostgreSQL
+    /// the address's row is locked), so parallel guesses cannot slip past the count.
+    pub async fn verify_guest_code(&self, email: &str, code: &str) -> Result<GuestVerify> {
         let now = now_ms();
-        on_write!(self, |pool, _l| {
+        on_write!(self, |pool, lock| {
             let mut tx = pool.begin().await?;
-            let row: Option<(String, i64, i64)> =
-                sqlx::query_as("SELECT code_hash, attempts, expires_at FROM guest_codes WHERE email = $1")
+            sqlx::query("INSERT INTO guest_guards (email) VALUES ($1) ON CONFLICT (email) DO NOTHING")
+                .bind(email)
+                .execute(&mut *tx)
+                .await?;
+            let g: GuardRow = sqlx::query_as(&format!("SELECT {GUARD_COLS} FROM guest_guards WHERE email = $1{lock}"))
+                .bind(email)
+                .fetch_one(&mut *tx)
+                .await?;
+            if let Some(until) = g.locked_until.filter(|t| *t > now) {
+                return Ok(GuestVerify::Locked { until, just_locked: false });
+            }
+            let (failures, last_lock_end) = match g.locked_until {
+                Some(ended) => (0, ended),
+                None => (g.failures, g.last_lock_end),
+            };
+            let row: Option<(String, i64)> =
+                sqlx::query_as("SELECT code_hash, expires_at FROM guest_codes WHERE email = $1")
                     .bind(email)
                     .fetch_optional(&mut *tx)
                     .await?;
-            let Some((hash, attempts, expires_at)) = row else { return Ok(None) };
-            if attempts >= 5 || expires_at < now || hash != hash_secret(&format!("{email}:{code}")) {
-                sqlx::query("UPDATE guest_codes SET attempts = attempts + 1 WHERE email = $1")
+            let good = row.is_some_and(|(hash, expires_at)| {
+                expires_at >= now && crate::constant_time_eq(&hash, &hash_secret(&format!("{email}:{code}")))
+            });
+            if !good {
+                let failures = failures + 1;
+                if failures >= GUEST_MAX_FAILURES {
+                    // Locks in a row are forgotten a day after the last one ended.
+                    let lockouts = if last_lock_end + DAY_MS < now { 1 } else { g.lockouts + 1 };
+                    let until = now + (GUEST_LOCK_MS << (lockouts - 1).clamp(0, 6)).min(DAY_MS);
+                    sqlx::query(
+                        "UPDATE guest_guards SET failures = $2, locked_until = $3, lockouts = $4, last_lock_end = $5 \
+                         WHERE email = $1",
+                    )
                     .bind(email)
+                    .bind(failures)
+                    .bind(until)
+                    .bind(lockouts)
+                    .bind(last_lock_end)
                     .execute(&mut *tx)
                     .await?;
+                    sqlx::query("DELETE FROM guest_codes WHERE email = $1").bind(email).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    return Ok(GuestVerify::Locked { until, just_locked: true });
+                }
+                sqlx::query(
+                    "UPDATE guest_guards SET failures = $2, locked_until = NULL, last_lock_end = $3 WHERE email = $1",
+                )
+                .bind(email)
+                .bind(failures)
+                .bind(last_lock_end)
+                .execute(&mut *tx)
+                .await?;
                 tx.commit().await?;
-                return Ok(None);
+                return Ok(GuestVerify::Wrong { left: GUEST_MAX_FAILURES - failures });
             }
             sqlx::query("DELETE FROM guest_codes WHERE email = $1").bind(email).execute(&mut *tx).await?;
+            sqlx::query(
+                "UPDATE guest_guards SET failures = 0, locked_until = NULL, lockouts = 0, last_lock_end = 0 \
+                 WHERE email = $1",
+            )
+            .bind(email)
+            .execute(&mut *tx)
+            .await?;
             let c: Customer = sqlx::query_as(
                 "INSERT INTO customers (id, kind, email, email_verified_at, created_at, updated_at) \
                  VALUES ($1, 'guest', $2, $3, $3, $3) \
@@ -380,7 +564,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(Some(c))
+            Ok(GuestVerify::Verified(c))
         })
     }
 
@@ -426,6 +610,35 @@ impl Store {
         Ok(())
     }
 
+    /// Ends every session of an agent or customer (deactivation, a new password, "sign out everywhere").
+    /// Returns how many there were.
+    pub async fn delete_sessions_of(&self, kind: &str, principal_id: &str) -> Result<u64> {
+        Ok(on_write!(self, |pool, _l| sqlx::query(
+            "DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2"
+        )
+        .bind(kind)
+        .bind(principal_id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+    }
+
+    /// Moves a live session's end to `expires_at` if that is later (a visitor's short first session, once they
+    /// write). `false` when the session has ended or does not exist.
+    pub async fn extend_session(&self, token: &str, expires_at: i64) -> Result<bool> {
+        let n = on_write!(self, |pool, _l| sqlx::query(
+            "UPDATE sessions SET expires_at = CASE WHEN expires_at < $2 THEN $2 ELSE expires_at END \
+             WHERE token_hash = $1 AND expires_at > $3"
+        )
+        .bind(hash_secret(token))
+        .bind(expires_at)
+        .bind(now_ms())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
     /// Creates an integration token for the exchange's backend; the secret is shown once and stored hashed.
     pub async fn create_api_token(&self, name: &str) -> Result<String> {
         let name = name.trim();
@@ -453,6 +666,32 @@ impl Store {
         )
         .bind(hash_secret(token))
         .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Every integration token, newest first, revoked ones included (never the secret: it is stored hashed).
+    pub async fn api_tokens(&self) -> Result<Vec<ApiTokenInfo>> {
+        Ok(on_read!(self, |pool| sqlx::query_as(
+            "SELECT id, name, created_at, revoked_at FROM api_tokens ORDER BY created_at DESC, id"
+        )
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Revokes integration tokens by id, or by name (every live token of that name). Returns the tokens revoked;
+    /// none when nothing live matched.
+    pub async fn revoke_api_token(&self, id_or_name: &str) -> Result<Vec<ApiTokenInfo>> {
+        let key = id_or_name.trim();
+        if key.is_empty() {
+            return Err(lifebuoy_domain::Invalid::new("token", "name the token to revoke (its id or name)").into());
+        }
+        Ok(on_write!(self, |pool, _l| sqlx::query_as(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE (id = $1 OR name = $1) AND revoked_at IS NULL \
+             RETURNING id, name, created_at, revoked_at"
+        )
+        .bind(key)
+        .bind(now_ms())
+        .fetch_all(pool)
         .await)?)
     }
 }

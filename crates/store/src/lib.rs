@@ -10,10 +10,14 @@ mod idempotency;
 mod jobs;
 mod kb;
 mod rows;
+mod throttle;
 mod ticket_text;
 mod writer;
 
-pub use accounts::{Agent, Customer, NewAgent, Principal, Session};
+pub use accounts::{
+    Agent, ApiTokenInfo, Customer, GUEST_CODE_BACKOFF_MS, GUEST_CODES_PER_HOUR, GUEST_LOCK_MS, GUEST_MAX_FAILURES,
+    GuestCodeIssue, GuestVerify, NewAgent, Principal, Session,
+};
 pub use chat::{
     Appended, CannedReply, Chat, ChatState, DEFAULT_CAPACITY, InboxItem, NewChat, Presence, Side, chat_status,
 };
@@ -28,6 +32,7 @@ pub use kb::{
     KbSearchLog, KbSynonymGroup, KbTranslation, KbVersion, KbVoteCount, clean_article, split_keywords, valid_slug,
 };
 pub use rows::{Conversation, Department, Event, Message};
+pub use throttle::Throttled;
 pub use ticket_text::{TicketListener, TicketText};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -269,6 +274,11 @@ pub fn random_secret() -> String {
     let mut b = [0u8; 32];
     rand::rng().fill_bytes(&mut b);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// Compares two secrets' hashes without an early exit.
+pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {

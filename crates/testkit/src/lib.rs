@@ -67,6 +67,24 @@ pub async fn spawn_app_with(backend: Backend, demo: bool) -> TestApp {
 
 /// Starts the application with every option: demo mode and an SMTP relay `(url, from)`.
 pub async fn spawn_app_full(backend: Backend, demo: bool, smtp: Option<(String, String)>) -> TestApp {
+    spawn_app_configured(backend, |c| {
+        c.demo = demo;
+        c.smtp = smtp;
+    })
+    .await
+}
+
+/// Starts the application with its web settings adjusted by `configure` (the identity secret is [`SECRET`]).
+pub async fn spawn_app_configured(backend: Backend, configure: impl FnOnce(&mut lifebuoy_web::WebConfig)) -> TestApp {
+    let mut config = lifebuoy_web::WebConfig {
+        demo: false,
+        secure_cookies: false,
+        identity_secret: Some(SECRET.into()),
+        smtp: None,
+        ..Default::default()
+    };
+    configure(&mut config);
+    let demo = config.demo;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(std::env::var("LIFEBUOY_LOG").unwrap_or_else(|_| "warn".into()))
         .with_test_writer()
@@ -74,13 +92,9 @@ pub async fn spawn_app_full(backend: Backend, demo: bool, smtp: Option<(String, 
     let dir = std::env::temp_dir().join(format!("lifebuoy-test-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (store, pg_db) = fresh_store(backend, &dir).await;
-    let state = lifebuoy_web::AppState::new(
-        store.clone(),
-        FileStore::new(dir.join("files")),
-        lifebuoy_web::WebConfig { demo, secure_cookies: false, identity_secret: Some(SECRET.into()), smtp },
-    )
-    .with_ticket_index_in(&dir.join("index"))
-    .expect("open the ticket index");
+    let state = lifebuoy_web::AppState::new(store.clone(), FileStore::new(dir.join("files")), config)
+        .with_ticket_index_in(&dir.join("index"))
+        .expect("open the ticket index");
     // As `serve` does: demo mode imports the repository's starter knowledge base into the empty database, then
     // the index is built from the database.
     if demo {
@@ -96,7 +110,8 @@ pub async fn spawn_app_full(backend: Backend, demo: bool, smtp: Option<(String, 
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, lifebuoy_web::app(state)).await });
+    let app = lifebuoy_web::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
     TestApp { addr, base: format!("http://{addr}"), store, dir, backend, http: reqwest::Client::new(), pg_db }
 }
 

@@ -24,11 +24,25 @@ pub struct IdentityClaims {
     pub exp: i64,
 }
 
-/// Verifies identity tokens. Only HS256 is accepted, `exp` is required.
+/// The longest an identity token may live unless configured otherwise: 24 hours.
+pub const IDENTITY_MAX_LIFETIME_S: i64 = 24 * 3600;
+
+/// The claims read besides [`IdentityClaims`]: when the token was issued.
+#[derive(Deserialize)]
+struct Issued {
+    #[serde(flatten)]
+    claims: IdentityClaims,
+    #[serde(default)]
+    iat: Option<i64>,
+}
+
+/// Verifies identity tokens. Only HS256 is accepted; `exp` and `sub` are required, `nbf` is honoured, `iss`
+/// and `aud` are checked when configured, and a token may not live longer than the maximum lifetime.
 #[derive(Clone)]
 pub struct IdentityVerifier {
     key: Option<jsonwebtoken::DecodingKey>,
     validation: jsonwebtoken::Validation,
+    max_lifetime_s: i64,
 }
 
 impl IdentityVerifier {
@@ -36,10 +50,30 @@ impl IdentityVerifier {
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.leeway = 30;
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
         IdentityVerifier {
             key: secret.filter(|s| !s.is_empty()).map(|s| jsonwebtoken::DecodingKey::from_secret(s.as_bytes())),
             validation,
+            max_lifetime_s: IDENTITY_MAX_LIFETIME_S,
         }
+    }
+
+    /// Requires an issuer (`iss`) and an audience (`aud`) when given, and caps a token's lifetime.
+    pub fn with_rules(mut self, issuer: Option<&str>, audience: Option<&str>, max_lifetime_s: i64) -> Self {
+        let mut required = vec!["exp", "sub"];
+        if let Some(iss) = issuer.map(str::trim).filter(|s| !s.is_empty()) {
+            self.validation.set_issuer(&[iss]);
+            required.push("iss");
+        }
+        if let Some(aud) = audience.map(str::trim).filter(|s| !s.is_empty()) {
+            self.validation.set_audience(&[aud]);
+            self.validation.validate_aud = true;
+            required.push("aud");
+        }
+        self.validation.set_required_spec_claims(&required);
+        self.max_lifetime_s = max_lifetime_s;
+        self
     }
 
     pub fn verify(&self, token: &str) -> Result<IdentityClaims, ApiError> {
@@ -50,21 +84,27 @@ impl IdentityVerifier {
                 "this server has no LIFEBUOY_IDENTITY_SECRET",
             )
         })?;
-        let data = jsonwebtoken::decode::<IdentityClaims>(token, key, &self.validation).map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "invalid_identity_token",
-                format!("identity token rejected: {e}"),
-            )
-        })?;
-        if data.claims.sub.trim().is_empty() || data.claims.sub.len() > 128 {
-            return Err(ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "invalid_identity_token",
-                "sub must be 1 to 128 characters",
-            ));
+        let rejected = |why: String| ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_identity_token", why);
+        let data = jsonwebtoken::decode::<Issued>(token, key, &self.validation)
+            .map_err(|e| rejected(format!("identity token rejected: {e}")))?;
+        let Issued { claims, iat } = data.claims;
+        if claims.sub.trim().is_empty() || claims.sub.len() > 128 {
+            return Err(rejected("sub must be 1 to 128 characters".into()));
         }
-        Ok(data.claims)
+        let now = chrono::Utc::now().timestamp();
+        let leeway = i64::try_from(self.validation.leeway).unwrap_or(0);
+        let max = self.max_lifetime_s;
+        match iat {
+            Some(iat) if iat > now + leeway => return Err(rejected("iat is in the future".into())),
+            Some(iat) if claims.exp.saturating_sub(iat) > max => {
+                return Err(rejected(format!("the token lives longer than {max} s (exp - iat)")));
+            }
+            None if claims.exp.saturating_sub(now) > max + leeway => {
+                return Err(rejected(format!("a token without iat must expire within {max} s")));
+            }
+            _ => {}
+        }
+        Ok(claims)
     }
 }
 
@@ -234,6 +274,37 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Cal
     Ok(Some(Caller { principal, csrf: Some(session.csrf) }))
 }
 
+/// Ends sessions and tells their open WebSockets: every session of an agent or customer (`token` `None`:
+/// deactivation, a new password), or one (`Some(token)`: logout). Each connection of that person re-checks
+/// its own session on the hub's notice and closes if it has ended; nodes that miss the notice find out at
+/// their next periodic check.
+pub async fn end_sessions(
+    state: &AppState,
+    kind: &str,
+    principal_id: &str,
+    token: Option<&str>,
+) -> Result<(), ApiError> {
+    match token {
+        Some(t) => state.store.delete_session(t).await?,
+        None => {
+            state.store.delete_sessions_of(kind, principal_id).await?;
+        }
+    }
+    let topic = match kind {
+        "agent" => format!("a:{principal_id}"),
+        _ => format!("k:{principal_id}"),
+    };
+    state.hub.publish(crate::chat::hub::BusEvent {
+        topic,
+        conversation_id: None,
+        seq: None,
+        internal: true,
+        frame: r#"{"type":"session_check"}"#.into(),
+        control: Some(crate::chat::hub::Control::SessionEnded),
+    });
+    Ok(())
+}
+
 /// The customer behind identity claims, created or updated from them.
 pub async fn customer_from_claims(state: &AppState, c: &IdentityClaims) -> Result<lifebuoy_store::Customer, ApiError> {
     let lang = c.lang.as_deref().and_then(lifebuoy_domain::Lang::from_tag).map(|l| l.as_str());
@@ -279,17 +350,21 @@ impl FromRequestParts<AppState> for MaybeCaller {
 }
 
 /// Cookie-authenticated writes must come from our own pages: the browser's `Sec-Fetch-Site`, or failing that
-/// `Origin`, must not name another site. Forms also carry the session's token (see [`check_form_token`]).
+/// `Origin`, must not name another site (nor be `null`); requests with neither are not from a browser. Forms
+/// also carry the session's token (see [`check_form_token`]).
 pub fn check_same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return if matches!(site, "same-origin" | "none") { Ok(()) } else { Err(csrf_error()) };
     }
-    if let (Some(origin), Some(host)) = (
-        headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()),
-        headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()),
-    ) {
+    let Some(origin) = headers.get(axum::http::header::ORIGIN) else { return Ok(()) };
+    // `Origin: null` comes from sandboxed frames, `data:` documents and cross-site redirects: never ours.
+    let origin = origin.to_str().map_err(|_| csrf_error())?;
+    if origin.trim() == "null" {
+        return Err(csrf_error());
+    }
+    if let Some(host) = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()) {
         let origin_host = origin.split("://").nth(1).unwrap_or(origin);
-        if origin != "null" && origin_host != host {
+        if origin_host != host {
             return Err(csrf_error());
         }
     }

@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod pages;
 
 pub use lifebuoy_app::{knowledge, mail, ticket_search};
+pub mod security;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -26,12 +27,39 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub struct WebConfig {
     /// Demo mode: a page that signs in as demo customers, and guest codes shown on screen.
     pub demo: bool,
-    /// Mark cookies `Secure` (behind HTTPS).
+    /// Mark cookies `Secure` (behind HTTPS). Implied by an `https://` [`WebConfig::public_url`].
     pub secure_cookies: bool,
     /// The exchange's identity-token secret.
     pub identity_secret: Option<String>,
     /// SMTP relay (`smtp://host:port`) and sender address; without them mails go to the log.
     pub smtp: Option<(String, String)>,
+    /// Where people reach this desk (`https://support.example.com`): over https, cookies are `Secure` and
+    /// responses carry `Strict-Transport-Security`.
+    pub public_url: Option<String>,
+    /// Identity tokens must carry this `iss`, when set.
+    pub identity_issuer: Option<String>,
+    /// Identity tokens must carry this `aud`, when set.
+    pub identity_audience: Option<String>,
+    /// The longest an identity token may live (`exp - iat`, or `exp - now` without `iat`); default 24 h.
+    pub identity_max_lifetime_s: Option<i64>,
+    /// Requests per minute and client address on the limited endpoints ([`security::class_of`]); default
+    /// [`security::DEFAULT_RATE_LIMIT`], 0 turns the limits off.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Client addresses never rate-limited (a load generator on the same machine, say).
+    pub rate_limit_exempt: security::NetList,
+    /// Proxies whose `X-Forwarded-For` names the client; without them the socket peer is the client.
+    pub trusted_proxies: security::NetList,
+    /// Addresses that may read `/metrics` without signing in (a Prometheus server); admins and integration
+    /// tokens always may.
+    pub metrics_allow: security::NetList,
+}
+
+impl WebConfig {
+    /// Whether the desk is reached over HTTPS: `Secure` cookies and HSTS.
+    pub fn https(&self) -> bool {
+        self.secure_cookies
+            || self.public_url.as_deref().is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
+    }
 }
 
 /// Everything a handler can reach: the application core ([`App`], reached through `Deref`: `state.store`,
@@ -44,6 +72,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Customers seen by identity token, keyed by the exchange's user id: spares a database read per request.
     pub customers: Arc<std::sync::Mutex<std::collections::HashMap<String, lifebuoy_store::Customer>>>,
+    /// Per-address request limits ([`security::rate_limit`]).
+    pub limits: Arc<security::RateLimits>,
 }
 
 impl std::ops::Deref for AppState {
@@ -64,8 +94,15 @@ impl AppState {
         };
         AppState {
             app: App::new(store, files, mailer),
-            identity: auth::IdentityVerifier::new(config.identity_secret.as_deref()),
+            identity: auth::IdentityVerifier::new(config.identity_secret.as_deref()).with_rules(
+                config.identity_issuer.as_deref(),
+                config.identity_audience.as_deref(),
+                config.identity_max_lifetime_s.unwrap_or(auth::IDENTITY_MAX_LIFETIME_S),
+            ),
             templates: Arc::new(pages::templates()),
+            limits: Arc::new(security::RateLimits::new(
+                config.rate_limit_per_minute.unwrap_or(security::DEFAULT_RATE_LIMIT),
+            )),
             config: Arc::new(config),
             customers: Default::default(),
         }
@@ -85,9 +122,11 @@ impl AppState {
     }
 }
 
-/// The whole application.
+/// The whole application. Serve it with connection info (`into_make_service_with_connect_info::<SocketAddr>()`)
+/// so that limits apply per client address.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let https = state.config.https();
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi))
@@ -95,6 +134,7 @@ pub fn app(state: AppState) -> Router {
         .route("/ws/chat", get(chat::ws::customer_ws))
         .route("/ws/console", get(chat::ws::agent_ws))
         .merge(pages::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::rate_limit))
         .layer(DefaultBodyLimit::max(api::attachments::MAX_ATTACHMENT_BYTES * 11 / 10 + 64 * 1024))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(axum::middleware::map_response(deny_framing))
@@ -102,8 +142,16 @@ pub fn app(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+        ));
+    let router = if https {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
         ))
-        .with_state(state)
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 /// `X-Frame-Options: DENY` on every page but those whose own CSP lets other sites frame them (the chat widget's
@@ -127,8 +175,26 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
     }
 }
 
-/// `GET /metrics`: Prometheus text for operators: memory and live-chat connections of this node.
-async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
+/// `GET /metrics`: Prometheus text for operators: memory and live-chat connections of this node. For admins,
+/// integration tokens and the addresses in `--metrics-allow` only.
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    security::ClientIp(ip): security::ClientIp,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let allowed = ip.is_some_and(|ip| state.config.metrics_allow.contains(ip))
+        || match auth::resolve(&state, &headers).await {
+            Ok(Some(c)) => match &c.principal {
+                lifebuoy_store::Principal::Agent(a) => matches!(a.role, lifebuoy_domain::Role::Admin),
+                lifebuoy_store::Principal::Integration { .. } => true,
+                lifebuoy_store::Principal::Customer(_) => false,
+            },
+            _ => false,
+        };
+    if !allowed {
+        return error::ApiError::forbidden("metrics are for admins, integration tokens and --metrics-allow addresses")
+            .into_response();
+    }
     let rss = std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
@@ -141,7 +207,7 @@ async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) ->
         state.hub.connections(),
         state.hub.topic_count()
     );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 async fn openapi() -> impl IntoResponse {

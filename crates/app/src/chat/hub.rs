@@ -38,6 +38,9 @@ pub enum Control {
     Follow,
     /// Stop following it (it went to someone else).
     Unfollow,
+    /// A session of this agent (topic `a:`) or customer (`k:`) ended: each connection re-checks its own and
+    /// closes if it was that one ([`crate::auth::end_sessions`]).
+    SessionEnded,
 }
 
 /// A subscriber's queue and its lag flag.

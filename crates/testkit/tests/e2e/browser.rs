@@ -23,9 +23,11 @@ async fn customer_files_agent_replies_customer_sees_agent_number() {
     let shot_file = app.dir.join("withdrawal-screenshot.png");
     std::fs::write(&shot_file, png_bytes()).unwrap();
 
-    // The customer arrives from the exchange, signed in by the identity token.
+    // The customer arrives from the exchange, signed in by the identity token: the link's page posts it back
+    // by itself (a GET signs nobody in).
     let customer = driver.session("zh-CN").await;
     customer.goto(&app.url(&format!("/portal/sso?token={}", identity_token("U777", "zh-CN", 3600)))).await.unwrap();
+    customer.wait().for_element(Locator::Css("a[href='/portal/tickets/new']")).await.unwrap();
     assert!(text_of(&customer, "h1").await.contains("我的工单"));
     customer.find(Locator::Css("a[href='/portal/tickets/new']")).await.unwrap().click().await.unwrap();
     customer.wait().for_element(Locator::Css("#new-ticket")).await.unwrap();

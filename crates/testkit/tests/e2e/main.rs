@@ -8,5 +8,6 @@ mod chat_browser;
 mod helpcenter;
 mod kb;
 mod pages;
+mod security;
 mod ticket_search;
 mod tickets;

@@ -162,7 +162,7 @@ async fn guest_codes_are_mailed_over_smtp() {
     let mail = smtp.wait_for("To: li.lei@example.com").await;
     // The subject ends with the code (the trilingual body is base64 on the wire).
     let after = mail.split("Sign-in code:").nth(1).unwrap_or_else(|| panic!("{mail}"));
-    let code: String = after.chars().filter(|ch| !ch.is_whitespace()).take(6).collect();
+    let code: String = after.chars().filter(|ch| !ch.is_whitespace()).take(8).collect();
     assert!(code.chars().all(|ch| ch.is_ascii_digit()), "{mail}");
     let ok = c
         .post(app.url("/api/v1/guest/verify"))

@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1`, documented by `GET /api/openapi.json`.
 
+pub mod agents;
 pub mod attachments;
 pub mod guests;
 pub mod kb;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/me", get(tickets::me))
         .route("/departments", get(tickets::departments))
         .route("/agents", get(tickets::agents).post(crate::chat::api::create_agent))
+        .route("/agents/{id}/unlock", post(agents::unlock))
         .route("/guest/code", post(guests::request_code))
         .route("/guest/verify", post(guests::verify))
         .route("/kb/search", get(kb::search))

@@ -14,7 +14,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// How long a widget's chat session lasts.
-const CHAT_SESSION_MS: i64 = 30 * 24 * 3600 * 1000;
+pub(crate) const CHAT_SESSION_MS: i64 = 30 * 24 * 3600 * 1000;
+/// How long a visitor's (pre-chat form) session lasts until they write their first message; then it lasts
+/// [`CHAT_SESSION_MS`]. A visitor who never writes leaves no long-lived session behind.
+pub const VISITOR_FIRST_SESSION_MS: i64 = 2 * 3600 * 1000;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +45,7 @@ pub async fn session(
             ApiError::invalid("topic", "deposit, withdrawal, account, security, kyc, trading, c2c, api or other")
         })?;
     }
+    let mut ttl = CHAT_SESSION_MS;
     let customer = match r.identity_token.as_deref() {
         Some(token) => {
             let claims = state.identity.verify(token)?;
@@ -60,10 +64,11 @@ pub async fn session(
                 return Err(ApiError::invalid("name", "at most 100 characters"));
             }
             let lang = lang_of(r.lang.as_deref())?.unwrap_or(Lang::ZhHans);
+            ttl = VISITOR_FIRST_SESSION_MS;
             state.store.create_visitor(Some(email.as_str()), name, lang).await?
         }
     };
-    let (token, _csrf) = state.store.create_session("customer", &customer.id, CHAT_SESSION_MS).await?;
+    let (token, _csrf) = state.store.create_session("customer", &customer.id, ttl).await?;
     let lang = lang_of(r.lang.as_deref())?
         .or_else(|| customer.lang.as_deref().and_then(Lang::from_tag))
         .unwrap_or(Lang::ZhHans);

@@ -308,6 +308,7 @@ async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::E
     {
         Box::pin(conn.follow(&mut sink, &c.id, 0)).await?;
     }
+    let mut wrote = false;
     let mut tick = tokio::time::interval(TICK);
     let result = loop {
         tokio::select! {
@@ -319,12 +320,24 @@ async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::E
                         Ok(f) => f,
                         Err(e) => { send(&mut sink, &json!({"type": "error", "code": "invalid", "message": e.to_string()})).await?; continue; }
                     };
+                    if frame.kind == "send" && !wrote {
+                        wrote = true;
+                        if !visitor_wrote(&state, &customer, hello.token.as_deref()).await {
+                            break close_ended(&mut sink).await;
+                        }
+                    }
                     if let Err(e) = Box::pin(customer_frame(&mut conn, &mut sink, &customer, lang, frame)).await {
                         break Err(e);
                     }
                 }
             },
             ev = rx.recv() => if let Some(ev) = ev {
+                if ev.control == Some(Control::SessionEnded) {
+                    if customer_of(&state, hello.token.as_deref()).await.is_none() {
+                        break close_ended(&mut sink).await;
+                    }
+                    continue;
+                }
                 Box::pin(handle_event(&mut conn, &mut sink, &ev)).await?;
                 // Frames were dropped while the inbox was full: now that it is drained, catch up at once.
                 if rx.is_empty() && conn.inbox.lagged.load(Ordering::Relaxed) {
@@ -492,8 +505,11 @@ pub async fn agent_ws(ws: WebSocketUpgrade, State(state): State<AppState>, heade
         Ok(None) => return ApiError::unauthorized().into_response(),
         Err(e) => return e.into_response(),
     };
+    let session = axum_extra::extract::cookie::CookieJar::from_headers(&headers)
+        .get(crate::auth::SESSION_COOKIE)
+        .map(|c| c.value().to_string());
     configure(ws).on_upgrade(move |socket| async move {
-        if let Err(e) = agent_conn(state, socket, agent).await {
+        if let Err(e) = agent_conn(state, socket, agent, session).await {
             tracing::debug!(error = %e, "agent connection ended");
         }
     })
@@ -503,7 +519,12 @@ fn scope_of(a: &Agent) -> Scope {
     if a.role.sees_all() { Scope::All } else { Scope::Agent { id: a.id.clone(), departments: a.departments.clone() } }
 }
 
-async fn agent_conn(state: AppState, socket: WebSocket, agent: Agent) -> Result<(), axum::Error> {
+async fn agent_conn(
+    state: AppState,
+    socket: WebSocket,
+    agent: Agent,
+    session: Option<String>,
+) -> Result<(), axum::Error> {
     let (mut sink, mut stream) = socket.split();
     let hello = match tokio::time::timeout(HELLO_TIMEOUT, next_frame(&mut stream)).await {
         Ok(Some(Ok(v))) if v.get("type").and_then(Value::as_str) == Some("hello") => v,
@@ -567,6 +588,12 @@ async fn agent_conn(state: AppState, socket: WebSocket, agent: Agent) -> Result<
                 }
             },
             ev = rx.recv() => if let Some(ev) = ev {
+                if ev.control == Some(Control::SessionEnded) {
+                    if !agent_session_alive(&state, session.as_deref(), &agent.id).await {
+                        break close_ended(&mut sink).await;
+                    }
+                    continue;
+                }
                 Box::pin(handle_event(&mut conn, &mut sink, &ev)).await?;
                 // Frames were dropped while the inbox was full: now that it is drained, catch up at once.
                 if rx.is_empty() && conn.inbox.lagged.load(Ordering::Relaxed) {
@@ -574,6 +601,9 @@ async fn agent_conn(state: AppState, socket: WebSocket, agent: Agent) -> Result<
                 }
             },
             _ = tick.tick() => {
+                if !agent_session_alive(&state, session.as_deref(), &agent.id).await {
+                    break close_ended(&mut sink).await;
+                }
                 if Box::pin(conn.recover(&mut sink)).await? {
                     let inbox = state.store.chat_inbox(&agent.id, departments.as_deref()).await.unwrap_or_default();
                     send(&mut sink, &json!({"type": "inbox", "items": inbox})).await?;
@@ -683,4 +713,54 @@ async fn agent_frame(conn: &mut Conn, sink: &mut Sink, agent: &Agent, f: Frame) 
         Ok(None) => Ok(()),
         Err(e) => send(sink, &error_frame(&e, f.client_id.as_deref())).await,
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sessions that end close their connections (logout, deactivation, a new password; see auth::end_sessions).
+
+/// Whether an agent connection's session still stands: live, and the agent still active. A failed read
+/// keeps the connection (the next check decides).
+async fn agent_session_alive(state: &AppState, token: Option<&str>, agent_id: &str) -> bool {
+    let Some(token) = token else { return false };
+    match state.store.session(token).await {
+        Ok(Some(s)) if s.principal_kind == "agent" && s.principal_id == agent_id => {
+            match state.store.agent(agent_id).await {
+                Ok(Some(a)) => a.active,
+                Ok(None) => false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "agent check failed; keeping the connection until the next one");
+                    true
+                }
+            }
+        }
+        Ok(_) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "session check failed; keeping the connection until the next one");
+            true
+        }
+    }
+}
+
+/// A visitor's first message: their short session now lasts as long as any chat session. `false` when the
+/// session has ended meanwhile.
+async fn visitor_wrote(state: &AppState, customer: &Customer, token: Option<&str>) -> bool {
+    if customer.kind != "visitor" {
+        return true;
+    }
+    let Some(token) = token else { return false };
+    match state.store.extend_session(token, lifebuoy_store::now_ms() + super::api::CHAT_SESSION_MS).await {
+        Ok(live) => live,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not extend a visitor's session");
+            true
+        }
+    }
+}
+
+/// Tells the client its session ended, and closes.
+async fn close_ended(sink: &mut Sink) -> Result<(), axum::Error> {
+    send(sink, &json!({"type": "error", "code": "unauthorized", "message": "your session has ended; sign in again"}))
+        .await?;
+    let frame = axum::extract::ws::CloseFrame { code: 1008, reason: "session ended".into() };
+    sink.send(WsMsg::Close(Some(frame))).await
 }

@@ -1,6 +1,6 @@
-//! The agent console: sign in (argon2, lockout after repeated failures), the queue with filters and sorting,
-//! and the ticket view with reply, note, assign, transfer, escalate, merge and status. Keyboard shortcuts
-//! come from `static/app.js`.
+//! The agent console: sign in (argon2, lockout after repeated failures per account and per client address),
+//! the queue with filters and sorting, and the ticket view with reply, note, assign, transfer, escalate, merge
+//! and status. Keyboard shortcuts come from `static/app.js`.
 
 use super::{Base, error_page, render, start_session};
 use crate::api::tickets::{self, ListQuery, NewMessage, StaffAction, UpdateBody};
@@ -51,36 +51,69 @@ struct Login {
     password: String,
 }
 
-async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<Login>) -> Response {
+/// Failed sign-ins one client address may make per [`ADDRESS_WINDOW_MS`], whatever the accounts: one address
+/// cannot spread guesses over many agents. Good sign-ins give theirs back.
+pub const ADDRESS_MAX_FAILURES: i64 = 20;
+pub const ADDRESS_WINDOW_MS: i64 = 15 * 60 * 1000;
+
+async fn login(
+    State(state): State<AppState>,
+    client: crate::security::ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<Login>,
+) -> Response {
     let lang = i18n::negotiate(&headers, None);
     if let Err(e) = check_same_origin(&headers) {
         return error_page(&state, lang, None, e);
     }
-    let fail = |key: &str, email: &str| {
+    // Wrong password, unknown email, locked or deactivated account: one answer, so it reveals no agent email.
+    let fail = |email: &str| {
         let base = Base::new(&state, lang, None, "console", "/console/login");
-        let mut r =
-            render(&state, "console_login.html", &base, minijinja::context! { error => i18n::t(lang, key), email });
+        let mut r = render(
+            &state,
+            "console_login.html",
+            &base,
+            minijinja::context! { error => i18n::t(lang, "console.bad_login"), email },
+        );
         *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
         r
     };
-    let rec = match state.store.agent_login_record(&f.email).await {
+    // Both counts are taken before the password is checked, each in one statement, so parallel attempts
+    // cannot all be checked before any is counted.
+    let bucket = format!("login:{}", client.key());
+    match state.store.throttle_take(&bucket, ADDRESS_MAX_FAILURES, ADDRESS_WINDOW_MS).await {
+        Ok(Ok(())) => {}
+        Ok(Err(t)) => {
+            let e = crate::security::too_many(
+                t.retry_at - now_ms(),
+                i18n::t(lang, "console.address_locked")
+                    .replace("{minutes}", &((t.retry_at - now_ms()).max(0) / 60_000 + 1).to_string()),
+            );
+            return error_page(&state, lang, None, e);
+        }
+        Err(e) => return error_page(&state, lang, None, e.into()),
+    }
+    let rec = match state.store.reserve_login_attempt(&f.email, MAX_LOGIN_FAILURES, LOCKOUT_MS).await {
         Ok(r) => r,
         Err(e) => return error_page(&state, lang, None, e.into()),
     };
     let Some(rec) = rec else {
-        // Spend the same time as a real check, so response times do not reveal which emails exist.
+        // Unknown or locked: spend the same time as a real check, so response times reveal neither.
         verify_password_async(f.password.clone(), DUMMY_HASH.clone()).await;
-        return fail("console.bad_login", &f.email);
+        return fail(&f.email);
     };
-    if rec.locked_until.is_some_and(|t| t > now_ms()) {
-        return fail("console.locked", &f.email);
-    }
     if !rec.agent.active || !verify_password_async(f.password.clone(), rec.password_hash.clone()).await {
-        let _ = state.store.record_login_failure(&rec.agent.id, MAX_LOGIN_FAILURES, now_ms() + LOCKOUT_MS).await;
-        let locked_now = rec.failed_logins + 1 >= MAX_LOGIN_FAILURES;
-        return fail(if locked_now { "console.locked" } else { "console.bad_login" }, &f.email);
+        if rec.failed_logins >= MAX_LOGIN_FAILURES {
+            tracing::warn!(agent = %rec.agent.id, "console sign-in locked after failed attempts");
+        }
+        return fail(&f.email);
     }
-    let _ = state.store.record_login_success(&rec.agent.id).await;
+    if let Err(e) = state.store.record_login_success(&rec.agent.id).await {
+        return error_page(&state, lang, None, e.into());
+    }
+    if let Err(e) = state.store.throttle_give_back(&bucket).await {
+        tracing::warn!(error = %e, "could not give back a good sign-in's count");
+    }
     match start_session(&state, "agent", &rec.agent.id).await {
         Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to("/console")).into_response(),
         Err(e) => error_page(&state, lang, None, e),

@@ -28,6 +28,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("portal_home.html", include_str!("../../templates/portal_home.html")),
     ("portal_new.html", include_str!("../../templates/portal_new.html")),
     ("portal_ticket.html", include_str!("../../templates/portal_ticket.html")),
+    ("portal_sso.html", include_str!("../../templates/portal_sso.html")),
     ("console_login.html", include_str!("../../templates/console_login.html")),
     ("console_queue.html", include_str!("../../templates/console_queue.html")),
     ("console_ticket.html", include_str!("../../templates/console_ticket.html")),
@@ -118,6 +119,9 @@ pub fn error_page(state: &AppState, lang: Lang, caller: Option<&Caller>, e: ApiE
     let base = Base::new(state, lang, caller, "portal", "");
     let mut r = render(state, "error.html", &base, minijinja::context! { code => e.code, message => e.message });
     *r.status_mut() = e.status;
+    if let Some(s) = e.retry_after_s {
+        r.headers_mut().insert(header::RETRY_AFTER, s.max(1).into());
+    }
     r
 }
 
@@ -130,7 +134,7 @@ pub async fn start_session(state: &AppState, kind: &str, id: &str) -> Result<Str
 fn session_cookie(state: &AppState, value: &str, max_age_s: i64) -> String {
     format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{}",
-        if state.config.secure_cookies { "; Secure" } else { "" }
+        if state.config.https() { "; Secure" } else { "" }
     )
 }
 
@@ -151,6 +155,7 @@ async fn static_file(Path(file): Path<String>) -> Response {
     let (body, ct): (&'static str, &str) = match file.as_str() {
         "app.css" => (include_str!("../../static/app.css"), "text/css; charset=utf-8"),
         "app.js" => (include_str!("../../static/app.js"), "text/javascript; charset=utf-8"),
+        "sso.js" => (include_str!("../../static/sso.js"), "text/javascript; charset=utf-8"),
         other => match chat_pages::STATIC.iter().chain(help_pages::STATIC).find(|(n, _, _)| *n == other) {
             Some((_, body, ct)) => (body, ct),
             None => return StatusCode::NOT_FOUND.into_response(),
@@ -164,20 +169,43 @@ struct Back {
     back: Option<String>,
 }
 
-/// Only local paths are followed after a switch, so the switcher cannot be used as an open redirect.
+/// Only local paths are followed after a switch, so the switcher cannot be used as an open redirect: one `/`
+/// and then not another `/` (nor a `\\`), no backslashes, no control characters or spaces (browsers drop tabs
+/// and newlines, so `/\t/evil.example` would become `//evil.example`). Other characters outside ASCII are
+/// percent-encoded.
 fn local_path(p: Option<&str>) -> String {
-    match p {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
-        _ => "/".to_string(),
+    let Some(p) = p else { return "/".into() };
+    let ok = p.starts_with('/')
+        && !p[1..].starts_with(['/', '\\'])
+        && !p.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    if !ok {
+        return "/".into();
     }
+    let mut out = String::with_capacity(p.len());
+    for c in p.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
-async fn switch_lang(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
+async fn switch_lang(State(state): State<AppState>, Path(code): Path<String>, Query(q): Query<Back>) -> Response {
     let Ok(lang) = Lang::parse(&code) else { return StatusCode::NOT_FOUND.into_response() };
     (
         [(
             header::SET_COOKIE,
-            format!("{}={}; Path=/; SameSite=Lax; Max-Age=31536000", i18n::LANG_COOKIE, lang.as_str()),
+            format!(
+                "{}={}; Path=/; SameSite=Lax; Max-Age=31536000{}",
+                i18n::LANG_COOKIE,
+                lang.as_str(),
+                if state.config.https() { "; Secure" } else { "" }
+            ),
         )],
         Redirect::to(&local_path(q.back.as_deref())),
     )
@@ -186,14 +214,26 @@ async fn switch_lang(Path(code): Path<String>, Query(q): Query<Back>) -> Respons
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let jar = axum_extra::extract::cookie::CookieJar::from_headers(&headers);
-    let was_agent = match crate::auth::resolve(&state, &headers).await {
-        Ok(Some(c)) => c.is_staff(),
-        _ => false,
-    };
+    let caller = crate::auth::resolve(&state, &headers).await.ok().flatten();
+    let was_agent = caller.as_ref().is_some_and(|c| c.is_staff());
     if crate::auth::check_same_origin(&headers).is_ok()
         && let Some(c) = jar.get(SESSION_COOKIE)
     {
-        let _ = state.store.delete_session(c.value()).await;
+        // Ends the session and closes the WebSockets it opened (the console's live chat).
+        let who = caller.as_ref().and_then(|c| match &c.principal {
+            lifebuoy_store::Principal::Agent(a) => Some(("agent", a.id.clone())),
+            lifebuoy_store::Principal::Customer(k) => Some(("customer", k.id.clone())),
+            lifebuoy_store::Principal::Integration { .. } => None,
+        });
+        let ended = match &who {
+            Some((kind, id)) => crate::auth::end_sessions(&state, kind, id, Some(c.value())).await,
+            None => state.store.delete_session(c.value()).await.map_err(Into::into),
+        };
+        if let Err(e) = ended {
+            // The session may still stand: say so rather than pretend the sign-out worked.
+            let lang = i18n::negotiate(&headers, None);
+            return error_page(&state, lang, caller.as_ref(), e);
+        }
     }
     (
         [(header::SET_COOKIE, session_cookie(&state, "", 0))],
@@ -251,5 +291,10 @@ mod tests {
         assert_eq!(super::local_path(Some("/portal?x=1")), "/portal?x=1");
         assert_eq!(super::local_path(Some("//evil.example")), "/");
         assert_eq!(super::local_path(Some("https://evil.example")), "/");
+        for bad in ["/\t/evil.example", "/\\evil.example", "/\n/evil.example", "/ /evil.example", "\\/evil.example"] {
+            assert_eq!(super::local_path(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(super::local_path(None), "/");
+        assert_eq!(super::local_path(Some("/help/zh-Hans/搜")), "/help/zh-Hans/%E6%90%9C");
     }
 }

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/portal", get(home))
-        .route("/portal/sso", get(sso))
+        .route("/portal/sso", get(sso_page).post(sso))
         .route("/portal/guest/code", post(guest_code))
         .route("/portal/guest/verify", post(guest_verify))
         .route("/portal/tickets/new", get(new_form))
@@ -78,10 +78,32 @@ struct Sso {
     token: String,
 }
 
-/// The exchange links here with an identity token; the portal signs the customer in.
-async fn sso(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<Sso>) -> Response {
+/// `GET /portal/sso?token=...`: the exchange links here with an identity token. A GET signs nobody in (a link
+/// or an image on another site could otherwise sign a visitor in as someone else): the page shows whom the
+/// token names and posts it back from this origin. It does so by itself (`static/sso.js`) when the browser
+/// came from this site or straight from the address bar or the exchange on the same site; from another site
+/// it waits for the click, so a hostile site cannot sign its visitors in to an account of its choosing.
+async fn sso_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<Sso>) -> Response {
+    let lang = i18n::negotiate(&headers, None);
+    let claims = match state.identity.verify(&q.token) {
+        Ok(c) => c,
+        Err(e) => return error_page(&state, lang, None, e),
+    };
+    let auto = !matches!(headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()), Some("cross-site"));
+    let base = Base::new(&state, lang, None, "portal", "/portal");
+    let who = claims.name.clone().or(claims.email.clone()).unwrap_or_else(|| claims.sub.clone());
+    let mut r = render(&state, "portal_sso.html", &base, minijinja::context! { token => q.token, who, auto });
+    // The token is in this page's address: keep it out of caches and of the next page's Referer.
+    r.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(header::REFERRER_POLICY, axum::http::HeaderValue::from_static("no-referrer"));
+    r
+}
+
+/// `POST /portal/sso`: the form of [`sso_page`], from this origin only; signs the customer in.
+async fn sso(State(state): State<AppState>, headers: HeaderMap, Form(q): Form<Sso>) -> Response {
     let lang = i18n::negotiate(&headers, None);
     let run = async {
+        crate::auth::check_same_origin(&headers)?;
         let claims = state.identity.verify(&q.token)?;
         let c = crate::auth::customer_from_claims(&state, &claims).await?;
         start_session(&state, "customer", &c.id).await
@@ -97,12 +119,17 @@ struct GuestCode {
     email: String,
 }
 
-async fn guest_code(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<GuestCode>) -> Response {
+async fn guest_code(
+    State(state): State<AppState>,
+    client: crate::security::ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<GuestCode>,
+) -> Response {
     let lang = i18n::negotiate(&headers, None);
     if let Err(e) = crate::auth::check_same_origin(&headers) {
         return error_page(&state, lang, None, e);
     }
-    match crate::api::guests::issue_code(&state, &f.email).await {
+    match crate::api::guests::issue_code(&state, &client, &f.email).await {
         Ok((email, code)) => {
             let base = Base::new(&state, lang, None, "portal", "/portal");
             let demo_code = state.config.demo.then_some(code);
@@ -129,9 +156,12 @@ async fn guest_verify(State(state): State<AppState>, headers: HeaderMap, Form(f)
         return error_page(&state, lang, None, e);
     }
     let run = async {
-        let email = lifebuoy_domain::Email::parse(&f.email)?;
-        let c = state.store.verify_guest_code(email.as_str(), f.code.trim()).await?.ok_or_else(|| {
-            ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_code", i18n::t(lang, "console.bad_login"))
+        let c = crate::api::guests::verify_code(&state, &f.email, &f.code).await.map_err(|e| {
+            if e.code == "invalid_code" {
+                ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_code", i18n::t(lang, "portal.bad_code"))
+            } else {
+                e
+            }
         })?;
         start_session(&state, "customer", &c.id).await
     };
