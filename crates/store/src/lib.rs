@@ -7,6 +7,7 @@ mod chat;
 mod conversations;
 mod files;
 mod idempotency;
+mod jobs;
 mod kb;
 mod rows;
 mod ticket_text;
@@ -21,6 +22,7 @@ pub use conversations::{
     clean_tags, default_department,
 };
 pub use files::{AttachmentMeta, FileStore};
+pub use jobs::{DEFAULT_MAX_ATTEMPTS, JOB_STATES, Job, JobCounts, JobDone, JobFailed, JobRun, NewJob};
 pub use kb::{
     KB_STATUSES, KbArticle, KbArticleInput, KbAuthor, KbCategory, KbDeflection, KbFilter, KbImportReport, KbQueryCount,
     KbSearchLog, KbSynonymGroup, KbTranslation, KbVersion, KbVoteCount, clean_article, split_keywords, valid_slug,
@@ -85,6 +87,8 @@ pub struct Store {
     pub(crate) db: std::sync::Arc<Db>,
     /// Who hears of committed ticket changes ([`Store::on_ticket_change`]).
     pub(crate) listeners: std::sync::Arc<ticket_text::Listeners>,
+    /// Wakes this process's job runners after a commit that enqueued jobs ([`Store::wake_runners`]).
+    pub(crate) jobs_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// Runs `$body` with `$pool` bound to the writer pool of whichever backend this is, and `$lock` to the row-lock
@@ -204,7 +208,7 @@ impl Store {
             tokio::spawn(writer::checkpointer(checkpoint, stopped));
             Db::Sqlite { write, read, group, _checkpointer: stop }
         };
-        Ok(Store { db: std::sync::Arc::new(db), listeners: Default::default() })
+        Ok(Store { db: std::sync::Arc::new(db), listeners: Default::default(), jobs_wake: Default::default() })
     }
 
     /// Runs this backend's migrations.

@@ -1,1 +1,0 @@
-//! Durable jobs (see the module docs once written).
