@@ -3,6 +3,7 @@
 //! - `bench tickets`: files tickets over HTTP at a concurrency, against `--url` or a server it starts itself
 //!   on a fresh database, and reports tickets/s and latency percentiles.
 //! - `bench queue`: loads N tickets into a fresh database and times the agent-queue page queries.
+//! - `bench jobs`: runs N no-op jobs through the durable job queue (`bench_jobs.rs`).
 
 use clap::Subcommand;
 use hdrhistogram::Histogram;
@@ -68,6 +69,25 @@ pub enum BenchCmd {
         #[arg(long, default_value = "demo1234", env = "LIFEBUOY_BENCH_ADMIN_PASSWORD", hide_env_values = true)]
         admin_password: String,
     },
+    /// Run N no-op jobs through the durable job queue on a fresh database: throughput, lag, doubles, losses.
+    Jobs {
+        /// `postgres://.../postgres` gets a fresh database on that server; default a temporary SQLite file.
+        #[arg(long)]
+        database: Option<String>,
+        #[arg(long, default_value_t = 20_000)]
+        jobs: usize,
+        /// Jobs running at once.
+        #[arg(long, default_value_t = 256)]
+        concurrency: usize,
+        /// Jobs claimed per statement at most.
+        #[arg(long, default_value_t = 256)]
+        batch: usize,
+        /// Jobs per enqueueing transaction.
+        #[arg(long, default_value_t = 500)]
+        enqueue_batch: usize,
+        #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
+        sqlite_sync: String,
+    },
     /// Load N tickets and time the agent queue's page queries.
     Queue {
         #[arg(long, default_value_t = 100_000)]
@@ -87,6 +107,17 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             tickets(url, identity_secret, database, concurrency, duration, sqlite_sync == "full").await
         }
         BenchCmd::Queue { tickets, database, iterations } => queue(tickets, database, iterations).await,
+        BenchCmd::Jobs { database, jobs, concurrency, batch, enqueue_batch, sqlite_sync } => {
+            crate::bench_jobs::run(crate::bench_jobs::JobsBench {
+                database,
+                jobs,
+                concurrency,
+                batch,
+                enqueue_batch,
+                sqlite_sync_full: sqlite_sync == "full",
+            })
+            .await
+        }
         BenchCmd::Kb { articles, queries } => {
             for n in articles {
                 eprintln!("bench kb: indexing {n} generated articles");
@@ -114,7 +145,7 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
 
 /// A fresh database for a bench: a temp SQLite file, or a new database on the given PostgreSQL server.
 /// Returns the URL and what to drop afterwards.
-async fn fresh_database(
+pub(crate) async fn fresh_database(
     database: Option<String>,
     dir: &std::path::Path,
 ) -> anyhow::Result<(String, Option<(String, String)>)> {
@@ -132,7 +163,7 @@ async fn fresh_database(
     }
 }
 
-async fn drop_database(admin: Option<(String, String)>) {
+pub(crate) async fn drop_database(admin: Option<(String, String)>) {
     if let Some((url, name)) = admin {
         use sqlx::Connection;
         if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
@@ -141,7 +172,7 @@ async fn drop_database(admin: Option<(String, String)>) {
     }
 }
 
-fn backend_name(url: &str) -> &'static str {
+pub(crate) fn backend_name(url: &str) -> &'static str {
     if url.starts_with("postgres") { "postgres" } else { "sqlite" }
 }
 
@@ -388,7 +419,7 @@ fn round(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-fn tempdir() -> anyhow::Result<std::path::PathBuf> {
+pub(crate) fn tempdir() -> anyhow::Result<std::path::PathBuf> {
     let d = std::env::temp_dir().join(format!("lifebuoy-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&d)?;
     Ok(d)

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_chat;
+mod bench_jobs;
 mod demo;
 mod kb;
 
@@ -217,8 +218,11 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     // background; until it is done the queue's text search matches subjects as before.
     state.load_tickets();
     tokio::spawn(lifebuoy_web::chat::service::sweep_queue(state.app.clone()));
+    let jobs = lifebuoy_app::jobs::builtin::start(&store).await.context("starting the job runner")?;
     tracing::info!(%addr, backend = ?store.backend(), "lifebuoy listening");
     axum::serve(listener, lifebuoy_web::app(state)).with_graceful_shutdown(shutdown()).await?;
+    // Stop claiming jobs, let running ones finish (or give them back), then close the database.
+    jobs.shutdown().await;
     store.close().await;
     Ok(())
 }
