@@ -190,6 +190,31 @@ fn placeholders(from: usize, n: usize) -> String {
     (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
+/// Parameter markers for the statements with hundreds of parameters (batch inserts and updates), bound in the
+/// order they appear: `$1, $2, ...` on PostgreSQL, anonymous `?` on SQLite. sqlx's SQLite driver looks every
+/// numbered marker's name up in SQLite's list of names, a linear search each, so a 4,000-parameter insert with
+/// `$n` markers cost more than everything else in `bench jobs` together (a third of the CPU).
+struct Marks {
+    pg: bool,
+    n: usize,
+}
+
+impl Marks {
+    fn new(pg: bool) -> Marks {
+        Marks { pg, n: 0 }
+    }
+
+    fn next(&mut self) -> String {
+        self.n += 1;
+        if self.pg { format!("${}", self.n) } else { "?".into() }
+    }
+
+    /// `k` markers, comma-separated.
+    fn list(&mut self, k: usize) -> String {
+        (0..k).map(|_| self.next()).collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// Inserts jobs inside the caller's transaction (any store transaction on either backend, or a group-writer
 /// write on SQLite): the outbox. A job whose `(kind, idem_key)` is already taken is skipped. Returns the ids
 /// inserted. The caller wakes local runners after its commit ([`Store::wake_runners`]).
@@ -209,24 +234,15 @@ where
     for j in jobs {
         j.check()?;
     }
+    let pg = DB::NAME == "PostgreSQL";
     for chunk in jobs.chunks(CHUNK) {
+        let mut m = Marks::new(pg);
         let rows: Vec<String> = chunk
             .iter()
-            .enumerate()
-            .map(|(i, _)| {
-                let b = i * 8;
-                format!(
-                    "(${}, ${}, ${}, 'queued', 0, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
-                )
+            .map(|_| {
+                let (id, kind, payload, max, run_at, due_at) = (m.next(), m.next(), m.next(), m.next(), m.next(), m.next());
+                let (key, created, updated) = (m.next(), m.next(), m.next());
+                format!("({id}, {kind}, {payload}, 'queued', 0, {max}, {run_at}, {due_at}, {key}, {created}, {updated})")
             })
             .collect();
         let sql = format!(
@@ -241,6 +257,7 @@ where
                 .bind(j.kind.as_str())
                 .bind(j.payload.as_str())
                 .bind(j.max_attempts)
+                .bind(j.run_at)
                 .bind(j.run_at)
                 .bind(j.idem_key.as_deref())
                 .bind(now)
@@ -343,17 +360,22 @@ impl Store {
             return Ok(Vec::new());
         }
         let (node, done) = (node.to_string(), done.to_vec());
+        let pg = self.backend() == crate::Backend::Postgres;
         let (ids, woke) = grouped_write!(self, (Vec<String>, bool), [node, done], |conn| {
             let now = now_ms();
             let mut completed: Vec<(String, String, i64)> = Vec::with_capacity(done.len());
             for chunk in done.chunks(CHUNK) {
+                let mut m = Marks::new(pg);
                 let sql = format!(
-                    "UPDATE jobs SET state = 'done', due_at = NULL, locked_until = NULL, finished_at = $2, \
-                     updated_at = $2 WHERE state = 'running' AND locked_by = $1 AND id IN ({}) \
+                    "UPDATE jobs SET state = 'done', due_at = NULL, locked_until = NULL, finished_at = {}, \
+                     updated_at = {} WHERE state = 'running' AND locked_by = {} AND id IN ({}) \
                      RETURNING id, kind, attempts",
-                    placeholders(3, chunk.len())
+                    m.next(),
+                    m.next(),
+                    m.next(),
+                    m.list(chunk.len())
                 );
-                let mut q = sqlx::query_as(&sql).bind(&node).bind(now);
+                let mut q = sqlx::query_as(&sql).bind(now).bind(now).bind(&node);
                 for d in chunk {
                     q = q.bind(&d.id);
                 }
@@ -442,20 +464,32 @@ impl Store {
             return Ok(Vec::new());
         }
         let (node, ids) = (node.to_string(), ids.to_vec());
-        let set = match lease {
-            Some(_) => "locked_until = $2, due_at = $2, updated_at = $3",
-            None => "state = 'queued', attempts = attempts - 1, locked_until = NULL, due_at = $3, updated_at = $3",
-        };
-        let lease_ms = lease.map(|l| l.as_millis() as i64).unwrap_or(0);
+        let pg = self.backend() == crate::Backend::Postgres;
+        let lease_ms = lease.map(|l| l.as_millis() as i64);
         grouped_write!(self, Vec<String>, [node, ids], |conn| {
             let now = now_ms();
             let mut out = Vec::with_capacity(ids.len());
             for chunk in ids.chunks(CHUNK) {
+                let mut m = Marks::new(pg);
+                let set = match lease_ms {
+                    Some(_) => format!("locked_until = {a}, due_at = {b}, updated_at = {c}", a = m.next(), b = m.next(), c = m.next()),
+                    None => format!(
+                        "state = 'queued', attempts = attempts - 1, locked_until = NULL, due_at = {a}, updated_at = {b}",
+                        a = m.next(),
+                        b = m.next()
+                    ),
+                };
                 let sql = format!(
-                    "UPDATE jobs SET {set} WHERE state = 'running' AND locked_by = $1 AND id IN ({}) RETURNING id",
-                    placeholders(4, chunk.len())
+                    "UPDATE jobs SET {set} WHERE state = 'running' AND locked_by = {} AND id IN ({}) RETURNING id",
+                    m.next(),
+                    m.list(chunk.len())
                 );
-                let mut q = sqlx::query_as::<_, (String,)>(&sql).bind(&node).bind(now + lease_ms).bind(now);
+                let mut q = sqlx::query_as::<_, (String,)>(&sql);
+                q = match lease_ms {
+                    Some(l) => q.bind(now + l).bind(now + l).bind(now),
+                    None => q.bind(now).bind(now),
+                };
+                q = q.bind(&node);
                 for id in chunk {
                     q = q.bind(id);
                 }
