@@ -2,7 +2,9 @@
 //! retry, scheduled jobs, recovery of a killed node's jobs, graceful shutdown, the local wake-up, and two nodes
 //! on one PostgreSQL running 1,000 jobs with none run twice and none lost.
 
-use lifebuoy_app::jobs::{Backoff, JobContext, JobFailure, JobOutcome, Registry, Runner, RunnerHandle, RunnerOptions, builtin};
+use lifebuoy_app::jobs::{
+    Backoff, JobContext, JobFailure, JobOutcome, Registry, Runner, RunnerHandle, RunnerOptions, builtin,
+};
 use lifebuoy_store::{Job, NewJob, Store, StoreOptions, now_ms};
 use lifebuoy_testkit::{Backend, fresh_store, pg_admin_url};
 use serde_json::json;
@@ -65,7 +67,11 @@ async fn wait_state(s: &Store, id: &str, state: &str) -> Job {
 }
 
 /// A handler that counts its runs per job and fails the first `fail_first` runs of each.
-fn flaky(runs: Arc<Mutex<HashMap<String, u32>>>, fail_first: u32) -> impl Fn(Job, JobContext) -> futures::future::BoxFuture<'static, Result<JobOutcome, JobFailure>> + Send + Sync + 'static {
+fn flaky(
+    runs: Arc<Mutex<HashMap<String, u32>>>,
+    fail_first: u32,
+) -> impl Fn(Job, JobContext) -> futures::future::BoxFuture<'static, Result<JobOutcome, JobFailure>> + Send + Sync + 'static
+{
     move |job: Job, _ctx: JobContext| {
         let runs = runs.clone();
         Box::pin(async move {
@@ -75,7 +81,11 @@ fn flaky(runs: Arc<Mutex<HashMap<String, u32>>>, fail_first: u32) -> impl Fn(Job
                 *c += 1;
                 *c
             };
-            if n <= fail_first { Err(JobFailure::retry(format!("relay down (run {n})"))) } else { Ok(JobOutcome::done()) }
+            if n <= fail_first {
+                Err(JobFailure::retry(format!("relay down (run {n})")))
+            } else {
+                Ok(JobOutcome::done())
+            }
         })
     }
 }
@@ -117,7 +127,11 @@ async fn a_job_reaching_the_dead_letters_and_retried_by_a_supervisor() {
             let (b, r) = (b.clone(), r.clone());
             async move {
                 r.fetch_add(1, Ordering::SeqCst);
-                if b.load(Ordering::SeqCst) { Err(JobFailure::retry("the exchange's API answers 503")) } else { Ok(JobOutcome::done()) }
+                if b.load(Ordering::SeqCst) {
+                    Err(JobFailure::retry("the exchange's API answers 503"))
+                } else {
+                    Ok(JobOutcome::done())
+                }
             }
         };
         let runner = start(&s, "t.doomed", handler, opts("node-a"));
@@ -141,7 +155,8 @@ async fn a_job_reaching_the_dead_letters_and_retried_by_a_supervisor() {
         runner.shutdown().await;
 
         // A permanent failure is dead at once, with attempts left.
-        let handler = |_job: Job, _ctx: JobContext| async { Err::<JobOutcome, _>(JobFailure::permanent("no such account")) };
+        let handler =
+            |_job: Job, _ctx: JobContext| async { Err::<JobOutcome, _>(JobFailure::permanent("no such account")) };
         let runner = start(&s, "t.permanent", handler, opts("node-b"));
         let p = NewJob { kind: "t.permanent".into(), ..permanent };
         s.enqueue_job(&p).await.unwrap();
@@ -231,7 +246,11 @@ async fn shutdown_waits_for_running_jobs_and_gives_back_the_slow_ones() {
         assert_eq!((report.released, report.abandoned), (1, 0));
         assert_eq!(s.job(&quick.id).await.unwrap().unwrap().state, "done", "the running quick job finished first");
         let back = s.job(&slow.id).await.unwrap().unwrap();
-        assert_eq!((back.state.as_str(), back.attempts), ("queued", 0), "the slow one is given back, its run not counted");
+        assert_eq!(
+            (back.state.as_str(), back.attempts),
+            ("queued", 0),
+            "the slow one is given back, its run not counted"
+        );
         assert!(back.due_at.unwrap() <= now_ms());
         // Nothing is claimed after the shutdown.
         let j = NewJob::new("t.slow", &json!({"ms": 0}));
@@ -280,7 +299,11 @@ async fn the_heartbeat_records_its_run_and_schedules_the_next_once() {
         let next = s.list_jobs("queued", None, 10).await.unwrap();
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].run_at % 3_600_000, 0);
-        assert!(!s.enqueue_job(&builtin::next_in_chain(builtin::HEARTBEAT, json!({"every_s": 3600}), 3600, now_ms())).await.unwrap());
+        assert!(
+            !s.enqueue_job(&builtin::next_in_chain(builtin::HEARTBEAT, json!({"every_s": 3600}), 3600, now_ms()))
+                .await
+                .unwrap()
+        );
         runner.shutdown().await;
     })
     .await;
@@ -322,7 +345,7 @@ async fn two_nodes_on_one_postgresql_run_1000_jobs_once_each() {
         let (sa, sb) = (a.stats(), b.stats());
         a.shutdown().await;
         b.shutdown().await;
-        let runs = runs.lock().unwrap();
+        let runs = std::mem::take(&mut *runs.lock().unwrap());
         let twice: Vec<_> = runs.iter().filter(|(_, n)| n.len() > 1).collect();
         assert!(twice.is_empty(), "jobs run twice: {twice:?}");
         assert_eq!(runs.len(), 1000, "jobs lost: {}", 1000 - runs.len());

@@ -50,10 +50,10 @@ async fn measure(b: &JobsBench, url: &str, backend: &str) -> anyhow::Result<serd
             let (runs, lags) = (runs.clone(), lags.clone());
             async move {
                 let i = job.payload_as::<serde_json::Value>()?["i"].as_u64().unwrap_or(u64::MAX) as usize;
-                if let (Some(r), Some(l)) = (runs.get(i), lags.get(i)) {
-                    if r.fetch_add(1, Ordering::Relaxed) == 0 {
-                        l.store(ctx.started_at - job.run_at, Ordering::Relaxed);
-                    }
+                if let (Some(r), Some(l)) = (runs.get(i), lags.get(i))
+                    && r.fetch_add(1, Ordering::Relaxed) == 0
+                {
+                    l.store(ctx.started_at - job.run_at, Ordering::Relaxed);
                 }
                 Ok(JobOutcome::done())
             }

@@ -42,12 +42,16 @@ impl Node {
         let node = Node { child, log };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(r) = reqwest::get(format!("http://{addr}/healthz")).await {
-                if r.status().is_success() {
-                    return node;
-                }
+            if let Ok(r) = reqwest::get(format!("http://{addr}/healthz")).await
+                && r.status().is_success()
+            {
+                return node;
             }
-            assert!(Instant::now() < deadline, "lifebuoy on {addr} did not become healthy in 60 s: {}", node.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "lifebuoy on {addr} did not become healthy in 60 s: {}",
+                node.log_text()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

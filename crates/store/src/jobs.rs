@@ -240,9 +240,12 @@ where
         let rows: Vec<String> = chunk
             .iter()
             .map(|_| {
-                let (id, kind, payload, max, run_at, due_at) = (m.next(), m.next(), m.next(), m.next(), m.next(), m.next());
+                let (id, kind, payload, max, run_at, due_at) =
+                    (m.next(), m.next(), m.next(), m.next(), m.next(), m.next());
                 let (key, created, updated) = (m.next(), m.next(), m.next());
-                format!("({id}, {kind}, {payload}, 'queued', 0, {max}, {run_at}, {due_at}, {key}, {created}, {updated})")
+                format!(
+                    "({id}, {kind}, {payload}, 'queued', 0, {max}, {run_at}, {due_at}, {key}, {created}, {updated})"
+                )
             })
             .collect();
         let sql = format!(
@@ -472,7 +475,12 @@ impl Store {
             for chunk in ids.chunks(CHUNK) {
                 let mut m = Marks::new(pg);
                 let set = match lease_ms {
-                    Some(_) => format!("locked_until = {a}, due_at = {b}, updated_at = {c}", a = m.next(), b = m.next(), c = m.next()),
+                    Some(_) => format!(
+                        "locked_until = {a}, due_at = {b}, updated_at = {c}",
+                        a = m.next(),
+                        b = m.next(),
+                        c = m.next()
+                    ),
                     None => format!(
                         "state = 'queued', attempts = attempts - 1, locked_until = NULL, due_at = {a}, updated_at = {b}",
                         a = m.next(),
@@ -541,10 +549,13 @@ impl Store {
             return Err(Invalid::new("state", "no such job state").into());
         }
         let (cmp, dir) = if matches!(state, "done" | "dead") { ("<", "DESC") } else { (">", "ASC") };
-        let cursor = if after.is_some() { format!(" AND (run_at {cmp} $3 OR (run_at = $3 AND id {cmp} $4))") } else { String::new() };
-        let sql = format!(
-            "SELECT {JOB_COLS} FROM jobs WHERE state = $1{cursor} ORDER BY run_at {dir}, id {dir} LIMIT $2"
-        );
+        let cursor = if after.is_some() {
+            format!(" AND (run_at {cmp} $3 OR (run_at = $3 AND id {cmp} $4))")
+        } else {
+            String::new()
+        };
+        let sql =
+            format!("SELECT {JOB_COLS} FROM jobs WHERE state = $1{cursor} ORDER BY run_at {dir}, id {dir} LIMIT $2");
         Ok(on_read!(self, |pool| {
             let mut q = sqlx::query_as(&sql).bind(state).bind(limit.clamp(1, 1000));
             if let Some((run_at, id)) = after {
@@ -558,7 +569,9 @@ impl Store {
     /// console.
     pub async fn job_counts(&self) -> Result<JobCounts> {
         let now = now_ms();
-        let (states, due): (Vec<(String, i64)>, (i64, Option<i64>)) = on_read!(self, |pool| async {
+        type Counts = (Vec<(String, i64)>, (i64, Option<i64>));
+        let (states, due): Counts = on_read!(self, |pool| {
+            async {
             let states = sqlx::query_as(
                 "SELECT state, COUNT(*) FROM jobs WHERE state IN ('queued', 'running', 'failed', 'dead') GROUP BY state",
             )
@@ -570,7 +583,8 @@ impl Store {
                 .await?;
             Ok::<_, sqlx::Error>((states, due))
         }
-        .await)?;
+        .await
+        })?;
         let mut c = JobCounts { due: due.0, oldest_due_at: due.1, ..Default::default() };
         for (state, n) in states {
             match state.as_str() {
@@ -657,8 +671,8 @@ mod tests {
     async fn stores(dir: &std::path::Path) -> Vec<(Store, Option<(String, String)>)> {
         use sqlx::Connection;
         let sqlite = Store::open(&StoreOptions::new(format!("sqlite://{}", dir.join("t.db").display()))).await.unwrap();
-        let admin = std::env::var("LIFEBUOY_TEST_PG")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let admin =
+            std::env::var("LIFEBUOY_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let name = format!("lb_test_{}", uuid::Uuid::new_v4().simple());
         let mut c = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL for the PostgreSQL half");
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.unwrap();
@@ -681,14 +695,20 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lb-outbox-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         for (s, pg) in stores(&dir).await {
-            let (rolled, committed, failed) =
-                (NewJob::new("t.outbox", &serde_json::json!({"n": 1})), NewJob::new("t.outbox", &serde_json::json!({"n": 2})), NewJob::new("t.outbox", &serde_json::json!({"n": 3})));
+            let (rolled, committed, failed) = (
+                NewJob::new("t.outbox", &serde_json::json!({"n": 1})),
+                NewJob::new("t.outbox", &serde_json::json!({"n": 2})),
+                NewJob::new("t.outbox", &serde_json::json!({"n": 3})),
+            );
             let dept = "INSERT INTO departments (id, name_en, name_zh_hans, name_zh_hant) VALUES ($1, $1, $1, $1)";
             let (r, c) = (rolled.clone(), committed.clone());
             on_write!(s, |pool, _l| async {
                 let mut tx = pool.begin().await?;
                 sqlx::query(dept).bind("outbox-rolled").execute(&mut *tx).await?;
-                assert_eq!(insert_jobs(&mut *tx, std::slice::from_ref(&r), now_ms()).await?, [r.id.clone()]);
+                assert_eq!(
+                    insert_jobs(&mut *tx, std::slice::from_ref(&r), now_ms()).await?,
+                    std::slice::from_ref(&r.id)
+                );
                 tx.rollback().await?;
                 let mut tx = pool.begin().await?;
                 sqlx::query(dept).bind("outbox-committed").execute(&mut *tx).await?;

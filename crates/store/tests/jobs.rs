@@ -60,7 +60,10 @@ async fn enqueue_claim_complete_with_keys_and_schedules() {
         assert!(!s.enqueue_job(&job("t.mail", 99).key("welcome-42")).await.unwrap());
         assert!(s.enqueue_job(&job("t.other", 5).key("welcome-42")).await.unwrap());
         assert_eq!(s.job_by_key("t.mail", "welcome-42").await.unwrap().unwrap().id, b.id);
-        assert!(matches!(s.enqueue_job(&NewJob { payload: "{not json".into(), ..job("t.mail", 0) }).await, Err(StoreError::Invalid(_))));
+        assert!(matches!(
+            s.enqueue_job(&NewJob { payload: "{not json".into(), ..job("t.mail", 0) }).await,
+            Err(StoreError::Invalid(_))
+        ));
         assert!(matches!(s.enqueue_job(&job("t.mail", 0).max_attempts(0)).await, Err(StoreError::Invalid(_))));
 
         let c = s.job_counts().await.unwrap();
@@ -109,7 +112,10 @@ async fn a_lease_that_ends_unrenewed_is_claimed_again_and_the_old_holder_is_refu
         // The live holder of `kept` renews it; `j`'s node is gone and never does.
         assert!(s.claim_jobs("node-b", &[], 10, short).await.unwrap().is_empty());
         tokio::time::sleep(Duration::from_millis(150)).await;
-        assert_eq!(s.extend_job_leases("dead-node", &[kept.id.clone()], LEASE).await.unwrap(), [kept.id.clone()]);
+        assert_eq!(
+            s.extend_job_leases("dead-node", std::slice::from_ref(&kept.id), LEASE).await.unwrap(),
+            std::slice::from_ref(&kept.id)
+        );
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert_eq!(s.job_counts().await.unwrap().due, 1, "the expired lease is backlog");
         let again = s.claim_jobs("node-b", &[], 10, LEASE).await.unwrap();
@@ -118,8 +124,13 @@ async fn a_lease_that_ends_unrenewed_is_claimed_again_and_the_old_holder_is_refu
         // The old holder's late outcome is refused, whole.
         let late = JobDone { id: j.id.clone(), record: Some("{}".into()), then: vec![job("t.follow", 1)] };
         assert!(s.complete_jobs("dead-node", &[late]).await.unwrap().is_empty());
-        assert!(s.fail_jobs("dead-node", &[JobFailed { id: j.id.clone(), error: "x".into(), retry_at: None }]).await.unwrap().is_empty());
-        assert!(s.extend_job_leases("dead-node", &[j.id.clone()], LEASE).await.unwrap().is_empty());
+        assert!(
+            s.fail_jobs("dead-node", &[JobFailed { id: j.id.clone(), error: "x".into(), retry_at: None }])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(s.extend_job_leases("dead-node", std::slice::from_ref(&j.id), LEASE).await.unwrap().is_empty());
         assert!(s.job_run(&j.id).await.unwrap().is_none());
         assert_eq!(s.job_counts().await.unwrap().queued, 0, "no follow-up from a refused completion");
         assert_eq!(s.complete_jobs("node-b", &[JobDone::new(&j.id)]).await.unwrap().len(), 1);
@@ -138,7 +149,14 @@ async fn failing_twice_then_succeeding() {
             assert_eq!((got.len(), got[0].attempts), (1, attempt));
             let retry_at = now_ms() + 200;
             let states = s
-                .fail_jobs("n", &[JobFailed { id: j.id.clone(), error: format!("relay down #{attempt}"), retry_at: Some(retry_at) }])
+                .fail_jobs(
+                    "n",
+                    &[JobFailed {
+                        id: j.id.clone(),
+                        error: format!("relay down #{attempt}"),
+                        retry_at: Some(retry_at),
+                    }],
+                )
                 .await
                 .unwrap();
             assert_eq!(states, [(j.id.clone(), "failed".to_string())]);
@@ -153,11 +171,14 @@ async fn failing_twice_then_succeeding() {
         let got = s.claim_jobs("n", &[], 10, LEASE).await.unwrap();
         assert_eq!(got[0].attempts, 3);
         let done = JobDone { id: j.id.clone(), record: Some(r#"{"sent":true}"#.into()), then: vec![] };
-        assert_eq!(s.complete_jobs("n", &[done]).await.unwrap(), [j.id.clone()]);
+        assert_eq!(s.complete_jobs("n", &[done]).await.unwrap(), std::slice::from_ref(&j.id));
         let f = get(&s, &j.id).await;
         assert_eq!((f.state.as_str(), f.attempts), ("done", 3));
         let run = s.job_run(&j.id).await.unwrap().expect("the run is recorded with the completion");
-        assert_eq!((run.kind.as_str(), run.node.as_str(), run.attempt, run.note.as_str()), ("t.flaky", "n", 3, r#"{"sent":true}"#));
+        assert_eq!(
+            (run.kind.as_str(), run.node.as_str(), run.attempt, run.note.as_str()),
+            ("t.flaky", "n", 3, r#"{"sent":true}"#)
+        );
     })
     .await;
 }
@@ -184,7 +205,10 @@ async fn dead_letters_and_a_supervisors_retry() {
         let got = s.claim_jobs("n", &[], 10, LEASE).await.unwrap();
         assert_eq!((got.len(), got[0].attempts), (1, 2));
         // A retry time is ignored once the attempts are used up.
-        let out = s.fail_jobs("n", &[JobFailed { id: j.id.clone(), error: "second".into(), retry_at: Some(now_ms()) }]).await.unwrap();
+        let out = s
+            .fail_jobs("n", &[JobFailed { id: j.id.clone(), error: "second".into(), retry_at: Some(now_ms()) }])
+            .await
+            .unwrap();
         assert_eq!(out[0].1, "dead");
         let dead = get(&s, &j.id).await;
         assert_eq!((dead.due_at, dead.last_error.as_deref(), dead.attempts), (None, Some("second"), 2));
@@ -218,8 +242,9 @@ async fn a_completion_writes_its_record_and_follow_ups_in_the_same_transaction()
         s.enqueue_job(&j).await.unwrap();
         s.claim_jobs("n", &[], 10, LEASE).await.unwrap();
         let next = job("t.chain", 2).at(now_ms() + 60_000).key("slot-7");
-        let done = JobDone { id: j.id.clone(), record: Some(r#"{"ok":1}"#.into()), then: vec![next.clone(), next.clone()] };
-        assert_eq!(s.complete_jobs("n", &[done]).await.unwrap(), [j.id.clone()]);
+        let done =
+            JobDone { id: j.id.clone(), record: Some(r#"{"ok":1}"#.into()), then: vec![next.clone(), next.clone()] };
+        assert_eq!(s.complete_jobs("n", &[done]).await.unwrap(), std::slice::from_ref(&j.id));
         let n = get(&s, &next.id).await;
         assert_eq!((n.state.as_str(), n.run_at, n.idem_key.as_deref()), ("queued", next.run_at, Some("slot-7")));
         assert_eq!(s.job_run(&j.id).await.unwrap().unwrap().note, r#"{"ok":1}"#);
@@ -235,8 +260,8 @@ async fn release_gives_a_job_back_without_counting_the_run() {
         let j = job("t.release", 1);
         s.enqueue_job(&j).await.unwrap();
         s.claim_jobs("n", &[], 10, LEASE).await.unwrap();
-        assert!(s.release_jobs("other", &[j.id.clone()]).await.unwrap().is_empty());
-        assert_eq!(s.release_jobs("n", &[j.id.clone()]).await.unwrap(), [j.id.clone()]);
+        assert!(s.release_jobs("other", std::slice::from_ref(&j.id)).await.unwrap().is_empty());
+        assert_eq!(s.release_jobs("n", std::slice::from_ref(&j.id)).await.unwrap(), std::slice::from_ref(&j.id));
         let r = get(&s, &j.id).await;
         assert_eq!((r.state.as_str(), r.attempts, r.locked_until), ("queued", 0, None));
         assert!(r.due_at.unwrap() <= now_ms());
@@ -273,7 +298,8 @@ async fn lists_page_by_keyset_and_purge_removes_old_done_jobs() {
         s.enqueue_jobs(&[old.clone(), recent.clone()]).await.unwrap();
         let got = s.claim_jobs("n", &[], 10, LEASE).await.unwrap();
         assert_eq!(got.len(), 2);
-        let done: Vec<JobDone> = got.iter().map(|j| JobDone { id: j.id.clone(), record: Some("{}".into()), then: vec![] }).collect();
+        let done: Vec<JobDone> =
+            got.iter().map(|j| JobDone { id: j.id.clone(), record: Some("{}".into()), then: vec![] }).collect();
         s.complete_jobs("n", &done).await.unwrap();
         let listed: Vec<String> = s.list_jobs("done", None, 10).await.unwrap().into_iter().map(|j| j.id).collect();
         assert_eq!(listed, [recent.id.clone(), old.id.clone()]);
@@ -309,10 +335,8 @@ async fn two_handles_claim_every_job_once() {
                 mine.extend(got.into_iter().map(|j| j.id));
             }
         };
-        let (a, b) = tokio::join!(
-            tokio::spawn(claimer(s.clone(), "node-a")),
-            tokio::spawn(claimer(other.clone(), "node-b"))
-        );
+        let (a, b) =
+            tokio::join!(tokio::spawn(claimer(s.clone(), "node-a")), tokio::spawn(claimer(other.clone(), "node-b")));
         let (a, b) = (a.unwrap(), b.unwrap());
         let all: HashSet<&String> = a.iter().chain(b.iter()).collect();
         assert_eq!(a.len() + b.len(), 1000, "no job claimed twice");

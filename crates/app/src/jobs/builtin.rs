@@ -70,13 +70,15 @@ async fn purge(job: Job, ctx: JobContext) -> Result<JobOutcome, JobFailure> {
     let args: PurgeArgs = job.payload_as()?;
     let now = now_ms();
     let day = 86_400_000;
-    let deleted = ctx.store.purge_jobs(now - args.keep_done_days.max(1) * day, now - args.keep_runs_days.max(1) * day).await?;
+    let deleted =
+        ctx.store.purge_jobs(now - args.keep_done_days.max(1) * day, now - args.keep_runs_days.max(1) * day).await?;
     if deleted > 0 {
         tracing::info!(deleted, "purged old jobs");
     }
     let mut out = JobOutcome::done();
     if let Some(every) = args.every_s.filter(|s| *s > 0) {
-        let next = json!({"every_s": every, "keep_done_days": args.keep_done_days, "keep_runs_days": args.keep_runs_days});
+        let next =
+            json!({"every_s": every, "keep_done_days": args.keep_done_days, "keep_runs_days": args.keep_runs_days});
         out = out.then(next_in_chain(PURGE, next, every, now));
     }
     Ok(out)

@@ -227,7 +227,9 @@ impl RunnerHandle {
         if !aborted.is_empty() {
             match sh.store.release_jobs(&sh.node, &aborted).await {
                 Ok(ids) => released = ids.len(),
-                Err(e) => tracing::error!(error = %e, jobs = aborted.len(), "could not give back running jobs; their lease will end"),
+                Err(e) => {
+                    tracing::error!(error = %e, jobs = aborted.len(), "could not give back running jobs; their lease will end")
+                }
             }
             sh.counters.released.fetch_add(released as u64, Ordering::Relaxed);
         }
@@ -274,7 +276,11 @@ async fn claim_loop(
             let wait = match sh.store.next_job_due(&sh.kinds).await {
                 Ok(Some(due)) if due <= now_ms() => {
                     // Due, but the last claim found nothing: other nodes hold those rows. Do not spin.
-                    if empty_claims > 0 { Some(sh.opts.poll.min(Duration::from_millis(100 << empty_claims.min(3)))) } else { None }
+                    if empty_claims > 0 {
+                        Some(sh.opts.poll.min(Duration::from_millis(100 << empty_claims.min(3))))
+                    } else {
+                        None
+                    }
                 }
                 Ok(Some(due)) => Some(Duration::from_millis((due - now_ms()) as u64).min(sh.opts.poll)),
                 Ok(None) => Some(sh.opts.poll),
@@ -413,32 +419,32 @@ async fn record(sh: &Shared, batch: Vec<Finished>) {
             }
         }
     }
-    if !done.is_empty() {
-        if let Some(ids) = persist("completing jobs", || sh.store.complete_jobs(&sh.node, &done)).await {
-            sh.counters.succeeded.fetch_add(ids.len() as u64, Ordering::Relaxed);
-            let lost = done.len() - ids.len();
-            if lost > 0 {
-                sh.counters.lost.fetch_add(lost as u64, Ordering::Relaxed);
-                tracing::warn!(jobs = lost, "finished jobs were no longer this node's (lease ended): not recorded");
-            }
+    if !done.is_empty()
+        && let Some(ids) = persist("completing jobs", || sh.store.complete_jobs(&sh.node, &done)).await
+    {
+        sh.counters.succeeded.fetch_add(ids.len() as u64, Ordering::Relaxed);
+        let lost = done.len() - ids.len();
+        if lost > 0 {
+            sh.counters.lost.fetch_add(lost as u64, Ordering::Relaxed);
+            tracing::warn!(jobs = lost, "finished jobs were no longer this node's (lease ended): not recorded");
         }
     }
-    if !failed.is_empty() {
-        if let Some(states) = persist("recording failed jobs", || sh.store.fail_jobs(&sh.node, &failed)).await {
-            let by_id: HashMap<&str, &Finished> = batch.iter().map(|f| (f.job.id.as_str(), f)).collect();
-            for (id, state) in &states {
-                let f = by_id[id.as_str()];
-                let error = f.result.as_ref().err().map(|e| e.message.as_str()).unwrap_or("");
-                if state == "dead" {
-                    sh.counters.dead.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(job = %id, kind = %f.job.kind, attempts = f.job.attempts, error, "job is dead");
-                } else {
-                    sh.counters.failed.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(job = %id, kind = %f.job.kind, attempt = f.job.attempts, error, "job failed; will retry");
-                }
+    if !failed.is_empty()
+        && let Some(states) = persist("recording failed jobs", || sh.store.fail_jobs(&sh.node, &failed)).await
+    {
+        let by_id: HashMap<&str, &Finished> = batch.iter().map(|f| (f.job.id.as_str(), f)).collect();
+        for (id, state) in &states {
+            let f = by_id[id.as_str()];
+            let error = f.result.as_ref().err().map(|e| e.message.as_str()).unwrap_or("");
+            if state == "dead" {
+                sh.counters.dead.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(job = %id, kind = %f.job.kind, attempts = f.job.attempts, error, "job is dead");
+            } else {
+                sh.counters.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(job = %id, kind = %f.job.kind, attempt = f.job.attempts, error, "job failed; will retry");
             }
-            sh.counters.lost.fetch_add((failed.len() - states.len()) as u64, Ordering::Relaxed);
         }
+        sh.counters.lost.fetch_add((failed.len() - states.len()) as u64, Ordering::Relaxed);
     }
     let mut held = sh.held();
     for f in &batch {
