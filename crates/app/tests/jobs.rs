@@ -345,7 +345,7 @@ async fn two_nodes_on_one_postgresql_run_1000_jobs_once_each() {
         let (sa, sb) = (a.stats(), b.stats());
         a.shutdown().await;
         b.shutdown().await;
-        let runs = runs.lock().unwrap().clone();
+        let runs = std::mem::take(&mut *runs.lock().unwrap());
         let twice: Vec<_> = runs.iter().filter(|(_, n)| n.len() > 1).collect();
         assert!(twice.is_empty(), "jobs run twice: {twice:?}");
         assert_eq!(runs.len(), 1000, "jobs lost: {}", 1000 - runs.len());
@@ -363,4 +363,59 @@ async fn two_nodes_on_one_postgresql_run_1000_jobs_once_each() {
 
 fn rand_ms() -> u64 {
     (uuid::Uuid::new_v4().as_u128() % 4) as u64
+}
+
+/// The console's use cases: supervisors and admins (and the system) see and retry jobs; L1 agents and
+/// integration tokens are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_supervisors_see_and_retry_jobs() {
+    use lifebuoy_app::jobs::supervise;
+    use lifebuoy_app::{Actor, AppError};
+    use lifebuoy_domain::{AgentNo, Lang, Role};
+    with_store(&[Backend::Sqlite], |s, _| async move {
+        let agent = |no: &'static str, role: Role| {
+            let s = s.clone();
+            async move {
+                s.create_agent(&lifebuoy_store::NewAgent {
+                    email: format!("{}@desk.example", no.to_lowercase()),
+                    display_name: no.into(),
+                    agent_no: AgentNo::parse(no).unwrap(),
+                    role,
+                    languages: vec![Lang::En],
+                    departments: vec!["support".into()],
+                    password_hash: "x".into(),
+                })
+                .await
+                .unwrap()
+            }
+        };
+        let sup = Actor::Agent(agent("S200", Role::Supervisor).await);
+        let l1 = Actor::Agent(agent("A200", Role::AgentL1).await);
+        let token = Actor::Integration { token_id: "t".into(), name: "exchange".into() };
+        let j = NewJob::new("t.dead", &json!({})).max_attempts(1);
+        s.enqueue_job(&j).await.unwrap();
+        s.claim_jobs("n", &[], 1, Duration::from_secs(30)).await.unwrap();
+        s.fail_jobs("n", &[lifebuoy_store::JobFailed { id: j.id.clone(), error: "boom".into(), retry_at: None }])
+            .await
+            .unwrap();
+        for who in [&l1, &token] {
+            assert!(matches!(supervise::overview(&s, who).await, Err(AppError::Forbidden(_))));
+            assert!(matches!(supervise::list(&s, who, "dead", None, 10).await, Err(AppError::Forbidden(_))));
+            assert!(matches!(supervise::retry(&s, who, &j.id).await, Err(AppError::Forbidden(_))));
+        }
+        assert_eq!(s.job(&j.id).await.unwrap().unwrap().state, "dead");
+        let o = supervise::overview(&s, &sup).await.unwrap();
+        assert_eq!((o.counts.dead, o.last_heartbeat.is_none()), (1, true));
+        let page = supervise::list(&s, &sup, "dead", None, 10).await.unwrap();
+        assert_eq!(page.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), [j.id.as_str()]);
+        let cursor = supervise::cursor_of(&page[0]);
+        assert!(supervise::list(&s, &sup, "dead", Some(&cursor), 10).await.unwrap().is_empty());
+        assert!(matches!(supervise::list(&s, &sup, "done", None, 10).await, Err(AppError::Invalid { .. })));
+        assert!(matches!(supervise::list(&s, &sup, "dead", Some("x"), 10).await, Err(AppError::Invalid { .. })));
+        assert_eq!(supervise::retry(&s, &sup, &j.id).await.unwrap().state, "queued");
+        let again = supervise::retry(&s, &sup, &j.id).await.unwrap_err();
+        assert_eq!(again.code(), "job_not_retryable");
+        assert!(matches!(supervise::retry(&s, &Actor::system("ops"), "nope").await, Err(AppError::NotFound)));
+    })
+    .await;
 }

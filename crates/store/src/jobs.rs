@@ -569,7 +569,8 @@ impl Store {
     /// console.
     pub async fn job_counts(&self) -> Result<JobCounts> {
         let now = now_ms();
-        let (states, due): (Vec<(String, i64)>, (i64, Option<i64>)) = on_read!(self, |pool| {
+        type Counts = (Vec<(String, i64)>, (i64, Option<i64>));
+        let (states, due): Counts = on_read!(self, |pool| {
             async {
             let states = sqlx::query_as(
                 "SELECT state, COUNT(*) FROM jobs WHERE state IN ('queued', 'running', 'failed', 'dead') GROUP BY state",
@@ -704,7 +705,10 @@ mod tests {
             on_write!(s, |pool, _l| async {
                 let mut tx = pool.begin().await?;
                 sqlx::query(dept).bind("outbox-rolled").execute(&mut *tx).await?;
-                assert_eq!(insert_jobs(&mut *tx, std::slice::from_ref(&r), now_ms()).await?, vec![r.id.clone()]);
+                assert_eq!(
+                    insert_jobs(&mut *tx, std::slice::from_ref(&r), now_ms()).await?,
+                    std::slice::from_ref(&r.id)
+                );
                 tx.rollback().await?;
                 let mut tx = pool.begin().await?;
                 sqlx::query(dept).bind("outbox-committed").execute(&mut *tx).await?;

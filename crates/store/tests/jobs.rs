@@ -114,7 +114,7 @@ async fn a_lease_that_ends_unrenewed_is_claimed_again_and_the_old_holder_is_refu
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert_eq!(
             s.extend_job_leases("dead-node", std::slice::from_ref(&kept.id), LEASE).await.unwrap(),
-            vec![kept.id.clone()]
+            std::slice::from_ref(&kept.id)
         );
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert_eq!(s.job_counts().await.unwrap().due, 1, "the expired lease is backlog");
@@ -171,7 +171,7 @@ async fn failing_twice_then_succeeding() {
         let got = s.claim_jobs("n", &[], 10, LEASE).await.unwrap();
         assert_eq!(got[0].attempts, 3);
         let done = JobDone { id: j.id.clone(), record: Some(r#"{"sent":true}"#.into()), then: vec![] };
-        assert_eq!(s.complete_jobs("n", &[done]).await.unwrap(), vec![j.id.clone()]);
+        assert_eq!(s.complete_jobs("n", &[done]).await.unwrap(), std::slice::from_ref(&j.id));
         let f = get(&s, &j.id).await;
         assert_eq!((f.state.as_str(), f.attempts), ("done", 3));
         let run = s.job_run(&j.id).await.unwrap().expect("the run is recorded with the completion");
@@ -244,7 +244,7 @@ async fn a_completion_writes_its_record_and_follow_ups_in_the_same_transaction()
         let next = job("t.chain", 2).at(now_ms() + 60_000).key("slot-7");
         let done =
             JobDone { id: j.id.clone(), record: Some(r#"{"ok":1}"#.into()), then: vec![next.clone(), next.clone()] };
-        assert_eq!(s.complete_jobs("n", &[done]).await.unwrap(), vec![j.id.clone()]);
+        assert_eq!(s.complete_jobs("n", &[done]).await.unwrap(), std::slice::from_ref(&j.id));
         let n = get(&s, &next.id).await;
         assert_eq!((n.state.as_str(), n.run_at, n.idem_key.as_deref()), ("queued", next.run_at, Some("slot-7")));
         assert_eq!(s.job_run(&j.id).await.unwrap().unwrap().note, r#"{"ok":1}"#);
@@ -261,7 +261,7 @@ async fn release_gives_a_job_back_without_counting_the_run() {
         s.enqueue_job(&j).await.unwrap();
         s.claim_jobs("n", &[], 10, LEASE).await.unwrap();
         assert!(s.release_jobs("other", std::slice::from_ref(&j.id)).await.unwrap().is_empty());
-        assert_eq!(s.release_jobs("n", std::slice::from_ref(&j.id)).await.unwrap(), vec![j.id.clone()]);
+        assert_eq!(s.release_jobs("n", std::slice::from_ref(&j.id)).await.unwrap(), std::slice::from_ref(&j.id));
         let r = get(&s, &j.id).await;
         assert_eq!((r.state.as_str(), r.attempts, r.locked_until), ("queued", 0, None));
         assert!(r.due_at.unwrap() <= now_ms());

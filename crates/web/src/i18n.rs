@@ -30,6 +30,7 @@ static DICTS: LazyLock<[serde_json::Value; 3]> = LazyLock::new(|| {
                 include_str!(concat!("../i18n/kb/", $lang, ".json")),
                 include_str!(concat!("../i18n/help/", $lang, ".json")),
                 include_str!(concat!("../i18n/chat/", $lang, ".json")),
+                include_str!(concat!("../i18n/jobs/", $lang, ".json")),
             ])
         };
     }

@@ -200,13 +200,24 @@ async fn metrics(
         .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
         .map(|pages| pages * 4096)
         .unwrap_or(0);
-    let body = format!(
+    let mut body = format!(
         "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {rss}\n\
          # TYPE lifebuoy_chat_connections gauge\nlifebuoy_chat_connections {}\n\
          # TYPE lifebuoy_chat_topics gauge\nlifebuoy_chat_topics {}\n",
         state.hub.connections(),
         state.hub.topic_count()
     );
+    // Durable jobs (the whole deployment's, from the database): per state, and the backlog.
+    if let Ok(j) = state.store.job_counts().await {
+        let oldest_s = j.oldest_due_at.map(|t| (lifebuoy_store::now_ms() - t).max(0) as f64 / 1000.0).unwrap_or(0.0);
+        body.push_str(&format!(
+            "# TYPE lifebuoy_jobs gauge\nlifebuoy_jobs{{state=\"queued\"}} {}\nlifebuoy_jobs{{state=\"running\"}} {}\n\
+             lifebuoy_jobs{{state=\"failed\"}} {}\nlifebuoy_jobs{{state=\"dead\"}} {}\n\
+             # TYPE lifebuoy_jobs_due gauge\nlifebuoy_jobs_due {}\n\
+             # TYPE lifebuoy_jobs_oldest_due_seconds gauge\nlifebuoy_jobs_oldest_due_seconds {oldest_s:.3}\n",
+            j.queued, j.running, j.failed, j.dead, j.due
+        ));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

@@ -14,6 +14,7 @@
 mod backoff;
 pub mod builtin;
 mod runner;
+pub mod supervise;
 
 pub use backoff::Backoff;
 pub use lifebuoy_store::{Job, JobCounts, NewJob};

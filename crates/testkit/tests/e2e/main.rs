@@ -6,6 +6,7 @@ mod browser;
 mod chat;
 mod chat_browser;
 mod helpcenter;
+mod jobs;
 mod kb;
 mod pages;
 mod security;

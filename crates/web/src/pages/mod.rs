@@ -5,6 +5,7 @@
 pub mod chat_pages;
 pub mod console;
 pub mod help_pages;
+pub mod jobs_console;
 pub mod kb_console;
 pub mod portal;
 
@@ -41,7 +42,9 @@ pub fn templates() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
-    for (name, src) in TEMPLATES.iter().chain(chat_pages::TEMPLATES).chain(help_pages::TEMPLATES) {
+    for (name, src) in
+        TEMPLATES.iter().chain(chat_pages::TEMPLATES).chain(help_pages::TEMPLATES).chain(jobs_console::TEMPLATES)
+    {
         env.add_template(name, src).expect("embedded templates compile (checked by a test)");
     }
     env.add_filter("fill", |s: String, kw: Kwargs| -> Result<String, minijinja::Error> {
@@ -149,6 +152,7 @@ pub fn router() -> Router<AppState> {
         .merge(console::router())
         .merge(chat_pages::router())
         .merge(help_pages::router())
+        .merge(jobs_console::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
@@ -282,7 +286,10 @@ mod tests {
     #[test]
     fn templates_compile() {
         let env = super::templates();
-        let all = super::TEMPLATES.len() + super::chat_pages::TEMPLATES.len() + super::help_pages::TEMPLATES.len();
+        let all = super::TEMPLATES.len()
+            + super::chat_pages::TEMPLATES.len()
+            + super::help_pages::TEMPLATES.len()
+            + super::jobs_console::TEMPLATES.len();
         assert_eq!(env.templates().count(), all);
     }
 
