@@ -36,8 +36,12 @@ async fn session(app: &TestApp, agent_id: &str, lang: &str) -> (reqwest::Client,
     (c, csrf)
 }
 
+/// `/metrics` as an operator's scraper reads it: with an integration token (it is not for the anonymous).
 async fn metrics(app: &TestApp) -> String {
-    reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap()
+    let token = app.integration_token().await;
+    let r = app.http.get(app.url("/metrics")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
 }
 
 async fn supervisors_see_and_retry_dead_jobs(app: &TestApp) {
