@@ -34,35 +34,12 @@ impl Mailer {
 
     /// A guest's one-time sign-in code, in the three languages (the guest has no profile language yet).
     pub fn send_guest_code(&self, to: &str, code: &str) {
-        let Some((transport, from)) = self.smtp.clone() else {
-            tracing::info!(to, code, "guest sign-in code (no SMTP configured: logged instead of mailed)");
-            return;
-        };
         let body = format!(
             "您的 Lifebuoy 客服中心验证码：{code}（15 分钟内有效）\n您的 Lifebuoy 客服中心驗證碼：{code}（15 分鐘內有效）\n\
              Your Lifebuoy support sign-in code: {code} (valid for 15 minutes)\n\n\
              客服人员绝不会向您索要此验证码。Support staff will never ask you for this code.\n"
         );
-        let to_owned = to.to_string();
-        let code = code.to_string();
-        tokio::spawn(async move {
-            let msg = to_owned.parse::<Mailbox>().map_err(|e| e.to_string()).and_then(|rcpt| {
-                Message::builder()
-                    .from(from)
-                    .to(rcpt)
-                    .subject(format!("验证码 / 驗證碼 / Sign-in code: {code}"))
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(body)
-                    .map_err(|e| e.to_string())
-            });
-            let res = match msg {
-                Ok(m) => transport.send(m).await.map(|_| ()).map_err(|e| e.to_string()),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = res {
-                tracing::error!(to = %to_owned, error = %e, "could not send the guest sign-in code");
-            }
-        });
+        self.deliver(to, format!("验证码 / 驗證碼 / Sign-in code: {code}"), body, "guest sign-in code");
     }
 
     /// Tells the owner of an address that guest sign-in to it was locked after wrong codes (someone may be
