@@ -172,6 +172,21 @@ impl Principal {
 const AGENT_COLS: &str =
     "id, email, display_name, agent_no, role, languages, active, password_hash, failed_logins, locked_until";
 
+/// The address's guard row inside the transaction `$tx`, created on first sight and (on PostgreSQL, with
+/// `$lock`) locked, so counting and checking an attempt is one step.
+macro_rules! guard_row {
+    ($tx:ident, $email:expr, $lock:expr) => {{
+        sqlx::query("INSERT INTO guest_guards (email) VALUES ($1) ON CONFLICT (email) DO NOTHING")
+            .bind($email)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query_as(&format!("SELECT {GUARD_COLS} FROM guest_guards WHERE email = $1{}", $lock))
+            .bind($email)
+            .fetch_one(&mut *$tx)
+            .await?
+    }};
+}
+
 impl Store {
     /// Creates an agent with their departments, in one transaction.
     pub async fn create_agent(&self, a: &NewAgent) -> Result<Agent> {
@@ -431,14 +446,7 @@ impl Store {
         let now = now_ms();
         on_write!(self, |pool, lock| {
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO guest_guards (email) VALUES ($1) ON CONFLICT (email) DO NOTHING")
-                .bind(email)
-                .execute(&mut *tx)
-                .await?;
-            let g: GuardRow = sqlx::query_as(&format!("SELECT {GUARD_COLS} FROM guest_guards WHERE email = $1{lock}"))
-                .bind(email)
-                .fetch_one(&mut *tx)
-                .await?;
+            let g: GuardRow = guard_row!(tx, email, lock);
             if let Some(until) = g.locked_until.filter(|t| *t > now) {
                 return Ok(GuestCodeIssue::Locked { until });
             }
@@ -489,14 +497,7 @@ impl Store {
         let now = now_ms();
         on_write!(self, |pool, lock| {
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO guest_guards (email) VALUES ($1) ON CONFLICT (email) DO NOTHING")
-                .bind(email)
-                .execute(&mut *tx)
-                .await?;
-            let g: GuardRow = sqlx::query_as(&format!("SELECT {GUARD_COLS} FROM guest_guards WHERE email = $1{lock}"))
-                .bind(email)
-                .fetch_one(&mut *tx)
-                .await?;
+            let g: GuardRow = guard_row!(tx, email, lock);
             if let Some(until) = g.locked_until.filter(|t| *t > now) {
                 return Ok(GuestVerify::Locked { until, just_locked: false });
             }
