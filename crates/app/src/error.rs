@@ -24,9 +24,16 @@ pub enum AppError {
     /// The change lost a race or contradicts the current state (someone else took the chat...).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
-    /// Too many attempts: try again after `retry_after_s` seconds.
+    /// Too many attempts (`rate_limited`), or locked after wrong guesses (`locked`): try again after
+    /// `retry_after_s` seconds.
     #[error("{message}")]
-    RateLimited { retry_after_s: u64, message: String },
+    RateLimited { code: &'static str, retry_after_s: u64, message: String },
+    /// A file refused: `file_too_large`, `unsupported_file_type`, `mislabelled_file`.
+    #[error("{message}")]
+    File { code: &'static str, message: String },
+    /// The credentials offered (a sign-in code, a password) are wrong.
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: String },
     /// Storage or a dependency failed; nothing was changed.
     #[error("storage failed; nothing was changed, try again")]
     Unavailable(String),
@@ -53,7 +60,9 @@ impl AppError {
             AppError::Invalid { .. } | AppError::Domain(_) => "invalid",
             AppError::IllegalStatus(_) => "illegal_status_change",
             AppError::Conflict { code, .. } => code,
-            AppError::RateLimited { .. } => "rate_limited",
+            AppError::RateLimited { code, .. }
+            | AppError::Unauthenticated { code, .. }
+            | AppError::File { code, .. } => code,
             AppError::Unavailable(_) => "storage_unavailable",
         }
     }
@@ -86,5 +95,7 @@ mod tests {
         assert_eq!(AppError::conflict("chat_taken", "x").code(), "chat_taken");
         assert_eq!(AppError::from(StoreError::Conflict("x".into())).code(), "conflict");
         assert_eq!(AppError::from(StoreError::Io(std::io::Error::other("disk"))).code(), "storage_unavailable");
+        let stopped = StoreError::Unavailable("the store is shutting down".into());
+        assert_eq!(AppError::from(stopped).code(), "storage_unavailable", "a writer that stopped is not a conflict");
     }
 }

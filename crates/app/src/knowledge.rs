@@ -295,6 +295,147 @@ impl App {
     }
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Editing the knowledge base: every rule here, whichever door (the API, the console's forms) it came through.
+
+/// Slugs that would collide with the help center's own pages.
+pub const RESERVED_SLUGS: &[&str] = &["search", "c", "vote"];
+
+/// The author an edit is recorded under, if the actor may edit the knowledge base (supervisors and admins).
+pub fn editor(actor: &crate::Actor) -> crate::AppResult<KbAuthor> {
+    match actor {
+        crate::Actor::Agent(a) if a.role.edits_kb() => {
+            Ok(KbAuthor { id: Some(a.id.clone()), name: format!("{} · {}", a.display_name, a.agent_no) })
+        }
+        crate::Actor::Agent(_) => {
+            Err(crate::AppError::forbidden("only supervisors and admins edit the knowledge base"))
+        }
+        _ => Err(crate::AppError::forbidden("agents only")),
+    }
+}
+
+/// Search synonyms change every search: admins only.
+pub fn edits_synonyms(actor: &crate::Actor) -> bool {
+    matches!(actor, crate::Actor::Agent(a) if a.role.edits_synonyms())
+}
+
+impl App {
+    /// An article by id, or failing that by slug.
+    pub async fn find_article(&self, id_or_slug: &str) -> crate::AppResult<KbArticle> {
+        if let Some(a) = self.store.kb_article(id_or_slug).await? {
+            return Ok(a);
+        }
+        self.store.kb_article_by_slug(id_or_slug).await?.ok_or(crate::AppError::NotFound)
+    }
+
+    /// The slug is not one of the help center's own pages, and the category exists.
+    async fn check_article(&self, input: &KbArticleInput) -> crate::AppResult<()> {
+        if RESERVED_SLUGS.contains(&input.slug.trim()) {
+            let msg = format!("{:?} is reserved by the help center", input.slug.trim());
+            return Err(crate::AppError::invalid("slug", msg));
+        }
+        let cats = self.store.kb_categories().await?;
+        if !cats.iter().any(|c| c.slug == input.category.trim()) {
+            return Err(crate::AppError::invalid("category", "no such category"));
+        }
+        Ok(())
+    }
+
+    /// After a save: this node's index now, the others through the hub. The article is saved whatever happens
+    /// here; a failed reindex is logged and repaired by the next rebuild.
+    async fn article_saved(&self, id: &str) {
+        if let Err(e) = self.kb_article_changed(id).await {
+            tracing::error!(error = %e, article = id, "reindexing a saved article failed");
+        }
+    }
+
+    /// Creates an article (supervisors and admins).
+    pub async fn create_article(&self, actor: &crate::Actor, input: &KbArticleInput) -> crate::AppResult<KbArticle> {
+        let author = editor(actor)?;
+        self.check_article(input).await?;
+        let a = self.store.kb_create_article(input, &author).await?;
+        self.article_saved(&a.id).await;
+        Ok(a)
+    }
+
+    /// Saves a new version of an article. With `expected_version`, a newer saved version (someone else's
+    /// edit) makes the save a conflict instead of overwriting it.
+    pub async fn update_article(
+        &self,
+        actor: &crate::Actor,
+        id_or_slug: &str,
+        input: &KbArticleInput,
+        expected_version: Option<i64>,
+    ) -> crate::AppResult<KbArticle> {
+        let author = editor(actor)?;
+        let cur = self.find_article(id_or_slug).await?;
+        self.check_article(input).await?;
+        let a = self.store.kb_update_article(&cur.id, input, expected_version, &author, "edited").await?;
+        self.article_saved(&a.id).await;
+        Ok(a)
+    }
+
+    /// Publishes, unpublishes (back to draft) or makes an article internal.
+    pub async fn set_article_status(
+        &self,
+        actor: &crate::Actor,
+        id: &str,
+        status: &str,
+    ) -> crate::AppResult<KbArticle> {
+        let author = editor(actor)?;
+        if !lifebuoy_store::KB_STATUSES.contains(&status) {
+            return Err(crate::AppError::invalid("status", "draft, published or internal"));
+        }
+        let a = self.store.kb_set_status(id, status, &author).await?;
+        self.article_saved(&a.id).await;
+        Ok(a)
+    }
+
+    /// Saves an old version's content as the newest version.
+    pub async fn restore_article(&self, actor: &crate::Actor, id: &str, version: i64) -> crate::AppResult<KbArticle> {
+        let author = editor(actor)?;
+        let v = self.store.kb_version(id, version).await?.ok_or(crate::AppError::NotFound)?;
+        self.check_article(&v.content).await?;
+        let a = self.store.kb_update_article(id, &v.content, None, &author, "restored").await?;
+        self.article_saved(&a.id).await;
+        Ok(a)
+    }
+
+    /// Adds a group of search synonyms (admins) and applies it to every node's index.
+    pub async fn add_synonyms(&self, actor: &crate::Actor, terms: &[String]) -> crate::AppResult<()> {
+        if !edits_synonyms(actor) {
+            return Err(crate::AppError::forbidden("only admins edit the search synonyms"));
+        }
+        self.store.kb_add_synonyms(terms).await?;
+        if let Err(e) = self.kb_synonyms_changed().await {
+            tracing::error!(error = %e, "applying synonyms failed");
+        }
+        Ok(())
+    }
+
+    /// Deletes a group of search synonyms (admins).
+    pub async fn delete_synonyms(&self, actor: &crate::Actor, id: &str) -> crate::AppResult<()> {
+        if !edits_synonyms(actor) {
+            return Err(crate::AppError::forbidden("only admins edit the search synonyms"));
+        }
+        self.store.kb_delete_synonyms(id).await?;
+        if let Err(e) = self.kb_synonyms_changed().await {
+            tracing::error!(error = %e, "applying synonyms failed");
+        }
+        Ok(())
+    }
+
+    /// Creates or renames a help-center category (supervisors and admins).
+    pub async fn save_category(&self, actor: &crate::Actor, c: &lifebuoy_store::KbCategory) -> crate::AppResult<()> {
+        editor(actor)?;
+        if !(0..=100_000).contains(&c.position) {
+            return Err(crate::AppError::invalid("position", "a whole number, 0 to 100000"));
+        }
+        self.store.kb_save_category(c).await?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

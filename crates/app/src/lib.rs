@@ -4,7 +4,9 @@
 //! its rules itself and answers with an [`AppError`] carrying a stable code. The web crate maps those to HTTP
 //! statuses, the WebSocket handlers to frame codes; nothing here knows of HTTP.
 
+pub mod accounts;
 pub mod actor;
+pub mod attachments;
 pub mod chat;
 pub mod error;
 pub mod jobs;

@@ -395,7 +395,7 @@ impl App {
                     tracing::error!(error = %e, "ticket search failed; matching subjects instead");
                     return self.store.list_conversations(scope, f, sort, after, limit).await;
                 }
-                Err(_) => return Err(StoreError::Conflict("the search task stopped".into())),
+                Err(_) => return Err(StoreError::Unavailable("the search task stopped".into())),
             };
             let f = QueueFilter { text_ids: Some(hits.ids), ..f.clone() };
             let page = self.store.list_conversations(scope, &f, sort, after, limit).await?;

@@ -218,3 +218,182 @@ async fn chat_rules_sqlite() {
 async fn chat_rules_postgres() {
     chat_rules(Backend::Postgres).await;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Accounts, the knowledge base's editing, attachments
+
+async fn account_rules(backend: Backend) {
+    let f = fixture(backend).await;
+    let app = &f.app;
+    let admin_agent = agent(app, "D001", Role::Admin, &["support"]).await;
+    let admin = Actor::Agent(admin_agent.clone());
+    let sup = Actor::Agent(agent(app, "D002", Role::Supervisor, &["support"]).await);
+    let l1_agent = agent(app, "D003", Role::AgentL1, &["support"]).await;
+    let alice = Actor::Customer(customer(app, "alice").await);
+    let exchange = Actor::Integration { token_id: "t".into(), name: "exchange".into() };
+
+    // Only admins and the exchange manage accounts; an admin cannot deactivate themselves.
+    assert_forbidden(app.set_agent_active(&sup, &l1_agent.id, false).await, "a supervisor deactivates");
+    assert_forbidden(app.set_agent_active(&alice, &l1_agent.id, false).await, "a customer deactivates");
+    assert_forbidden(app.unlock_agent(&sup, &l1_agent.id).await, "a supervisor unlocks");
+    match app.set_agent_active(&admin, &admin_agent.id, false).await {
+        Err(AppError::Conflict { code: "own_account", .. }) => {}
+        other => panic!("an admin deactivating themselves: {other:?}"),
+    }
+    assert!(matches!(app.set_agent_active(&admin, "nobody", false).await, Err(AppError::NotFound)));
+    let (s1, _) = app.store.create_session("agent", &l1_agent.id, 60_000).await.unwrap();
+    app.set_agent_active(&exchange, &l1_agent.id, false).await.unwrap();
+    assert!(app.store.session(&s1).await.unwrap().is_none(), "deactivation ends the agent's sessions");
+    assert!(!app.store.agent(&l1_agent.id).await.unwrap().unwrap().active);
+    app.set_agent_active(&admin, &l1_agent.id, true).await.unwrap();
+
+    // New agents: admins only, a password of at least twelve characters, known departments.
+    let mut input: lifebuoy_app::accounts::NewAgentInput = serde_json::from_value(serde_json::json!({
+        "email": "new@desk.example", "display_name": "New", "agent_no": "D010", "role": "agent_l1",
+        "languages": ["en"], "departments": ["support"], "password": "short"
+    }))
+    .unwrap();
+    assert_forbidden(app.create_agent(&sup, &input).await, "a supervisor creates an agent");
+    assert!(
+        matches!(app.create_agent(&admin, &input).await, Err(AppError::Invalid { field, .. }) if field == "password")
+    );
+    input.password = "a passphrase long enough".into();
+    input.departments = vec!["nowhere".into()];
+    assert!(
+        matches!(app.create_agent(&admin, &input).await, Err(AppError::Invalid { field, .. }) if field == "departments")
+    );
+    input.departments = vec!["support".into()];
+    let created = app.create_agent(&admin, &input).await.unwrap();
+
+    // Changing one's password: the current one must be right; the other sessions end, this one stays.
+    let me = Actor::Agent(created.clone());
+    let (here, _) = app.store.create_session("agent", &created.id, 60_000).await.unwrap();
+    let (there, _) = app.store.create_session("agent", &created.id, 60_000).await.unwrap();
+    assert_forbidden(app.change_password(&me, Some(&here), "wrong", "another long passphrase").await, "wrong current");
+    assert_forbidden(app.change_password(&alice, None, "x", "another long passphrase").await, "a customer");
+    assert!(matches!(
+        app.change_password(&me, Some(&here), "a passphrase long enough", "short").await,
+        Err(AppError::Invalid { .. })
+    ));
+    app.change_password(&me, Some(&here), "a passphrase long enough", "another long passphrase").await.unwrap();
+    assert!(app.store.session(&here).await.unwrap().is_some(), "the session that changed it stays");
+    assert!(app.store.session(&there).await.unwrap().is_none(), "the others end");
+    let hash = app.store.agent_password_hash(&created.id).await.unwrap().unwrap();
+    assert!(lifebuoy_app::accounts::verify_password("another long passphrase", &hash));
+
+    // Guest codes: 8 digits; five wrong codes lock the address, and a new code does not unlock it.
+    let (_, code) = app.issue_guest_code("198.51.100.7", "guest@example.com").await.unwrap();
+    assert!(code.len() == 8 && code.bytes().all(|b| b.is_ascii_digit()));
+    let wrong = if code == "00000000" { "11111111" } else { "00000000" };
+    for _ in 0..4 {
+        match app.verify_guest_code("guest@example.com", wrong).await {
+            Err(AppError::Unauthenticated { code: "invalid_code", .. }) => {}
+            other => panic!("a wrong code: {other:?}"),
+        }
+    }
+    match app.verify_guest_code("guest@example.com", wrong).await {
+        Err(AppError::RateLimited { code: "locked", retry_after_s, .. }) => assert!(retry_after_s >= 14 * 60),
+        other => panic!("the fifth wrong code: {other:?}"),
+    }
+    assert!(matches!(
+        app.issue_guest_code("198.51.100.7", "guest@example.com").await,
+        Err(AppError::RateLimited { code: "locked", .. })
+    ));
+    assert!(matches!(
+        app.verify_guest_code("guest@example.com", &code).await,
+        Err(AppError::RateLimited { code: "locked", .. })
+    ));
+}
+
+async fn knowledge_and_attachment_rules(backend: Backend) {
+    let f = fixture(backend).await;
+    let app = &f.app;
+    let sup = Actor::Agent(agent(app, "K001", Role::Supervisor, &["support"]).await);
+    let admin = Actor::Agent(agent(app, "K002", Role::Admin, &["support"]).await);
+    let l2 = Actor::Agent(agent(app, "K003", Role::AgentL2, &["support"]).await);
+    let exchange = Actor::Integration { token_id: "t".into(), name: "exchange".into() };
+    let cat = lifebuoy_store::KbCategory {
+        slug: "account".into(),
+        parent: None,
+        name_zh_hans: "账户".into(),
+        name_zh_hant: "帳戶".into(),
+        name_en: "Account".into(),
+        position: 1,
+    };
+    assert_forbidden(app.save_category(&l2, &cat).await, "an L2 agent saves a category");
+    app.save_category(&sup, &cat).await.unwrap();
+    let input = |slug: &str, category: &str| lifebuoy_store::KbArticleInput {
+        slug: slug.into(),
+        category: category.into(),
+        status: "published".into(),
+        translations: vec![lifebuoy_store::KbTranslation {
+            lang: "en".into(),
+            title: "Resetting 2FA".into(),
+            body: "Open Security, then 2FA.".into(),
+            keywords: vec![],
+        }],
+    };
+    assert_forbidden(app.create_article(&l2, &input("reset-2fa", "account")).await, "an L2 agent writes");
+    assert_forbidden(app.create_article(&exchange, &input("reset-2fa", "account")).await, "the exchange writes");
+    assert!(
+        matches!(app.create_article(&sup, &input("search", "account")).await, Err(AppError::Invalid { field, .. }) if field == "slug")
+    );
+    assert!(
+        matches!(app.create_article(&sup, &input("reset-2fa", "nope")).await, Err(AppError::Invalid { field, .. }) if field == "category")
+    );
+    let a = app.create_article(&sup, &input("reset-2fa", "account")).await.unwrap();
+    assert_eq!(app.find_article("reset-2fa").await.unwrap().id, a.id, "found by slug");
+    // A stale edit is a conflict, not an overwrite; a status outside the three is refused.
+    let mut changed = input("reset-2fa", "account");
+    changed.translations[0].title = "Resetting two-factor authentication".into();
+    let v1 = app.update_article(&sup, &a.id, &changed, Some(a.version)).await.unwrap();
+    assert_eq!(v1.version, a.version + 1);
+    changed.translations[0].title = "Another title".into();
+    assert!(matches!(
+        app.update_article(&admin, &a.id, &changed, Some(a.version)).await,
+        Err(AppError::Conflict { .. })
+    ));
+    assert!(matches!(app.set_article_status(&sup, &a.id, "gone").await, Err(AppError::Invalid { .. })));
+    app.restore_article(&admin, &a.id, 1).await.unwrap();
+    assert!(app.find_article(&a.id).await.unwrap().version > v1.version);
+    // Synonyms change every search: admins only.
+    assert_forbidden(app.add_synonyms(&sup, &["提币".into(), "提现".into()]).await, "a supervisor adds synonyms");
+    app.add_synonyms(&admin, &["提币".into(), "提现".into()]).await.unwrap();
+
+    // Attachments are judged by their bytes, not their names.
+    let alice = Actor::Customer(customer(app, "alice").await);
+    let bob = Actor::Customer(customer(app, "bob").await);
+    let png = lifebuoy_testkit::png_bytes();
+    match app.accept_attachment(&alice, "x.pdf", None, &png).await {
+        Err(AppError::File { code: "mislabelled_file", .. }) => {}
+        other => panic!("a PNG named .pdf: {other:?}"),
+    }
+    match app.accept_attachment(&alice, "x.exe", None, b"MZ\x90\x00 not an image").await {
+        Err(AppError::File { code: "unsupported_file_type", .. }) => {}
+        other => panic!("a program: {other:?}"),
+    }
+    let meta = app.accept_attachment(&alice, "shot.png", Some("image/png"), &png).await.unwrap();
+    let (_, bytes) = app.open_attachment(&alice, &meta.id).await.unwrap();
+    assert_eq!(bytes, png, "the uploader opens their file");
+    assert!(matches!(app.open_attachment(&bob, &meta.id).await, Err(AppError::NotFound)), "another customer");
+}
+
+#[tokio::test]
+async fn account_rules_sqlite() {
+    account_rules(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn account_rules_postgres() {
+    account_rules(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn knowledge_and_attachment_rules_sqlite() {
+    knowledge_and_attachment_rules(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn knowledge_and_attachment_rules_postgres() {
+    knowledge_and_attachment_rules(Backend::Postgres).await;
+}

@@ -334,6 +334,39 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Deactivates (or reactivates) an agent: a deactivated agent cannot sign in and is routed no chats.
+    /// `false` when there is no such agent.
+    pub async fn set_agent_active(&self, agent_id: &str, active: bool) -> Result<bool> {
+        let n = on_write!(self, |pool, _l| sqlx::query("UPDATE agents SET active = $2 WHERE id = $1")
+            .bind(agent_id)
+            .bind(active)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
+    /// Replaces an agent's password hash. `false` when there is no such agent.
+    pub async fn set_agent_password(&self, agent_id: &str, password_hash: &str) -> Result<bool> {
+        let n = on_write!(self, |pool, _l| sqlx::query(
+            "UPDATE agents SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1"
+        )
+        .bind(agent_id)
+        .bind(password_hash)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
+    /// The argon2 hash of an agent's password, to check the current one before it is changed.
+    pub async fn agent_password_hash(&self, agent_id: &str) -> Result<Option<String>> {
+        Ok(on_read!(self, |pool| sqlx::query_scalar::<_, String>("SELECT password_hash FROM agents WHERE id = $1")
+            .bind(agent_id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
     /// Clears the failure count after a good login.
     pub async fn record_login_success(&self, agent_id: &str) -> Result<()> {
         on_write!(self, |pool, _l| sqlx::query(
@@ -614,11 +647,19 @@ impl Store {
     /// Ends every session of an agent or customer (deactivation, a new password, "sign out everywhere").
     /// Returns how many there were.
     pub async fn delete_sessions_of(&self, kind: &str, principal_id: &str) -> Result<u64> {
+        self.delete_sessions_except(kind, principal_id, None).await
+    }
+
+    /// Ends every session of an agent or customer but one (`keep`, a token: the session that changed the
+    /// password stays signed in). Returns how many ended.
+    pub async fn delete_sessions_except(&self, kind: &str, principal_id: &str, keep: Option<&str>) -> Result<u64> {
+        let keep = keep.map(hash_secret).unwrap_or_default();
         Ok(on_write!(self, |pool, _l| sqlx::query(
-            "DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2"
+            "DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2 AND token_hash <> $3"
         )
         .bind(kind)
         .bind(principal_id)
+        .bind(&keep)
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?)

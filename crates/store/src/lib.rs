@@ -53,6 +53,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The database did not take the write (the writer stopped, a commit failed): nothing was saved, and the
+    /// caller may try again. Not a conflict with other data: HTTP 503, not 409.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     /// From the group writer's raw SQLite path (`writer.rs`).

@@ -40,10 +40,10 @@ trait Job: Send {
 fn outcome<T>(outcome: Option<Result<T>>, committed: bool) -> Result<T> {
     match outcome {
         Some(Ok(_)) if !committed => {
-            Err(StoreError::Conflict("the write could not be committed; nothing was saved".into()))
+            Err(StoreError::Unavailable("the write could not be committed; nothing was saved".into()))
         }
         Some(r) => r,
-        None => Err(StoreError::Conflict("the write was not run; nothing was saved".into())),
+        None => Err(StoreError::Unavailable("the write was not run; nothing was saved".into())),
     }
 }
 
@@ -169,8 +169,8 @@ impl GroupWriter {
     }
 
     async fn submit<T>(&self, job: Box<dyn Job>, answer: oneshot::Receiver<Result<T>>) -> Result<T> {
-        self.tx.send(job).await.map_err(|_| StoreError::Conflict("the store is shutting down".into()))?;
-        answer.await.map_err(|_| StoreError::Conflict("the writer stopped before answering".into()))?
+        self.tx.send(job).await.map_err(|_| StoreError::Unavailable("the store is shutting down".into()))?;
+        answer.await.map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
     }
 }
 

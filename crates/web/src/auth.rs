@@ -118,72 +118,7 @@ pub fn sign_identity(secret: &str, claims: &IdentityClaims) -> String {
     .expect("HS256 signing cannot fail")
 }
 
-/// Hashes a password with argon2id and a random salt.
-pub fn hash_password(password: &str) -> String {
-    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
-        .expect("argon2 hashing")
-        .to_string()
-}
-
-/// Checks a password against an argon2 hash, in constant time.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    PasswordHash::new(hash).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-}
-
-/// Password hashing off the async workers, on a small fixed pool of threads. Argon2 takes ~19 MiB and tens of
-/// milliseconds per hash: run on the runtime it would stall every connection of that worker; run on
-/// arbitrary blocking threads, each thread's malloc arena keeps its own 19 MiB after a burst of sign-ins (we
-/// measured 320 MB resident after 12 parallel logins). Two threads bound both the CPU and the memory, and
-/// queue the rest: a burst of guesses waits its turn instead of starving the server.
-mod hasher {
-    use std::sync::{LazyLock, Mutex, mpsc};
-    type Job = Box<dyn FnOnce() + Send>;
-    static POOL: LazyLock<Mutex<mpsc::Sender<Job>>> = LazyLock::new(|| {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let rx = std::sync::Arc::new(Mutex::new(rx));
-        for i in 0..2 {
-            let rx = rx.clone();
-            std::thread::Builder::new()
-                .name(format!("lb-argon2-{i}"))
-                .spawn(move || {
-                    loop {
-                        let job = match rx.lock() {
-                            Ok(r) => r.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => job(),
-                            Err(_) => return,
-                        }
-                    }
-                })
-                .expect("spawning a hashing thread");
-        }
-        Mutex::new(tx)
-    });
-
-    pub async fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            let _ = tx.send(f());
-        });
-        POOL.lock().expect("hasher pool").send(job).expect("hashing threads run for the process's life");
-        rx.await.expect("a hashing job always answers")
-    }
-}
-
-/// [`hash_password`] on the hashing threads.
-pub async fn hash_password_async(password: String) -> String {
-    hasher::run(move || hash_password(&password)).await
-}
-
-/// [`verify_password`] on the hashing threads.
-pub async fn verify_password_async(password: String, hash: String) -> bool {
-    hasher::run(move || verify_password(&password, &hash)).await
-}
+pub use lifebuoy_app::accounts::{hash_password, hash_password_async, verify_password, verify_password_async};
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -275,33 +210,18 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Cal
 }
 
 /// Ends sessions and tells their open WebSockets: every session of an agent or customer (`token` `None`:
-/// deactivation, a new password), or one (`Some(token)`: logout). Each connection of that person re-checks
-/// its own session on the hub's notice and closes if it has ended; nodes that miss the notice find out at
-/// their next periodic check.
+/// deactivation), or one (`Some(token)`: logout). See [`lifebuoy_app::App::end_sessions`].
 pub async fn end_sessions(
     state: &AppState,
     kind: &str,
     principal_id: &str,
     token: Option<&str>,
 ) -> Result<(), ApiError> {
-    match token {
-        Some(t) => state.store.delete_session(t).await?,
-        None => {
-            state.store.delete_sessions_of(kind, principal_id).await?;
-        }
-    }
-    let topic = match kind {
-        "agent" => format!("a:{principal_id}"),
-        _ => format!("k:{principal_id}"),
+    let which = match token {
+        Some(t) => lifebuoy_app::accounts::Ending::One(t),
+        None => lifebuoy_app::accounts::Ending::All,
     };
-    state.hub.publish(crate::chat::hub::BusEvent {
-        topic,
-        conversation_id: None,
-        seq: None,
-        internal: true,
-        frame: r#"{"type":"session_check"}"#.into(),
-        control: Some(crate::chat::hub::Control::SessionEnded),
-    });
+    state.app.end_sessions(kind, principal_id, which).await?;
     Ok(())
 }
 

@@ -109,6 +109,9 @@ impl From<lifebuoy_app::AppError> for ApiError {
             E::Invalid { .. } | E::Domain(_) => StatusCode::UNPROCESSABLE_ENTITY,
             E::IllegalStatus(_) | E::Conflict { .. } => StatusCode::CONFLICT,
             E::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            E::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            E::File { code: "file_too_large", .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            E::File { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             E::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         let message = match &e {
@@ -116,6 +119,10 @@ impl From<lifebuoy_app::AppError> for ApiError {
             E::Unavailable(_) => "storage failed; nothing was changed, try again".to_string(),
             e => e.to_string(),
         };
-        ApiError::new(status, e.code(), message)
+        let mut out = ApiError::new(status, e.code(), message);
+        if let E::RateLimited { retry_after_s, .. } = e {
+            out.retry_after_s = Some(retry_after_s.max(1) as i64);
+        }
+        out
     }
 }

@@ -304,6 +304,33 @@ pub async fn visible_chat(state: &App, actor: &Actor, conversation_id: &str) -> 
     }
 }
 
+/// A chat and its timeline as protocol frames, for whoever may see it (internal notes and events for staff
+/// only): the widget's and the console's transcript.
+pub async fn transcript(state: &App, actor: &Actor, conversation_id: &str) -> Result<(Value, Vec<Value>), AppError> {
+    let c = visible_chat(state, actor, conversation_id).await?;
+    let (_, ch) = state.store.chat(&c.id).await?.ok_or(AppError::NotFound)?;
+    let items = state.store.timeline(&c.id, actor.scope().sees_internal()).await?;
+    let frames: Vec<Value> = items.iter().map(|i| item_frame(i).0).collect();
+    Ok((chat_view(state, &c, &ch).await, frames))
+}
+
+/// A customer rates one of their ended chats (1–5, an optional comment; rating again replaces it). Another
+/// customer's chat is `NotFound`, as if it did not exist.
+pub async fn rate(
+    state: &App,
+    actor: &Actor,
+    conversation_id: &str,
+    score: i64,
+    comment: Option<&str>,
+) -> Result<(), AppError> {
+    let Actor::Customer(customer) = actor else {
+        return Err(AppError::forbidden("customers rate their chats"));
+    };
+    let c = visible_chat(state, actor, conversation_id).await?;
+    state.store.rate_chat(&c.id, &customer.id, score, comment).await?;
+    Ok(())
+}
+
 /// Speaking for the support desk in a chat (a public reply, ending it, transferring it, turning it into a
 /// ticket) is for the agent it is assigned to, and for supervisors, admins and the system. Others in the
 /// department may still read it and write internal notes.

@@ -8,6 +8,7 @@ mod chat_browser;
 mod helpcenter;
 mod jobs;
 mod kb;
+mod matrix;
 mod pages;
 mod security;
 mod ticket_search;

@@ -477,6 +477,84 @@ async fn logout_closes_the_console_socket(app: &TestApp) {
 }
 on_both_backends!(logout_closes_the_console_socket_on, logout_closes_the_console_socket);
 
+async fn api_as(app: &TestApp, path: &str, auth: (&str, &str), body: Value) -> (u16, Value) {
+    let r = app
+        .http
+        .post(app.url(path))
+        .header(auth.0, auth.1)
+        .header("origin", &app.base)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn deactivation_ends_every_session_and_socket(app: &TestApp) {
+    let gone = app.agent("leaver@x.dev", "L7", Role::AgentL1, &["support"]).await;
+    let admin = app.agent("root@x.dev", "A7", Role::Admin, &["support"]).await;
+    app.agent("peer@x.dev", "P7", Role::Supervisor, &["support"]).await;
+    let (laptop, phone) = (app.agent_cookie("leaver@x.dev").await, app.agent_cookie("leaver@x.dev").await);
+    let mut ws1 = app.agent_ws(&laptop, json!({})).await;
+    let mut ws2 = app.agent_ws(&phone, json!({})).await;
+    let admin_cookie = app.agent_cookie("root@x.dev").await;
+    // Only admins (and the exchange's token) manage accounts; an admin cannot lock themselves out.
+    let sup = app.agent_cookie("peer@x.dev").await;
+    let (s, _) = api_as(app, &format!("/api/v1/agents/{gone}/deactivate"), ("cookie", &sup), json!({})).await;
+    assert_eq!(s, 403, "a supervisor is not an admin");
+    let (s, e) = api_as(app, &format!("/api/v1/agents/{admin}/deactivate"), ("cookie", &admin_cookie), json!({})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("own_account")), "{e}");
+    let (s, _) = api_as(app, "/api/v1/agents/no-such-agent/deactivate", ("cookie", &admin_cookie), json!({})).await;
+    assert_eq!(s, 404);
+
+    let (s, r) = api_as(app, &format!("/api/v1/agents/{gone}/deactivate"), ("cookie", &admin_cookie), json!({})).await;
+    assert_eq!((s, &r["active"]), (200, &json!(false)), "{r}");
+    for ws in [&mut ws1, &mut ws2] {
+        let ended = ws.recv_until("the session-ended error", |v| v["type"] == "error").await;
+        assert_eq!(ended["code"], "unauthorized");
+        assert!(ws.recv_within(3000).await.is_none(), "the socket is closed");
+    }
+    let r = no_redirects().get(app.url("/api/v1/me")).header("cookie", &laptop).send().await.unwrap();
+    assert_eq!(r.status(), 401, "the session ended");
+    assert_eq!(login(app, "leaver@x.dev", PASSWORD).await.0, 401, "a deactivated agent cannot sign in");
+    // Reactivated, they sign in again (with no session brought back).
+    let (s, _) = api_as(app, &format!("/api/v1/agents/{gone}/activate"), ("cookie", &admin_cookie), json!({})).await;
+    assert_eq!(s, 200);
+    assert_eq!(login(app, "leaver@x.dev", PASSWORD).await.0, 303);
+}
+on_both_backends!(deactivation_ends_every_session_and_socket_on, deactivation_ends_every_session_and_socket);
+
+async fn a_new_password_ends_the_other_sessions(app: &TestApp) {
+    app.agent("mover@x.dev", "M7", Role::AgentL1, &["support"]).await;
+    let (here, elsewhere) = (app.agent_cookie("mover@x.dev").await, app.agent_cookie("mover@x.dev").await);
+    let mut ws_here = app.agent_ws(&here, json!({})).await;
+    let mut ws_elsewhere = app.agent_ws(&elsewhere, json!({})).await;
+    let new = "a much longer passphrase 2026";
+    let body = |cur: &str, new: &str| json!({"current_password": cur, "new_password": new});
+    let (s, e) = api_as(app, "/api/v1/me/password", ("cookie", &here), body("wrong password", new)).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("forbidden")), "the current password must be right: {e}");
+    let (s, e) = api_as(app, "/api/v1/me/password", ("cookie", &here), body(PASSWORD, "short")).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("invalid")), "{e}");
+    let customer = format!("Bearer {}", app.customer_token("pw"));
+    let (s, _) = api_as(app, "/api/v1/me/password", ("authorization", &customer), body(PASSWORD, new)).await;
+    assert_eq!(s, 403, "customers have no password here");
+
+    let (s, r) = api_as(app, "/api/v1/me/password", ("cookie", &here), body(PASSWORD, new)).await;
+    assert_eq!((s, &r["changed"]), (200, &json!(true)), "{r}");
+    let ended = ws_elsewhere.recv_until("the session-ended error", |v| v["type"] == "error").await;
+    assert_eq!(ended["code"], "unauthorized");
+    // The session that changed it carries on; the old password no longer signs in, the new one does.
+    ws_here.send(json!({"type": "ping"})).await;
+    ws_here.recv_type("pong").await;
+    let me =
+        |c: String| async move { no_redirects().get(app.url("/api/v1/me")).header("cookie", c).send().await.unwrap() };
+    assert_eq!(me(here.clone()).await.status(), 200);
+    assert_eq!(me(elsewhere.clone()).await.status(), 401);
+    assert_eq!(login(app, "mover@x.dev", PASSWORD).await.0, 401);
+    assert_eq!(login(app, "mover@x.dev", new).await.0, 303);
+}
+on_both_backends!(a_new_password_ends_the_other_sessions_on, a_new_password_ends_the_other_sessions);
+
 // ---------------------------------------------------------------------------------------------------------
 // Finding 11: hardening
 

@@ -9,19 +9,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lifebuoy_store::AttachmentMeta;
 
-/// The largest file accepted.
-pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+pub use lifebuoy_app::attachments::MAX_ATTACHMENT_BYTES;
 
-/// The kinds of file a customer or agent may attach: (sniffed MIME type, accepted filename endings).
-const ALLOWED: &[(&str, &[&str])] = &[
-    ("image/png", &["png"]),
-    ("image/jpeg", &["jpg", "jpeg"]),
-    ("image/gif", &["gif"]),
-    ("image/webp", &["webp"]),
-    ("application/pdf", &["pdf"]),
-];
-
-/// Checks a file by its bytes and stores it; returns its metadata.
+/// Checks a file by its bytes and stores it for the caller (see [`lifebuoy_app::App::accept_attachment`]).
 pub async fn accept(
     state: &AppState,
     caller: &Caller,
@@ -29,47 +19,11 @@ pub async fn accept(
     declared: Option<&str>,
     bytes: &[u8],
 ) -> ApiResult<AttachmentMeta> {
-    if bytes.is_empty() {
-        return Err(ApiError::invalid("file", "the file is empty"));
-    }
-    if bytes.len() > MAX_ATTACHMENT_BYTES {
-        return Err(too_large());
-    }
-    let sniffed = infer::get(bytes).map(|t| t.mime_type()).unwrap_or("application/octet-stream");
-    let Some((mime, exts)) = ALLOWED.iter().find(|(m, _)| *m == sniffed) else {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_file_type",
-            "attach a PNG, JPEG, GIF or WebP image, or a PDF",
-        ));
-    };
-    let ext = filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
-    let declared_ok = declared
-        .is_none_or(|d| d == *mime || d == "application/octet-stream" || (d == "image/jpg" && *mime == "image/jpeg"));
-    if !declared_ok || ext.as_deref().is_some_and(|e| !exts.contains(&e)) {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "mislabelled_file",
-            format!("the file's content is {mime}, which does not match its name or declared type"),
-        ));
-    }
-    let clean_name: String =
-        filename.chars().filter(|c| !c.is_control() && !matches!(c, '/' | '\\' | '"')).take(120).collect();
-    let clean_name = if clean_name.trim().is_empty() { format!("file.{}", exts[0]) } else { clean_name };
-    let sha = state.files.put(bytes).await?;
-    let actor = caller.author();
-    Ok(state
-        .store
-        .add_attachment(&sha, mime, bytes.len() as i64, &clean_name, actor.kind(), actor.id().unwrap_or(""))
-        .await?)
+    Ok(state.app.accept_attachment(&caller.actor(), filename, declared, bytes).await?)
 }
 
 pub fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "file_too_large",
-        format!("a file may be at most {} MB", MAX_ATTACHMENT_BYTES / 1024 / 1024),
-    )
+    lifebuoy_app::attachments::too_large().into()
 }
 
 /// `POST /api/v1/attachments` (multipart, field `file`)
@@ -97,21 +51,7 @@ pub fn multipart_error(e: &axum::extract::multipart::MultipartError) -> ApiError
 
 /// `GET /api/v1/attachments/{id}`: the file, for its uploader or anyone who may see its conversation.
 pub async fn download(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
-    let meta = state.store.attachment(&id).await?.ok_or_else(ApiError::not_found)?;
-    let actor = caller.author();
-    let mine = meta.owner_kind == actor.kind() && Some(meta.owner_id.as_str()) == actor.id();
-    let allowed = mine
-        || match &meta.conversation_id {
-            Some(cid) => {
-                crate::api::tickets::visible(&state, &caller, cid).await.is_ok()
-                    && (caller.is_staff() || !message_is_internal(&state, &meta).await?)
-            }
-            None => false,
-        };
-    if !allowed {
-        return Err(ApiError::not_found());
-    }
-    let bytes = state.files.get(&meta.sha256).await?;
+    let (meta, bytes) = state.app.open_attachment(&caller.actor(), &id).await?;
     let disposition = if meta.content_type.starts_with("image/") { "inline" } else { "attachment" };
     Ok((
         [
@@ -129,10 +69,4 @@ pub async fn download(State(state): State<AppState>, caller: Caller, Path(id): P
         bytes,
     )
         .into_response())
-}
-
-async fn message_is_internal(state: &AppState, meta: &AttachmentMeta) -> ApiResult<bool> {
-    let Some(cid) = &meta.conversation_id else { return Ok(false) };
-    let items = state.store.timeline(cid, false).await?;
-    Ok(!items.iter().any(|i| matches!(i, lifebuoy_store::TimelineItem::Message { message, .. } if Some(&message.id) == meta.message_id.as_ref())))
 }

@@ -22,15 +22,9 @@ pub fn sees_internal(caller: Option<&Caller>) -> bool {
     caller.is_some_and(|c| c.agent().is_some())
 }
 
-/// Refuses everyone but agents whose role edits the knowledge base.
+/// Refuses everyone but agents whose role edits the knowledge base (see [`lifebuoy_app::knowledge::editor`]).
 pub fn require_editor(c: &Caller) -> Result<KbAuthor, ApiError> {
-    match c.agent() {
-        Some(a) if a.role.edits_kb() => {
-            Ok(KbAuthor { id: Some(a.id.clone()), name: format!("{} · {}", a.display_name, a.agent_no) })
-        }
-        Some(_) => Err(ApiError::forbidden("only supervisors and admins edit the knowledge base")),
-        None => Err(ApiError::forbidden("agents only")),
-    }
+    Ok(lifebuoy_app::knowledge::editor(&c.actor())?)
 }
 
 /// Logs a search in the background: the answer does not wait for the insert.
@@ -231,10 +225,7 @@ pub async fn get_article(
 
 /// An article by id, or failing that by slug.
 pub async fn find_article(state: &AppState, id_or_slug: &str) -> ApiResult<KbArticle> {
-    if let Some(a) = state.store.kb_article(id_or_slug).await? {
-        return Ok(a);
-    }
-    state.store.kb_article_by_slug(id_or_slug).await?.ok_or_else(ApiError::not_found)
+    Ok(state.app.find_article(id_or_slug).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -259,19 +250,7 @@ impl ArticleBody {
     }
 }
 
-/// Slugs that would collide with the help center's own pages.
-pub const RESERVED_SLUGS: &[&str] = &["search", "c", "vote"];
-
-pub(crate) async fn check_category(state: &AppState, input: &KbArticleInput) -> ApiResult<()> {
-    if RESERVED_SLUGS.contains(&input.slug.trim()) {
-        return Err(ApiError::invalid("slug", format!("{:?} is reserved by the help center", input.slug.trim())));
-    }
-    let cats = state.store.kb_categories().await?;
-    if !cats.iter().any(|c| c.slug == input.category.trim()) {
-        return Err(ApiError::invalid("category", "no such category"));
-    }
-    Ok(())
-}
+pub use lifebuoy_app::knowledge::RESERVED_SLUGS;
 
 /// `POST /api/v1/kb/articles`: creates an article (supervisors and admins).
 pub async fn create_article(
@@ -279,11 +258,7 @@ pub async fn create_article(
     c: Caller,
     ApiJson(b): ApiJson<ArticleBody>,
 ) -> ApiResult<(StatusCode, ApiJson<KbArticle>)> {
-    let author = require_editor(&c)?;
-    let input = b.input();
-    check_category(&state, &input).await?;
-    let a = state.store.kb_create_article(&input, &author).await?;
-    index_changed(&state, &a.id).await;
+    let a = state.app.create_article(&c.actor(), &b.input()).await?;
     Ok((StatusCode::CREATED, ApiJson(a)))
 }
 
@@ -294,13 +269,7 @@ pub async fn update_article(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<ArticleBody>,
 ) -> ApiResult<ApiJson<KbArticle>> {
-    let author = require_editor(&c)?;
-    let cur = find_article(&state, &id).await?;
-    let input = b.input();
-    check_category(&state, &input).await?;
-    let a = state.store.kb_update_article(&cur.id, &input, b.expected_version, &author, "edited").await?;
-    index_changed(&state, &a.id).await;
-    Ok(ApiJson(a))
+    Ok(ApiJson(state.app.update_article(&c.actor(), &id, &b.input(), b.expected_version).await?))
 }
 
 /// `GET /api/v1/kb/articles/{id}/versions`: the saved versions, newest first.
@@ -313,14 +282,6 @@ pub async fn article_versions(
     let a = find_article(&state, &id).await?;
     let items = state.store.kb_versions(&a.id).await?;
     Ok(ApiJson(json!({ "items": items })))
-}
-
-/// After a save: this node's index now, the others through the hub. The article is saved whatever happens
-/// here; a failed reindex is logged and repaired by the next rebuild.
-pub async fn index_changed(state: &AppState, id: &str) {
-    if let Err(e) = state.kb_article_changed(id).await {
-        tracing::error!(error = %e, article = id, "reindexing a saved article failed");
-    }
 }
 
 #[cfg(test)]

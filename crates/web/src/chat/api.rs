@@ -4,12 +4,11 @@
 
 use super::service;
 use crate::AppState;
-use crate::auth::{Caller, customer_from_claims, hash_password_async};
+use crate::auth::{Caller, customer_from_claims};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use lifebuoy_domain::{AgentNo, Category, Email, Lang, Role};
-use lifebuoy_store::{NewAgent, Principal};
+use lifebuoy_domain::{Category, Email, Lang};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -104,75 +103,17 @@ pub async fn transcript(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<Value>> {
-    let (c, ch) = state.store.chat(&id).await?.ok_or_else(ApiError::not_found)?;
-    let scope = caller.scope();
-    if !scope.permits(&c) {
-        return Err(ApiError::not_found());
-    }
-    let items = state.store.timeline(&id, scope.sees_internal()).await?;
-    let frames: Vec<Value> = items.iter().map(|i| service::item_frame(i).0).collect();
-    let view = service::chat_view(&state, &c, &ch).await;
+    let (view, frames) = service::transcript(&state, &caller.actor(), &id).await?;
     Ok(ApiJson(json!({"chat": view, "items": frames})))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewAgentRequest {
-    pub email: String,
-    pub display_name: String,
-    pub agent_no: String,
-    pub role: Role,
-    pub languages: Vec<String>,
-    pub departments: Vec<String>,
-    pub password: String,
-}
-
-/// `POST /api/v1/agents`: admins (and the exchange's backend) add agents.
+/// `POST /api/v1/agents`: an admin (or the exchange's backend) creates an agent account.
 pub async fn create_agent(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(r): ApiJson<NewAgentRequest>,
+    ApiJson(r): ApiJson<lifebuoy_app::accounts::NewAgentInput>,
 ) -> ApiResult<(StatusCode, ApiJson<Value>)> {
-    let allowed = match &caller.principal {
-        Principal::Agent(a) => a.role == Role::Admin,
-        Principal::Integration { .. } => true,
-        Principal::Customer(_) => false,
-    };
-    if !allowed {
-        return Err(ApiError::forbidden("admins only"));
-    }
-    let email = Email::parse(r.email.trim()).map_err(|e| ApiError::invalid("email", e))?;
-    let display_name = crate::api::tickets::text_field("display_name", &r.display_name, 100)?;
-    let agent_no = AgentNo::parse(r.agent_no.trim()).map_err(|e| ApiError::invalid("agent_no", e))?;
-    if r.password.chars().count() < 8 {
-        return Err(ApiError::invalid("password", "at least 8 characters"));
-    }
-    let languages = r
-        .languages
-        .iter()
-        .map(|l| Lang::from_tag(l).ok_or_else(|| ApiError::invalid("languages", "zh-Hans, zh-Hant or en")))
-        .collect::<Result<Vec<_>, _>>()?;
-    if languages.is_empty() {
-        return Err(ApiError::invalid("languages", "at least one"));
-    }
-    let known: Vec<String> = state.store.departments().await?.into_iter().map(|d| d.id).collect();
-    if r.departments.is_empty() || r.departments.iter().any(|d| !known.contains(d)) {
-        return Err(ApiError::invalid("departments", format!("one or more of {}", known.join(", "))));
-    }
-    let password = r.password.clone();
-    let password_hash = hash_password_async(password).await;
-    let a = state
-        .store
-        .create_agent(&NewAgent {
-            email: email.as_str().to_string(),
-            display_name,
-            agent_no,
-            role: r.role,
-            languages,
-            departments: r.departments.clone(),
-            password_hash,
-        })
-        .await?;
+    let a = state.app.create_agent(&caller.actor(), &r).await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(json!({"id": a.id, "email": a.email, "display_name": a.display_name, "agent_no": a.agent_no.as_str(),

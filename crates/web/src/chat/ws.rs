@@ -46,9 +46,10 @@ fn error_frame(e: &AppError, client_id: Option<&str>) -> Value {
     let code = match e {
         AppError::NotFound => "not_found",
         AppError::Forbidden(_) => "forbidden",
-        AppError::Invalid { .. } | AppError::Domain(_) => "invalid",
+        AppError::Invalid { .. } | AppError::Domain(_) | AppError::File { .. } => "invalid",
         AppError::IllegalStatus(_) | AppError::Conflict { .. } => "conflict",
         AppError::RateLimited { .. } => "rate_limited",
+        AppError::Unauthenticated { .. } => "unauthorized",
         AppError::Unavailable(_) => "unavailable",
     };
     let message = match e {
@@ -233,29 +234,121 @@ struct Hello {
     resume: HashMap<String, i64>,
 }
 
-#[derive(Deserialize)]
-struct Frame {
-    #[serde(rename = "type")]
-    kind: String,
-    conversation_id: Option<String>,
-    client_id: Option<String>,
-    body: Option<String>,
-    #[serde(default)]
-    attachment_ids: Vec<String>,
-    #[serde(default)]
-    internal: bool,
-    topic: Option<String>,
-    on: Option<bool>,
-    delivered: Option<i64>,
-    read: Option<i64>,
-    last_seq: Option<i64>,
-    score: Option<i64>,
-    comment: Option<String>,
-    department: Option<String>,
-    note: Option<String>,
-    agent_id: Option<String>,
-    status: Option<String>,
-    capacity: Option<i64>,
+/// What the widget sends (docs/chat-protocol.md): one variant per frame type. Fields a handler checks itself
+/// (to answer with its own message) are optional here.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum CustomerFrame {
+    Send {
+        client_id: Option<String>,
+        body: Option<String>,
+        #[serde(default)]
+        attachment_ids: Vec<String>,
+        topic: Option<String>,
+    },
+    Handover,
+    Typing {
+        on: Option<bool>,
+    },
+    Receipt {
+        conversation_id: Option<String>,
+        delivered: Option<i64>,
+        read: Option<i64>,
+    },
+    Resume {
+        conversation_id: Option<String>,
+        last_seq: Option<i64>,
+    },
+    End,
+    Rate {
+        conversation_id: Option<String>,
+        score: Option<i64>,
+        comment: Option<String>,
+    },
+    History,
+    Ping,
+}
+
+/// What the console sends: one variant per frame type. Every frame naming a conversation is access-checked
+/// before it is handled.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum AgentFrame {
+    Open {
+        conversation_id: Option<String>,
+        last_seq: Option<i64>,
+    },
+    Send {
+        conversation_id: Option<String>,
+        client_id: Option<String>,
+        body: Option<String>,
+        #[serde(default)]
+        internal: bool,
+        #[serde(default)]
+        attachment_ids: Vec<String>,
+    },
+    Typing {
+        conversation_id: Option<String>,
+        on: Option<bool>,
+    },
+    Receipt {
+        conversation_id: Option<String>,
+        delivered: Option<i64>,
+        read: Option<i64>,
+    },
+    Accept {
+        conversation_id: Option<String>,
+    },
+    Assign {
+        conversation_id: Option<String>,
+        agent_id: Option<String>,
+    },
+    Transfer {
+        conversation_id: Option<String>,
+        department: Option<String>,
+        note: Option<String>,
+    },
+    End {
+        conversation_id: Option<String>,
+    },
+    ToTicket {
+        conversation_id: Option<String>,
+    },
+    Presence {
+        status: Option<String>,
+        capacity: Option<i64>,
+    },
+    Ping,
+}
+
+impl AgentFrame {
+    fn conversation_id(&self) -> Option<&str> {
+        use AgentFrame as F;
+        match self {
+            F::Open { conversation_id, .. }
+            | F::Send { conversation_id, .. }
+            | F::Typing { conversation_id, .. }
+            | F::Receipt { conversation_id, .. }
+            | F::Accept { conversation_id }
+            | F::Assign { conversation_id, .. }
+            | F::Transfer { conversation_id, .. }
+            | F::End { conversation_id }
+            | F::ToTicket { conversation_id } => conversation_id.as_deref(),
+            F::Presence { .. } | F::Ping => None,
+        }
+    }
+
+    fn client_id(&self) -> Option<String> {
+        match self {
+            AgentFrame::Send { client_id, .. } => client_id.clone(),
+            _ => None,
+        }
+    }
+}
+
+/// A frame that did not parse: `invalid`, with the serde message (an unknown type names the known ones).
+fn unparsed(e: &serde_json::Error) -> Value {
+    json!({"type": "error", "code": "invalid", "message": e.to_string()})
 }
 
 async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::Error> {
@@ -316,11 +409,11 @@ async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::E
                 None => break Ok(()),
                 Some(Err(e)) => send(&mut sink, &json!({"type": "error", "code": "invalid", "message": format!("not JSON: {e}")})).await?,
                 Some(Ok(v)) => {
-                    let frame: Frame = match serde_json::from_value(v) {
+                    let frame: CustomerFrame = match serde_json::from_value(v) {
                         Ok(f) => f,
-                        Err(e) => { send(&mut sink, &json!({"type": "error", "code": "invalid", "message": e.to_string()})).await?; continue; }
+                        Err(e) => { send(&mut sink, &unparsed(&e)).await?; continue; }
                     };
-                    if frame.kind == "send" && !wrote {
+                    if matches!(frame, CustomerFrame::Send { .. }) && !wrote {
                         wrote = true;
                         if !visitor_wrote(&state, &customer, hello.token.as_deref()).await {
                             break close_ended(&mut sink).await;
@@ -389,24 +482,29 @@ async fn customer_frame(
     sink: &mut Sink,
     customer: &Customer,
     lang: Lang,
-    f: Frame,
+    f: CustomerFrame,
 ) -> Result<(), axum::Error> {
+    use CustomerFrame as F;
     let state = conn.state.clone();
     let open_id = || async { state.store.open_chat_state(&customer.id).await.ok().flatten().map(|(id, _)| id) };
     let me = lifebuoy_app::Actor::Customer(customer.clone());
+    let frame_client_id = match &f {
+        F::Send { client_id, .. } => client_id.clone(),
+        _ => None,
+    };
     let r: Result<Option<Value>, AppError> = async {
-        match f.kind.as_str() {
-            "send" => {
-                let client_id = f.client_id.clone().unwrap_or_default();
+        match f {
+            F::Send { client_id, body, attachment_ids, topic } => {
+                let client_id = client_id.unwrap_or_default();
                 let a = service::customer_send(
                     &state,
                     customer,
                     conn.open_chat.as_deref(),
                     lang,
-                    f.topic.as_deref(),
+                    topic.as_deref(),
                     &client_id,
-                    f.body.as_deref().unwrap_or(""),
-                    &f.attachment_ids,
+                    body.as_deref().unwrap_or(""),
+                    &attachment_ids,
                 )
                 .await?;
                 if !a.duplicate {
@@ -421,54 +519,54 @@ async fn customer_frame(
                 }
                 Ok(Some(ack))
             }
-            "handover" => {
+            F::Handover => {
                 let cid = open_id().await.ok_or(AppError::NotFound)?;
                 service::handover(&state, &me, &cid, "asked").await?;
                 Ok(None)
             }
-            "typing" => {
+            F::Typing { on } => {
                 let known = conn.open_chat.clone();
                 let cid = match known {
                     Some(c) => Some(c),
                     None => open_id().await,
                 };
                 if let Some(cid) = cid {
-                    let frame = json!({"type": "typing", "conversation_id": cid, "from": "customer", "on": f.on.unwrap_or(true)});
+                    let frame = json!({"type": "typing", "conversation_id": cid, "from": "customer", "on": on.unwrap_or(true)});
                     service::publish_hint(&state, &cid, &frame);
                 }
                 Ok(None)
             }
-            "receipt" => {
-                let cid = f.conversation_id.clone().ok_or_else(|| AppError::invalid("conversation_id", "required"))?;
+            F::Receipt { conversation_id, delivered, read } => {
+                let cid = conversation_id.ok_or_else(|| AppError::invalid("conversation_id", "required"))?;
                 if !conn.follows.contains_key(&cid) {
                     return Err(AppError::NotFound);
                 }
-                let (d, r) = (f.delivered.unwrap_or(0), f.read.unwrap_or(0));
+                let (d, r) = (delivered.unwrap_or(0), read.unwrap_or(0));
                 state.store.chat_receipt(&cid, Side::Customer, d, r).await?;
                 let frame = json!({"type": "receipt", "conversation_id": cid, "side": "customer", "delivered": d.max(r), "read": r});
                 service::publish_hint(&state, &cid, &frame);
                 Ok(None)
             }
-            "resume" => {
-                let cid = f.conversation_id.clone().ok_or_else(|| AppError::invalid("conversation_id", "required"))?;
+            F::Resume { conversation_id, last_seq } => {
+                let cid = conversation_id.ok_or_else(|| AppError::invalid("conversation_id", "required"))?;
                 if !owns(&state, customer, &cid).await {
                     return Err(AppError::NotFound);
                 }
-                conn.follow(sink, &cid, f.last_seq.unwrap_or(0)).await.map_err(|_| closed())?;
+                conn.follow(sink, &cid, last_seq.unwrap_or(0)).await.map_err(|_| closed())?;
                 Ok(None)
             }
-            "end" => {
+            F::End => {
                 let cid = open_id().await.ok_or(AppError::NotFound)?;
                 service::end(&state, &me, &cid).await?;
                 Ok(None)
             }
-            "rate" => {
-                let cid = f.conversation_id.clone().ok_or_else(|| AppError::invalid("conversation_id", "required"))?;
-                let score = f.score.ok_or_else(|| AppError::invalid("score", "1 to 5"))?;
-                state.store.rate_chat(&cid, &customer.id, score, f.comment.as_deref()).await?;
+            F::Rate { conversation_id, score, comment } => {
+                let cid = conversation_id.ok_or_else(|| AppError::invalid("conversation_id", "required"))?;
+                let score = score.ok_or_else(|| AppError::invalid("score", "1 to 5"))?;
+                service::rate(&state, &me, &cid, score, comment.as_deref()).await?;
                 Ok(Some(json!({"type": "rated", "conversation_id": cid, "score": score})))
             }
-            "history" => {
+            F::History => {
                 let chats = state.store.customer_chats(&customer.id, 50).await?;
                 let mut out = Vec::with_capacity(chats.len());
                 for (c, ch) in &chats {
@@ -476,15 +574,14 @@ async fn customer_frame(
                 }
                 Ok(Some(json!({"type": "history", "chats": out})))
             }
-            "ping" => Ok(Some(json!({"type": "pong"}))),
-            other => Err(AppError::invalid("type", format!("unknown frame type {other:?}"))),
+            F::Ping => Ok(Some(json!({"type": "pong"}))),
         }
     }
     .await;
     match r {
         Ok(Some(v)) => send(sink, &v).await,
         Ok(None) => Ok(()),
-        Err(e) => send(sink, &error_frame(&e, f.client_id.as_deref())).await,
+        Err(e) => send(sink, &error_frame(&e, frame_client_id.as_deref())).await,
     }
 }
 
@@ -538,21 +635,33 @@ async fn agent_conn(
     let scope = scope_of(&agent);
     conn.listen(format!("a:{}", agent.id));
     let departments: Option<Vec<String>> = if agent.role.sees_all() { None } else { Some(agent.departments.clone()) };
-    let all_departments: Vec<String> = match &departments {
-        Some(d) => d.clone(),
-        None => state.store.departments().await.map(|v| v.into_iter().map(|d| d.id).collect()).unwrap_or_default(),
+    // What the console starts from. A failed read is said, and the connection closed (the console reconnects
+    // with back-off): an empty inbox shown as if it were the truth would hide waiting customers.
+    let start = async {
+        let all_departments: Vec<String> = match &departments {
+            Some(d) => d.clone(),
+            None => state.store.departments().await?.into_iter().map(|d| d.id).collect(),
+        };
+        let presence = state.store.presence(&agent.id).await?;
+        let inbox = state.store.chat_inbox(&agent.id, departments.as_deref()).await?;
+        Ok::<_, lifebuoy_store::StoreError>((all_departments, presence, inbox))
+    };
+    let (all_departments, presence, inbox) = match start.await {
+        Ok(v) => v,
+        Err(e) => {
+            send(&mut sink, &error_frame(&AppError::from(e), None)).await?;
+            return Ok(());
+        }
     };
     for d in &all_departments {
         conn.listen(format!("d:{d}"));
     }
-    let presence = state.store.presence(&agent.id).await.ok();
     send(
         &mut sink,
         &json!({"type": "welcome", "agent": {"id": agent.id, "name": agent.display_name, "agent_no": agent.agent_no.as_str(),
             "role": agent.role, "departments": agent.departments}, "presence": presence}),
     )
     .await?;
-    let inbox = state.store.chat_inbox(&agent.id, departments.as_deref()).await.unwrap_or_default();
     send(&mut sink, &json!({"type": "inbox", "items": inbox})).await?;
     // Follow every chat this agent has; resume what the client knew.
     for item in &inbox {
@@ -578,9 +687,9 @@ async fn agent_conn(
                 None => break Ok(()),
                 Some(Err(e)) => send(&mut sink, &json!({"type": "error", "code": "invalid", "message": format!("not JSON: {e}")})).await?,
                 Some(Ok(v)) => {
-                    let frame: Frame = match serde_json::from_value(v) {
+                    let frame: AgentFrame = match serde_json::from_value(v) {
                         Ok(f) => f,
-                        Err(e) => { send(&mut sink, &json!({"type": "error", "code": "invalid", "message": e.to_string()})).await?; continue; }
+                        Err(e) => { send(&mut sink, &unparsed(&e)).await?; continue; }
                     };
                     if let Err(e) = Box::pin(agent_frame(&mut conn, &mut sink, &agent, frame)).await {
                         break Err(e);
@@ -605,7 +714,15 @@ async fn agent_conn(
                     break close_ended(&mut sink).await;
                 }
                 if Box::pin(conn.recover(&mut sink)).await? {
-                    let inbox = state.store.chat_inbox(&agent.id, departments.as_deref()).await.unwrap_or_default();
+                    let inbox = match state.store.chat_inbox(&agent.id, departments.as_deref()).await {
+                        Ok(i) => i,
+                        Err(e) => {
+                            // Said to the console; marked behind again, so the next tick tries again.
+                            send(&mut sink, &error_frame(&AppError::from(e), None)).await?;
+                            conn.inbox.lagged.store(true, Ordering::Relaxed);
+                            continue;
+                        }
+                    };
                     send(&mut sink, &json!({"type": "inbox", "items": inbox})).await?;
                     // Chats assigned while frames were dropped (their "follow" among them): follow them now,
                     // from the start, since this connection has sent none of them (the client drops repeats).
@@ -625,27 +742,29 @@ async fn agent_conn(
     result
 }
 
-async fn agent_frame(conn: &mut Conn, sink: &mut Sink, agent: &Agent, f: Frame) -> Result<(), axum::Error> {
+async fn agent_frame(conn: &mut Conn, sink: &mut Sink, agent: &Agent, f: AgentFrame) -> Result<(), axum::Error> {
+    use AgentFrame as F;
     let state = conn.state.clone();
     let me = lifebuoy_app::Actor::Agent(agent.clone());
+    let frame_client_id = f.client_id();
     let r: Result<Option<Value>, AppError> = async {
         // Every frame about a conversation is access-checked (the use cases check again, with the rules of
         // who may speak in a chat).
-        let conv = match &f.conversation_id {
+        let conv = match f.conversation_id() {
             Some(cid) => Some(service::visible_chat(&state, &me, cid).await?),
             None => None,
         };
         let need = || conv.clone().ok_or_else(|| AppError::invalid("conversation_id", "required"));
-        match f.kind.as_str() {
-            "open" => {
+        match f {
+            F::Open { last_seq, .. } => {
                 let c = need()?;
-                conn.follow(sink, &c.id, f.last_seq.unwrap_or(0)).await.map_err(|_| closed())?;
+                conn.follow(sink, &c.id, last_seq.unwrap_or(0)).await.map_err(|_| closed())?;
                 Ok(None)
             }
-            "send" => {
+            F::Send { client_id, body, internal, attachment_ids, .. } => {
                 let c = need()?;
-                let client_id = f.client_id.clone().unwrap_or_default();
-                let a = service::agent_send(&state, &me, &c.id, &client_id, f.body.as_deref().unwrap_or(""), f.internal, &f.attachment_ids)
+                let client_id = client_id.unwrap_or_default();
+                let a = service::agent_send(&state, &me, &c.id, &client_id, body.as_deref().unwrap_or(""), internal, &attachment_ids)
                     .await?;
                 if !conn.follows.contains_key(&c.id) {
                     conn.follow(sink, &c.id, a.message.seq - 1).await.map_err(|_| closed())?;
@@ -653,65 +772,64 @@ async fn agent_frame(conn: &mut Conn, sink: &mut Sink, agent: &Agent, f: Frame) 
                 Ok(Some(json!({"type": "ack", "client_id": client_id, "conversation_id": c.id, "seq": a.message.seq,
                     "id": a.message.id, "at": a.message.created_at, "duplicate": a.duplicate})))
             }
-            "typing" => {
+            F::Typing { on, .. } => {
                 let c = need()?;
-                let frame = json!({"type": "typing", "conversation_id": c.id, "from": "agent", "on": f.on.unwrap_or(true)});
+                let frame = json!({"type": "typing", "conversation_id": c.id, "from": "agent", "on": on.unwrap_or(true)});
                 service::publish_hint(&state, &c.id, &frame);
                 Ok(None)
             }
-            "receipt" => {
+            F::Receipt { delivered, read, .. } => {
                 let c = need()?;
-                let (d, r) = (f.delivered.unwrap_or(0), f.read.unwrap_or(0));
+                let (d, r) = (delivered.unwrap_or(0), read.unwrap_or(0));
                 state.store.chat_receipt(&c.id, Side::Agent, d, r).await?;
                 let frame = json!({"type": "receipt", "conversation_id": c.id, "side": "agent", "delivered": d.max(r), "read": r});
                 service::publish_hint(&state, &c.id, &frame);
                 Ok(None)
             }
-            "accept" => {
+            F::Accept { .. } => {
                 let c = need()?;
                 service::assign(&state, &me, &c.id, &agent.id, false).await?;
                 Ok(None)
             }
-            "assign" => {
+            F::Assign { agent_id, .. } => {
                 let c = need()?;
-                let to = f.agent_id.clone().ok_or_else(|| AppError::invalid("agent_id", "required"))?;
+                let to = agent_id.ok_or_else(|| AppError::invalid("agent_id", "required"))?;
                 service::assign(&state, &me, &c.id, &to, true).await?;
                 Ok(None)
             }
-            "transfer" => {
+            F::Transfer { department, note, .. } => {
                 let c = need()?;
-                let dept = f.department.clone().ok_or_else(|| AppError::invalid("department", "required"))?;
-                service::transfer(&state, &me, &c.id, &dept, f.note.as_deref().unwrap_or("")).await?;
+                let dept = department.ok_or_else(|| AppError::invalid("department", "required"))?;
+                service::transfer(&state, &me, &c.id, &dept, note.as_deref().unwrap_or("")).await?;
                 Ok(None)
             }
-            "end" => {
+            F::End { .. } => {
                 let c = need()?;
                 service::end(&state, &me, &c.id).await?;
                 Ok(None)
             }
-            "to_ticket" => {
+            F::ToTicket { .. } => {
                 let c = need()?;
                 let t = service::to_ticket(&state, &me, &c.id).await?;
                 Ok(Some(json!({"type": "ticket", "conversation_id": c.id, "ticket_id": t.id, "case_number": t.case_number})))
             }
-            "presence" => {
-                let status = f.status.clone().ok_or_else(|| AppError::invalid("status", "online, away or offline"))?;
-                let p = state.store.set_presence(&agent.id, &status, f.capacity).await?;
+            F::Presence { status, capacity } => {
+                let status = status.ok_or_else(|| AppError::invalid("status", "online, away or offline"))?;
+                let p = state.store.set_presence(&agent.id, &status, capacity).await?;
                 if p.status == "online" {
                     let st = state.clone();
                     tokio::spawn(async move { service::drain_queue(&st.app).await });
                 }
                 Ok(Some(json!({"type": "presence", "presence": p})))
             }
-            "ping" => Ok(Some(json!({"type": "pong"}))),
-            other => Err(AppError::invalid("type", format!("unknown frame type {other:?}"))),
+            F::Ping => Ok(Some(json!({"type": "pong"}))),
         }
     }
     .await;
     match r {
         Ok(Some(v)) => send(sink, &v).await,
         Ok(None) => Ok(()),
-        Err(e) => send(sink, &error_frame(&e, f.client_id.as_deref())).await,
+        Err(e) => send(sink, &error_frame(&e, frame_client_id.as_deref())).await,
     }
 }
 

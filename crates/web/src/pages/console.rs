@@ -102,7 +102,10 @@ async fn login(
         verify_password_async(f.password.clone(), DUMMY_HASH.clone()).await;
         return fail(&f.email);
     };
-    if !rec.agent.active || !verify_password_async(f.password.clone(), rec.password_hash.clone()).await {
+    // The hash is checked for deactivated agents too: an early answer would tell, by its speed, which
+    // addresses belong to agents who left.
+    let password_ok = verify_password_async(f.password.clone(), rec.password_hash.clone()).await;
+    if !rec.agent.active || !password_ok {
         if rec.failed_logins >= MAX_LOGIN_FAILURES {
             tracing::warn!(agent = %rec.agent.id, "console sign-in locked after failed attempts");
         }

@@ -4,7 +4,7 @@
 //! (the same roles) and the synonym groups (admins, `Role::edits_synonyms`).
 
 use super::{Base, error_page, render};
-use crate::api::kb::{check_category, index_changed, render_markdown, require_editor};
+use crate::api::kb::{render_markdown, require_editor};
 use crate::auth::{Caller, ConsoleAgent, check_form_token, check_same_origin};
 use crate::error::ApiError;
 use crate::{AppState, i18n};
@@ -305,10 +305,9 @@ async fn create(
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
     let lang = lang_of(&headers, &c);
-    let author = match check_form(&c, &headers, &f).and_then(|_| require_editor(&c)) {
-        Ok(a) => a,
-        Err(e) => return error_page(&state, lang, Some(&c), e),
-    };
+    if let Err(e) = check_form(&c, &headers, &f).and_then(|_| require_editor(&c)) {
+        return error_page(&state, lang, Some(&c), e);
+    }
     let input = form_input(&f);
     if f.get("op").map(String::as_str) == Some("preview") {
         return editor(
@@ -319,17 +318,10 @@ async fn create(
         )
         .await;
     }
-    let res = async {
-        check_category(&state, &input).await?;
-        Ok::<_, ApiError>(state.store.kb_create_article(&input, &author).await?)
-    };
-    match res.await {
-        Ok(a) => {
-            index_changed(&state, &a.id).await;
-            Redirect::to(&format!("/console/kb/a/{}?saved=1", a.id)).into_response()
-        }
+    match state.app.create_article(&c.actor(), &input).await {
+        Ok(a) => Redirect::to(&format!("/console/kb/a/{}?saved=1", a.id)).into_response(),
         Err(e) => {
-            let error = Some(e.message);
+            let error = Some(ApiError::from(e).message);
             editor(&state, &c, lang, EditorPage { article: None, input, expected_version: None, error, saved: false })
                 .await
         }
@@ -344,10 +336,9 @@ async fn save(
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
     let lang = lang_of(&headers, &c);
-    let author = match check_form(&c, &headers, &f).and_then(|_| require_editor(&c)) {
-        Ok(a) => a,
-        Err(e) => return error_page(&state, lang, Some(&c), e),
-    };
+    if let Err(e) = check_form(&c, &headers, &f).and_then(|_| require_editor(&c)) {
+        return error_page(&state, lang, Some(&c), e);
+    }
     let cur = match state.store.kb_article(&id).await {
         Ok(Some(a)) => a,
         Ok(None) => return error_page(&state, lang, Some(&c), ApiError::not_found()),
@@ -359,21 +350,14 @@ async fn save(
         let page = EditorPage { article: Some(&cur), input, expected_version: expected, error: None, saved: false };
         return editor(&state, &c, lang, page).await;
     }
-    let res = async {
-        check_category(&state, &input).await?;
-        Ok::<_, ApiError>(state.store.kb_update_article(&cur.id, &input, expected, &author, "edited").await?)
-    };
-    match res.await {
-        Ok(a) => {
-            index_changed(&state, &a.id).await;
-            Redirect::to(&format!("/console/kb/a/{}?saved=1", a.id)).into_response()
-        }
+    match state.app.update_article(&c.actor(), &cur.id, &input, expected).await {
+        Ok(a) => Redirect::to(&format!("/console/kb/a/{}?saved=1", a.id)).into_response(),
         Err(e) => {
             let page = EditorPage {
                 article: Some(&cur),
                 input,
                 expected_version: expected,
-                error: Some(e.message),
+                error: Some(ApiError::from(e).message),
                 saved: false,
             };
             editor(&state, &c, lang, page).await
@@ -400,13 +384,7 @@ async fn set_status(
     let run = async {
         check_same_origin(&headers)?;
         check_form_token(&c, Some(&f.csrf))?;
-        let author = require_editor(&c)?;
-        if !lifebuoy_store::KB_STATUSES.contains(&f.status.as_str()) {
-            return Err(ApiError::invalid("status", "draft, published or internal"));
-        }
-        let a = state.store.kb_set_status(&id, &f.status, &author).await?;
-        index_changed(&state, &a.id).await;
-        Ok(a)
+        Ok::<_, ApiError>(state.app.set_article_status(&c.actor(), &id, &f.status).await?)
     };
     match run.await {
         Ok(a) => Redirect::to(&format!("/console/kb/a/{}?saved=1", a.id)).into_response(),
@@ -488,13 +466,7 @@ async fn restore(
     let run = async {
         check_same_origin(&headers)?;
         check_form_token(&c, Some(&f.csrf))?;
-        let author = require_editor(&c)?;
-        let v = state.store.kb_version(&id, f.v).await?.ok_or_else(ApiError::not_found)?;
-        check_category(&state, &v.content).await?;
-        let note = "restored";
-        let a = state.store.kb_update_article(&id, &v.content, None, &author, note).await?;
-        index_changed(&state, &a.id).await;
-        Ok(a)
+        Ok::<_, ApiError>(state.app.restore_article(&c.actor(), &id, f.v).await?)
     };
     match run.await {
         Ok(a) => Redirect::to(&format!("/console/kb/a/{}?saved=1", a.id)).into_response(),
@@ -621,17 +593,10 @@ async fn add_synonyms(
     if let Err(e) = check_same_origin(&headers).and_then(|_| check_form_token(&c, Some(&f.csrf))) {
         return error_page(&state, lang, Some(&c), e);
     }
-    if !can_edit_synonyms(&c) {
-        return error_page(&state, lang, Some(&c), ApiError::forbidden("only admins edit the search synonyms"));
-    }
     let terms: Vec<String> = f.terms.split([',', '，', '、', '\n']).map(str::to_string).collect();
-    match state.store.kb_add_synonyms(&terms).await {
-        Ok(_) => {
-            if let Err(e) = state.kb_synonyms_changed().await {
-                tracing::error!(error = %e, "applying synonyms failed");
-            }
-            Redirect::to("/console/kb/synonyms").into_response()
-        }
+    match state.app.add_synonyms(&c.actor(), &terms).await {
+        Ok(()) => Redirect::to("/console/kb/synonyms").into_response(),
+        Err(e @ lifebuoy_app::AppError::Forbidden(_)) => error_page(&state, lang, Some(&c), e.into()),
         Err(e) => synonyms_page(&state, &c, lang, Some(ApiError::from(e).message), f.terms).await,
     }
 }
@@ -653,14 +618,7 @@ async fn delete_synonyms(
     let run = async {
         check_same_origin(&headers)?;
         check_form_token(&c, Some(&f.csrf))?;
-        if !can_edit_synonyms(&c) {
-            return Err(ApiError::forbidden("only admins edit the search synonyms"));
-        }
-        state.store.kb_delete_synonyms(&id).await?;
-        if let Err(e) = state.kb_synonyms_changed().await {
-            tracing::error!(error = %e, "applying synonyms failed");
-        }
-        Ok(())
+        Ok::<_, ApiError>(state.app.delete_synonyms(&c.actor(), &id).await?)
     };
     match run.await {
         Ok(()) => Redirect::to("/console/kb/synonyms").into_response(),
@@ -750,8 +708,9 @@ async fn save_category(
         name_en: f.name_en,
         position,
     };
-    match state.store.kb_save_category(&cat).await {
+    match state.app.save_category(&c.actor(), &cat).await {
         Ok(()) => Redirect::to("/console/kb/categories").into_response(),
+        Err(e @ lifebuoy_app::AppError::Forbidden(_)) => error_page(&state, lang, Some(&c), e.into()),
         Err(e) => categories_page(&state, &c, lang, Some(ApiError::from(e).message)).await,
     }
 }
