@@ -17,6 +17,11 @@ crate::wire_enum! {
 }
 
 crate::wire_enum! {
+    /// Where a knowledge-base article stands: only `published` is in the help center; `internal` is for agents.
+    KbStatus, "status" { Draft = "draft", Published = "published", Internal = "internal" }
+}
+
+crate::wire_enum! {
     /// How urgent a case is.
     Priority, "priority" { Low = "low", Normal = "normal", High = "high", Urgent = "urgent" }
 }

@@ -6,7 +6,7 @@ pub mod conversation;
 pub mod lang;
 
 pub use account::{AgentNo, Email, Role, Tier};
-pub use conversation::{CaseNumber, Category, ConversationKind, Priority, Status, StatusError};
+pub use conversation::{CaseNumber, Category, ConversationKind, KbStatus, Priority, Status, StatusError};
 pub use lang::Lang;
 
 /// A value that failed to parse: the field it was for and why, in words fit for an API error.

@@ -232,9 +232,7 @@ pub fn clean_article(input: &KbArticleInput) -> Result<KbArticleInput, Invalid> 
         return Err(Invalid::new("category", "choose a category"));
     }
     let status = input.status.trim().to_string();
-    if !KB_STATUSES.contains(&status.as_str()) {
-        return Err(Invalid::new("status", "draft, published or internal"));
-    }
+    lifebuoy_domain::KbStatus::parse(&status).map_err(|_| Invalid::new("status", "draft, published or internal"))?;
     let mut translations: Vec<KbTranslation> = Vec::new();
     for t in &input.translations {
         let lang = Lang::parse(t.lang.trim()).map_err(|_| Invalid::new("lang", "zh-Hans, zh-Hant or en"))?;
@@ -971,5 +969,14 @@ mod tests {
         bad.translations = vec![t("en", "", "body only")];
         assert!(clean_article(&bad).unwrap_err().to_string().contains("title"));
         assert_eq!(split_keywords("提币，提现、 withdraw,\nfee"), ["提币", "提现", "withdraw", "fee"]);
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    #[test]
+    fn the_status_list_is_the_domain_enum() {
+        let names: Vec<&str> = lifebuoy_domain::KbStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, super::KB_STATUSES);
     }
 }

@@ -1,0 +1,124 @@
+//! The database refuses values the domain cannot read back (migration 0008): the CHECK constraints on
+//! PostgreSQL and the triggers on SQLite hold exactly the wire enums' values, and a raw write of anything else
+//! fails on both backends.
+
+use lifebuoy_domain::{Category, ConversationKind, KbStatus, Lang, Priority, Role, Status, Tier};
+use lifebuoy_testkit::{Backend, fresh_store, pg_admin_url};
+use sqlx::Connection;
+
+fn names<T: Copy>(all: &[T], f: fn(T) -> &'static str) -> Vec<String> {
+    all.iter().map(|v| f(*v).to_string()).collect()
+}
+
+/// Every constrained column and the values its enum has.
+fn columns() -> Vec<(&'static str, &'static str, Vec<String>)> {
+    vec![
+        ("conversations", "kind", names(ConversationKind::ALL, ConversationKind::as_str)),
+        ("conversations", "status", names(Status::ALL, Status::as_str)),
+        ("conversations", "priority", names(Priority::ALL, Priority::as_str)),
+        ("conversations", "category", names(Category::ALL, Category::as_str)),
+        ("conversations", "tier", names(Tier::ALL, Tier::as_str)),
+        ("conversations", "lang", names(Lang::ALL, Lang::as_str)),
+        ("agents", "role", names(Role::ALL, Role::as_str)),
+        (
+            "chats",
+            "state",
+            [
+                lifebuoy_store::ChatState::Bot,
+                lifebuoy_store::ChatState::Queued,
+                lifebuoy_store::ChatState::Active,
+                lifebuoy_store::ChatState::Ended,
+            ]
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect(),
+        ),
+        ("kb_articles", "status", names(KbStatus::ALL, KbStatus::as_str)),
+    ]
+}
+
+/// The values a migration allows in `table.column`: the list after `column IN (` (the first one for that
+/// table and column).
+fn allowed_in(sql: &str, table: &str, column: &str) -> Vec<String> {
+    let marker = format!("{table}_{column}_check");
+    let at = sql.find(&marker).unwrap_or_else(|| panic!("no check for {table}.{column}"));
+    let rest = &sql[at..];
+    let open = rest.find(&format!("{column} IN (")).or_else(|| rest.find(&format!("NEW.{column} NOT IN ("))).unwrap();
+    let list = &rest[open..];
+    let list = &list[list.find('(').unwrap() + 1..list.find(')').unwrap()];
+    list.split(',').map(|v| v.trim().trim_matches('\'').to_string()).collect()
+}
+
+#[test]
+fn the_checks_hold_exactly_the_enums_values() {
+    for (backend, sql) in [
+        ("postgres", include_str!("../migrations/postgres/0008_checks.sql")),
+        ("sqlite", include_str!("../migrations/sqlite/0008_checks.sql")),
+    ] {
+        for (table, column, values) in columns() {
+            assert_eq!(allowed_in(sql, table, column), values, "{backend}: {table}.{column}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_values_are_refused_by_the_database() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let dir = std::env::temp_dir().join(format!("lb-checks-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (store, pg) = fresh_store(backend, &dir).await;
+        store.close().await;
+        // Raw writes, as a careless script or a bad migration would make them.
+        let bad: [(&str, &str); 6] = [
+            (
+                "agents",
+                "INSERT INTO agents (id, email, display_name, agent_no, role, languages, password_hash, created_at) VALUES ('a', 'a@x.dev', 'A', 'A1', 'root', 'en', 'x', 0)",
+            ),
+            (
+                "agents",
+                "INSERT INTO agents (id, email, display_name, agent_no, role, languages, password_hash, created_at) VALUES ('b', 'b@x.dev', 'B', 'B1', 'agent_l1', 'en', 'x', 0)",
+            ),
+            ("agents", "UPDATE agents SET role = 'superuser' WHERE id = 'b'"),
+            (
+                "kb_articles",
+                "INSERT INTO kb_articles (id, slug, category, status, version, created_at, updated_at) VALUES ('k', 'k', 'withdrawal', 'secret', 1, 0, 0)",
+            ),
+            (
+                "kb_articles",
+                "INSERT INTO kb_articles (id, slug, category, status, version, created_at, updated_at) VALUES ('k', 'k', 'withdrawal', 'draft', 1, 0, 0)",
+            ),
+            ("kb_articles", "UPDATE kb_articles SET status = 'secret' WHERE id = 'k'"),
+        ];
+        let outcomes: Vec<bool> = match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", dir.join("test.db").display());
+                let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                let mut out = vec![];
+                for (_, q) in bad {
+                    out.push(sqlx::query(q).execute(&mut c).await.is_ok());
+                }
+                out
+            }
+            Backend::Postgres => {
+                let admin = pg_admin_url();
+                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+                let mut c = sqlx::PgConnection::connect(&format!("{base}/{}", pg.as_ref().unwrap())).await.unwrap();
+                let mut out = vec![];
+                for (_, q) in bad {
+                    out.push(sqlx::query(q).execute(&mut c).await.is_ok());
+                }
+                out
+            }
+        };
+        assert_eq!(
+            outcomes,
+            [false, true, false, false, true, false],
+            "{backend:?}: bad values refused, good rows taken"
+        );
+        if let Some(name) = pg {
+            let mut c = sqlx::PgConnection::connect(&pg_admin_url()).await.unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await.unwrap();
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
