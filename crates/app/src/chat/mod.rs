@@ -10,6 +10,8 @@
 
 pub mod bot;
 pub mod hub;
+pub mod protocol;
 pub mod service;
 
 pub use hub::{BusEvent, Control, Hub, Inbox};
+pub use protocol::ServerFrame;

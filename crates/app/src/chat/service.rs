@@ -4,6 +4,7 @@
 
 use super::bot;
 use super::hub::{BusEvent, Control};
+use super::protocol::ServerFrame;
 use crate::Actor;
 use crate::App;
 use crate::error::AppError;
@@ -125,7 +126,7 @@ pub async fn push_chat_state(state: &App, conversation_id: &str, control: Option
     let Ok(Some((c, ch))) = state.store.chat(conversation_id).await else { return };
     let view = chat_view(state, &c, &ch).await;
     let online = agents_online(state).await;
-    let frame = json!({"type": "chat", "chat": view, "agents_online": online});
+    let frame = ServerFrame::Chat { chat: view, agents_online: online }.to_value();
     publish(state, format!("k:{}", c.customer_id), Some(&c.id), None, false, &frame, control);
 }
 
@@ -133,9 +134,9 @@ pub async fn push_chat_state(state: &App, conversation_id: &str, control: Option
 pub async fn push_inbox(state: &App, conversation_id: &str) {
     let Ok(Some(item)) = state.store.inbox_item(conversation_id).await else { return };
     let frame = if item.state == "ended" {
-        json!({"type": "inbox_remove", "conversation_id": item.conversation_id})
+        ServerFrame::InboxRemove { conversation_id: &item.conversation_id }.to_value()
     } else {
-        json!({"type": "inbox_update", "item": item})
+        ServerFrame::InboxUpdate { item: &item }.to_value()
     };
     publish(state, format!("d:{}", item.department_id), Some(&item.conversation_id), None, false, &frame, None);
     if let Some(a) = &item.assignee_id {
@@ -380,10 +381,10 @@ pub async fn route(state: &App, conversation_id: &str) -> Result<Option<String>,
 
 async fn after_assignment(state: &App, conversation_id: &str, agent: &str, before_seq: i64, previous: Option<&str>) {
     let _ = publish_since(state, conversation_id, before_seq).await;
-    let frame = json!({"type": "assigned", "conversation_id": conversation_id});
+    let frame = ServerFrame::Assigned { conversation_id }.to_value();
     publish(state, format!("a:{agent}"), Some(conversation_id), None, false, &frame, Some(Control::Follow));
     if let Some(p) = previous.filter(|p| *p != agent) {
-        let frame = json!({"type": "inbox_remove", "conversation_id": conversation_id});
+        let frame = ServerFrame::InboxRemove { conversation_id }.to_value();
         publish(state, format!("a:{p}"), Some(conversation_id), None, false, &frame, Some(Control::Unfollow));
     }
     push_inbox(state, conversation_id).await;
@@ -513,7 +514,7 @@ pub async fn transfer(
     state.store.transfer_chat(conversation_id, department, note, &actor.author()).await?;
     publish_since(state, conversation_id, before.last_seq).await?;
     if let Some(p) = &before.assignee_id {
-        let frame = json!({"type": "inbox_remove", "conversation_id": conversation_id});
+        let frame = ServerFrame::InboxRemove { conversation_id }.to_value();
         publish(state, format!("a:{p}"), Some(conversation_id), None, false, &frame, Some(Control::Unfollow));
     }
     if route(state, conversation_id).await?.is_none() {

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use lifebuoy_app::AppError;
+use lifebuoy_app::chat::ServerFrame;
 use lifebuoy_domain::Lang;
 use lifebuoy_store::{Agent, Customer, Principal, Scope, Side};
 use serde::Deserialize;
@@ -56,7 +57,7 @@ fn error_frame(e: &AppError, client_id: Option<&str>) -> Value {
         AppError::Unavailable(_) => "storage failed; nothing was changed, try again".to_string(),
         e => e.to_string(),
     };
-    json!({"type": "error", "code": code, "message": message, "client_id": client_id})
+    ServerFrame::Error { code, message, client_id }.to_value()
 }
 
 /// The connection closed while a frame was being handled.
@@ -348,7 +349,12 @@ impl AgentFrame {
 
 /// A frame that did not parse: `invalid`, with the serde message (an unknown type names the known ones).
 fn unparsed(e: &serde_json::Error) -> Value {
-    json!({"type": "error", "code": "invalid", "message": e.to_string()})
+    invalid(e.to_string())
+}
+
+/// An `invalid` error frame about no message in particular.
+fn invalid(message: impl Into<String>) -> Value {
+    ServerFrame::Error { code: "invalid", message: message.into(), client_id: None }.to_value()
 }
 
 async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::Error> {
@@ -356,21 +362,22 @@ async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::E
     let hello = match tokio::time::timeout(HELLO_TIMEOUT, next_frame(&mut stream)).await {
         Ok(Some(Ok(v))) if v.get("type").and_then(Value::as_str) == Some("hello") => v,
         _ => {
-            send(&mut sink, &json!({"type": "error", "code": "invalid", "message": "say hello first"})).await?;
+            send(&mut sink, &invalid("say hello first")).await?;
             return Ok(());
         }
     };
     let hello: Hello = match serde_json::from_value(hello) {
         Ok(h) => h,
         Err(e) => {
-            send(&mut sink, &json!({"type": "error", "code": "invalid", "message": e.to_string()})).await?;
+            send(&mut sink, &invalid(e.to_string())).await?;
             return Ok(());
         }
     };
     let customer = match customer_of(&state, hello.token.as_deref()).await {
         Some(c) => c,
         None => {
-            send(&mut sink, &json!({"type": "error", "code": "unauthorized", "message": "sign in again"})).await?;
+            let e = ServerFrame::Error { code: "unauthorized", message: "sign in again".into(), client_id: None };
+            send(&mut sink, &e.to_value()).await?;
             return Ok(());
         }
     };
@@ -384,8 +391,13 @@ async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::E
         None => None,
     };
     let online = service::agents_online(&state).await;
-    send(&mut sink, &json!({"type": "welcome", "customer_id": customer.id, "lang": lang.as_str(), "chat": view, "agents_online": online}))
-        .await?;
+    let welcome = ServerFrame::CustomerWelcome {
+        customer_id: &customer.id,
+        lang: lang.as_str(),
+        chat: view,
+        agents_online: online,
+    };
+    send(&mut sink, &welcome.to_value()).await?;
     // Resume what the client knows, then the open chat from the start if the client did not know it.
     let mut resume = hello.resume.clone();
     if let Some(cid) = &hello.conversation_id {
@@ -407,7 +419,7 @@ async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::E
         tokio::select! {
             f = next_frame(&mut stream) => match f {
                 None => break Ok(()),
-                Some(Err(e)) => send(&mut sink, &json!({"type": "error", "code": "invalid", "message": format!("not JSON: {e}")})).await?,
+                Some(Err(e)) => send(&mut sink, &invalid(format!("not JSON: {e}"))).await?,
                 Some(Ok(v)) => {
                     let frame: CustomerFrame = match serde_json::from_value(v) {
                         Ok(f) => f,
@@ -510,8 +522,15 @@ async fn customer_frame(
                 if !a.duplicate {
                     conn.open_chat = Some(a.conversation.id.clone());
                 }
-                let ack = json!({"type": "ack", "client_id": client_id, "conversation_id": a.conversation.id, "seq": a.message.seq,
-                    "id": a.message.id, "at": a.message.created_at, "duplicate": a.duplicate});
+                let ack = ServerFrame::Ack {
+                    client_id: &client_id,
+                    conversation_id: &a.conversation.id,
+                    seq: a.message.seq,
+                    id: &a.message.id,
+                    at: a.message.created_at,
+                    duplicate: a.duplicate,
+                }
+                .to_value();
                 if !conn.follows.contains_key(&a.conversation.id) {
                     send(sink, &ack).await.map_err(|_| closed())?;
                     conn.follow(sink, &a.conversation.id, 0).await.map_err(|_| closed())?;
@@ -531,7 +550,8 @@ async fn customer_frame(
                     None => open_id().await,
                 };
                 if let Some(cid) = cid {
-                    let frame = json!({"type": "typing", "conversation_id": cid, "from": "customer", "on": on.unwrap_or(true)});
+                    let frame = ServerFrame::Typing { conversation_id: &cid, from: "customer", on: on.unwrap_or(true) }
+                        .to_value();
                     service::publish_hint(&state, &cid, &frame);
                 }
                 Ok(None)
@@ -543,7 +563,9 @@ async fn customer_frame(
                 }
                 let (d, r) = (delivered.unwrap_or(0), read.unwrap_or(0));
                 state.store.chat_receipt(&cid, Side::Customer, d, r).await?;
-                let frame = json!({"type": "receipt", "conversation_id": cid, "side": "customer", "delivered": d.max(r), "read": r});
+                let frame =
+                    ServerFrame::Receipt { conversation_id: &cid, side: "customer", delivered: d.max(r), read: r }
+                        .to_value();
                 service::publish_hint(&state, &cid, &frame);
                 Ok(None)
             }
@@ -564,7 +586,7 @@ async fn customer_frame(
                 let cid = conversation_id.ok_or_else(|| AppError::invalid("conversation_id", "required"))?;
                 let score = score.ok_or_else(|| AppError::invalid("score", "1 to 5"))?;
                 service::rate(&state, &me, &cid, score, comment.as_deref()).await?;
-                Ok(Some(json!({"type": "rated", "conversation_id": cid, "score": score})))
+                Ok(Some(ServerFrame::Rated { conversation_id: &cid, score }.to_value()))
             }
             F::History => {
                 let chats = state.store.customer_chats(&customer.id, 50).await?;
@@ -572,9 +594,9 @@ async fn customer_frame(
                 for (c, ch) in &chats {
                     out.push(service::chat_view(&state, c, ch).await);
                 }
-                Ok(Some(json!({"type": "history", "chats": out})))
+                Ok(Some(ServerFrame::History { chats: out }.to_value()))
             }
-            F::Ping => Ok(Some(json!({"type": "pong"}))),
+            F::Ping => Ok(Some(ServerFrame::Pong.to_value())),
         }
     }
     .await;
@@ -626,7 +648,7 @@ async fn agent_conn(
     let hello = match tokio::time::timeout(HELLO_TIMEOUT, next_frame(&mut stream)).await {
         Ok(Some(Ok(v))) if v.get("type").and_then(Value::as_str) == Some("hello") => v,
         _ => {
-            send(&mut sink, &json!({"type": "error", "code": "invalid", "message": "say hello first"})).await?;
+            send(&mut sink, &invalid("say hello first")).await?;
             return Ok(());
         }
     };
@@ -656,13 +678,10 @@ async fn agent_conn(
     for d in &all_departments {
         conn.listen(format!("d:{d}"));
     }
-    send(
-        &mut sink,
-        &json!({"type": "welcome", "agent": {"id": agent.id, "name": agent.display_name, "agent_no": agent.agent_no.as_str(),
-            "role": agent.role, "departments": agent.departments}, "presence": presence}),
-    )
-    .await?;
-    send(&mut sink, &json!({"type": "inbox", "items": inbox})).await?;
+    let me = json!({"id": agent.id, "name": agent.display_name, "agent_no": agent.agent_no.as_str(),
+        "role": agent.role, "departments": agent.departments});
+    send(&mut sink, &ServerFrame::AgentWelcome { agent: me, presence }.to_value()).await?;
+    send(&mut sink, &ServerFrame::Inbox { items: &inbox }.to_value()).await?;
     // Follow every chat this agent has; resume what the client knew.
     for item in &inbox {
         if item.assignee_id.as_deref() == Some(agent.id.as_str()) && item.state == "active" {
@@ -685,7 +704,7 @@ async fn agent_conn(
         tokio::select! {
             f = next_frame(&mut stream) => match f {
                 None => break Ok(()),
-                Some(Err(e)) => send(&mut sink, &json!({"type": "error", "code": "invalid", "message": format!("not JSON: {e}")})).await?,
+                Some(Err(e)) => send(&mut sink, &invalid(format!("not JSON: {e}"))).await?,
                 Some(Ok(v)) => {
                     let frame: AgentFrame = match serde_json::from_value(v) {
                         Ok(f) => f,
@@ -723,7 +742,7 @@ async fn agent_conn(
                             continue;
                         }
                     };
-                    send(&mut sink, &json!({"type": "inbox", "items": inbox})).await?;
+                    send(&mut sink, &ServerFrame::Inbox { items: &inbox }.to_value()).await?;
                     // Chats assigned while frames were dropped (their "follow" among them): follow them now,
                     // from the start, since this connection has sent none of them (the client drops repeats).
                     for item in &inbox {
@@ -764,17 +783,35 @@ async fn agent_frame(conn: &mut Conn, sink: &mut Sink, agent: &Agent, f: AgentFr
             F::Send { client_id, body, internal, attachment_ids, .. } => {
                 let c = need()?;
                 let client_id = client_id.unwrap_or_default();
-                let a = service::agent_send(&state, &me, &c.id, &client_id, body.as_deref().unwrap_or(""), internal, &attachment_ids)
-                    .await?;
+                let a = service::agent_send(
+                    &state,
+                    &me,
+                    &c.id,
+                    &client_id,
+                    body.as_deref().unwrap_or(""),
+                    internal,
+                    &attachment_ids,
+                )
+                .await?;
                 if !conn.follows.contains_key(&c.id) {
                     conn.follow(sink, &c.id, a.message.seq - 1).await.map_err(|_| closed())?;
                 }
-                Ok(Some(json!({"type": "ack", "client_id": client_id, "conversation_id": c.id, "seq": a.message.seq,
-                    "id": a.message.id, "at": a.message.created_at, "duplicate": a.duplicate})))
+                Ok(Some(
+                    ServerFrame::Ack {
+                        client_id: &client_id,
+                        conversation_id: &c.id,
+                        seq: a.message.seq,
+                        id: &a.message.id,
+                        at: a.message.created_at,
+                        duplicate: a.duplicate,
+                    }
+                    .to_value(),
+                ))
             }
             F::Typing { on, .. } => {
                 let c = need()?;
-                let frame = json!({"type": "typing", "conversation_id": c.id, "from": "agent", "on": on.unwrap_or(true)});
+                let frame =
+                    ServerFrame::Typing { conversation_id: &c.id, from: "agent", on: on.unwrap_or(true) }.to_value();
                 service::publish_hint(&state, &c.id, &frame);
                 Ok(None)
             }
@@ -782,7 +819,9 @@ async fn agent_frame(conn: &mut Conn, sink: &mut Sink, agent: &Agent, f: AgentFr
                 let c = need()?;
                 let (d, r) = (delivered.unwrap_or(0), read.unwrap_or(0));
                 state.store.chat_receipt(&c.id, Side::Agent, d, r).await?;
-                let frame = json!({"type": "receipt", "conversation_id": c.id, "side": "agent", "delivered": d.max(r), "read": r});
+                let frame =
+                    ServerFrame::Receipt { conversation_id: &c.id, side: "agent", delivered: d.max(r), read: r }
+                        .to_value();
                 service::publish_hint(&state, &c.id, &frame);
                 Ok(None)
             }
@@ -811,7 +850,12 @@ async fn agent_frame(conn: &mut Conn, sink: &mut Sink, agent: &Agent, f: AgentFr
             F::ToTicket { .. } => {
                 let c = need()?;
                 let t = service::to_ticket(&state, &me, &c.id).await?;
-                Ok(Some(json!({"type": "ticket", "conversation_id": c.id, "ticket_id": t.id, "case_number": t.case_number})))
+                let frame = ServerFrame::Ticket {
+                    conversation_id: &c.id,
+                    ticket_id: &t.id,
+                    case_number: t.case_number.as_deref(),
+                };
+                Ok(Some(frame.to_value()))
             }
             F::Presence { status, capacity } => {
                 let status = status.ok_or_else(|| AppError::invalid("status", "online, away or offline"))?;
@@ -820,9 +864,9 @@ async fn agent_frame(conn: &mut Conn, sink: &mut Sink, agent: &Agent, f: AgentFr
                     let st = state.clone();
                     tokio::spawn(async move { service::drain_queue(&st.app).await });
                 }
-                Ok(Some(json!({"type": "presence", "presence": p})))
+                Ok(Some(ServerFrame::Presence { presence: p }.to_value()))
             }
-            F::Ping => Ok(Some(json!({"type": "pong"}))),
+            F::Ping => Ok(Some(ServerFrame::Pong.to_value())),
         }
     }
     .await;
@@ -877,8 +921,12 @@ async fn visitor_wrote(state: &AppState, customer: &Customer, token: Option<&str
 
 /// Tells the client its session ended, and closes.
 async fn close_ended(sink: &mut Sink) -> Result<(), axum::Error> {
-    send(sink, &json!({"type": "error", "code": "unauthorized", "message": "your session has ended; sign in again"}))
-        .await?;
+    let e = ServerFrame::Error {
+        code: "unauthorized",
+        message: "your session has ended; sign in again".into(),
+        client_id: None,
+    };
+    send(sink, &e.to_value()).await?;
     let frame = axum::extract::ws::CloseFrame { code: 1008, reason: "session ended".into() };
     sink.send(WsMsg::Close(Some(frame))).await
 }
