@@ -1,12 +1,14 @@
 //! Lifebuoy's domain: the values every other crate speaks in, each parsed once and valid from then on,
-//! and the state machines of a support case. Nothing here does I/O.
+//! the state machines of a support case, and the events its timeline records. Nothing here does I/O.
 
 pub mod account;
 pub mod conversation;
+pub mod event;
 pub mod lang;
 
 pub use account::{AgentNo, Email, Role, Tier};
 pub use conversation::{CaseNumber, Category, ConversationKind, KbStatus, Priority, Status, StatusError};
+pub use event::{Event, FieldChange};
 pub use lang::Lang;
 
 /// A value that failed to parse: the field it was for and why, in words fit for an API error.

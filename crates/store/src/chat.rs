@@ -9,9 +9,10 @@ use crate::conversations::default_department;
 use crate::conversations::{Actor, NewTicket, TimelineItem, push_event, push_message};
 use crate::rows::CONVERSATION_COLS;
 use crate::{Conversation, Message, Result, Store, StoreError, new_id, now_ms, on_read, on_write};
-use lifebuoy_domain::{CaseNumber, Category, ConversationKind, Invalid, Lang, Priority, Status, Tier};
+use lifebuoy_domain::{
+    CaseNumber, Category, ConversationKind, Event as TimelineEvent, Invalid, Lang, Priority, Status, Tier,
+};
 use serde::Serialize;
-use serde_json::json;
 
 /// Who a chat's conversation is assigned to after a transition.
 #[derive(Debug, Clone)]
@@ -33,7 +34,9 @@ struct Transition {
     within_capacity: bool,
     department: Option<String>,
     conv_status: Option<&'static str>,
-    event: (&'static str, serde_json::Value, bool),
+    /// The event it writes. `None` only with [`AssigneeChange::Route`], whose event
+    /// ([`TimelineEvent::ChatAssigned`]) names the agent the router picks inside the transaction.
+    event: Option<TimelineEvent>,
 }
 
 /// Where a chat stands.
@@ -601,9 +604,7 @@ impl Store {
         &self,
         conversation_id: &str,
         actor: &Actor,
-        kind: &'static str,
-        data: serde_json::Value,
-        internal: bool,
+        event: TimelineEvent,
         conv_update: Option<(&'static str, Vec<Option<String>>)>,
     ) -> Result<Conversation> {
         on_write!(self, |pool, lock| async {
@@ -622,7 +623,7 @@ impl Store {
                 }
                 q.execute(&mut *tx).await?;
             }
-            push_event!(tx, c, actor, kind, data, internal);
+            push_event!(tx, c, actor, &event);
             sqlx::query("UPDATE conversations SET last_seq = $2, updated_at = $3 WHERE id = $1")
                 .bind(&c.id)
                 .bind(c.last_seq)
@@ -665,7 +666,7 @@ impl Store {
                 within_capacity: false,
                 department: None,
                 conv_status: None,
-                event: ("handover", json!({"reason": reason}), false),
+                event: Some(TimelineEvent::Handover { reason: reason.to_string() }),
             },
         )
         .await
@@ -696,7 +697,7 @@ impl Store {
             if !t.from.contains(&state.as_str()) {
                 return Ok(None);
             }
-            let mut event_data = t.event.1.clone();
+            let mut event = t.event.clone();
             let mut counted = false;
             let assignee = match &t.assignee {
                 AssigneeChange::Keep => old.clone(),
@@ -743,7 +744,7 @@ impl Store {
                         .execute(&mut *conn)
                         .await?;
                         if r.rows_affected() == 1 {
-                            event_data = json!({"to": id, "name": name, "agent_no": no});
+                            event = Some(TimelineEvent::ChatAssigned { to: id.clone(), name, agent_no: no });
                             chosen = Some(id);
                             break;
                         }
@@ -814,8 +815,8 @@ impl Store {
                 .await?;
             // push_event! takes the next number itself: start from the value before our increment.
             c.last_seq -= 1;
-            let (kind, _, internal) = &t.event;
-            push_event!(conn, c, actor, *kind, event_data, *internal);
+            let event = event.ok_or_else(|| StoreError::Conflict("a chat transition without its event".into()))?;
+            push_event!(conn, c, actor, &event);
             Ok(Some(c))
         })
     }
@@ -948,7 +949,7 @@ impl Store {
                     within_capacity: true,
                     department: None,
                     conv_status: Some("open"),
-                    event: ("assigned", json!({}), false),
+                    event: None,
                 },
             )
             .await?;
@@ -999,11 +1000,11 @@ impl Store {
                 within_capacity,
                 department: None,
                 conv_status: Some("open"),
-                event: (
-                    "assigned",
-                    json!({"to": agent_id, "name": agent.display_name, "agent_no": agent.agent_no.as_str()}),
-                    false,
-                ),
+                event: Some(TimelineEvent::ChatAssigned {
+                    to: agent_id.to_string(),
+                    name: agent.display_name,
+                    agent_no: agent.agent_no.as_str().to_string(),
+                }),
             },
         )
         .await
@@ -1035,7 +1036,10 @@ impl Store {
                 within_capacity: false,
                 department: Some(department.to_string()),
                 conv_status: None,
-                event: ("transferred", json!({"to_department": department, "note": note}), true),
+                event: Some(TimelineEvent::ChatTransferred {
+                    to_department: department.to_string(),
+                    note: note.to_string(),
+                }),
             },
         )
         .await?
@@ -1055,7 +1059,7 @@ impl Store {
                 within_capacity: false,
                 department: None,
                 conv_status: Some("closed"),
-                event: ("chat_ended", json!({}), false),
+                event: Some(TimelineEvent::ChatEnded),
             },
         )
         .await
@@ -1301,9 +1305,7 @@ impl Store {
         self.chat_event(
             conversation_id,
             actor,
-            "converted_to_ticket",
-            json!({"ticket": ticket.id, "case_number": ticket.case_number}),
-            false,
+            TimelineEvent::ConvertedToTicket { ticket: ticket.id.clone(), case_number: ticket.case_number.clone() },
             None,
         )
         .await?;

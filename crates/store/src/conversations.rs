@@ -4,9 +4,12 @@
 use crate::files::AttachmentMeta;
 use crate::rows::CONVERSATION_COLS;
 use crate::{Conversation, Event, Message, Result, Store, StoreError, new_id, now_ms, on_read, on_write};
-use lifebuoy_domain::{CaseNumber, Category, ConversationKind, Invalid, Lang, Priority, Status, StatusError, Tier};
+use lifebuoy_domain::{
+    CaseNumber, Category, ConversationKind, Event as TimelineEvent, FieldChange, Invalid, Lang, Priority, Status,
+    StatusError, Tier,
+};
 use serde::Serialize;
-use serde_json::json;
+use std::collections::BTreeMap;
 
 /// Who did something, as written on the timeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +141,14 @@ impl TimelineItem {
             TimelineItem::Event(e) => e.seq,
         }
     }
+
+    /// The typed event, for an event item whose kind this build knows; `None` for messages.
+    pub fn event(&self) -> Option<TimelineEvent> {
+        match self {
+            TimelineItem::Message { .. } => None,
+            TimelineItem::Event(e) => e.event(),
+        }
+    }
 }
 
 /// Filters of the agent queue (and of a customer's "my tickets").
@@ -239,9 +250,12 @@ macro_rules! bind_all {
     }};
 }
 
-/// Appends an event at the next sequence number of the conversation held in `$conv` (mutably).
+/// Appends a timeline event (a `&lifebuoy_domain::Event`) at the next sequence number of the conversation held
+/// in `$conv` (mutably). The one place an event row is written: its kind, data and internal flag all come from
+/// the typed value.
 macro_rules! push_event {
-    ($tx:expr, $conv:expr, $actor:expr, $kind:expr, $data:expr, $internal:expr) => {{
+    ($tx:expr, $conv:expr, $actor:expr, $event:expr) => {{
+        let event: &lifebuoy_domain::Event = $event;
         $conv.last_seq += 1;
         sqlx::query(
             "INSERT INTO events (id, conversation_id, seq, actor_kind, actor_id, kind, data, internal, created_at) \
@@ -252,9 +266,9 @@ macro_rules! push_event {
         .bind($conv.last_seq)
         .bind($actor.kind())
         .bind($actor.id())
-        .bind($kind)
-        .bind($data.to_string())
-        .bind($internal)
+        .bind(event.kind())
+        .bind(event.data().to_string())
+        .bind(event.internal())
         .bind($conv.updated_at)
         .execute(&mut *$tx)
         .await?;
@@ -463,7 +477,7 @@ pub(crate) fn plan_change(
     mut c: Conversation,
     change: &TicketChange,
     now: i64,
-) -> Result<(Conversation, Vec<(&'static str, serde_json::Value, bool)>)> {
+) -> Result<(Conversation, Vec<TimelineEvent>)> {
     let mut events = Vec::new();
     match change {
         TicketChange::Status(to) => {
@@ -476,7 +490,7 @@ pub(crate) fn plan_change(
                 Status::Open => c.solved_at = None,
                 _ => {}
             }
-            events.push(("status_changed", json!({"from": from, "to": to}), false));
+            events.push(TimelineEvent::StatusChanged { from, to: *to, by_reply: None });
         }
         TicketChange::Assign(to) => {
             if c.status() == Status::Closed {
@@ -485,7 +499,7 @@ pub(crate) fn plan_change(
             if c.assignee_id == *to {
                 return Err(StoreError::Conflict("the case already has this assignee".into()));
             }
-            events.push(("assigned", json!({"from": c.assignee_id, "to": to}), true));
+            events.push(TimelineEvent::Assigned { from: c.assignee_id.clone(), to: to.clone(), by_reply: None });
             c.assignee_id = to.clone();
         }
         TicketChange::Transfer { department, reason } => {
@@ -496,7 +510,11 @@ pub(crate) fn plan_change(
                 return Err(StoreError::Conflict("the case is already in this department".into()));
             }
             require_reason(reason)?;
-            events.push(("transferred", json!({"from": c.department_id, "to": department, "reason": reason}), true));
+            events.push(TimelineEvent::Transferred {
+                from: c.department_id.clone(),
+                to: department.clone(),
+                reason: reason.clone(),
+            });
             c.department_id = department.clone();
             c.assignee_id = None;
         }
@@ -510,16 +528,18 @@ pub(crate) fn plan_change(
                 from.escalated().ok_or_else(|| StoreError::Conflict("the case is already with a supervisor".into()))?;
             c.tier = to.as_str().into();
             c.assignee_id = None;
-            events.push(("escalated", json!({"from": from, "to": to, "reason": reason}), true));
+            events.push(TimelineEvent::Escalated { from, to, reason: reason.clone() });
         }
         TicketChange::Update { priority, category, tags: _, order_id, tx_hash, asset, amount } => {
-            let mut changed = serde_json::Map::new();
+            let mut changed = BTreeMap::new();
             if let Some(p) = priority.filter(|p| *p != c.priority()) {
-                changed.insert("priority".into(), json!({"from": c.priority, "to": p}));
+                changed
+                    .insert("priority".into(), FieldChange { from: Some(c.priority.clone()), to: Some(p.to_string()) });
                 c.priority = p.as_str().into();
             }
             if let Some(k) = category.filter(|k| *k != c.category()) {
-                changed.insert("category".into(), json!({"from": c.category, "to": k}));
+                changed
+                    .insert("category".into(), FieldChange { from: Some(c.category.clone()), to: Some(k.to_string()) });
                 c.category = k.as_str().into();
             }
             for (name, new, field) in [
@@ -531,13 +551,13 @@ pub(crate) fn plan_change(
                 if let Some(v) = new {
                     let v = Some(v.trim().to_string()).filter(|v| !v.is_empty());
                     if *field != v {
-                        changed.insert(name.into(), json!({"from": field, "to": v}));
+                        changed.insert(name.into(), FieldChange { from: field.clone(), to: v.clone() });
                         *field = v;
                     }
                 }
             }
             if !changed.is_empty() {
-                events.push(("updated", serde_json::Value::Object(changed), true));
+                events.push(TimelineEvent::Updated(changed));
             }
         }
     }
@@ -850,15 +870,15 @@ impl Store {
                             .execute(&mut *tx)
                             .await?;
                     }
-                    push_event!(tx, c, actor, "tags_changed", json!({"from": old, "to": sorted}), true);
+                    push_event!(tx, c, actor, &TimelineEvent::TagsChanged { from: old, to: sorted });
                     wrote = true;
                 }
             }
             if !wrote {
                 return Err(StoreError::Conflict("nothing to change".into()));
             }
-            for (kind, data, internal) in &events {
-                push_event!(tx, c, actor, *kind, data, *internal);
+            for event in &events {
+                push_event!(tx, c, actor, event);
             }
             if matches!(change, TicketChange::Transfer { .. }) {
                 sqlx::query("SELECT id FROM departments WHERE id = $1")
@@ -912,8 +932,10 @@ impl Store {
             src.merged_into = Some(dst.id.clone());
             src.updated_at = now;
             dst.updated_at = now;
-            push_event!(tx, src, actor, "merged_into", json!({"into": dst.id, "case_number": dst.case_number}), false);
-            push_event!(tx, dst, actor, "merged_from", json!({"from": src.id, "case_number": src.case_number}), false);
+            let into = TimelineEvent::MergedInto { into: dst.id.clone(), case_number: dst.case_number.clone() };
+            push_event!(tx, src, actor, &into);
+            let from = TimelineEvent::MergedFrom { from: src.id.clone(), case_number: src.case_number.clone() };
+            push_event!(tx, dst, actor, &from);
             save_conversation!(tx, src);
             save_conversation!(tx, dst);
             tx.commit().await?;
@@ -986,14 +1008,9 @@ impl Store {
                 };
                 let (nc, m) = insert_conversation!(tx, t, actor, Some(c.id.clone()));
                 mid = m;
-                push_event!(
-                    tx,
-                    c,
-                    actor,
-                    "follow_up_opened",
-                    json!({"follow_up": nc.id, "case_number": nc.case_number}),
-                    false
-                );
+                let opened =
+                    TimelineEvent::FollowUpOpened { follow_up: nc.id.clone(), case_number: nc.case_number.clone() };
+                push_event!(tx, c, actor, &opened);
                 save_conversation!(tx, c);
             } else {
                 mid = push_message!(tx, c, actor, body, internal, client_id, attachment_ids);
@@ -1008,18 +1025,12 @@ impl Store {
                     if to == Status::Open {
                         c.solved_at = None;
                     }
-                    push_event!(
-                        tx,
-                        c,
-                        actor,
-                        "status_changed",
-                        json!({"from": from, "to": to, "by_reply": true}),
-                        false
-                    );
+                    push_event!(tx, c, actor, &TimelineEvent::StatusChanged { from, to, by_reply: Some(true) });
                 }
                 if let (Actor::Agent(aid), false, None) = (actor, internal, &c.assignee_id) {
                     c.assignee_id = Some(aid.clone());
-                    push_event!(tx, c, actor, "assigned", json!({"from": null, "to": aid, "by_reply": true}), true);
+                    let took = TimelineEvent::Assigned { from: None, to: Some(aid.clone()), by_reply: Some(true) };
+                    push_event!(tx, c, actor, &took);
                 }
                 save_conversation!(tx, c);
             }
@@ -1147,7 +1158,7 @@ mod tests {
     fn escalation_climbs_and_unassigns() {
         let (c, ev) = plan_change(conv(), &TicketChange::Escalate { reason: "needs L2".into() }, 5).unwrap();
         assert_eq!((c.tier.as_str(), c.assignee_id.as_deref(), c.updated_at), ("l2", None, 5));
-        assert_eq!(ev[0].0, "escalated");
+        assert_eq!(ev, [TimelineEvent::Escalated { from: Tier::L1, to: Tier::L2, reason: "needs L2".into() }]);
         let (c, _) = plan_change(c, &TicketChange::Escalate { reason: "x".into() }, 6).unwrap();
         assert_eq!(c.tier, "supervisor");
         assert!(plan_change(c, &TicketChange::Escalate { reason: "x".into() }, 7).is_err());
@@ -1161,7 +1172,11 @@ mod tests {
         assert!(plan_change(conv(), &t("finance", ""), 1).is_err());
         let (c, ev) = plan_change(conv(), &t("finance", "refund"), 1).unwrap();
         assert_eq!((c.department_id.as_str(), c.assignee_id.clone()), ("finance", None));
-        assert!(ev[0].2, "transfers are internal events");
+        assert_eq!(
+            ev,
+            [TimelineEvent::Transferred { from: "support".into(), to: "finance".into(), reason: "refund".into() }]
+        );
+        assert!(ev[0].internal(), "transfers are internal events");
     }
 
     #[test]
@@ -1172,6 +1187,39 @@ mod tests {
         assert_eq!(c.closed_at, Some(10));
         assert!(plan_change(c.clone(), &TicketChange::Status(Status::Open), 11).is_err());
         assert!(plan_change(c, &TicketChange::Assign(None), 11).is_err());
+    }
+
+    #[test]
+    fn planned_events_store_what_they_always_stored() {
+        let data = |c: &TicketChange| {
+            let (_, ev) = plan_change(conv(), c, 1).unwrap();
+            ev.iter().map(|e| (e.kind(), e.data(), e.internal())).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            data(&TicketChange::Status(Status::Solved)),
+            [("status_changed", serde_json::json!({"from": "open", "to": "solved"}), false)]
+        );
+        assert_eq!(
+            data(&TicketChange::Assign(None)),
+            [("assigned", serde_json::json!({"from": "a1", "to": null}), true)]
+        );
+        let update = TicketChange::Update {
+            priority: Some(Priority::Urgent),
+            category: None,
+            tags: None,
+            order_id: Some(" o-1 ".into()),
+            tx_hash: Some("".into()),
+            asset: None,
+            amount: None,
+        };
+        assert_eq!(
+            data(&update),
+            [(
+                "updated",
+                serde_json::json!({"priority": {"from": "normal", "to": "urgent"}, "order_id": {"from": null, "to": "o-1"}}),
+                true
+            )]
+        );
     }
 
     #[test]

@@ -102,6 +102,15 @@ pub struct Event {
     pub created_at: i64,
 }
 
+impl Event {
+    /// The typed event this row stores, to match on instead of `kind` and `data`. `None` for a kind this build
+    /// does not know (or data that does not fit it).
+    pub fn event(&self) -> Option<lifebuoy_domain::Event> {
+        let data: serde_json::Value = serde_json::from_str(&self.data).ok()?;
+        lifebuoy_domain::Event::parse(&self.kind, &data)
+    }
+}
+
 fn raw_json<S: serde::Serializer>(s: &str, ser: S) -> Result<S::Ok, S::Error> {
     let v: serde_json::Value = serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
     v.serialize(ser)
