@@ -245,12 +245,9 @@ pub async fn reply(
     let key = actor.key();
     let idem = idem.map(|(k, h)| (key.as_str(), k, h));
     let author = actor.author();
-    let out = app.store.reply(&c.id, &author, &body, m.internal, &m.attachment_ids, None, idem).await?;
-    if let (Some(to), ReplyOutcome::Added { conversation, .. }) = (m.status, &out)
-        && conversation.status() != to
-    {
-        app.store.change_ticket(&conversation.id, &TicketChange::Status(to), &author).await?;
-    }
+    // The reply and the status it sets commit together: a refused status change loses no reply, and a reply
+    // that fails leaves the status as it was.
+    let out = app.store.reply_with_status(&c.id, &author, &body, m.internal, &m.attachment_ids, m.status, idem).await?;
     Ok(out)
 }
 

@@ -132,6 +132,24 @@ async fn ticket_rules(backend: Backend) {
     let mut onb = ticket("for someone else");
     onb.customer = Some(OnBehalfOf { external_id: "bob".into(), email: None, name: None, lang: None });
     assert_forbidden(tickets::create(app, &alice, onb, None).await, "customer on behalf");
+
+    // A reply and the status it sets commit together: a status the case cannot take loses the reply too, so
+    // nothing half-done is left; a good one lands with its message.
+    let (t5, _) = tickets::create(app, &alice, ticket("atomic reply"), None).await.unwrap();
+    let before = app.store.timeline(&t5.id, true).await.unwrap().len();
+    let closing: NewMessage =
+        serde_json::from_value(serde_json::json!({"body": "closing unanswered", "status": "closed"})).unwrap();
+    match tickets::reply(app, &l1, &t5, closing, None).await {
+        Err(AppError::IllegalStatus(_)) => {}
+        other => panic!("closing a new case by a reply: {other:?}"),
+    }
+    assert_eq!(app.store.timeline(&t5.id, true).await.unwrap().len(), before, "the refused reply left nothing");
+    let pending: NewMessage =
+        serde_json::from_value(serde_json::json!({"body": "please send the TxID", "status": "pending"})).unwrap();
+    tickets::reply(app, &l1, &t5, pending, None).await.unwrap();
+    let now = app.store.conversation(&t5.id).await.unwrap().unwrap();
+    assert_eq!(now.status(), Status::Pending);
+    assert!(app.store.timeline(&t5.id, true).await.unwrap().len() > before + 1, "the message and its events");
 }
 
 async fn chat_rules(backend: Backend) {

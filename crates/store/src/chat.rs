@@ -6,7 +6,7 @@
 //! fsync acknowledges a whole batch; a resent message (same client id) returns the stored one instead of a twin.
 
 use crate::conversations::default_department;
-use crate::conversations::{Actor, NewTicket, TimelineItem, push_event, push_message};
+use crate::conversations::{Actor, NewTicket, insert_conversation, push_event, push_message};
 use crate::rows::CONVERSATION_COLS;
 use crate::{Conversation, Message, Result, Store, StoreError, new_id, now_ms, on_read, on_write};
 use lifebuoy_domain::{
@@ -599,44 +599,6 @@ impl Store {
         Ok(r.map(|(id, s)| (id, ChatState::parse(&s))))
     }
 
-    /// Appends an event to a chat (and optionally updates its conversation row) at the next sequence number.
-    async fn chat_event(
-        &self,
-        conversation_id: &str,
-        actor: &Actor,
-        event: TimelineEvent,
-        conv_update: Option<(&'static str, Vec<Option<String>>)>,
-    ) -> Result<Conversation> {
-        on_write!(self, |pool, lock| async {
-            let mut tx = pool.begin().await?;
-            let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{lock}");
-            let mut c: Conversation = sqlx::query_as(&sql)
-                .bind(conversation_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-            c.updated_at = now_ms();
-            if let Some((sql, binds)) = &conv_update {
-                let mut q = sqlx::query(sql).bind(conversation_id).bind(c.updated_at);
-                for b in binds {
-                    q = q.bind(b.clone());
-                }
-                q.execute(&mut *tx).await?;
-            }
-            push_event!(tx, c, actor, &event);
-            sqlx::query("UPDATE conversations SET last_seq = $2, updated_at = $3 WHERE id = $1")
-                .bind(&c.id)
-                .bind(c.last_seq)
-                .bind(c.updated_at)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<_, StoreError>(())
-        }
-        .await)?;
-        self.conversation(conversation_id).await?.ok_or(StoreError::NotFound)
-    }
-
     /// Counts a question the bot could not answer; returns the new count.
     pub async fn chat_bot_missed(&self, conversation_id: &str) -> Result<i64> {
         let n: (i64,) = on_write!(self, |pool, lock| sqlx::query_as(
@@ -1208,17 +1170,19 @@ impl Store {
                 on_read!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?
             }
             Some(ds) => {
-                let list = ds
-                    .iter()
-                    .filter(|d| d.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-                    .map(|d| format!("'{d}'"))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                let list = if list.is_empty() { "''".to_string() } else { list };
+                // Each department id is a bound parameter ($2, $3, ...), never spliced into the SQL.
+                let marks: Vec<String> = (0..ds.len()).map(|i| format!("${}", i + 2)).collect();
+                let depts = if marks.is_empty() { "NULL".to_string() } else { marks.join(", ") };
                 let sql = format!(
-                    "{base} AND (c.assignee_id = $1 OR c.department_id IN ({list})) ORDER BY c.updated_at DESC LIMIT 500"
+                    "{base} AND (c.assignee_id = $1 OR c.department_id IN ({depts})) ORDER BY c.updated_at DESC LIMIT 500"
                 );
-                on_read!(self, |pool| sqlx::query_as(&sql).bind(agent_id).fetch_all(pool).await)?
+                on_read!(self, |pool| {
+                    let mut q = sqlx::query_as(&sql).bind(agent_id);
+                    for d in ds {
+                        q = q.bind(d);
+                    }
+                    q.fetch_all(pool).await
+                })?
             }
         };
         Ok(rows)
@@ -1252,38 +1216,19 @@ impl Store {
         Ok(rows)
     }
 
-    /// Turns a chat into a ticket that carries the whole transcript; the chat records the ticket it became.
-    pub async fn chat_to_ticket(&self, conversation_id: &str, actor: &Actor) -> Result<Conversation> {
+    /// Turns a chat into a ticket, in one transaction: the ticket (its first message `body`, the transcript the
+    /// caller wrote in the customer's language), the chat's link to it and the chat's `converted_to_ticket`
+    /// event all commit together or not at all. Converting again returns the ticket made the first time.
+    pub async fn chat_to_ticket(&self, conversation_id: &str, actor: &Actor, body: &str) -> Result<Conversation> {
         let Some((c, ch)) = self.chat(conversation_id).await? else { return Err(StoreError::NotFound) };
         if let Some(t) = &ch.ticket_id {
             return self.conversation(t).await?.ok_or(StoreError::NotFound);
         }
-        let items = self.timeline(conversation_id, false).await?;
-        let mut transcript = String::new();
-        for it in &items {
-            if let TimelineItem::Message { message: m, .. } = it {
-                let who = match m.author_kind.as_str() {
-                    "customer" => "Customer".to_string(),
-                    "bot" => "Bot".to_string(),
-                    "agent" => format!(
-                        "{} {}",
-                        m.author_name.as_deref().unwrap_or("Agent"),
-                        m.agent_no.as_deref().unwrap_or_default()
-                    ),
-                    other => other.to_string(),
-                };
-                let at = chrono::DateTime::from_timestamp_millis(m.created_at)
-                    .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-                    .unwrap_or_default();
-                transcript.push_str(&format!("[{at}] {}: {}\n", who.trim(), m.body));
-            }
-        }
-        let body = format!("Chat {} transcript:\n\n{transcript}", c.case_number.as_deref().unwrap_or(&c.id));
         let t = NewTicket {
             kind: ConversationKind::Ticket,
             customer_id: c.customer_id.clone(),
             subject: c.subject.clone(),
-            body,
+            body: body.to_string(),
             category: c.category(),
             priority: c.priority(),
             department: Some(c.department_id.clone()),
@@ -1292,24 +1237,55 @@ impl Store {
             tx_hash: c.tx_hash.clone(),
             asset: c.asset.clone(),
             amount: c.amount.clone(),
-            tags: vec!["from-chat".into()],
+            tags: crate::clean_tags(&["from-chat".to_string()])?,
             attachment_ids: vec![],
         };
-        let (ticket, _) = self.create_ticket(&t, actor, None).await?;
-        on_write!(self, |pool, lock| sqlx::query("UPDATE chats SET ticket_id = $2 WHERE conversation_id = $1")
-            .bind(conversation_id)
-            .bind(&ticket.id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        self.chat_event(
-            conversation_id,
-            actor,
-            TimelineEvent::ConvertedToTicket { ticket: ticket.id.clone(), case_number: ticket.case_number.clone() },
-            None,
-        )
-        .await?;
-        Ok(ticket)
+        let res = on_write!(self, |pool, lock| async {
+            let mut tx = pool.begin().await?;
+            // The chat first, locked: of two conversions at once, the second waits and then finds the link.
+            let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{lock}");
+            let mut chat: Conversation = sqlx::query_as(&sql)
+                .bind(conversation_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let (ticket, _mid) = insert_conversation!(tx, t, actor, None::<String>);
+            let linked =
+                sqlx::query("UPDATE chats SET ticket_id = $2 WHERE conversation_id = $1 AND ticket_id IS NULL")
+                    .bind(conversation_id)
+                    .bind(&ticket.id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            if linked == 0 {
+                // Converted meanwhile: roll back, and answer with the ticket that won.
+                return Ok::<_, StoreError>(None);
+            }
+            chat.updated_at = now_ms();
+            let event =
+                TimelineEvent::ConvertedToTicket { ticket: ticket.id.clone(), case_number: ticket.case_number.clone() };
+            push_event!(tx, chat, actor, &event);
+            sqlx::query("UPDATE conversations SET last_seq = $2, updated_at = $3 WHERE id = $1")
+                .bind(&chat.id)
+                .bind(chat.last_seq)
+                .bind(chat.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(ticket))
+        }
+        .await)?;
+        match res {
+            Some(ticket) => {
+                self.ticket_changed(&ticket.id);
+                Ok(ticket)
+            }
+            None => {
+                let (_, ch) = self.chat(conversation_id).await?.ok_or(StoreError::NotFound)?;
+                let id = ch.ticket_id.ok_or_else(|| StoreError::Conflict("the chat was not converted".into()))?;
+                self.conversation(&id).await?.ok_or(StoreError::NotFound)
+            }
+        }
     }
 }
 

@@ -472,6 +472,17 @@ pub fn clean_tags(tags: &[String]) -> Result<Vec<String>, Invalid> {
     Ok(out)
 }
 
+/// What a reply writes, besides who and where.
+#[derive(Clone, Copy)]
+struct ReplyParts<'a> {
+    body: &'a str,
+    internal: bool,
+    attachment_ids: &'a [String],
+    client_id: Option<&'a str>,
+    /// A status the staff's reply sets too, in the same transaction.
+    status: Option<Status>,
+}
+
 /// Plans a change: the conversation after it, and the events to write. Pure, so every rule is testable.
 pub(crate) fn plan_change(
     mut c: Conversation,
@@ -958,6 +969,35 @@ impl Store {
         client_id: Option<&str>,
         idem: Option<(&str, &str, &str)>,
     ) -> Result<ReplyOutcome> {
+        let parts = ReplyParts { body, internal, attachment_ids, client_id, status: None };
+        self.reply_inner(id, actor, &parts, idem).await
+    }
+
+    /// A staff reply and a status change in one transaction (answer and mark pending, say): both are written, or
+    /// neither. The status change follows the same rules as [`Store::change_ticket`]; it does not apply to a
+    /// closed case's follow-up.
+    pub async fn reply_with_status(
+        &self,
+        id: &str,
+        actor: &Actor,
+        body: &str,
+        internal: bool,
+        attachment_ids: &[String],
+        status: Option<Status>,
+        idem: Option<(&str, &str, &str)>,
+    ) -> Result<ReplyOutcome> {
+        let parts = ReplyParts { body, internal, attachment_ids, client_id: None, status };
+        self.reply_inner(id, actor, &parts, idem).await
+    }
+
+    async fn reply_inner(
+        &self,
+        id: &str,
+        actor: &Actor,
+        parts: &ReplyParts<'_>,
+        idem: Option<(&str, &str, &str)>,
+    ) -> Result<ReplyOutcome> {
+        let ReplyParts { body, internal, attachment_ids, client_id, status: requested } = *parts;
         if internal && !actor.is_staff() {
             return Err(StoreError::Forbidden("only agents write internal notes".into()));
         }
@@ -1031,6 +1071,13 @@ impl Store {
                     c.assignee_id = Some(aid.clone());
                     let took = TimelineEvent::Assigned { from: None, to: Some(aid.clone()), by_reply: Some(true) };
                     push_event!(tx, c, actor, &took);
+                }
+                if let Some(to) = requested.filter(|to| *to != c.status()) {
+                    let (planned, events) = plan_change(c, &TicketChange::Status(to), now)?;
+                    c = planned;
+                    for e in &events {
+                        push_event!(tx, c, actor, e);
+                    }
                 }
                 save_conversation!(tx, c);
             }

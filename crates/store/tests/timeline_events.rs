@@ -152,7 +152,7 @@ async fn every_kind(store: Store) {
     store.transfer_chat(&chat.id, "tech", "API keys", &ann).await.unwrap();
     assert!(store.assign_chat(&chat.id, &agent.id, &Actor::System, true).await.unwrap());
     store.end_chat(&chat.id, &ann).await.unwrap().expect("not ended before");
-    let made = store.chat_to_ticket(&chat.id, &ann).await.unwrap();
+    let made = store.chat_to_ticket(&chat.id, &ann, "Chat transcript").await.unwrap();
     let chat_events = events(&store, &chat.id).await;
     assert_eq!(chat_events[1].1, json!({"to": agent.id, "name": "Ann", "agent_no": "A1024"}));
     assert_eq!(chat_events[4].1, json!({}));

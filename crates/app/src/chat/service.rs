@@ -524,11 +524,49 @@ pub async fn transfer(
     Ok(())
 }
 
+/// A chat's public messages as the first message of the ticket made from it, labelled in the chat's language
+/// (the customer reads it in the portal): `[2026-11-29 08:01:02 UTC] 客户: …`.
+pub fn transcript_text(lang: Lang, case: &str, items: &[TimelineItem]) -> String {
+    let (customer, bot, agent, title) = match lang {
+        Lang::ZhHans => ("客户", "机器人", "客服", format!("在线咨询 {case} 的聊天记录")),
+        Lang::ZhHant => ("客戶", "機器人", "客服", format!("線上諮詢 {case} 的聊天紀錄")),
+        Lang::En => ("Customer", "Bot", "Agent", format!("Chat {case} transcript")),
+    };
+    let mut out = format!("{title}:\n\n");
+    for it in items {
+        if let TimelineItem::Message { message: m, .. } = it {
+            if m.internal {
+                continue;
+            }
+            let who = match m.author_kind.as_str() {
+                "customer" => customer.to_string(),
+                "bot" => bot.to_string(),
+                "agent" => {
+                    format!(
+                        "{} {}",
+                        m.author_name.as_deref().unwrap_or(agent),
+                        m.agent_no.as_deref().unwrap_or_default()
+                    )
+                }
+                other => other.to_string(),
+            };
+            let at = chrono::DateTime::from_timestamp_millis(m.created_at)
+                .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_default();
+            out.push_str(&format!("[{at}] {}: {}\n", who.trim(), m.body));
+        }
+    }
+    out
+}
+
 /// Turns a chat into a ticket carrying its transcript (the agent holding it, or a supervisor).
 pub async fn to_ticket(state: &App, actor: &Actor, conversation_id: &str) -> Result<Conversation, AppError> {
     let before = visible_chat(state, actor, conversation_id).await?;
     require_holder(actor, &before)?;
-    let t = state.store.chat_to_ticket(conversation_id, &actor.author()).await?;
+    let items = state.store.timeline(conversation_id, false).await?;
+    let lang = Lang::parse(&before.lang).unwrap_or(Lang::En);
+    let body = transcript_text(lang, before.case_number.as_deref().unwrap_or(&before.id), &items);
+    let t = state.store.chat_to_ticket(conversation_id, &actor.author(), &body).await?;
     publish_since(state, conversation_id, before.last_seq).await?;
     push_chat_state(state, conversation_id, None).await;
     Ok(t)
