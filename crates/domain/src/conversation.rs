@@ -22,6 +22,12 @@ crate::wire_enum! {
 }
 
 crate::wire_enum! {
+    /// Where a live chat stands: the bot answers, it waits for an agent, an agent has it, or it is over (the
+    /// customer may rate it; a new message starts a new chat).
+    ChatState, "state" { Bot = "bot", Queued = "queued", Active = "active", Ended = "ended" }
+}
+
+crate::wire_enum! {
     /// How urgent a case is.
     Priority, "priority" { Low = "low", Normal = "normal", High = "high", Urgent = "urgent" }
 }

@@ -7,7 +7,7 @@ pub mod event;
 pub mod lang;
 
 pub use account::{AgentNo, Email, Role, Tier};
-pub use conversation::{CaseNumber, Category, ConversationKind, KbStatus, Priority, Status, StatusError};
+pub use conversation::{CaseNumber, Category, ChatState, ConversationKind, KbStatus, Priority, Status, StatusError};
 pub use event::{Event, FieldChange};
 pub use lang::Lang;
 

@@ -39,38 +39,7 @@ struct Transition {
     event: Option<TimelineEvent>,
 }
 
-/// Where a chat stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChatState {
-    /// The bot answers from the knowledge base.
-    Bot,
-    /// Waiting for an agent.
-    Queued,
-    /// An agent has it.
-    Active,
-    /// Over; the customer may rate it. A new message starts a new chat.
-    Ended,
-}
-
-impl ChatState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChatState::Bot => "bot",
-            ChatState::Queued => "queued",
-            ChatState::Active => "active",
-            ChatState::Ended => "ended",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "bot" => ChatState::Bot,
-            "queued" => ChatState::Queued,
-            "active" => ChatState::Active,
-            _ => ChatState::Ended,
-        }
-    }
-}
+pub use lifebuoy_domain::ChatState;
 
 /// A chat's own columns.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -107,7 +76,7 @@ const CHAT_COLS: &str = "conversation_id, customer_id, state, topic, bot_misses,
 
 impl Chat {
     pub fn state(&self) -> ChatState {
-        ChatState::parse(&self.state)
+        ChatState::parse(&self.state).unwrap_or(ChatState::Ended)
     }
 }
 
@@ -346,7 +315,7 @@ fn append_raw(
             .into());
         }
     }
-    Ok((mid, Some(ChatState::parse(&state)), conv))
+    Ok((mid, Some(ChatState::parse(&state).unwrap_or(ChatState::Ended)), conv))
 }
 
 /// The subject a chat is listed under: its topic, or the start of its first message.
@@ -547,7 +516,7 @@ impl Store {
                     // push_message! increments last_seq itself: start from the value before our increment.
                     c.last_seq -= 1;
                     let mid = push_message!(conn, c, actor, &body, internal, client_id.as_deref(), &atts);
-                    Ok((mid, Some(ChatState::parse(&chat_state)), c))
+                    Ok((mid, Some(ChatState::parse(&chat_state).unwrap_or(ChatState::Ended)), c))
                 }
             ),
         };
@@ -596,7 +565,7 @@ impl Store {
         .bind(customer_id)
         .fetch_optional(pool)
         .await)?;
-        Ok(r.map(|(id, s)| (id, ChatState::parse(&s))))
+        Ok(r.map(|(id, s)| (id, ChatState::parse(&s).unwrap_or(ChatState::Ended))))
     }
 
     /// Counts a question the bot could not answer; returns the new count.
@@ -684,19 +653,24 @@ impl Store {
                     .bind(&dept)
                     .fetch_all(&mut *conn)
                     .await?;
-                    let mut candidates: Vec<(bool, i64, i64, String, String, String)> = rows
-                        .into_iter()
-                        .filter(|r| r.2.split(',').any(|l| l.trim() == lang))
-                        .map(|(id, role, _, cap, busy, name, no)| {
-                            (role == "supervisor" || role == "admin", busy, cap.max(1), id, name, no)
-                        })
-                        .collect();
-                    // Fewest chats first, then the lowest share of capacity (cross-multiplied: integers only).
-                    candidates.sort_by(|a, b| {
-                        (a.0, a.1).cmp(&(b.0, b.1)).then((a.1 * b.2).cmp(&(b.1 * a.2))).then(a.3.cmp(&b.3))
-                    });
+                    let candidates = crate::routing::rank(
+                        rows.into_iter()
+                            .map(|(id, role, languages, capacity, active_chats, name, agent_no)| {
+                                crate::routing::Candidate {
+                                    id,
+                                    role,
+                                    languages,
+                                    capacity,
+                                    active_chats,
+                                    name,
+                                    agent_no,
+                                }
+                            })
+                            .collect(),
+                        &lang,
+                    );
                     let mut chosen = None;
-                    for (_, _, _, id, name, no) in candidates {
+                    for crate::routing::Candidate { id, name, agent_no: no, .. } in candidates {
                         // On PostgreSQL another node may fill this agent meanwhile: the guarded increment says.
                         let r = sqlx::query(
                             "UPDATE agent_presence SET active_chats = active_chats + 1 \

@@ -9,6 +9,7 @@ mod files;
 mod idempotency;
 mod jobs;
 mod kb;
+pub mod routing;
 mod rows;
 mod throttle;
 mod ticket_text;

@@ -2,7 +2,7 @@
 //! PostgreSQL and the triggers on SQLite hold exactly the wire enums' values, and a raw write of anything else
 //! fails on both backends.
 
-use lifebuoy_domain::{Category, ConversationKind, KbStatus, Lang, Priority, Role, Status, Tier};
+use lifebuoy_domain::{Category, ChatState, ConversationKind, KbStatus, Lang, Priority, Role, Status, Tier};
 use lifebuoy_testkit::{Backend, fresh_store, pg_admin_url};
 use sqlx::Connection;
 
@@ -20,19 +20,7 @@ fn columns() -> Vec<(&'static str, &'static str, Vec<String>)> {
         ("conversations", "tier", names(Tier::ALL, Tier::as_str)),
         ("conversations", "lang", names(Lang::ALL, Lang::as_str)),
         ("agents", "role", names(Role::ALL, Role::as_str)),
-        (
-            "chats",
-            "state",
-            [
-                lifebuoy_store::ChatState::Bot,
-                lifebuoy_store::ChatState::Queued,
-                lifebuoy_store::ChatState::Active,
-                lifebuoy_store::ChatState::Ended,
-            ]
-            .iter()
-            .map(|s| s.as_str().to_string())
-            .collect(),
-        ),
+        ("chats", "state", names(ChatState::ALL, ChatState::as_str)),
         ("kb_articles", "status", names(KbStatus::ALL, KbStatus::as_str)),
     ]
 }

@@ -1,5 +1,5 @@
 -- Closed sets of values, checked by the database too: a row can hold only what the domain's wire enums
--- (lifebuoy_domain::{ConversationKind, Status, Priority, Category, Tier, Lang, Role, KbStatus}, the store's ChatState)
+-- (lifebuoy_domain::{ConversationKind, Status, Priority, Category, Tier, Lang, Role, ChatState, KbStatus})
 -- can read back. store/tests/checks.rs keeps these lists equal to the enums.
 -- PostgreSQL: CHECK constraints, added NOT VALID (no long lock) and then validated.
 
