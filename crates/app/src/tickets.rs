@@ -4,7 +4,7 @@
 
 use crate::{Actor, AppError, AppResult};
 use lifebuoy_domain::{CaseNumber, Category, ConversationKind, Lang, Priority, Status};
-use lifebuoy_store::{Conversation, NewTicket, ReplyOutcome, TicketChange};
+use lifebuoy_store::{Conversation, NewTicket, ReplyOutcome, ReplyParts, TicketChange};
 use serde::{Deserialize, Serialize};
 
 /// A new ticket, as a customer's form or the API sends it.
@@ -247,7 +247,14 @@ pub async fn reply(
     let author = actor.author();
     // The reply and the status it sets commit together: a refused status change loses no reply, and a reply
     // that fails leaves the status as it was.
-    let out = app.store.reply_with_status(&c.id, &author, &body, m.internal, &m.attachment_ids, m.status, idem).await?;
+    let parts = ReplyParts {
+        body: &body,
+        internal: m.internal,
+        attachment_ids: &m.attachment_ids,
+        client_id: None,
+        status: m.status,
+    };
+    let out = app.store.reply_with_status(&c.id, &author, &parts, idem).await?;
     Ok(out)
 }
 

@@ -473,14 +473,15 @@ pub fn clean_tags(tags: &[String]) -> Result<Vec<String>, Invalid> {
 }
 
 /// What a reply writes, besides who and where.
-#[derive(Clone, Copy)]
-struct ReplyParts<'a> {
-    body: &'a str,
-    internal: bool,
-    attachment_ids: &'a [String],
-    client_id: Option<&'a str>,
+#[derive(Debug, Clone, Copy)]
+pub struct ReplyParts<'a> {
+    pub body: &'a str,
+    pub internal: bool,
+    pub attachment_ids: &'a [String],
+    /// The sender's id for the message: a resend with the same id is answered with the stored message.
+    pub client_id: Option<&'a str>,
     /// A status the staff's reply sets too, in the same transaction.
-    status: Option<Status>,
+    pub status: Option<Status>,
 }
 
 /// Plans a change: the conversation after it, and the events to write. Pure, so every rule is testable.
@@ -980,14 +981,10 @@ impl Store {
         &self,
         id: &str,
         actor: &Actor,
-        body: &str,
-        internal: bool,
-        attachment_ids: &[String],
-        status: Option<Status>,
+        parts: &ReplyParts<'_>,
         idem: Option<(&str, &str, &str)>,
     ) -> Result<ReplyOutcome> {
-        let parts = ReplyParts { body, internal, attachment_ids, client_id: None, status };
-        self.reply_inner(id, actor, &parts, idem).await
+        self.reply_inner(id, actor, parts, idem).await
     }
 
     async fn reply_inner(

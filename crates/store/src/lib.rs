@@ -23,8 +23,8 @@ pub use chat::{
     Appended, CannedReply, Chat, ChatState, DEFAULT_CAPACITY, InboxItem, NewChat, Presence, Side, chat_status,
 };
 pub use conversations::{
-    Actor, Cursor, NewTicket, Page, QueueFilter, QueueSort, ReplyOutcome, Scope, TicketChange, TimelineItem,
-    clean_tags, default_department,
+    Actor, Cursor, NewTicket, Page, QueueFilter, QueueSort, ReplyOutcome, ReplyParts, Scope, TicketChange,
+    TimelineItem, clean_tags, default_department,
 };
 pub use files::{AttachmentMeta, FileStore};
 pub use jobs::{DEFAULT_MAX_ATTEMPTS, JOB_STATES, Job, JobCounts, JobDone, JobFailed, JobRun, NewJob};
