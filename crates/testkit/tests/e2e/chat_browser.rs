@@ -220,6 +220,19 @@ async fn chat_widget_and_console_in_chromium() {
     wait_css(&customer, "#conn.is-online").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(customer.find_all(Locator::Css("#thread [data-seq]")).await.unwrap().len(), before);
+    // The console runs the same client (chat-client.js): it too drops, comes back and doubles nothing.
+    let agent_before = agent.find_all(Locator::Css("#thread [data-seq]")).await.unwrap().len();
+    let state = agent
+        .execute(
+            "window.dispatchEvent(new Event('offline')); return document.getElementById('conn').className;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(state.as_str().unwrap_or_default().contains("is-offline"), "{state}");
+    wait_css(&agent, "#conn.is-online").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(agent.find_all(Locator::Css("#thread [data-seq]")).await.unwrap().len(), agent_before);
     type_and_enter(&customer, "#input", "网络刚才断了一下").await;
     wait_text(&agent, "#thread .cc-msg .msg-body", "网络刚才断了一下").await;
 
