@@ -1,6 +1,7 @@
-// Lifebuoy chat window (the page /widget.js opens in an iframe). Speaks docs/chat-protocol.md over /ws/chat:
-// hello with what it has seen, an outbox of unacknowledged messages resent after every reconnect, frames
-// deduplicated by seq, reconnect with backoff. Message bodies are shown as text; only links are made anchors.
+// Lifebuoy chat window (the page /widget.js opens in an iframe). Speaks docs/chat-protocol.md over /ws/chat
+// through chat-client.js (loaded before it): hello with what it has seen, an outbox of unacknowledged messages
+// resent after every reconnect, frames deduplicated by seq, reconnect with backoff. Message bodies are shown as
+// text; only links are made anchors.
 (function () {
   "use strict";
   var S = JSON.parse(document.getElementById("lb-strings").textContent);
@@ -20,38 +21,21 @@
   }
 
   // ---- storage (the iframe's own, partitioned by the browser per embedding site) ----
-  var store = {
-    get: function (k) { try { return JSON.parse(localStorage.getItem("lb." + k)); } catch (e) { return null; } },
-    set: function (k, v) { try { localStorage.setItem("lb." + k, JSON.stringify(v)); } catch (e) { /* private mode */ } },
-    del: function (k) { try { localStorage.removeItem("lb." + k); } catch (e) { /* private mode */ } }
-  };
+  var store = LifebuoyChat.storage("localStorage", "lb.");
 
   var embedded = window.parent !== window;
   var visible = !embedded;
   var session = null;            // {token, kind: "identified"|"visitor", topic}
   var agentsOnline = true;
-  var ws = null, attempt = 0, retryTimer = null, countdown = null, pingTimer = null, lastHeard = 0;
   var chat = null;               // the open chat's view (from welcome / chat frames)
   var currentCid = store.get("cid");
   var viewing = null;            // a past chat opened from the history, or null
-  var convs = {};                // cid -> {frames: {seq: frame}, max: n, ended: bool}
-  var outbox = store.get("outbox") || [];
   var agentReceipts = {};        // cid -> {delivered, read}
   var sentReceipts = {};         // cid -> {delivered, read}
   var unread = 0;
   var rated = store.get("rated") || {};
   var typingTimer = null, typingSent = 0, typingOffTimer = null;
 
-  function conv(cid) {
-    if (!convs[cid]) convs[cid] = { frames: {}, max: 0, ended: false };
-    return convs[cid];
-  }
-  function clientId() {
-    var a = new Uint8Array(12);
-    crypto.getRandomValues(a);
-    return "c-" + Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-  }
-  function saveOutbox() { store.set("outbox", outbox); }
   function toParent(msg) { if (embedded) window.parent.postMessage(msg, "*"); }
 
   // ---- views ----
@@ -64,7 +48,32 @@
     if (name === "chat") scrollDown(true);
   }
 
-  // ---- connection state ----
+  // ---- connection (chat-client.js): the outbox is kept in "lb.outbox", conversations as {frames, max, ended} ----
+  var client = LifebuoyChat.connect({
+    url: "/ws/chat",
+    autoStart: false,
+    enabled: function () { return !!session; },
+    store: store,
+    retry: $("retry"),
+    hello: function () {
+      var resume = client.resume();
+      return { type: "hello", token: session.token, conversation_id: currentCid || null,
+        last_seq: currentCid ? conv(currentCid).max : 0, resume: resume };
+    },
+    outboxFrame: function (m) {
+      var f = { type: "send", client_id: m.client_id, body: m.body };
+      if (m.attachment_ids && m.attachment_ids.length) f.attachment_ids = m.attachment_ids;
+      if (session && session.topic) f.topic = session.topic;
+      return f;
+    },
+    onState: setConn,
+    onFrame: onFrame
+  });
+  var convs = client.convs;      // cid -> {frames: {seq: frame}, max: n, ended: bool}
+  var conv = client.conv;
+  var send = client.send;
+  var connect = client.connect;
+
   function setConn(state, secs) {
     var box = $("conn");
     box.className = "lbw-conn is-" + state;
@@ -72,85 +81,15 @@
       state === "reconnecting" ? t("state_reconnecting", { n: secs }) :
       state === "offline" ? t("state_offline") : t("state_connecting");
     box.querySelector(".conn-text").textContent = text;
-    $("retry").hidden = !(state === "reconnecting" || state === "offline");
-  }
-
-  function connect() {
-    clearTimeout(retryTimer);
-    clearInterval(countdown);
-    if (!session) return;
-    if (ws) { try { ws.onclose = null; ws.close(); } catch (e) { /* already closed */ } }
-    setConn("connecting");
-    var proto = location.protocol === "https:" ? "wss:" : "ws:";
-    var sock = new WebSocket(proto + "//" + location.host + "/ws/chat");
-    ws = sock;
-    sock.onopen = function () {
-      lastHeard = Date.now();
-      var resume = {};
-      Object.keys(convs).forEach(function (cid) { resume[cid] = convs[cid].max; });
-      sock.send(JSON.stringify({ type: "hello", token: session.token, conversation_id: currentCid || null,
-        last_seq: currentCid ? conv(currentCid).max : 0, resume: resume }));
-    };
-    sock.onmessage = function (e) {
-      lastHeard = Date.now();
-      var f;
-      try { f = JSON.parse(e.data); } catch (err) { return; }
-      onFrame(f);
-    };
-    sock.onclose = function () {
-      if (ws !== sock) return;
-      ws = null;
-      clearInterval(pingTimer);
-      scheduleReconnect();
-    };
-  }
-
-  function scheduleReconnect() {
-    clearTimeout(retryTimer);
-    clearInterval(countdown);
-    if (!navigator.onLine) { setConn("offline"); return; }
-    var base = Math.min(15000, 500 * Math.pow(2, attempt));
-    var delay = base / 2 + Math.random() * base / 2;
-    attempt++;
-    var until = Date.now() + delay;
-    var tick = function () { setConn("reconnecting", Math.max(1, Math.ceil((until - Date.now()) / 1000))); };
-    tick();
-    countdown = setInterval(tick, 500);
-    retryTimer = setTimeout(connect, delay);
-  }
-  window.addEventListener("online", function () { if (!ws && session) connect(); });
-  window.addEventListener("offline", function () { if (ws) ws.close(); setConn("offline"); });
-  $("retry").addEventListener("click", function () { attempt = 0; connect(); });
-
-  function send(frame) {
-    if (ws && ws.readyState === 1) { ws.send(JSON.stringify(frame)); return true; }
-    return false;
-  }
-
-  function flushOutbox() {
-    outbox.forEach(function (m) {
-      var f = { type: "send", client_id: m.client_id, body: m.body };
-      if (m.attachment_ids && m.attachment_ids.length) f.attachment_ids = m.attachment_ids;
-      if (session && session.topic) f.topic = session.topic;
-      send(f);
-    });
   }
 
   // ---- frames ----
   function onFrame(f) {
     switch (f.type) {
-      case "welcome":
-        attempt = 0;
-        setConn("online");
+      case "welcome":               // the client has resent the outbox and started pinging
         agentsOnline = f.agents_online !== false;
         setChat(f.chat);
         if (!f.chat && currentCid) conv(currentCid).ended = true;
-        flushOutbox();
-        clearInterval(pingTimer);
-        pingTimer = setInterval(function () {
-          if (Date.now() - lastHeard > 60000 && ws) { ws.close(); return; }
-          send({ type: "ping" });
-        }, 25000);
         renderThread();
         break;
       case "ack": onAck(f); break;
@@ -183,13 +122,11 @@
       // The session is gone: start over (identified customers get a new one from the exchange's token).
       store.del("session");
       session = null;
-      if (ws) { ws.onclose = null; ws.close(); ws = null; }
+      client.close();
       if (identityToken) startIdentified(identityToken); else { show("prechat"); showError("prechat-error", t("session_expired")); }
       return;
     }
-    if (f.client_id) {
-      outbox = outbox.filter(function (m) { return m.client_id !== f.client_id; });
-      saveOutbox();
+    if (f.client_id) {               // the client has dropped it from the outbox
       var node = document.querySelector('[data-client="' + cssEscape(f.client_id) + '"]');
       if (node) {
         node.classList.add("is-failed");
@@ -224,9 +161,8 @@
     updateChrome();
   }
 
+  // The client has dropped the message from the outbox.
   function onAck(f) {
-    outbox = outbox.filter(function (m) { return m.client_id !== f.client_id; });
-    saveOutbox();
     if (!currentCid) {
       currentCid = f.conversation_id;
       store.set("cid", currentCid);
@@ -239,16 +175,10 @@
     }
   }
 
+  // A msg or event not seen before (the client drops repeats, records the seq and clears the outbox entry).
   function onItem(f) {
     var c = conv(f.conversation_id);
-    if (c.frames[f.seq]) return;            // seen already: resent after a reconnect
-    c.frames[f.seq] = f;
-    c.max = Math.max(c.max, f.seq);
     if (f.type === "event" && f.kind === "chat_ended") c.ended = true;
-    if (f.type === "msg" && f.client_id) {
-      outbox = outbox.filter(function (m) { return m.client_id !== f.client_id; });
-      saveOutbox();
-    }
     if (f.conversation_id === shownCid()) {
       insertItem(f);
       if (f.type === "msg" && f.author.kind !== "customer") showTyping(false);
@@ -465,7 +395,7 @@
         if (n) thread.appendChild(n);
       });
     }
-    if (!viewing) outbox.forEach(function (m) { thread.appendChild(pendingNode(m)); });
+    if (!viewing) client.pending().forEach(function (m) { thread.appendChild(pendingNode(m)); });
     updateTicks();
     updateChrome();
     scrollDown(true);
@@ -564,16 +494,11 @@
 
   // ---- sending ----
   function queueMessage(body, attachmentIds, files) {
-    var m = { client_id: clientId(), body: body, attachment_ids: attachmentIds || [], files: files || [], at: Date.now() };
-    outbox.push(m);
-    saveOutbox();
+    var m = { client_id: LifebuoyChat.clientId("c-"), body: body, attachment_ids: attachmentIds || [], files: files || [], at: Date.now() };
     $("thread").appendChild(pendingNode(m));
     updateTicks();
     scrollDown(true);
-    var f = { type: "send", client_id: m.client_id, body: body };
-    if (m.attachment_ids.length) f.attachment_ids = m.attachment_ids;
-    if (session && session.topic) f.topic = session.topic;
-    send(f);
+    client.queue(m);                 // stored, sent now and again after every reconnect until acknowledged
   }
 
   function startNewIfEnded() {
@@ -762,8 +687,8 @@
         var prev = store.get("session");
         if (!prev || prev.customer !== j.customer.id) {
           // Another person on this browser: forget the last one's chat.
-          store.del("cid"); store.del("outbox");
-          currentCid = null; outbox = [];
+          store.del("cid"); client.clearOutbox();
+          currentCid = null;
         }
         begin({ token: j.token, kind: "identified", customer: j.customer.id });
       })
@@ -782,8 +707,8 @@
       .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || r.status); return j; }); })
       .then(function (j) {
         agentsOnline = j.agents_online !== false;
-        store.del("cid"); store.del("outbox");
-        currentCid = null; outbox = [];
+        store.del("cid"); client.clearOutbox();
+        currentCid = null;
         var s = { token: j.token, kind: "visitor", topic: payload.topic || null, customer: j.customer.id };
         if (payload.lang !== LANG) {
           store.set("session", s);
@@ -804,7 +729,7 @@
     if (identityToken) { startIdentified(identityToken); return; }
     if (saved && saved.kind === "visitor") { begin(saved); return; }
     // No identity now: a session of a signed-in customer is not reused (a shared computer, a sign-out).
-    if (saved) { store.del("session"); store.del("cid"); store.del("outbox"); currentCid = null; outbox = []; }
+    if (saved) { store.del("session"); store.del("cid"); client.clearOutbox(); currentCid = null; }
     show("prechat");
   }
 

@@ -1,6 +1,7 @@
-// Lifebuoy agents' chat console (/console/chats). Speaks docs/chat-protocol.md over /ws/console: hello with
-// the resume map kept in sessionStorage, frames deduplicated by seq, an outbox resent after reconnects, the
-// inbox in three tabs, presence, and the chat actions. Bodies are shown as text; only links become anchors.
+// Lifebuoy agents' chat console (/console/chats). Speaks docs/chat-protocol.md over /ws/console through
+// chat-client.js (loaded before it): hello with the resume map kept in sessionStorage, frames deduplicated by
+// seq, an outbox resent after reconnects, the inbox in three tabs, presence, and the chat actions. Bodies are
+// shown as text; only links become anchors.
 (function () {
   "use strict";
   var S = JSON.parse(document.getElementById("lb-strings").textContent);
@@ -19,102 +20,53 @@
     if (text != null) e.textContent = text;
     return e;
   }
-  var ss = {
-    get: function (k) { try { return JSON.parse(sessionStorage.getItem("lb.console." + k)); } catch (e) { return null; } },
-    set: function (k, v) { try { sessionStorage.setItem("lb.console." + k, JSON.stringify(v)); } catch (e) { /* storage off */ } }
-  };
+  var ss = LifebuoyChat.storage("sessionStorage", "lb.console.");
   var LANG_NAMES = { "zh-Hans": "简体中文", "zh-Hant": "繁體中文", en: "English" };
   var deptName = {};
   (S.departments || []).forEach(function (d) { deptName[d.id] = d.name; });
 
-  var ws = null, attempt = 0, retryTimer = null, countdown = null, pingTimer = null, lastHeard = 0;
   var inbox = {};                   // cid -> inbox item
-  var convs = {};                   // cid -> {frames, max, complete}
   var resume = ss.get("resume") || {};
   var current = ss.get("current");
   var info = {};                    // cid -> context from /console/chats/{id}/context
-  var outbox = ss.get("outbox") || [];
   var custReceipts = {};
   var tab = ss.get("tab") || "mine";
   var mode = "reply", forcedNote = false;
   var firstInbox = true;
   var queuedSeen = {};
 
-  function conv(cid) {
-    if (!convs[cid]) convs[cid] = { frames: {}, max: 0, complete: false };
-    return convs[cid];
-  }
-  function clientId() {
-    var a = new Uint8Array(12);
-    crypto.getRandomValues(a);
-    return "a-" + Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-  }
+  // ---- connection (chat-client.js): the outbox is kept in "lb.console.outbox" ----
+  var client = LifebuoyChat.connect({
+    url: "/ws/console",
+    autoStart: false,
+    store: ss,
+    retry: $("retry"),
+    hello: function () { return { type: "hello", resume: resume }; },
+    outboxFrame: function (m) {
+      var f = { type: "send", conversation_id: m.cid, client_id: m.client_id, body: m.body, internal: m.internal };
+      if (m.attachment_ids && m.attachment_ids.length) f.attachment_ids = m.attachment_ids;
+      return f;
+    },
+    onState: setConn,
+    onFrame: onFrame
+  });
+  var convs = client.convs;         // cid -> {frames, max, complete}
+  var conv = client.conv;
+  var send = client.send;
 
-  // ---- connection ----
   function setConn(state, secs) {
     var box = $("conn");
     box.className = "cc-conn is-" + state;
     box.querySelector(".conn-text").textContent = state === "online" ? t("state_online") :
       state === "reconnecting" ? t("state_reconnecting", { n: secs }) :
       state === "offline" ? t("state_offline") : t("state_connecting");
-    $("retry").hidden = !(state === "reconnecting" || state === "offline");
-  }
-  function connect() {
-    clearTimeout(retryTimer);
-    clearInterval(countdown);
-    if (ws) { try { ws.onclose = null; ws.close(); } catch (e) { /* closed */ } }
-    setConn("connecting");
-    var sock = new WebSocket((location.protocol === "https:" ? "wss:" : "ws:") + "//" + location.host + "/ws/console");
-    ws = sock;
-    sock.onopen = function () {
-      lastHeard = Date.now();
-      sock.send(JSON.stringify({ type: "hello", resume: resume }));
-    };
-    sock.onmessage = function (e) {
-      lastHeard = Date.now();
-      var f;
-      try { f = JSON.parse(e.data); } catch (err) { return; }
-      onFrame(f);
-    };
-    sock.onclose = function () {
-      if (ws !== sock) return;
-      ws = null;
-      clearInterval(pingTimer);
-      scheduleReconnect();
-    };
-  }
-  function scheduleReconnect() {
-    if (!navigator.onLine) { setConn("offline"); return; }
-    var base = Math.min(15000, 500 * Math.pow(2, attempt));
-    var delay = base / 2 + Math.random() * base / 2;
-    attempt++;
-    var until = Date.now() + delay;
-    var tick = function () { setConn("reconnecting", Math.max(1, Math.ceil((until - Date.now()) / 1000))); };
-    tick();
-    countdown = setInterval(tick, 500);
-    retryTimer = setTimeout(connect, delay);
-  }
-  window.addEventListener("online", function () { if (!ws) connect(); });
-  window.addEventListener("offline", function () { if (ws) ws.close(); setConn("offline"); });
-  $("retry").addEventListener("click", function () { attempt = 0; connect(); });
-  function send(f) {
-    if (ws && ws.readyState === 1) { ws.send(JSON.stringify(f)); return true; }
-    return false;
   }
 
   // ---- frames ----
   function onFrame(f) {
     switch (f.type) {
-      case "welcome":
-        attempt = 0;
-        setConn("online");
+      case "welcome":               // the client has resent the outbox and started pinging
         if (f.presence) setPresence(f.presence);
-        clearInterval(pingTimer);
-        pingTimer = setInterval(function () {
-          if (Date.now() - lastHeard > 60000 && ws) { ws.close(); return; }
-          send({ type: "ping" });
-        }, 25000);
-        outbox.forEach(sendFrame);
         if (current) send({ type: "open", conversation_id: current, last_seq: conv(current).complete ? conv(current).max : 0 });
         if (current) conv(current).complete = true;
         break;
@@ -168,26 +120,18 @@
   }
 
   function onError(f) {
-    if (f.client_id) {
-      outbox = outbox.filter(function (m) { return m.client_id !== f.client_id; });
-      ss.set("outbox", outbox);
+    if (f.client_id) {               // the client has dropped it from the outbox
       var n = document.querySelector('#thread [data-client="' + f.client_id.replace(/["\\]/g, "") + '"]');
       if (n) { n.classList.add("is-failed"); n.appendChild(el("div", "small cc-fail", t("failed", { msg: f.message || f.code }))); }
     }
     notice(t("error", { msg: f.message || f.code }), true);
   }
 
+  // A msg or event not seen before (the client drops repeats, records the seq and clears the outbox entry).
   function onItem(f) {
-    var cid = f.conversation_id, c = conv(cid);
-    if (c.frames[f.seq]) return;
-    c.frames[f.seq] = f;
-    c.max = Math.max(c.max, f.seq);
+    var cid = f.conversation_id;
     resume[cid] = Math.max(resume[cid] || 0, f.seq);
     ss.set("resume", resume);
-    if (f.type === "msg" && f.client_id) {
-      outbox = outbox.filter(function (m) { return m.client_id !== f.client_id; });
-      ss.set("outbox", outbox);
-    }
     if (cid === current) {
       insertItem(f);
       if (f.type === "msg" && f.author.kind === "customer") showTyping(false);
@@ -278,9 +222,8 @@
     });
   }
 
+  // The client has dropped the message from the outbox.
   function onAck(f) {
-    outbox = outbox.filter(function (m) { return m.client_id !== f.client_id; });
-    ss.set("outbox", outbox);
     var n = document.querySelector('#thread [data-client="' + f.client_id + '"]');
     if (n && n.classList.contains("is-pending")) { n.dataset.seq = f.seq; n.classList.remove("is-pending"); updateTicks(); }
   }
@@ -641,7 +584,7 @@
     thread.textContent = "";
     var c = convs[current];
     if (c) Object.keys(c.frames).map(Number).sort(function (a, b) { return a - b; }).forEach(function (s) { thread.appendChild(itemNode(c.frames[s])); });
-    outbox.filter(function (m) { return m.cid === current; }).forEach(function (m) { thread.appendChild(pendingNode(m)); });
+    client.pending().filter(function (m) { return m.cid === current; }).forEach(function (m) { thread.appendChild(pendingNode(m)); });
     updateTicks();
     scrollDown(true);
   }
@@ -714,19 +657,12 @@
   $("mode-reply").addEventListener("click", function () { forcedNote = false; setMode("reply"); input.focus(); });
   $("mode-note").addEventListener("click", function () { forcedNote = false; setMode("note"); input.focus(); });
 
-  function sendFrame(m) {
-    var f = { type: "send", conversation_id: m.cid, client_id: m.client_id, body: m.body, internal: m.internal };
-    if (m.attachment_ids && m.attachment_ids.length) f.attachment_ids = m.attachment_ids;
-    send(f);
-  }
   function queueSend(body, attachmentIds) {
-    var m = { cid: current, client_id: clientId(), body: body, internal: mode === "note", attachment_ids: attachmentIds || [], at: Date.now() };
-    outbox.push(m);
-    ss.set("outbox", outbox);
+    var m = { cid: current, client_id: LifebuoyChat.clientId("a-"), body: body, internal: mode === "note", attachment_ids: attachmentIds || [], at: Date.now() };
     $("thread").appendChild(pendingNode(m));
     updateTicks();
     scrollDown(true);
-    sendFrame(m);
+    client.queue(m);                 // stored, sent now and again after every reconnect until acknowledged
   }
   $("composer").addEventListener("submit", function (e) {
     e.preventDefault();
@@ -851,5 +787,5 @@
   setMode("reply");
   setTab(tab);
   if (current) select(current);
-  connect();
+  client.connect();
 })();

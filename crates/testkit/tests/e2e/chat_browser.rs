@@ -220,6 +220,19 @@ async fn chat_widget_and_console_in_chromium() {
     wait_css(&customer, "#conn.is-online").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(customer.find_all(Locator::Css("#thread [data-seq]")).await.unwrap().len(), before);
+    // The console runs the same client (chat-client.js): it too drops, comes back and doubles nothing.
+    let agent_before = agent.find_all(Locator::Css("#thread [data-seq]")).await.unwrap().len();
+    let state = agent
+        .execute(
+            "window.dispatchEvent(new Event('offline')); return document.getElementById('conn').className;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(state.as_str().unwrap_or_default().contains("is-offline"), "{state}");
+    wait_css(&agent, "#conn.is-online").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(agent.find_all(Locator::Css("#thread [data-seq]")).await.unwrap().len(), agent_before);
     type_and_enter(&customer, "#input", "网络刚才断了一下").await;
     wait_text(&agent, "#thread .cc-msg .msg-body", "网络刚才断了一下").await;
 
@@ -359,5 +372,38 @@ async fn chat_pages_framing_and_loader() {
     let anon = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let r = anon.get(app.url("/console/chats")).send().await.unwrap();
     assert!(r.status().is_redirection());
+    app.cleanup().await;
+}
+
+/// The customer's chat window and the agents' console share one WebSocket client (`/static/chat-client.js`):
+/// both pages load it before their own script, it is served as JavaScript, and neither page script opens a
+/// socket of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_pages_share_one_chat_client() {
+    let app = spawn_app_with(Backend::Sqlite, true).await;
+    app.agent("client.agent@x.dev", "A2049", Role::AgentL1, &["support"]).await;
+    let agent = app.agent_client("client.agent@x.dev").await;
+    const CLIENT: &str = r#"<script src="/static/chat-client.js" defer></script>"#;
+
+    let widget = app.http.get(app.url("/chat/widget?lang=en")).send().await.unwrap().text().await.unwrap();
+    let console = agent.get(app.url("/console/chats")).send().await.unwrap();
+    assert_eq!(console.status(), 200);
+    let console = console.text().await.unwrap();
+    for (html, own) in [(&widget, "/static/chat-widget.js"), (&console, "/static/console-chat.js")] {
+        let client = html.find(CLIENT).unwrap_or_else(|| panic!("{own}'s page does not load chat-client.js:\n{html}"));
+        let page = html.find(&format!(r#"<script src="{own}" defer></script>"#)).expect("the page's own script");
+        assert!(client < page, "chat-client.js must come before {own}");
+    }
+
+    let r = app.http.get(app.url("/static/chat-client.js")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/javascript; charset=utf-8");
+    let client = r.text().await.unwrap();
+    assert!(client.contains("window.LifebuoyChat") && client.contains("new WebSocket("), "{client}");
+    for own in ["/static/chat-widget.js", "/static/console-chat.js"] {
+        let js = app.http.get(app.url(own)).send().await.unwrap().text().await.unwrap();
+        assert!(js.contains("LifebuoyChat.connect("), "{own} does not use the shared client");
+        assert!(!js.contains("new WebSocket("), "{own} opens a socket of its own");
+    }
     app.cleanup().await;
 }

@@ -26,6 +26,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 /// Files served under `/static/` by these pages: (name, body, content type).
 pub const STATIC: &[(&str, &str, &str)] = &[
     ("chat.css", include_str!("../../static/chat.css"), "text/css; charset=utf-8"),
+    // The WebSocket client both chat pages load before their own script.
+    ("chat-client.js", include_str!("../../static/chat-client.js"), "text/javascript; charset=utf-8"),
     ("chat-widget.js", include_str!("../../static/chat-widget.js"), "text/javascript; charset=utf-8"),
     ("console-chat.js", include_str!("../../static/console-chat.js"), "text/javascript; charset=utf-8"),
 ];
