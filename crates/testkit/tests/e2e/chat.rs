@@ -206,7 +206,9 @@ async fn bot_answers_then_hands_over() {
         lifebuoy_store::TimelineItem::Message { message, .. } => message.body.clone(),
         _ => panic!("a ticket starts with a message"),
     };
-    assert!(first.contains("提币一直没到账怎么办") && first.contains("Bot:"), "{first}");
+    // Written in the chat's language: the customer reads it in the portal.
+    assert!(first.contains("提币一直没到账怎么办") && first.contains("机器人:") && first.contains("客户:"), "{first}");
+    assert!(first.starts_with("在线咨询 LB-"), "{first}");
     app.cleanup().await;
 }
 
