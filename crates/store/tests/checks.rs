@@ -39,13 +39,19 @@ fn allowed_in(sql: &str, table: &str, column: &str) -> Vec<String> {
 
 #[test]
 fn the_checks_hold_exactly_the_enums_values() {
-    for (backend, sql) in [
-        ("postgres", include_str!("../migrations/postgres/0008_checks.sql")),
-        ("sqlite", include_str!("../migrations/sqlite/0008_checks.sql")),
+    // PostgreSQL checks every column; SQLite (triggers) only the rarely written tables, see the migration.
+    for (backend, sql, tables) in [
+        (
+            "postgres",
+            include_str!("../migrations/postgres/0008_checks.sql"),
+            &["conversations", "agents", "chats", "kb_articles"][..],
+        ),
+        ("sqlite", include_str!("../migrations/sqlite/0008_checks.sql"), &["agents", "kb_articles"][..]),
     ] {
-        for (table, column, values) in columns() {
+        for (table, column, values) in columns().into_iter().filter(|c| tables.contains(&c.0)) {
             assert_eq!(allowed_in(sql, table, column), values, "{backend}: {table}.{column}");
         }
+        assert!(!sql.contains("ON conversations") || backend == "postgres", "no trigger on the hot tables");
     }
 }
 
