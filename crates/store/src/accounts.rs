@@ -667,17 +667,22 @@ impl Store {
 
     /// Moves a live session's end to `expires_at` if that is later (a visitor's short first session, once they
     /// write). `false` when the session has ended or does not exist.
+    /// Through the group-commit writer on SQLite: thousands of visitors writing their first message at once
+    /// must not each take the database's write lock beside the chat messages' batches.
     pub async fn extend_session(&self, token: &str, expires_at: i64) -> Result<bool> {
-        let n = on_write!(self, |pool, _l| sqlx::query(
-            "UPDATE sessions SET expires_at = CASE WHEN expires_at < $2 THEN $2 ELSE expires_at END \
-             WHERE token_hash = $1 AND expires_at > $3"
-        )
-        .bind(hash_secret(token))
-        .bind(expires_at)
-        .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let (hash, now) = (hash_secret(token), now_ms());
+        let n = crate::chat::grouped_write!(self, u64, [hash], |conn| {
+            Ok(sqlx::query(
+                "UPDATE sessions SET expires_at = CASE WHEN expires_at < $2 THEN $2 ELSE expires_at END \
+                 WHERE token_hash = $1 AND expires_at > $3",
+            )
+            .bind(&hash)
+            .bind(expires_at)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected())
+        })?;
         Ok(n > 0)
     }
 
