@@ -383,7 +383,7 @@ impl App {
         status: &str,
     ) -> crate::AppResult<KbArticle> {
         let author = editor(actor)?;
-        if !lifebuoy_store::KB_STATUSES.contains(&status) {
+        if lifebuoy_domain::KbStatus::parse(status).is_err() {
             return Err(crate::AppError::invalid("status", "draft, published or internal"));
         }
         let a = self.store.kb_set_status(id, status, &author).await?;

@@ -644,14 +644,8 @@ impl Store {
         Ok(())
     }
 
-    /// Ends every session of an agent or customer (deactivation, a new password, "sign out everywhere").
-    /// Returns how many there were.
-    pub async fn delete_sessions_of(&self, kind: &str, principal_id: &str) -> Result<u64> {
-        self.delete_sessions_except(kind, principal_id, None).await
-    }
-
-    /// Ends every session of an agent or customer but one (`keep`, a token: the session that changed the
-    /// password stays signed in). Returns how many ended.
+    /// Ends every session of an agent or customer (deactivation), or every one but `keep` (a token: the session
+    /// that changed the password stays signed in). Returns how many ended.
     pub async fn delete_sessions_except(&self, kind: &str, principal_id: &str, keep: Option<&str>) -> Result<u64> {
         let keep = keep.map(hash_secret).unwrap_or_default();
         Ok(on_write!(self, |pool, _l| sqlx::query(

@@ -6,9 +6,6 @@ use crate::{Result, Store, StoreError, new_id, now_ms, on_read, on_write};
 use lifebuoy_domain::{Invalid, Lang};
 use serde::{Deserialize, Serialize};
 
-/// Statuses an article can have: drafts are seen only in the editor, internal articles only by agents.
-pub const KB_STATUSES: &[&str] = &["draft", "published", "internal"];
-
 /// One language version of an article, as saved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KbTranslation {
@@ -969,14 +966,5 @@ mod tests {
         bad.translations = vec![t("en", "", "body only")];
         assert!(clean_article(&bad).unwrap_err().to_string().contains("title"));
         assert_eq!(split_keywords("提币，提现、 withdraw,\nfee"), ["提币", "提现", "withdraw", "fee"]);
-    }
-}
-
-#[cfg(test)]
-mod status_tests {
-    #[test]
-    fn the_status_list_is_the_domain_enum() {
-        let names: Vec<&str> = lifebuoy_domain::KbStatus::ALL.iter().map(|s| s.as_str()).collect();
-        assert_eq!(names, super::KB_STATUSES);
     }
 }

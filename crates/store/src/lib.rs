@@ -29,8 +29,8 @@ pub use conversations::{
 pub use files::{AttachmentMeta, FileStore};
 pub use jobs::{DEFAULT_MAX_ATTEMPTS, JOB_STATES, Job, JobCounts, JobDone, JobFailed, JobRun, NewJob};
 pub use kb::{
-    KB_STATUSES, KbArticle, KbArticleInput, KbAuthor, KbCategory, KbDeflection, KbFilter, KbImportReport, KbQueryCount,
-    KbSearchLog, KbSynonymGroup, KbTranslation, KbVersion, KbVoteCount, clean_article, split_keywords, valid_slug,
+    KbArticle, KbArticleInput, KbAuthor, KbCategory, KbDeflection, KbFilter, KbImportReport, KbQueryCount, KbSearchLog,
+    KbSynonymGroup, KbTranslation, KbVersion, KbVoteCount, clean_article, split_keywords, valid_slug,
 };
 pub use rows::{Conversation, Department, Event, Message};
 pub use throttle::Throttled;

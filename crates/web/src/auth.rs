@@ -209,22 +209,6 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Cal
     Ok(Some(Caller { principal, csrf: Some(session.csrf) }))
 }
 
-/// Ends sessions and tells their open WebSockets: every session of an agent or customer (`token` `None`:
-/// deactivation), or one (`Some(token)`: logout). See [`lifebuoy_app::App::end_sessions`].
-pub async fn end_sessions(
-    state: &AppState,
-    kind: &str,
-    principal_id: &str,
-    token: Option<&str>,
-) -> Result<(), ApiError> {
-    let which = match token {
-        Some(t) => lifebuoy_app::accounts::Ending::One(t),
-        None => lifebuoy_app::accounts::Ending::All,
-    };
-    state.app.end_sessions(kind, principal_id, which).await?;
-    Ok(())
-}
-
 /// The customer behind identity claims, created or updated from them.
 pub async fn customer_from_claims(state: &AppState, c: &IdentityClaims) -> Result<lifebuoy_store::Customer, ApiError> {
     let lang = c.lang.as_deref().and_then(lifebuoy_domain::Lang::from_tag).map(|l| l.as_str());

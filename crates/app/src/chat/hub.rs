@@ -39,7 +39,7 @@ pub enum Control {
     /// Stop following it (it went to someone else).
     Unfollow,
     /// A session of this agent (topic `a:`) or customer (`k:`) ended: each connection re-checks its own and
-    /// closes if it was that one ([`crate::auth::end_sessions`]).
+    /// closes if it was that one ([`crate::App::end_sessions`]).
     SessionEnded,
 }
 

@@ -635,53 +635,32 @@ async fn setup(app: &TestApp) -> (Fixtures, String) {
     (fx, assignee_cookie)
 }
 
-/// A chat session token for an exchange customer (the widget signs in with the exchange's identity token).
+/// A chat session token, as the widget gets one: `body` carries the exchange's identity token or a visitor's
+/// pre-chat form.
+async fn chat_session(app: &TestApp, body: Value) -> String {
+    let v: Value =
+        client().post(app.url("/api/v1/chat/session")).json(&body).send().await.unwrap().json().await.unwrap();
+    v["token"].as_str().expect("chat session token").to_string()
+}
+
 async fn chat_token(app: &TestApp, identity: &str) -> String {
-    let v: Value = client()
-        .post(app.url("/api/v1/chat/session"))
-        .json(&json!({"identity_token": identity, "lang": "en"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["token"].as_str().expect("chat token").to_string()
+    chat_session(app, json!({"identity_token": identity, "lang": "en"})).await
 }
 
 async fn visitor(app: &TestApp) -> String {
-    let v: Value = client()
-        .post(app.url("/api/v1/chat/session"))
-        .json(&json!({"lang": "en", "email": "visitor@matrix.dev"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["token"].as_str().expect("visitor token").to_string()
+    chat_session(app, json!({"lang": "en", "email": "visitor@matrix.dev"})).await
 }
 
-/// Customer A's chat, handed over and routed to the assignee, with a note of theirs. Returns its id.
-async fn chat_of_a(app: &TestApp, a_token: &str, assignee_cookie: &str) -> (String, WsClient) {
-    let (mut cust, _) = app.customer_ws(&chat_token(app, a_token).await, None).await;
-    cust.send(json!({"type": "send", "client_id": "m1", "body": format!("{CHAT_WORD} where are my coins")})).await;
-    let ack = cust.recv_until("ack", |v| v["type"] == "ack").await;
-    let cid = ack["conversation_id"].as_str().unwrap().to_string();
-    cust.send(json!({"type": "handover"})).await;
-    cust.recv_until("queued", |v| v["type"] == "chat" && v["chat"]["state"] == "queued").await;
+/// Customer A's chat, handed over and routed to the assignee, with an internal note of theirs. Returns its id.
+async fn chat_of_a(app: &TestApp, a_token: &str, assignee_cookie: &str) -> String {
+    let cid = routed_chat(app, a_token, assignee_cookie, CHAT_WORD).await;
     let mut agent = app.agent_ws(assignee_cookie, json!({})).await;
-    agent.send(json!({"type": "presence", "status": "online", "capacity": 50})).await;
-    agent.recv_until("assigned", |v| v["type"] == "assigned" && v["conversation_id"] == cid.as_str()).await;
     agent
         .send(json!({"type": "send", "conversation_id": cid, "client_id": "n1", "body": format!("{CHAT_NOTE_WORD} check"), "internal": true}))
         .await;
     agent.recv_until("note ack", |v| v["type"] == "ack" && v["client_id"] == "n1").await;
-    // Nobody else is online: the assignee goes away so that no later chat is routed by surprise.
-    agent.send(json!({"type": "presence", "status": "away"})).await;
-    agent.recv_until("away", |v| v["type"] == "presence").await;
-    cust.close().await;
-    (cid, agent)
+    agent.close().await;
+    cid
 }
 
 /// Whether an answer refuses who asked.
@@ -768,7 +747,7 @@ async fn every_route_every_role() {
     })
     .await;
     let (mut fx, assignee_cookie) = setup(&app).await;
-    let (chat, _agent_ws) = chat_of_a(&app, &fx.a_token, &assignee_cookie).await;
+    let chat = chat_of_a(&app, &fx.a_token, &assignee_cookie).await;
     fx.ids.insert("chat", chat.clone());
     let shared = fx.ids["ticket_shared"].clone();
 
@@ -864,9 +843,10 @@ async fn frame_cell(ws: &mut WsClient, frame: Value) -> (bool, Vec<Value>) {
     (!refused, got)
 }
 
-/// A chat of a new customer, handed over and routed to the assignee. Returns its id.
-async fn routed_chat(app: &TestApp, who: &str, assignee_cookie: &str, word: &str) -> String {
-    let (mut cust, _) = app.customer_ws(&chat_token(app, &identity_token(who, "en", 3600)).await, None).await;
+/// A customer's chat (`identity`: their identity token), handed over and routed to the assignee, who then goes
+/// away so that no later chat is routed to them by surprise. Returns its id.
+async fn routed_chat(app: &TestApp, identity: &str, assignee_cookie: &str, word: &str) -> String {
+    let (mut cust, _) = app.customer_ws(&chat_token(app, identity).await, None).await;
     cust.send(json!({"type": "send", "client_id": "m1", "body": format!("{word} where are my coins")})).await;
     let ack = cust.recv_until("ack", |v| v["type"] == "ack").await;
     let cid = ack["conversation_id"].as_str().unwrap().to_string();
@@ -890,7 +870,7 @@ async fn every_frame_every_role() {
     })
     .await;
     let (fx, assignee_cookie) = setup(&app).await;
-    let (chat, _keep) = chat_of_a(&app, &fx.a_token, &assignee_cookie).await;
+    let chat = chat_of_a(&app, &fx.a_token, &assignee_cookie).await;
     let mut wrong = vec![];
 
     // Only agents open the console socket.
@@ -957,7 +937,13 @@ async fn every_frame_every_role() {
         for who in fx.people.iter().filter(|p| p.role & AGENTS != 0) {
             n += 1;
             let cid = if *fresh {
-                routed_chat(&app, &format!("matrix-frame-{n}"), &assignee_cookie, CHAT_WORD).await
+                routed_chat(
+                    &app,
+                    &identity_token(&format!("matrix-frame-{n}"), "en", 3600),
+                    &assignee_cookie,
+                    CHAT_WORD,
+                )
+                .await
             } else {
                 chat.clone()
             };

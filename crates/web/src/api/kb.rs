@@ -200,7 +200,7 @@ pub async fn list_articles(
 ) -> ApiResult<ApiJson<serde_json::Value>> {
     c.require_staff()?;
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty())
-        && !lifebuoy_store::KB_STATUSES.contains(&s)
+        && lifebuoy_domain::KbStatus::parse(s).is_err()
     {
         return Err(ApiError::invalid("status", "draft, published or internal"));
     }

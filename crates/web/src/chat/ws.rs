@@ -347,12 +347,8 @@ impl AgentFrame {
     }
 }
 
-/// A frame that did not parse: `invalid`, with the serde message (an unknown type names the known ones).
-fn unparsed(e: &serde_json::Error) -> Value {
-    invalid(e.to_string())
-}
-
-/// An `invalid` error frame about no message in particular.
+/// An `invalid` error frame about no message in particular (a frame that did not parse: serde's message names
+/// the known types).
 fn invalid(message: impl Into<String>) -> Value {
     ServerFrame::Error { code: "invalid", message: message.into(), client_id: None }.to_value()
 }
@@ -423,7 +419,7 @@ async fn customer_conn(state: AppState, socket: WebSocket) -> Result<(), axum::E
                 Some(Ok(v)) => {
                     let frame: CustomerFrame = match serde_json::from_value(v) {
                         Ok(f) => f,
-                        Err(e) => { send(&mut sink, &unparsed(&e)).await?; continue; }
+                        Err(e) => { send(&mut sink, &invalid(e.to_string())).await?; continue; }
                     };
                     if matches!(frame, CustomerFrame::Send { .. }) && !wrote {
                         wrote = true;
@@ -708,7 +704,7 @@ async fn agent_conn(
                 Some(Ok(v)) => {
                     let frame: AgentFrame = match serde_json::from_value(v) {
                         Ok(f) => f,
-                        Err(e) => { send(&mut sink, &unparsed(&e)).await?; continue; }
+                        Err(e) => { send(&mut sink, &invalid(e.to_string())).await?; continue; }
                     };
                     if let Err(e) = Box::pin(agent_frame(&mut conn, &mut sink, &agent, frame)).await {
                         break Err(e);
@@ -878,7 +874,7 @@ async fn agent_frame(conn: &mut Conn, sink: &mut Sink, agent: &Agent, f: AgentFr
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Sessions that end close their connections (logout, deactivation, a new password; see auth::end_sessions).
+// Sessions that end close their connections (logout, deactivation, a new password; see `App::end_sessions`).
 
 /// Whether an agent connection's session still stands: live, and the agent still active. A failed read
 /// keeps the connection (the next check decides).

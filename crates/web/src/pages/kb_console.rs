@@ -66,7 +66,7 @@ async fn list(
 ) -> Response {
     let lang = lang_of(&headers, &c);
     let run = async {
-        let status = q.status.clone().filter(|s| lifebuoy_store::KB_STATUSES.contains(&s.as_str()));
+        let status = q.status.clone().filter(|s| lifebuoy_domain::KbStatus::parse(s).is_ok());
         let l = q.lang.clone().filter(|l| LANGS.contains(&l.as_str()));
         let cats = state.store.kb_categories().await?;
         let category = q.category.clone().filter(|c| !c.is_empty());
@@ -105,7 +105,7 @@ async fn list(
                 "console_kb.html",
                 &base,
                 minijinja::context! {
-                    rows, cats => cat_options(&cats, lang), cat_names, statuses => lifebuoy_store::KB_STATUSES,
+                    rows, cats => cat_options(&cats, lang), cat_names, statuses => lifebuoy_domain::KbStatus::ALL,
                     langs => LANGS, can_edit => can_edit(&c), can_edit_synonyms => can_edit_synonyms(&c),
                     q => minijinja::context! { status => q.status, category => q.category, lang => q.lang, q => q.q }
                 },
@@ -224,7 +224,7 @@ async fn editor(state: &AppState, c: &Caller, lang: Lang, p: EditorPage<'_>) -> 
         minijinja::context! {
             article => p.article, columns => columns(&p.input), slug => p.input.slug, category => p.input.category,
             status => p.input.status, expected_version => p.expected_version, error => p.error, saved => p.saved,
-            cats => cat_options(&cats, lang), statuses => lifebuoy_store::KB_STATUSES, can_edit => can_edit(c),
+            cats => cat_options(&cats, lang), statuses => lifebuoy_domain::KbStatus::ALL, can_edit => can_edit(c),
             action => path, published_url
         },
     );

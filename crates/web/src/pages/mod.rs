@@ -230,8 +230,11 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
             lifebuoy_store::Principal::Integration { .. } => None,
         });
         let ended = match &who {
-            Some((kind, id)) => crate::auth::end_sessions(&state, kind, id, Some(c.value())).await,
-            None => state.store.delete_session(c.value()).await.map_err(Into::into),
+            Some((kind, id)) => {
+                let one = lifebuoy_app::accounts::Ending::One(c.value());
+                state.app.end_sessions(kind, id, one).await.map(|_| ()).map_err(ApiError::from)
+            }
+            None => state.store.delete_session(c.value()).await.map_err(ApiError::from),
         };
         if let Err(e) = ended {
             // The session may still stand: say so rather than pretend the sign-out worked.
