@@ -6,7 +6,7 @@ use lifebuoy_app::jobs::{
     Backoff, JobContext, JobFailure, JobOutcome, Registry, Runner, RunnerHandle, RunnerOptions, builtin,
 };
 use lifebuoy_store::{Job, NewJob, Store, StoreOptions, now_ms};
-use lifebuoy_testkit::{Backend, fresh_store, pg_admin_url};
+use lifebuoy_testkit::Backend;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -18,23 +18,7 @@ where
     F: Fn(Store, String) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for &backend in backends {
-        let dir = std::env::temp_dir().join(format!("lb-jobs-app-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (store, pg) = fresh_store(backend, &dir).await;
-        let url = match &pg {
-            Some(name) => format!("{}/{name}", pg_admin_url().rsplit_once('/').unwrap().0),
-            None => format!("sqlite://{}", dir.join("test.db").display()),
-        };
-        f(store.clone(), url).await;
-        store.close().await;
-        if let Some(name) = pg {
-            use sqlx::Connection;
-            let mut c = sqlx::PgConnection::connect(&pg_admin_url()).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await.unwrap();
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    lifebuoy_testkit::on_backends(backends, f).await;
 }
 
 const BOTH: &[Backend] = &[Backend::Sqlite, Backend::Postgres];

@@ -3,7 +3,7 @@
 //! fails on both backends.
 
 use lifebuoy_domain::{Category, ChatState, ConversationKind, KbStatus, Lang, Priority, Role, Status, Tier};
-use lifebuoy_testkit::{Backend, fresh_store, pg_admin_url};
+use lifebuoy_testkit::{BOTH_BACKENDS, on_backends};
 use sqlx::Connection;
 
 fn names<T: Copy>(all: &[T], f: fn(T) -> &'static str) -> Vec<String> {
@@ -57,11 +57,7 @@ fn the_checks_hold_exactly_the_enums_values() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_values_are_refused_by_the_database() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        let dir = std::env::temp_dir().join(format!("lb-checks-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (store, pg) = fresh_store(backend, &dir).await;
-        store.close().await;
+    on_backends(BOTH_BACKENDS, |_store, url| async move {
         // Raw writes, as a careless script or a bad migration would make them.
         let bad: [(&str, &str); 6] = [
             (
@@ -83,36 +79,19 @@ async fn unknown_values_are_refused_by_the_database() {
             ),
             ("kb_articles", "UPDATE kb_articles SET status = 'secret' WHERE id = 'k'"),
         ];
-        let outcomes: Vec<bool> = match backend {
-            Backend::Sqlite => {
-                let url = format!("sqlite://{}", dir.join("test.db").display());
-                let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-                let mut out = vec![];
-                for (_, q) in bad {
-                    out.push(sqlx::query(q).execute(&mut c).await.is_ok());
-                }
-                out
+        let mut outcomes = vec![];
+        if url.starts_with("sqlite") {
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            for (_, q) in bad {
+                outcomes.push(sqlx::query(q).execute(&mut c).await.is_ok());
             }
-            Backend::Postgres => {
-                let admin = pg_admin_url();
-                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-                let mut c = sqlx::PgConnection::connect(&format!("{base}/{}", pg.as_ref().unwrap())).await.unwrap();
-                let mut out = vec![];
-                for (_, q) in bad {
-                    out.push(sqlx::query(q).execute(&mut c).await.is_ok());
-                }
-                out
+        } else {
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            for (_, q) in bad {
+                outcomes.push(sqlx::query(q).execute(&mut c).await.is_ok());
             }
-        };
-        assert_eq!(
-            outcomes,
-            [false, true, false, false, true, false],
-            "{backend:?}: bad values refused, good rows taken"
-        );
-        if let Some(name) = pg {
-            let mut c = sqlx::PgConnection::connect(&pg_admin_url()).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await.unwrap();
         }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+        assert_eq!(outcomes, [false, true, false, false, true, false], "{url}: bad values refused, good rows taken");
+    })
+    .await;
 }

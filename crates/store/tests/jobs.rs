@@ -3,7 +3,6 @@
 //! that carry their effects, keyset lists, counts, and two store handles claiming from one PostgreSQL database.
 
 use lifebuoy_store::{Job, JobDone, JobFailed, NewJob, Store, StoreError, StoreOptions, now_ms};
-use lifebuoy_testkit::{Backend, fresh_store, pg_admin_url};
 use serde_json::json;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -16,23 +15,7 @@ where
     F: Fn(Store, String) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        let dir = std::env::temp_dir().join(format!("lb-jobs-store-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (store, pg) = fresh_store(backend, &dir).await;
-        let url = match &pg {
-            Some(name) => format!("{}/{name}", pg_admin_url().rsplit_once('/').unwrap().0),
-            None => format!("sqlite://{}", dir.join("test.db").display()),
-        };
-        f(store.clone(), url).await;
-        store.close().await;
-        if let Some(name) = pg {
-            use sqlx::Connection;
-            let mut c = sqlx::PgConnection::connect(&pg_admin_url()).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await.unwrap();
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    lifebuoy_testkit::on_backends(lifebuoy_testkit::BOTH_BACKENDS, f).await;
 }
 
 fn job(kind: &str, n: i64) -> NewJob {

@@ -5,7 +5,6 @@
 use lifebuoy_domain::{Category, ConversationKind, Lang, Priority, Status};
 use lifebuoy_search::{TicketDoc, TicketIndex, TicketMessage, TicketQuery};
 use lifebuoy_store::{Actor, NewTicket, QueueFilter, QueueSort, Scope, Store, TicketChange, TicketText};
-use lifebuoy_testkit::{Backend, fresh_store, pg_admin_url};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
@@ -150,17 +149,5 @@ async fn search_through_the_store(store: Store) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_through_the_store_on_both_backends() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        let dir = std::env::temp_dir().join(format!("lb-ticket-search-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (store, pg) = fresh_store(backend, &dir).await;
-        search_through_the_store(store.clone()).await;
-        store.close().await;
-        if let Some(name) = pg {
-            use sqlx::Connection;
-            let mut c = sqlx::PgConnection::connect(&pg_admin_url()).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await.unwrap();
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    lifebuoy_testkit::on_backends(lifebuoy_testkit::BOTH_BACKENDS, |store, _| search_through_the_store(store)).await;
 }

@@ -4,7 +4,6 @@
 
 use lifebuoy_domain::{AgentNo, Category, ConversationKind, Event, FieldChange, Lang, Priority, Role, Status, Tier};
 use lifebuoy_store::{Actor, NewAgent, NewChat, NewTicket, ReplyOutcome, Store, TicketChange, TimelineItem};
-use lifebuoy_testkit::{Backend, fresh_store, pg_admin_url};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -181,17 +180,5 @@ async fn every_kind(store: Store) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_reads_back_typed_on_both_backends() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        let dir = std::env::temp_dir().join(format!("lb-timeline-events-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (store, pg) = fresh_store(backend, &dir).await;
-        every_kind(store.clone()).await;
-        store.close().await;
-        if let Some(name) = pg {
-            use sqlx::Connection;
-            let mut c = sqlx::PgConnection::connect(&pg_admin_url()).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await.unwrap();
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    lifebuoy_testkit::on_backends(lifebuoy_testkit::BOTH_BACKENDS, |store, _| every_kind(store)).await;
 }

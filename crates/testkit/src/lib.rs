@@ -55,6 +55,35 @@ pub async fn fresh_store(backend: Backend, dir: &std::path::Path) -> (Store, Opt
     }
 }
 
+/// Runs `f` once per backend, each time over a fresh store, with the database's URL (for a test that also
+/// connects directly); then closes the store and drops the database and its directory.
+pub async fn on_backends<F, Fut>(backends: &[Backend], f: F)
+where
+    F: Fn(Store, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for &backend in backends {
+        let dir = std::env::temp_dir().join(format!("lifebuoy-store-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let (store, pg) = fresh_store(backend, &dir).await;
+        let url = match &pg {
+            Some(name) => format!("{}/{name}", pg_admin_url().rsplit_once('/').map_or("", |(b, _)| b)),
+            None => format!("sqlite://{}", dir.join("test.db").display()),
+        };
+        f(store.clone(), url).await;
+        store.close().await;
+        if let Some(name) = pg {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(&pg_admin_url()).await.expect("connect to drop");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await.expect("drop");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// Both backends, for [`on_backends`].
+pub const BOTH_BACKENDS: &[Backend] = &[Backend::Sqlite, Backend::Postgres];
+
 /// Starts the application over a fresh database.
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, false).await
