@@ -74,7 +74,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Invalid(i) => AppError::Domain(i),
             StoreError::Status(s) => AppError::IllegalStatus(s),
-            StoreError::Conflict(m) => AppError::Conflict { code: "conflict", message: m },
+            StoreError::Conflict(c) => AppError::Conflict { code: c.code(), message: c.to_string() },
             StoreError::Forbidden(m) => AppError::Forbidden(m),
             e => {
                 tracing::error!(error = %e, "storage failure");
@@ -93,7 +93,9 @@ mod tests {
         assert_eq!(AppError::NotFound.code(), "not_found");
         assert_eq!(AppError::invalid("body", "x").code(), "invalid");
         assert_eq!(AppError::conflict("chat_taken", "x").code(), "chat_taken");
-        assert_eq!(AppError::from(StoreError::Conflict("x".into())).code(), "conflict");
+        assert_eq!(AppError::from(StoreError::from(lifebuoy_store::Conflict::ChatEnded)).code(), "chat_ended");
+        let broken = StoreError::Inconsistent("x".into());
+        assert_eq!(AppError::from(broken).code(), "storage_unavailable", "a broken invariant is no conflict");
         assert_eq!(AppError::from(StoreError::Io(std::io::Error::other("disk"))).code(), "storage_unavailable");
         let stopped = StoreError::Unavailable("the store is shutting down".into());
         assert_eq!(AppError::from(stopped).code(), "storage_unavailable", "a writer that stopped is not a conflict");

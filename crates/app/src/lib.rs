@@ -39,13 +39,17 @@ pub struct App {
 }
 
 impl App {
+    /// The application over a store. Attaches the live-chat feed to the store's post-commit stream: make one
+    /// `App` per store (clone it to share).
     pub fn new(store: Store, files: FileStore, mailer: mail::Mailer) -> Self {
+        let hub = chat::Hub::new();
+        chat::feed::attach(&store, &hub);
         App {
             store,
             files,
             mailer,
             kb: Arc::new(lifebuoy_search::KbIndex::open_in_ram().expect("an in-memory index opens")),
-            hub: chat::Hub::new(),
+            hub,
             kb_sync: Default::default(),
             tickets: Arc::new(ticket_search::TicketSearch::in_ram().expect("an in-memory index opens")),
         }

@@ -2,8 +2,8 @@
 //! (`knowledge.rs`): the database holds the tickets; each node keeps its own [`TicketIndex`] built from it at
 //! start and kept in step with every change.
 //!
-//! - **Changes.** The store calls back after every committed change to a ticket ([`Store::on_ticket_change`]:
-//!   creation, message, note, status, assignment, transfer, merge, follow-up). The id is queued; one indexer
+//! - **Changes.** The post-commit stream ([`Store::on_commit`]) tells of every committed change to a case
+//!   (creation, message, note, status, assignment, transfer, merge, follow-up). The id is queued; one indexer
 //!   task per node re-reads queued tickets from the database in batches, replaces their documents and commits
 //!   once per batch. Re-reading (rather than applying the change itself) makes every update idempotent and
 //!   order-free. It then announces the ids on hub topic `tickets` (carried to other nodes by NATS); other nodes
@@ -14,7 +14,7 @@
 //! - **Searches** read their own writes: a search on a node first waits (up to [`CATCH_UP`]) until that node's
 //!   indexer has taken in every change queued before it, so a message is found as soon as it is posted.
 //!
-//! [`Store::on_ticket_change`]: lifebuoy_store::Store::on_ticket_change
+//! [`Store::on_commit`]: lifebuoy_store::Store::on_commit
 
 use crate::App;
 use crate::chat::Inbox;
@@ -208,7 +208,12 @@ impl App {
         }
         // Listen first, so that no change committed while the index builds is missed.
         let me = self.tickets.clone();
-        self.store.on_ticket_change(move |id| me.enqueue(id, true));
+        self.store.on_commit(move |c| {
+            // Live chats are not in the ticket index (a chat turned into a ticket is, as that ticket).
+            if c.kind != ConversationKind::Chat {
+                me.enqueue(&c.conversation_id, true);
+            }
+        });
         self.follow_ticket_changes();
         ts.request_rebuild();
         let state = self.clone();

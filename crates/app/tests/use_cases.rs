@@ -7,6 +7,7 @@ use lifebuoy_app::{Actor, App, AppError};
 use lifebuoy_domain::{AgentNo, Category, Lang, Role, Status};
 use lifebuoy_store::{Agent, Customer, FileStore, NewAgent, NewChat};
 use lifebuoy_testkit::{Backend, fresh_store};
+use serde_json::Value;
 
 struct Fixture {
     app: App,
@@ -414,4 +415,92 @@ async fn knowledge_and_attachment_rules_sqlite() {
 #[tokio::test]
 async fn knowledge_and_attachment_rules_postgres() {
     knowledge_and_attachment_rules(Backend::Postgres).await;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The post-commit stream: what a write appends to a chat reaches the hub, whoever made the write
+
+async fn next_frame(
+    rx: &mut tokio::sync::mpsc::Receiver<std::sync::Arc<lifebuoy_app::chat::BusEvent>>,
+) -> (i64, Value) {
+    let ev = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+        .await
+        .expect("a frame within 5 s")
+        .expect("the hub is open");
+    (ev.seq.expect("a timeline frame has its sequence number"), serde_json::from_str(&ev.frame).unwrap())
+}
+
+async fn chat_entries_reach_the_hub(backend: Backend) {
+    let f = fixture(backend).await;
+    let app = &f.app;
+    let cust = customer(app, "frank").await;
+    let holder = agent(app, "A401", Role::AgentL1, &["support"]).await;
+    let started = app
+        .store
+        .start_chat(&NewChat {
+            customer_id: cust.id.clone(),
+            lang: Lang::En,
+            department: "support".into(),
+            category: Category::Deposit,
+            topic: None,
+            body: "first".into(),
+            client_id: Some("f1".into()),
+            attachment_ids: vec![],
+        })
+        .await
+        .unwrap();
+    let cid = started.conversation.id.clone();
+    let (inbox, mut rx) = lifebuoy_app::chat::Inbox::new();
+    app.hub.subscribe(&format!("c:{cid}"), &inbox);
+
+    // Straight to the store, as a job or another node's sweeper would write: no use case publishes anything.
+    let author = lifebuoy_store::Actor::Customer(cust.id.clone());
+    app.store.append_chat_message(&cid, &author, "second", false, Some("f2"), &[]).await.unwrap();
+    let (seq, frame) = next_frame(&mut rx).await;
+    assert_eq!((seq, frame["type"].as_str(), frame["body"].as_str()), (2, Some("msg"), Some("second")));
+
+    // A resend stores nothing and so says nothing.
+    app.store.append_chat_message(&cid, &author, "second", false, Some("f2"), &[]).await.unwrap();
+    // An agent's note (internal), then events: each once, in its own frame, with the actor's name.
+    let agent_author = lifebuoy_store::Actor::Agent(holder.id.clone());
+    app.store.append_chat_message(&cid, &agent_author, "VIP", true, Some("n1"), &[]).await.unwrap();
+    let (seq, frame) = next_frame(&mut rx).await;
+    assert_eq!(
+        (seq, frame["internal"].as_bool(), frame["author"]["name"].as_str()),
+        (3, Some(true), Some("Agent A401"))
+    );
+    app.store.chat_handover(&cid, &author, "asked").await.unwrap();
+    app.store.assign_chat(&cid, &holder.id, &agent_author, false).await.unwrap();
+    app.store.end_chat(&cid, &agent_author).await.unwrap();
+    let mut events = vec![];
+    for _ in 0..3 {
+        let (seq, frame) = next_frame(&mut rx).await;
+        events.push((
+            seq,
+            frame["kind"].as_str().unwrap_or("?").to_string(),
+            frame["actor"]["kind"].as_str().unwrap_or("?").to_string(),
+        ));
+    }
+    events.sort();
+    assert_eq!(
+        events,
+        [
+            (4, "handover".into(), "customer".into()),
+            (5, "assigned".into(), "agent".into()),
+            (6, "chat_ended".into(), "agent".into())
+        ]
+    );
+    // Nothing else was published: every entry exactly once.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(rx.try_recv().is_err(), "no frame twice, none extra");
+}
+
+#[tokio::test]
+async fn chat_entries_reach_the_hub_sqlite() {
+    chat_entries_reach_the_hub(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn chat_entries_reach_the_hub_postgres() {
+    chat_entries_reach_the_hub(Backend::Postgres).await;
 }

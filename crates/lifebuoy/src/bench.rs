@@ -308,6 +308,7 @@ async fn queue(n: usize, database: Option<String>, iterations: usize) -> anyhow:
                 let dept = ["support", "support", "support", "finance", "tech", "risk"][(rng.next() % 6) as usize];
                 let prio = ["low", "normal", "normal", "normal", "high", "urgent"][(rng.next() % 6) as usize];
                 Conversation {
+                    appended: Vec::new(),
                     id: format!("{:016x}{:016x}", created, k),
                     kind: ConversationKind::Ticket.as_str().into(),
                     case_number: Some(format!("LB-BENCH-{k:08}")),

@@ -1,6 +1,6 @@
 //! Agents, customers, sessions and integration tokens.
 
-use crate::{Result, Store, StoreError, hash_secret, new_id, now_ms, on_read, on_write, random_secret};
+use crate::{Conflict, Result, Store, StoreError, hash_secret, new_id, now_ms, on_read, on_write, random_secret};
 use lifebuoy_domain::{Lang, Role};
 use serde::Serialize;
 
@@ -209,11 +209,7 @@ impl Store {
             .execute(&mut *tx)
             .await;
             if let Err(e) = r {
-                return Err(if crate::is_unique_violation(&e) {
-                    StoreError::Conflict("an agent with this email or agent number exists".into())
-                } else {
-                    e.into()
-                });
+                return Err(if crate::is_unique_violation(&e) { Conflict::AgentExists.into() } else { e.into() });
             }
             for d in &a.departments {
                 sqlx::query("INSERT INTO agent_departments (agent_id, department_id) VALUES ($1, $2)")

@@ -3,7 +3,7 @@
 
 use crate::files::AttachmentMeta;
 use crate::rows::CONVERSATION_COLS;
-use crate::{Conversation, Event, Message, Result, Store, StoreError, new_id, now_ms, on_read, on_write};
+use crate::{Conflict, Conversation, Event, Message, Result, Store, StoreError, new_id, now_ms, on_read, on_write};
 use lifebuoy_domain::{
     CaseNumber, Category, ConversationKind, Event as TimelineEvent, FieldChange, Invalid, Lang, Priority, Status,
     StatusError, Tier,
@@ -272,6 +272,11 @@ macro_rules! push_event {
         .bind($conv.updated_at)
         .execute(&mut *$tx)
         .await?;
+        $conv.appended.push($crate::Entry::Event {
+            seq: $conv.last_seq,
+            internal: event.internal(),
+            event: event.clone(),
+        });
     }};
 }
 
@@ -312,6 +317,8 @@ macro_rules! push_message {
                 return Err(Invalid::new("attachment_ids", format!("attachment {att} is not one you uploaded, or is already used")).into());
             }
         }
+        let attachments = $attachments.into_iter().count();
+        $conv.appended.push($crate::Entry::Message { seq: $conv.last_seq, id: mid.clone(), internal: $internal, attachments });
         mid
     }};
 }
@@ -382,6 +389,7 @@ macro_rules! insert_conversation {
             updated_at: now,
             solved_at: None,
             closed_at: None,
+            appended: Vec::new(),
         };
         let r = sqlx::query(
             "INSERT INTO conversations (id, kind, case_number, customer_id, subject, status, priority, priority_rank, \
@@ -509,7 +517,7 @@ pub(crate) fn plan_change(
                 return Err(StatusError::Closed.into());
             }
             if c.assignee_id == *to {
-                return Err(StoreError::Conflict("the case already has this assignee".into()));
+                return Err(Conflict::SameAssignee.into());
             }
             events.push(TimelineEvent::Assigned { from: c.assignee_id.clone(), to: to.clone(), by_reply: None });
             c.assignee_id = to.clone();
@@ -519,7 +527,7 @@ pub(crate) fn plan_change(
                 return Err(StatusError::Closed.into());
             }
             if c.department_id == *department {
-                return Err(StoreError::Conflict("the case is already in this department".into()));
+                return Err(Conflict::SameDepartment.into());
             }
             require_reason(reason)?;
             events.push(TimelineEvent::Transferred {
@@ -536,8 +544,7 @@ pub(crate) fn plan_change(
             }
             require_reason(reason)?;
             let from = c.tier();
-            let to =
-                from.escalated().ok_or_else(|| StoreError::Conflict("the case is already with a supervisor".into()))?;
+            let to = from.escalated().ok_or_else(|| StoreError::from(Conflict::TopTier))?;
             c.tier = to.as_str().into();
             c.assignee_id = None;
             events.push(TimelineEvent::Escalated { from, to, reason: reason.clone() });
@@ -639,8 +646,8 @@ impl Store {
                 Ok((self.conversation(&id).await?.ok_or(StoreError::NotFound)?, false))
             }
             (r, _) => {
-                let c = r?;
-                self.ticket_changed(&c.id);
+                let mut c = r?;
+                self.committed(&mut c, None);
                 Ok((c, true))
             }
         }
@@ -841,8 +848,8 @@ impl Store {
 
     /// Applies a change to a case, with its timeline events, in one transaction.
     pub async fn change_ticket(&self, id: &str, change: &TicketChange, actor: &Actor) -> Result<Conversation> {
-        let c = self.change_ticket_tx(id, change, actor).await?;
-        self.ticket_changed(&c.id);
+        let mut c = self.change_ticket_tx(id, change, actor).await?;
+        self.committed(&mut c, None);
         Ok(c)
     }
 
@@ -887,7 +894,7 @@ impl Store {
                 }
             }
             if !wrote {
-                return Err(StoreError::Conflict("nothing to change".into()));
+                return Err(Conflict::NothingToChange.into());
             }
             for event in &events {
                 push_event!(tx, c, actor, event);
@@ -908,13 +915,14 @@ impl Store {
     /// Merges a duplicate case into another case of the same customer: the duplicate is closed and points to
     /// the target, and both timelines say so. Returns the target.
     pub async fn merge_ticket(&self, source: &str, target: &str, actor: &Actor) -> Result<Conversation> {
-        let c = self.merge_ticket_tx(source, target, actor).await?;
-        self.ticket_changed(source);
-        self.ticket_changed(&c.id);
-        Ok(c)
+        let (mut src, mut dst) = self.merge_ticket_tx(source, target, actor).await?;
+        self.committed(&mut src, None);
+        self.committed(&mut dst, None);
+        Ok(dst)
     }
 
-    async fn merge_ticket_tx(&self, source: &str, target: &str, actor: &Actor) -> Result<Conversation> {
+    /// The merge's transaction: the duplicate and the target, as written.
+    async fn merge_ticket_tx(&self, source: &str, target: &str, actor: &Actor) -> Result<(Conversation, Conversation)> {
         if source == target {
             return Err(Invalid::new("into", "a case cannot be merged into itself").into());
         }
@@ -951,7 +959,7 @@ impl Store {
             save_conversation!(tx, src);
             save_conversation!(tx, dst);
             tx.commit().await?;
-            Ok(dst)
+            Ok((src, dst))
         })
     }
 
@@ -1011,7 +1019,8 @@ impl Store {
                 return self.replay_outcome(&m.id).await;
             }
         }
-        let res: Result<(String, bool)> = on_write!(self, |pool, lock| async {
+        // The message's id, and the conversations written (whose appended entries go to the post-commit stream).
+        let res: Result<(String, Vec<Conversation>)> = on_write!(self, |pool, lock| async {
             let mut tx = pool.begin().await?;
             let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{lock}");
             let mut c: Conversation =
@@ -1026,6 +1035,7 @@ impl Store {
                 return Err(StatusError::Closed.into());
             }
             let mid;
+            let mut written = Vec::with_capacity(2);
             if followup {
                 let t = NewTicket {
                     kind: ConversationKind::parse(&c.kind).unwrap_or(ConversationKind::Ticket),
@@ -1049,6 +1059,7 @@ impl Store {
                     TimelineEvent::FollowUpOpened { follow_up: nc.id.clone(), case_number: nc.case_number.clone() };
                 push_event!(tx, c, actor, &opened);
                 save_conversation!(tx, c);
+                written.push(nc);
             } else {
                 mid = push_message!(tx, c, actor, body, internal, client_id, attachment_ids);
                 let from = c.status();
@@ -1078,14 +1089,15 @@ impl Store {
                 }
                 save_conversation!(tx, c);
             }
+            written.push(c);
             if let Some((principal, key, hash)) = idem {
                 crate::idempotency::remember!(tx, principal, key, hash, &mid);
             }
             tx.commit().await?;
-            Ok((mid, followup))
+            Ok((mid, written))
         }
         .await);
-        let (mid, _) = match (res, idem) {
+        let (mid, mut written) = match (res, idem) {
             (Err(e), Some((principal, key, hash))) if is_idem_race(&e) => {
                 let mid = self.idempotent_replay(principal, key, hash).await?.ok_or(e)?;
                 return self.replay_outcome(&mid).await;
@@ -1093,13 +1105,11 @@ impl Store {
             (r, _) => r?,
         };
         let out = self.replay_outcome(&mid).await?;
-        // The case written to, and the one asked for when that was another (merged, or closed with a follow-up).
-        let written = match &out {
-            ReplyOutcome::Added { conversation, .. } | ReplyOutcome::FollowUp { conversation, .. } => conversation,
-        };
-        self.ticket_changed(&written.id);
-        if written.id != id {
-            self.ticket_changed(id);
+        let (ReplyOutcome::Added { message, .. } | ReplyOutcome::FollowUp { message, .. }) = &out;
+        // The case written to, and the closed one a follow-up was opened from.
+        for c in &mut written {
+            let whole = (c.id == message.conversation_id).then_some(message);
+            self.committed(c, whole);
         }
         Ok(out)
     }
@@ -1150,7 +1160,14 @@ impl Store {
             Ok::<_, StoreError>(())
         })?;
         for c in rows {
-            self.ticket_changed(&c.id);
+            // No timeline (benchmark and demo rows), but new cases all the same: the indexes take them.
+            self.emit(crate::Committed {
+                conversation_id: c.id.clone(),
+                kind: ConversationKind::parse(&c.kind).unwrap_or(ConversationKind::Ticket),
+                last_seq: c.last_seq,
+                entries: Vec::new(),
+                message: None,
+            });
         }
         Ok(())
     }
@@ -1172,6 +1189,7 @@ mod tests {
 
     fn conv() -> Conversation {
         Conversation {
+            appended: Vec::new(),
             id: "c1".into(),
             kind: "ticket".into(),
             case_number: Some("LB-260101-0001".into()),

@@ -1,7 +1,7 @@
 //! Idempotency keys: a create retried with the same `Idempotency-Key` returns what the first call made.
 //! The key is recorded in the same transaction as the thing it created, so the two never disagree.
 
-use crate::{Result, Store, StoreError, on_read};
+use crate::{Conflict, Result, Store, on_read};
 
 /// Records `(principal, key) -> resource id` inside the caller's transaction. A concurrent twin fails on the
 /// primary key, rolls back whole, and then replays.
@@ -35,9 +35,7 @@ impl Store {
         .await)?;
         match row {
             Some((h, id)) if h == request_hash => Ok(Some(id)),
-            Some(_) => {
-                Err(StoreError::Conflict("this Idempotency-Key was already used for a different request".into()))
-            }
+            Some(_) => Err(Conflict::IdempotencyKeyReused.into()),
             None => Ok(None),
         }
     }

@@ -24,7 +24,7 @@
 //! [`JobDone::then`] jobs enqueued there), or by checking the job's id as an idempotency key.
 
 use crate::chat::grouped_write;
-use crate::{Result, Store, StoreError, new_id, now_ms, on_read};
+use crate::{Conflict, Result, Store, StoreError, new_id, now_ms, on_read};
 use lifebuoy_domain::Invalid;
 use serde::Serialize;
 use std::time::Duration;
@@ -524,7 +524,7 @@ impl Store {
                 Ok(j)
             }
             None => match self.job(&id).await? {
-                Some(j) => Err(StoreError::Conflict(format!("a {} job cannot be retried", j.state))),
+                Some(j) => Err(Conflict::JobNotRetryable(j.state).into()),
                 None => Err(StoreError::NotFound),
             },
         }
@@ -723,7 +723,7 @@ mod tests {
             let r: Result<()> = grouped_write!(s, (), [f], |conn| {
                 sqlx::query(dept).bind("outbox-failed").execute(&mut *conn).await?;
                 insert_jobs(&mut *conn, std::slice::from_ref(&f), now_ms()).await?;
-                Err(StoreError::Conflict("the change is refused".into()))
+                Err(Conflict::NothingToChange.into())
             });
             assert!(matches!(r, Err(StoreError::Conflict(_))));
             assert!(s.job(&rolled.id).await.unwrap().is_none() && !department(&s, "outbox-rolled").await);

@@ -2,7 +2,7 @@
 //! version, the category tree, readers' votes, the search log, ticket-form deflection and the synonym groups.
 //! The search index is built from here; the store only keeps the truth.
 
-use crate::{Result, Store, StoreError, new_id, now_ms, on_read, on_write};
+use crate::{Conflict, Result, Store, StoreError, new_id, now_ms, on_read, on_write};
 use lifebuoy_domain::{Invalid, Lang};
 use serde::{Deserialize, Serialize};
 
@@ -474,7 +474,7 @@ impl Store {
         });
         match res {
             Err(StoreError::Db(e)) if crate::is_unique_violation(&e) => {
-                return Err(StoreError::Conflict(format!("an article with the slug {:?} exists", a.slug)));
+                return Err(Conflict::SlugTaken(a.slug.clone()).into());
             }
             r => r?,
         }
@@ -496,10 +496,7 @@ impl Store {
         if let Some(v) = expected_version
             && v != cur.version
         {
-            return Err(StoreError::Conflict(format!(
-                "this article was saved by someone else meanwhile (version {} is newer than your {v}); reload and edit again",
-                cur.version
-            )));
+            return Err(Conflict::StaleVersion { yours: v, saved: cur.version }.into());
         }
         if cur.input() == a {
             return Ok(cur);
@@ -511,7 +508,7 @@ impl Store {
             let (v,): (i64,) =
                 sqlx::query_as("SELECT version FROM kb_articles WHERE id = $1").bind(&id).fetch_one(&mut *conn).await?;
             if v != cur.version {
-                return Err(StoreError::Conflict("this article was saved by someone else meanwhile; reload".into()));
+                return Err(Conflict::StaleVersion { yours: cur.version, saved: v }.into());
             }
             sqlx::query(
                 "UPDATE kb_articles SET slug = $2, category = $3, status = $4, version = $5, updated_at = $6 \
@@ -530,7 +527,7 @@ impl Store {
         });
         match res {
             Err(StoreError::Db(e)) if crate::is_unique_violation(&e) => {
-                return Err(StoreError::Conflict(format!("an article with the slug {:?} exists", a.slug)));
+                return Err(Conflict::SlugTaken(a.slug.clone()).into());
             }
             r => r?,
         }
@@ -921,8 +918,9 @@ fn article(r: ArticleRow, translations: Vec<KbTranslation>) -> KbArticle {
 }
 
 fn version(r: VersionRow) -> Result<KbVersion> {
-    let content: KbArticleInput = serde_json::from_str(&r.content)
-        .map_err(|e| StoreError::Conflict(format!("version {} of {} is unreadable: {e}", r.version, r.article_id)))?;
+    let content: KbArticleInput = serde_json::from_str(&r.content).map_err(|e| {
+        StoreError::Inconsistent(format!("version {} of {} is unreadable: {e}", r.version, r.article_id))
+    })?;
     Ok(KbVersion {
         article_id: r.article_id,
         version: r.version,

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod chat;
+mod commits;
 mod conversations;
 mod files;
 mod idempotency;
@@ -22,6 +23,7 @@ pub use accounts::{
 pub use chat::{
     Appended, CannedReply, Chat, ChatState, DEFAULT_CAPACITY, InboxItem, NewChat, Presence, Side, chat_status,
 };
+pub use commits::{CommitListener, Committed, Entry};
 pub use conversations::{
     Actor, Cursor, NewTicket, Page, QueueFilter, QueueSort, ReplyOutcome, ReplyParts, Scope, TicketChange,
     TimelineItem, clean_tags, default_department,
@@ -34,7 +36,7 @@ pub use kb::{
 };
 pub use rows::{Conversation, Department, Event, Message};
 pub use throttle::Throttled;
-pub use ticket_text::{TicketListener, TicketText};
+pub use ticket_text::TicketText;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -51,7 +53,7 @@ pub enum StoreError {
     #[error("{0}")]
     Status(#[from] lifebuoy_domain::StatusError),
     #[error("{0}")]
-    Conflict(String),
+    Conflict(#[from] Conflict),
     #[error("{0}")]
     Forbidden(String),
     /// The database did not take the write (the writer stopped, a commit failed): nothing was saved, and the
@@ -63,10 +65,66 @@ pub enum StoreError {
     /// From the group writer's raw SQLite path (`writer.rs`).
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// Stored data breaks one of the store's own invariants (an unreadable saved version, a transition without
+    /// its event): a defect to log, not the caller's fault. HTTP 500-class, never shown in detail.
+    #[error("stored data is inconsistent: {0}")]
+    Inconsistent(String),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("file storage: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Why a change was refused by the data as it stands. Each has a stable [`Conflict::code`] that the web layer
+/// translates for the person who sees it; the `Display` text is English, for logs and the REST API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("an agent with this email or agent number exists")]
+    AgentExists,
+    #[error("this chat has ended; start a new one")]
+    ChatEnded,
+    #[error("only an ended chat of yours can be rated")]
+    NotRateable,
+    #[error("the case already has this assignee")]
+    SameAssignee,
+    #[error("the case is already in this department")]
+    SameDepartment,
+    #[error("the case is already with a supervisor")]
+    TopTier,
+    #[error("nothing to change")]
+    NothingToChange,
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyKeyReused,
+    /// Only failed and dead jobs are retried; the job's state.
+    #[error("a {0} job cannot be retried")]
+    JobNotRetryable(String),
+    /// The slug asked for.
+    #[error("an article with the slug {0:?} exists")]
+    SlugTaken(String),
+    /// The version the editor started from, and the one saved since.
+    #[error(
+        "this article was saved by someone else meanwhile (version {saved} is newer than your {yours}); reload and edit again"
+    )]
+    StaleVersion { yours: i64, saved: i64 },
+}
+
+impl Conflict {
+    /// The stable snake_case code, as the API and the UI's translations name it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Conflict::AgentExists => "agent_exists",
+            Conflict::ChatEnded => "chat_ended",
+            Conflict::NotRateable => "not_rateable",
+            Conflict::SameAssignee => "same_assignee",
+            Conflict::SameDepartment => "same_department",
+            Conflict::TopTier => "top_tier",
+            Conflict::NothingToChange => "nothing_to_change",
+            Conflict::IdempotencyKeyReused => "idempotency_key_reused",
+            Conflict::JobNotRetryable(_) => "job_not_retryable",
+            Conflict::SlugTaken(_) => "slug_taken",
+            Conflict::StaleVersion { .. } => "stale_version",
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -95,8 +153,8 @@ pub(crate) enum Db {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: std::sync::Arc<Db>,
-    /// Who hears of committed ticket changes ([`Store::on_ticket_change`]).
-    pub(crate) listeners: std::sync::Arc<ticket_text::Listeners>,
+    /// Who hears of committed writes ([`Store::on_commit`]).
+    pub(crate) listeners: std::sync::Arc<commits::Listeners>,
     /// Wakes this process's job runners after a commit that enqueued jobs ([`Store::wake_runners`]).
     pub(crate) jobs_wake: std::sync::Arc<tokio::sync::Notify>,
 }

@@ -49,6 +49,11 @@ pub struct Conversation {
     pub updated_at: i64,
     pub solved_at: Option<i64>,
     pub closed_at: Option<i64>,
+    /// What the write that returned this value appended to the timeline (empty on a read): noted by
+    /// `push_message!`/`push_event!`, handed to the post-commit stream ([`crate::Committed`]).
+    #[sqlx(skip)]
+    #[serde(skip)]
+    pub appended: Vec<crate::Entry>,
 }
 
 pub(crate) const CONVERSATION_COLS: &str = "id, kind, case_number, customer_id, subject, status, priority, \

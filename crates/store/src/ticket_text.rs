@@ -1,17 +1,9 @@
-//! What the ticket search indexes (a ticket's row and the bodies of its messages), and the hook through which
-//! it hears of every committed change to a ticket. The search index lives outside the store; the store only says
-//! "this ticket changed" and answers the reads that rebuild it.
+//! What the ticket search indexes: a ticket's row and the bodies of its messages. The search index lives outside
+//! the store; it hears of changes through the post-commit stream ([`Store::on_commit`]) and reads here what it
+//! (re)builds from.
 
 use crate::rows::CONVERSATION_COLS;
 use crate::{Conversation, Result, Store, on_read};
-use std::sync::{Arc, RwLock};
-
-/// Called with a ticket's id after a change to it was committed.
-pub type TicketListener = Arc<dyn Fn(&str) + Send + Sync>;
-
-/// The listeners of a store (shared by its clones).
-#[derive(Default)]
-pub(crate) struct Listeners(RwLock<Vec<TicketListener>>);
 
 /// A ticket with the text of its messages, as the search index reads it.
 #[derive(Debug, Clone)]
@@ -22,22 +14,6 @@ pub struct TicketText {
 }
 
 impl Store {
-    /// Calls `f` with a ticket's id after every committed change to it: creation, a message or note, any change
-    /// of its columns (status, assignee, department, ...), a merge, a follow-up. `f` runs on the writing task,
-    /// so it must only take note (queue the id) and do its work elsewhere.
-    pub fn on_ticket_change(&self, f: impl Fn(&str) + Send + Sync + 'static) {
-        let mut l = self.listeners.0.write().unwrap_or_else(|p| p.into_inner());
-        l.push(Arc::new(f));
-    }
-
-    /// Tells the listeners that a ticket changed (after the commit).
-    pub(crate) fn ticket_changed(&self, id: &str) {
-        let l = self.listeners.0.read().unwrap_or_else(|p| p.into_inner());
-        for f in l.iter() {
-            f(id);
-        }
-    }
-
     /// Up to `limit` tickets with ids greater than `after_id`, in id order, with their messages: a page of a
     /// full rebuild of the search index.
     pub async fn ticket_texts(&self, after_id: Option<&str>, limit: usize) -> Result<Vec<TicketText>> {

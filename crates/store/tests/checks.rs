@@ -1,6 +1,7 @@
-//! The database refuses values the domain cannot read back (migration 0008): the CHECK constraints on
-//! PostgreSQL and the triggers on SQLite hold exactly the wire enums' values, and a raw write of anything else
-//! fails on both backends.
+//! The database refuses values the domain cannot read back: the CHECK constraints on PostgreSQL (migration
+//! 0008), and on SQLite the triggers on agents and articles (0008) and the CHECK constraints on conversations
+//! and chats (0009) hold exactly the wire enums' values, and a raw write of anything else fails on both
+//! backends, the store's own writer connection included.
 
 use lifebuoy_domain::{Category, ChatState, ConversationKind, KbStatus, Lang, Priority, Role, Status, Tier};
 use lifebuoy_testkit::{BOTH_BACKENDS, on_backends};
@@ -39,7 +40,7 @@ fn allowed_in(sql: &str, table: &str, column: &str) -> Vec<String> {
 
 #[test]
 fn the_checks_hold_exactly_the_enums_values() {
-    // PostgreSQL checks every column; SQLite (triggers) only the rarely written tables, see the migration.
+    const SQLITE_0009: &str = include_str!("../migrations/sqlite/0009_checks_in_tables.sql");
     for (backend, sql, tables) in [
         (
             "postgres",
@@ -47,18 +48,58 @@ fn the_checks_hold_exactly_the_enums_values() {
             &["conversations", "agents", "chats", "kb_articles"][..],
         ),
         ("sqlite", include_str!("../migrations/sqlite/0008_checks.sql"), &["agents", "kb_articles"][..]),
+        ("sqlite", SQLITE_0009, &["conversations", "chats"][..]),
     ] {
         for (table, column, values) in columns().into_iter().filter(|c| tables.contains(&c.0)) {
             assert_eq!(allowed_in(sql, table, column), values, "{backend}: {table}.{column}");
         }
         assert!(!sql.contains("ON conversations") || backend == "postgres", "no trigger on the hot tables");
     }
+    // 0009 checks the rows already there against the same lists it then writes into the tables.
+    for (table, column, values) in columns().into_iter().filter(|c| ["conversations", "chats"].contains(&c.0)) {
+        let quoted: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
+        let check = format!("{column} NOT IN ({})", quoted.join(", "));
+        assert!(SQLITE_0009.contains(&check), "0009 checks existing {table}.{column} with {check}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_values_are_refused_by_the_database() {
-    on_backends(BOTH_BACKENDS, |_store, url| async move {
+    on_backends(BOTH_BACKENDS, |store, url| async move {
+        // A case and a chat to change.
+        let cust = store.upsert_exchange_customer("u-checks", None, None, None).await.unwrap();
+        let chat = store
+            .start_chat(&lifebuoy_store::NewChat {
+                customer_id: cust.id.clone(),
+                lang: Lang::En,
+                department: "support".into(),
+                category: Category::Deposit,
+                topic: None,
+                body: "hello".into(),
+                client_id: None,
+                attachment_ids: vec![],
+            })
+            .await
+            .unwrap();
+        let cid = chat.conversation.id.clone();
+        // Through the store's own writer connection (the one that ran the migrations): a row with a status the
+        // domain does not know is refused.
+        let mut odd = chat.conversation.clone();
+        odd.id = "odd".into();
+        odd.case_number = None;
+        odd.status = "lost".into();
+        assert!(store.bulk_insert_conversations(&[odd.clone()]).await.is_err(), "{url}: the writer refuses 'lost'");
+        odd.status = "open".into();
+        store.bulk_insert_conversations(&[odd]).await.expect("and takes 'open'");
         // Raw writes, as a careless script or a bad migration would make them.
+        let conv_sql = [
+            format!("UPDATE conversations SET status = 'lost' WHERE id = '{cid}'"),
+            format!("UPDATE conversations SET kind = 'fax' WHERE id = '{cid}'"),
+            format!("UPDATE conversations SET lang = 'fr' WHERE id = '{cid}'"),
+            format!("UPDATE chats SET state = 'paused' WHERE conversation_id = '{cid}'"),
+            format!("UPDATE chats SET state = 'queued' WHERE conversation_id = '{cid}'"),
+            format!("UPDATE conversations SET status = 'on_hold', priority = 'urgent', tier = 'l2' WHERE id = '{cid}'"),
+        ];
         let bad: [(&str, &str); 6] = [
             (
                 "agents",
@@ -79,19 +120,24 @@ async fn unknown_values_are_refused_by_the_database() {
             ),
             ("kb_articles", "UPDATE kb_articles SET status = 'secret' WHERE id = 'k'"),
         ];
+        let all: Vec<&str> = bad.iter().map(|(_, q)| *q).chain(conv_sql.iter().map(String::as_str)).collect();
         let mut outcomes = vec![];
         if url.starts_with("sqlite") {
             let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            for (_, q) in bad {
+            for q in &all {
                 outcomes.push(sqlx::query(q).execute(&mut c).await.is_ok());
             }
         } else {
             let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-            for (_, q) in bad {
+            for q in &all {
                 outcomes.push(sqlx::query(q).execute(&mut c).await.is_ok());
             }
         }
-        assert_eq!(outcomes, [false, true, false, false, true, false], "{url}: bad values refused, good rows taken");
+        assert_eq!(
+            outcomes,
+            [false, true, false, false, true, false, false, false, false, false, true, true],
+            "{url}: bad values refused, good rows taken"
+        );
     })
     .await;
 }

@@ -2,7 +2,7 @@
 //! leases, recovery of expired leases, retries, the dead-letter state and a supervisor's retry, completions
 //! that carry their effects, keyset lists, counts, and two store handles claiming from one PostgreSQL database.
 
-use lifebuoy_store::{Job, JobDone, JobFailed, NewJob, Store, StoreError, StoreOptions, now_ms};
+use lifebuoy_store::{Conflict, Job, JobDone, JobFailed, NewJob, Store, StoreError, StoreOptions, now_ms};
 use serde_json::json;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -209,9 +209,17 @@ async fn dead_letters_and_a_supervisors_retry() {
         assert!(r.due_at.is_some() && r.finished_at.is_none());
         let got = s.claim_jobs("n", &[], 10, LEASE).await.unwrap();
         assert_eq!((got.len(), got[0].id.as_str(), got[0].attempts), (1, j.id.as_str(), 1));
-        assert!(matches!(s.retry_job(&j.id).await, Err(StoreError::Conflict(_))), "a running job is not retried");
+        let running = s.retry_job(&j.id).await;
+        assert!(
+            matches!(&running, Err(StoreError::Conflict(Conflict::JobNotRetryable(st))) if st == "running"),
+            "a running job is not retried: {running:?}"
+        );
         s.complete_jobs("n", &[JobDone::new(&j.id)]).await.unwrap();
-        assert!(matches!(s.retry_job(&j.id).await, Err(StoreError::Conflict(_))), "nor a done one");
+        let done = s.retry_job(&j.id).await;
+        assert!(
+            matches!(&done, Err(StoreError::Conflict(Conflict::JobNotRetryable(st))) if st == "done"),
+            "nor a done one: {done:?}"
+        );
         assert!(matches!(s.retry_job("no-such-job").await, Err(StoreError::NotFound)));
         assert_eq!(s.job_counts().await.unwrap().dead, 1);
     })

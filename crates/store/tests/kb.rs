@@ -1,7 +1,7 @@
 //! The knowledge-base store on SQLite and on PostgreSQL: articles with translations and versions, imports,
 //! categories, votes, the search log, deflection and synonyms.
 
-use lifebuoy_store::{KbArticleInput, KbAuthor, KbFilter, KbSearchLog, KbTranslation, Store, StoreError};
+use lifebuoy_store::{Conflict, KbArticleInput, KbAuthor, KbFilter, KbSearchLog, KbTranslation, Store, StoreError};
 use lifebuoy_testkit::{Backend, fresh_store, pg_admin_url};
 
 fn tr(lang: &str, title: &str, body: &str, kw: &[&str]) -> KbTranslation {
@@ -60,7 +60,7 @@ async fn articles_translations_versions() {
         assert_eq!(a.translation("zh-Hans").unwrap().keywords, ["提币", "未到账"]);
         // A slug in use is a conflict; bad input is refused with the field named.
         let e = s.kb_create_article(&article("withdrawal-delayed", "draft"), &agent()).await.unwrap_err();
-        assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+        assert!(matches!(&e, StoreError::Conflict(Conflict::SlugTaken(s)) if s == "withdrawal-delayed"), "{e}");
         let e = s.kb_create_article(&article("Bad Slug", "draft"), &agent()).await.unwrap_err();
         assert!(e.to_string().contains("slug"), "{e}");
 
@@ -70,7 +70,7 @@ async fn articles_translations_versions() {
         let b = s.kb_update_article(&a.id, &edit, Some(1), &agent(), "edited").await.unwrap();
         assert_eq!((b.version, b.translations.len()), (2, 3));
         let e = s.kb_update_article(&a.id, &edit, Some(1), &agent(), "edited").await.unwrap_err();
-        assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+        assert!(matches!(e, StoreError::Conflict(Conflict::StaleVersion { yours: 1, saved: 2 })), "{e}");
         // Saving the same content again is not a new version.
         assert_eq!(s.kb_update_article(&a.id, &edit, Some(2), &agent(), "edited").await.unwrap().version, 2);
         let c = s.kb_set_status(&a.id, "published", &agent()).await.unwrap();

@@ -4,7 +4,7 @@
 
 use lifebuoy_domain::{Category, ConversationKind, Lang, Priority, Status};
 use lifebuoy_search::{TicketDoc, TicketIndex, TicketMessage, TicketQuery};
-use lifebuoy_store::{Actor, NewTicket, QueueFilter, QueueSort, Scope, Store, TicketChange, TicketText};
+use lifebuoy_store::{Actor, Entry, NewTicket, QueueFilter, QueueSort, Scope, Store, TicketChange, TicketText};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
@@ -70,8 +70,22 @@ async fn index_from_store(store: &Store, idx: &TicketIndex) {
 
 async fn search_through_the_store(store: Store) {
     let changed: Arc<Mutex<Vec<String>>> = Default::default();
-    let heard = changed.clone();
-    store.on_ticket_change(move |id| heard.lock().unwrap().push(id.to_string()));
+    let appended: Arc<Mutex<Vec<(String, Vec<i64>, Vec<&'static str>)>>> = Default::default();
+    let (heard, entries) = (changed.clone(), appended.clone());
+    store.on_commit(move |c| {
+        heard.lock().unwrap().push(c.conversation_id.clone());
+        let kinds = c
+            .entries
+            .iter()
+            .map(|e| match e {
+                Entry::Message { internal: false, .. } => "message",
+                Entry::Message { internal: true, .. } => "note",
+                Entry::Event { event, .. } => event.kind(),
+            })
+            .collect();
+        let seqs = c.entries.iter().map(Entry::seq).collect();
+        entries.lock().unwrap().push((c.conversation_id.clone(), seqs, kinds));
+    });
     let cust = store.upsert_exchange_customer("u-search", None, None, None).await.unwrap();
     let me = Actor::Customer(cust.id.clone());
     let new = |subject: &str, body: &str, department: &str| {
@@ -99,6 +113,12 @@ async fn search_through_the_store(store: Store) {
         vec![t1.id.clone(), t2.id.clone(), t3.id.clone(), chat.id.clone(), t3.id.clone(), t3.id.clone(), t2.id.clone()],
         "every committed change is heard, once"
     );
+    // Each with what it appended, typed and numbered: the first message; a reply that opened the case; a note.
+    let appended = appended.lock().unwrap().clone();
+    assert_eq!(appended[0], (t1.id.clone(), vec![1], vec!["message"]));
+    assert_eq!(appended[4], (t3.id.clone(), vec![2, 3], vec!["message", "status_changed"]));
+    assert_eq!(appended[5], (t3.id.clone(), vec![4], vec!["note"]));
+    assert_eq!(appended[6], (t2.id.clone(), vec![2], vec!["status_changed"]));
 
     // What the index reads: tickets only, messages in order with their internal flag.
     let t = store.ticket_text(&t3.id).await.unwrap().expect("a ticket");

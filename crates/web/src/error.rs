@@ -46,7 +46,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::not_found(),
             StoreError::Invalid(i) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", i.to_string()),
             StoreError::Status(s) => ApiError::new(StatusCode::CONFLICT, "illegal_status_change", s.to_string()),
-            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::Conflict(c) => ApiError::new(StatusCode::CONFLICT, c.code(), c.to_string()),
             StoreError::Forbidden(m) => ApiError::forbidden(m),
             e => {
                 tracing::error!(error = %e, "storage failure");
@@ -89,6 +89,23 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A use case's error as a sentence for the person who sees it (a customer in the widget, an agent in the
+/// console), in their language: the translation of its stable code (`errors.<code>` in `i18n/`), with the
+/// field and reason for a refused input. Codes without a translation fall back to the error's own English text.
+pub fn human_message(lang: lifebuoy_domain::Lang, e: &lifebuoy_app::AppError) -> String {
+    use lifebuoy_app::AppError as E;
+    let code = e.code();
+    let key = format!("errors.{code}");
+    let text = crate::i18n::t(lang, &key);
+    if text == key {
+        return e.to_string();
+    }
+    match e {
+        E::Invalid { .. } | E::Domain(_) => text.replace("{detail}", &e.to_string()),
+        _ => text,
+    }
+}
+
 /// A JSON body extractor whose rejections are [`ApiError`]s.
 #[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
@@ -124,5 +141,62 @@ impl From<lifebuoy_app::AppError> for ApiError {
             out.retry_after_s = Some(retry_after_s.max(1) as i64);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_message;
+    use lifebuoy_app::AppError;
+    use lifebuoy_domain::Lang;
+    use lifebuoy_store::{Conflict, StoreError};
+
+    /// Every refusal a person can meet is said in each language, never as the English text of the store.
+    #[test]
+    fn every_error_code_is_translated() {
+        let conflicts = [
+            Conflict::AgentExists,
+            Conflict::ChatEnded,
+            Conflict::NotRateable,
+            Conflict::SameAssignee,
+            Conflict::SameDepartment,
+            Conflict::TopTier,
+            Conflict::NothingToChange,
+            Conflict::IdempotencyKeyReused,
+            Conflict::JobNotRetryable("done".into()),
+            Conflict::SlugTaken("x".into()),
+            Conflict::StaleVersion { yours: 1, saved: 2 },
+        ];
+        let mut errors: Vec<AppError> = conflicts.into_iter().map(|c| StoreError::Conflict(c).into()).collect();
+        errors.extend([
+            AppError::NotFound,
+            AppError::forbidden("no"),
+            AppError::invalid("body", "must not be empty"),
+            AppError::IllegalStatus(lifebuoy_domain::StatusError::Closed),
+            AppError::conflict("chat_taken", "taken"),
+            AppError::conflict("own_account", "own"),
+            AppError::RateLimited { code: "rate_limited", retry_after_s: 1, message: "slow".into() },
+            AppError::RateLimited { code: "locked", retry_after_s: 1, message: "locked".into() },
+            AppError::Unauthenticated { code: "invalid_code", message: "wrong".into() },
+            AppError::File { code: "file_too_large", message: "big".into() },
+            AppError::File { code: "unsupported_file_type", message: "type".into() },
+            AppError::File { code: "mislabelled_file", message: "label".into() },
+            AppError::Unavailable("disk".into()),
+        ]);
+        for lang in [Lang::ZhHans, Lang::ZhHant, Lang::En] {
+            for e in &errors {
+                let m = human_message(lang, e);
+                assert!(!m.is_empty() && m != e.to_string(), "{lang:?}: {} is not translated ({m})", e.code());
+                if lang != Lang::En {
+                    assert!(!m.is_ascii(), "{lang:?}: {} reads as English: {m}", e.code());
+                }
+            }
+        }
+        let m = human_message(Lang::ZhHans, &AppError::invalid("body", "must not be empty"));
+        assert!(m.starts_with("请检查") && m.contains("body"), "{m}");
+        assert_eq!(
+            human_message(Lang::ZhHant, &StoreError::Conflict(Conflict::ChatEnded).into()).chars().next(),
+            Some('本')
+        );
     }
 }

@@ -68,24 +68,9 @@ fn publish(
     });
 }
 
-/// Publishes a sequenced frame of a conversation.
-pub fn publish_item(state: &App, conversation_id: &str, seq: i64, internal: bool, frame: &Value) {
-    publish(state, format!("c:{conversation_id}"), Some(conversation_id), Some(seq), internal, frame, None);
-}
-
 /// Publishes a frame without a sequence number (typing, receipts) to a conversation's followers.
 pub fn publish_hint(state: &App, conversation_id: &str, frame: &Value) {
     publish(state, format!("c:{conversation_id}"), Some(conversation_id), None, false, frame, None);
-}
-
-/// Publishes everything stored on a conversation after `after_seq` (the events a store call just wrote).
-pub async fn publish_since(state: &App, conversation_id: &str, after_seq: i64) -> Result<(), AppError> {
-    let items = state.store.timeline_after(conversation_id, true, after_seq).await?;
-    for it in &items {
-        let (frame, seq, internal) = item_frame(it);
-        publish_item(state, conversation_id, seq, internal, &frame);
-    }
-    Ok(())
 }
 
 /// How a chat looks to its customer.
@@ -200,7 +185,7 @@ pub async fn customer_send(
         let Some(id) = &open else { break None };
         match state.store.append_chat_message(id, &actor, &body, false, Some(client_id), attachments).await {
             Ok(a) => break Some(a),
-            Err(lifebuoy_store::StoreError::Conflict(_)) if !looked_up => {
+            Err(lifebuoy_store::StoreError::Conflict(lifebuoy_store::Conflict::ChatEnded)) if !looked_up => {
                 looked_up = true;
                 open = state.store.open_chat_state(&customer.id).await?.map(|(id, _)| id);
             }
@@ -228,12 +213,6 @@ pub async fn customer_send(
     if a.duplicate {
         return Ok(a);
     }
-    let atts = if attachments.is_empty() {
-        vec![]
-    } else {
-        state.store.attachments_of(&a.conversation.id).await.unwrap_or_default()
-    };
-    publish_item(state, &a.conversation.id, a.message.seq, false, &msg_frame(&a.message, &atts));
     let new_chat = a.message.seq == 1;
     if new_chat {
         push_chat_state(state, &a.conversation.id, Some(Control::Follow)).await;
@@ -292,7 +271,6 @@ async fn bot_turn(state: &App, conv: &Conversation, text: &str) -> Result<(), Ap
 /// A message from the bot.
 async fn bot_say(state: &App, conversation_id: &str, text: &str) -> Result<Message, AppError> {
     let a = state.store.append_chat_message(conversation_id, &Author::Bot, text, false, None, &[]).await?;
-    publish_item(state, conversation_id, a.message.seq, false, &msg_frame(&a.message, &[]));
     Ok(a.message)
 }
 
@@ -355,9 +333,7 @@ pub async fn handover(state: &App, actor: &Actor, conversation_id: &str, reason:
 /// From the bot to the human queue: the bot asks for context, then the chat is routed (or waits, and the
 /// customer is told when nobody is online).
 async fn handover_as(state: &App, conversation_id: &str, author: &Author, reason: &str) -> Result<(), AppError> {
-    let before = state.store.conversation(conversation_id).await?.ok_or(AppError::NotFound)?;
     let Some(c) = state.store.chat_handover(conversation_id, author, reason).await? else { return Ok(()) };
-    publish_since(state, conversation_id, before.last_seq).await?;
     let lang = Lang::parse(&c.lang).unwrap_or(Lang::ZhHans);
     let have_context = c.order_id.is_some() || c.tx_hash.is_some();
     bot_say(state, conversation_id, bot::handover_text(lang, have_context)).await?;
@@ -373,14 +349,12 @@ async fn handover_as(state: &App, conversation_id: &str, author: &Author, reason
 
 /// Routes a queued chat to an agent; on success tells the agent, the inboxes and the customer.
 pub async fn route(state: &App, conversation_id: &str) -> Result<Option<String>, AppError> {
-    let before = state.store.conversation(conversation_id).await?.ok_or(AppError::NotFound)?;
     let Some(agent) = state.store.route_chat(conversation_id).await? else { return Ok(None) };
-    after_assignment(state, conversation_id, &agent, before.last_seq, None).await;
+    after_assignment(state, conversation_id, &agent, None).await;
     Ok(Some(agent))
 }
 
-async fn after_assignment(state: &App, conversation_id: &str, agent: &str, before_seq: i64, previous: Option<&str>) {
-    let _ = publish_since(state, conversation_id, before_seq).await;
+async fn after_assignment(state: &App, conversation_id: &str, agent: &str, previous: Option<&str>) {
     let frame = ServerFrame::Assigned { conversation_id }.to_value();
     publish(state, format!("a:{agent}"), Some(conversation_id), None, false, &frame, Some(Control::Follow));
     if let Some(p) = previous.filter(|p| *p != agent) {
@@ -435,7 +409,7 @@ pub async fn assign(
         return Err(AppError::invalid("agent_id", "no such agent"));
     }
     if state.store.assign_chat(conversation_id, agent_id, &actor.author(), reassign).await? {
-        after_assignment(state, conversation_id, agent_id, before.last_seq, before.assignee_id.as_deref()).await;
+        after_assignment(state, conversation_id, agent_id, before.assignee_id.as_deref()).await;
         Ok(())
     } else if reassign {
         Ok(())
@@ -473,14 +447,6 @@ pub async fn agent_send(
             attachments,
         )
         .await?;
-    if !a.duplicate {
-        let atts = if attachments.is_empty() {
-            vec![]
-        } else {
-            state.store.attachments_of(conversation_id).await.unwrap_or_default()
-        };
-        publish_item(state, conversation_id, a.message.seq, internal, &msg_frame(&a.message, &atts));
-    }
     Ok(a)
 }
 
@@ -492,7 +458,6 @@ pub async fn end(state: &App, actor: &Actor, conversation_id: &str) -> Result<()
         require_holder(actor, &before)?;
     }
     if state.store.end_chat(conversation_id, &actor.author()).await?.is_some() {
-        publish_since(state, conversation_id, before.last_seq).await?;
         push_inbox(state, conversation_id).await;
         push_chat_state(state, conversation_id, None).await;
         let st = state.clone();
@@ -512,7 +477,6 @@ pub async fn transfer(
     let before = visible_chat(state, actor, conversation_id).await?;
     require_holder(actor, &before)?;
     state.store.transfer_chat(conversation_id, department, note, &actor.author()).await?;
-    publish_since(state, conversation_id, before.last_seq).await?;
     if let Some(p) = &before.assignee_id {
         let frame = ServerFrame::InboxRemove { conversation_id }.to_value();
         publish(state, format!("a:{p}"), Some(conversation_id), None, false, &frame, Some(Control::Unfollow));
@@ -567,7 +531,6 @@ pub async fn to_ticket(state: &App, actor: &Actor, conversation_id: &str) -> Res
     let lang = Lang::parse(&before.lang).unwrap_or(Lang::En);
     let body = transcript_text(lang, before.case_number.as_deref().unwrap_or(&before.id), &items);
     let t = state.store.chat_to_ticket(conversation_id, &actor.author(), &body).await?;
-    publish_since(state, conversation_id, before.last_seq).await?;
     push_chat_state(state, conversation_id, None).await;
     Ok(t)
 }

@@ -48,10 +48,7 @@ pub async fn list(store: &Store, actor: &Actor, state: &str, cursor: Option<&str
 /// A supervisor's retry: the job is queued again, due now, with all its attempts.
 pub async fn retry(store: &Store, actor: &Actor, id: &str) -> AppResult<Job> {
     require_supervisor(actor)?;
-    let job = store.retry_job(id).await.map_err(|e| match e {
-        lifebuoy_store::StoreError::Conflict(m) => AppError::conflict("job_not_retryable", m),
-        e => e.into(),
-    })?;
+    let job = store.retry_job(id).await?;
     tracing::info!(job = %job.id, kind = %job.kind, by = %actor.key(), "job retried by a supervisor");
     Ok(job)
 }

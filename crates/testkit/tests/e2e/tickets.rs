@@ -200,7 +200,7 @@ async fn idempotent_creates_and_pagination(app: &TestApp) {
         .collect();
     assert_eq!(ids.len(), 1);
     let (s, e) = send("k1", json!({"subject": "different", "body": "b", "category": "kyc"})).await;
-    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("conflict")), "same key, other body");
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("idempotency_key_reused")), "same key, other body");
 
     for i in 0..7 {
         post(app, "/api/v1/tickets", &cust, json!({"subject": format!("t{i}"), "body": "b", "category": "other"}))

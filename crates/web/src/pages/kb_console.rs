@@ -321,7 +321,7 @@ async fn create(
     match state.app.create_article(&c.actor(), &input).await {
         Ok(a) => Redirect::to(&format!("/console/kb/a/{}?saved=1", a.id)).into_response(),
         Err(e) => {
-            let error = Some(ApiError::from(e).message);
+            let error = Some(crate::error::human_message(lang, &e));
             editor(&state, &c, lang, EditorPage { article: None, input, expected_version: None, error, saved: false })
                 .await
         }
@@ -357,7 +357,7 @@ async fn save(
                 article: Some(&cur),
                 input,
                 expected_version: expected,
-                error: Some(ApiError::from(e).message),
+                error: Some(crate::error::human_message(lang, &e)),
                 saved: false,
             };
             editor(&state, &c, lang, page).await
@@ -597,7 +597,7 @@ async fn add_synonyms(
     match state.app.add_synonyms(&c.actor(), &terms).await {
         Ok(()) => Redirect::to("/console/kb/synonyms").into_response(),
         Err(e @ lifebuoy_app::AppError::Forbidden(_)) => error_page(&state, lang, Some(&c), e.into()),
-        Err(e) => synonyms_page(&state, &c, lang, Some(ApiError::from(e).message), f.terms).await,
+        Err(e) => synonyms_page(&state, &c, lang, Some(crate::error::human_message(lang, &e)), f.terms).await,
     }
 }
 
@@ -711,6 +711,6 @@ async fn save_category(
     match state.app.save_category(&c.actor(), &cat).await {
         Ok(()) => Redirect::to("/console/kb/categories").into_response(),
         Err(e @ lifebuoy_app::AppError::Forbidden(_)) => error_page(&state, lang, Some(&c), e.into()),
-        Err(e) => categories_page(&state, &c, lang, Some(ApiError::from(e).message)).await,
+        Err(e) => categories_page(&state, &c, lang, Some(crate::error::human_message(lang, &e))).await,
     }
 }

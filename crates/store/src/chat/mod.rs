@@ -4,15 +4,28 @@
 //!
 //! Messages are the hot path (thousands a second): on SQLite they go through the group-commit writer, so one
 //! fsync acknowledges a whole batch; a resent message (same client id) returns the stored one instead of a twin.
+//!
+//! By concern: this file holds a chat's messages and its routing state (every transition is one transaction,
+//! [`Store::chat_transition`]; the choice of agent is the pure [`crate::routing::rank`]); `presence.rs` the
+//! agents' availability and load; `receipts.rs` delivery and read receipts and the customer's rating;
+//! `inbox.rs` the reads behind the agents' inbox, the queue and the customer's history.
 
 use crate::conversations::default_department;
 use crate::conversations::{Actor, NewTicket, insert_conversation, push_event, push_message};
 use crate::rows::CONVERSATION_COLS;
-use crate::{Conversation, Message, Result, Store, StoreError, new_id, now_ms, on_read, on_write};
+use crate::{Conflict, Conversation, Message, Result, Store, StoreError, new_id, now_ms, on_read, on_write};
 use lifebuoy_domain::{
     CaseNumber, Category, ConversationKind, Event as TimelineEvent, Invalid, Lang, Priority, Status, Tier,
 };
 use serde::Serialize;
+
+mod inbox;
+mod presence;
+mod receipts;
+
+pub use inbox::{CannedReply, InboxItem};
+pub use presence::{DEFAULT_CAPACITY, Presence};
+pub use receipts::Side;
 
 /// Who a chat's conversation is assigned to after a transition.
 #[derive(Debug, Clone)]
@@ -62,14 +75,6 @@ pub struct Chat {
     pub ticket_id: Option<String>,
 }
 
-const INBOX_SELECT: &str = "SELECT c.id AS conversation_id, c.case_number, c.subject, ch.state, c.lang, \
-    c.department_id, c.assignee_id, c.customer_id, k.name AS customer_name, k.email AS customer_email, k.external_id, \
-    c.last_seq, ch.agent_read_seq, \
-    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'customer' \
-     AND m.seq > ch.agent_read_seq) AS unread, ch.queued_at, c.updated_at \
-    FROM chats ch JOIN conversations c ON c.id = ch.conversation_id JOIN customers k ON k.id = c.customer_id \
-    WHERE 1 = 1";
-
 const CHAT_COLS: &str = "conversation_id, customer_id, state, topic, bot_misses, queued_at, assigned_at, ended_at, \
     customer_delivered_seq, customer_read_seq, agent_delivered_seq, agent_read_seq, csat_score, csat_comment, csat_at, \
     ticket_id";
@@ -91,56 +96,6 @@ pub struct NewChat {
     pub body: String,
     pub client_id: Option<String>,
     pub attachment_ids: Vec<String>,
-}
-
-/// An agent's availability for chats.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Presence {
-    pub agent_id: String,
-    pub status: String,
-    pub capacity: i64,
-    pub updated_at: i64,
-}
-
-/// The default number of chats an agent takes at once.
-pub const DEFAULT_CAPACITY: i64 = 5;
-
-/// One line of an agent's chat inbox.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct InboxItem {
-    pub conversation_id: String,
-    pub case_number: Option<String>,
-    pub subject: String,
-    pub state: String,
-    pub lang: String,
-    pub department_id: String,
-    pub assignee_id: Option<String>,
-    pub customer_id: String,
-    pub customer_name: Option<String>,
-    pub customer_email: Option<String>,
-    pub external_id: Option<String>,
-    pub last_seq: i64,
-    pub agent_read_seq: i64,
-    pub unread: i64,
-    pub queued_at: Option<i64>,
-    pub updated_at: i64,
-}
-
-/// A canned reply, inserted in the console with `/shortcut`.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct CannedReply {
-    pub id: String,
-    pub shortcut: String,
-    pub lang: String,
-    pub title: String,
-    pub body: String,
-}
-
-/// Which side of a chat a receipt is from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Customer,
-    Agent,
 }
 
 /// What a message append did.
@@ -220,6 +175,7 @@ fn is_unique_violation(e: &StoreError) -> bool {
 /// A conversation row from the raw connection, columns in [`CONVERSATION_COLS`] order.
 fn conversation_from_raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
+        appended: Vec::new(),
         id: r.get(0)?,
         kind: r.get(1)?,
         case_number: r.get(2)?,
@@ -270,7 +226,7 @@ fn append_raw(
         .prepare_cached(&sql)?
         .query_row(named_params! {"$1": cid, "$2": now}, |r| Ok((conversation_from_raw(r)?, r.get::<_, String>(23)?)))
         .optional()?;
-    let Some((conv, state)) = row else {
+    let Some((mut conv, state)) = row else {
         if let Some(k) = client_id {
             let found: Option<String> = c
                 .prepare_cached("SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2")?
@@ -288,7 +244,7 @@ fn append_raw(
             .optional()?;
         return Err(match state {
             None => StoreError::NotFound,
-            Some(_) => StoreError::Conflict("this chat has ended; start a new one".into()),
+            Some(_) => Conflict::ChatEnded.into(),
         });
     };
     let mid = new_id();
@@ -315,6 +271,12 @@ fn append_raw(
             .into());
         }
     }
+    conv.appended.push(crate::Entry::Message {
+        seq: conv.last_seq,
+        id: mid.clone(),
+        internal,
+        attachments: atts.len(),
+    });
     Ok((mid, Some(ChatState::parse(&state).unwrap_or(ChatState::Ended)), conv))
 }
 
@@ -411,8 +373,9 @@ impl Store {
             Ok((conv, mid))
         });
         match res {
-            Ok((conversation, mid)) => {
+            Ok((mut conversation, mid)) => {
                 let message = self.message(&mid).await?;
+                self.committed(&mut conversation, Some(&message));
                 Ok(Appended { message, conversation, duplicate: false, chat_state: Some(ChatState::Bot) })
             }
             // Another tab opened the chat first: join it.
@@ -510,7 +473,7 @@ impl Store {
                                 .await?;
                         return Err(match state {
                             None => StoreError::NotFound,
-                            Some(_) => StoreError::Conflict("this chat has ended; start a new one".into()),
+                            Some(_) => Conflict::ChatEnded.into(),
                         });
                     };
                     // push_message! increments last_seq itself: start from the value before our increment.
@@ -520,7 +483,7 @@ impl Store {
                 }
             ),
         };
-        let (mid, chat_state, conversation) = match res {
+        let (mid, chat_state, mut conversation) = match res {
             Ok(v) => v,
             // A resent message (or two connections resending it at once): the stored one answers.
             Err(e) if is_unique_violation(&e) && client_id.is_some() => {
@@ -554,6 +517,7 @@ impl Store {
             },
             _ => self.message(&mid).await?,
         };
+        self.committed(&mut conversation, Some(&message));
         Ok(Appended { message, conversation, duplicate, chat_state })
     }
 
@@ -608,6 +572,19 @@ impl Store {
     /// number. Returns `None` when the chat was not in an allowed state, or (with `within_capacity`) the agent
     /// had no room left or was not online.
     async fn chat_transition(
+        &self,
+        conversation_id: &str,
+        actor: &Actor,
+        t: Transition,
+    ) -> Result<Option<Conversation>> {
+        let mut c = self.chat_transition_tx(conversation_id, actor, t).await?;
+        if let Some(c) = &mut c {
+            self.committed(c, None);
+        }
+        Ok(c)
+    }
+
+    async fn chat_transition_tx(
         &self,
         conversation_id: &str,
         actor: &Actor,
@@ -751,24 +728,10 @@ impl Store {
                 .await?;
             // push_event! takes the next number itself: start from the value before our increment.
             c.last_seq -= 1;
-            let event = event.ok_or_else(|| StoreError::Conflict("a chat transition without its event".into()))?;
+            let event = event.ok_or_else(|| StoreError::Inconsistent("a chat transition without its event".into()))?;
             push_event!(conn, c, actor, &event);
             Ok(Some(c))
         })
-    }
-
-    /// Counts each agent's active chats afresh (at start-up: the counters routing reads are kept in step by
-    /// every transition, this repairs them should anything ever have been written around it).
-    pub async fn recount_chat_load(&self) -> Result<()> {
-        on_write!(self, |pool, lock| sqlx::query(
-            "UPDATE agent_presence SET active_chats = (SELECT COUNT(*) FROM chats ch \
-             JOIN conversations c ON c.id = ch.conversation_id \
-             WHERE ch.state = 'active' AND c.assignee_id = agent_presence.agent_id)"
-        )
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        Ok(())
     }
 
     /// Sets what the customer's chat is about, and the order id or tx hash when the customer gave one.
@@ -799,74 +762,6 @@ impl Store {
         Ok(())
     }
 
-    /// Sets an agent's presence and capacity.
-    pub async fn set_presence(&self, agent_id: &str, status: &str, capacity: Option<i64>) -> Result<Presence> {
-        if !matches!(status, "online" | "away" | "offline") {
-            return Err(Invalid::new("status", "online, away or offline").into());
-        }
-        if let Some(c) = capacity
-            && !(1..=1000).contains(&c)
-        {
-            return Err(Invalid::new("capacity", "1 to 1000 chats").into());
-        }
-        let now = now_ms();
-        on_write!(self, |pool, lock| {
-            sqlx::query(
-            "INSERT INTO agent_presence (agent_id, status, capacity, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (agent_id) DO UPDATE SET status = $2, capacity = COALESCE($5, agent_presence.capacity), updated_at = $4"
-        )
-        .bind(agent_id)
-        .bind(status)
-        .bind(capacity.unwrap_or(DEFAULT_CAPACITY))
-        .bind(now)
-        .bind(capacity)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        self.presence(agent_id).await
-    }
-
-    /// An agent's presence (offline with the default capacity when never set).
-    pub async fn presence(&self, agent_id: &str) -> Result<Presence> {
-        let p: Option<Presence> = on_read!(self, |pool| sqlx::query_as(
-            "SELECT agent_id, status, capacity, updated_at FROM agent_presence WHERE agent_id = $1"
-        )
-        .bind(agent_id)
-        .fetch_optional(pool)
-        .await)?;
-        Ok(p.unwrap_or(Presence {
-            agent_id: agent_id.into(),
-            status: "offline".into(),
-            capacity: DEFAULT_CAPACITY,
-            updated_at: 0,
-        }))
-    }
-
-    /// Online agents with their active chat counts.
-    pub async fn online_agents(&self) -> Result<Vec<(Presence, i64)>> {
-        let rows: Vec<(String, String, i64, i64, i64)> = on_read!(self, |pool| {
-            sqlx::query_as(
-            "SELECT agent_id, status, capacity, updated_at, active_chats FROM agent_presence WHERE status = 'online'"
-        )
-        .fetch_all(pool)
-        .await
-        })?;
-        Ok(rows
-            .into_iter()
-            .map(|(agent_id, status, capacity, updated_at, n)| (Presence { agent_id, status, capacity, updated_at }, n))
-            .collect())
-    }
-
-    /// Whether any agent is online (the widget offers the message form when not).
-    pub async fn any_agent_online(&self) -> Result<bool> {
-        let r: Option<(i64,)> =
-            on_read!(self, |pool| sqlx::query_as("SELECT 1 FROM agent_presence WHERE status = 'online' LIMIT 1")
-                .fetch_optional(pool)
-                .await)?;
-        Ok(r.is_some())
-    }
-
     /// Routes a queued chat to the least-busy online agent of its department who speaks its language and has
     /// room. Returns the agent id, or `None` when nobody eligible has room (the chat stays queued). Loads are
     /// counters kept by every transition, so routing costs the same with ten chats or ten thousand; the
@@ -890,16 +785,6 @@ impl Store {
             )
             .await?;
         Ok(c.and_then(|c| c.assignee_id))
-    }
-
-    /// Whether some online agent has room for another chat (the queue sweeper asks before trying).
-    pub async fn any_agent_with_room(&self) -> Result<bool> {
-        let r: Option<(i64,)> = on_read!(self, |pool| sqlx::query_as(
-            "SELECT 1 FROM agent_presence WHERE status = 'online' AND active_chats < capacity LIMIT 1"
-        )
-        .fetch_optional(pool)
-        .await)?;
-        Ok(r.is_some())
     }
 
     /// Gives a chat to an agent. With `reassign`, an active chat moves (a transfer, or a supervisor's
@@ -979,7 +864,7 @@ impl Store {
             },
         )
         .await?
-        .ok_or_else(|| StoreError::Conflict("this chat has ended".into()))
+        .ok_or_else(|| StoreError::from(Conflict::ChatEnded))
     }
 
     /// Ends a chat. Returns `None` when it had already ended.
@@ -1001,118 +886,6 @@ impl Store {
         .await
     }
 
-    /// The customer's rating of an ended chat (1–5, optional comment). Rating again replaces it.
-    pub async fn rate_chat(
-        &self,
-        conversation_id: &str,
-        customer_id: &str,
-        score: i64,
-        comment: Option<&str>,
-    ) -> Result<()> {
-        if !(1..=5).contains(&score) {
-            return Err(Invalid::new("score", "1 to 5").into());
-        }
-        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
-        if comment.is_some_and(|c| c.chars().count() > 2000) {
-            return Err(Invalid::new("comment", "at most 2000 characters").into());
-        }
-        let r = on_write!(self, |pool, lock| sqlx::query(
-            "UPDATE chats SET csat_score = $3, csat_comment = $4, csat_at = $5 \
-             WHERE conversation_id = $1 AND customer_id = $2 AND state = 'ended'"
-        )
-        .bind(conversation_id)
-        .bind(customer_id)
-        .bind(score)
-        .bind(comment)
-        .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        if r == 0 {
-            return Err(StoreError::Conflict("only an ended chat of yours can be rated".into()));
-        }
-        Ok(())
-    }
-
-    /// Average rating and count per agent over ended chats.
-    pub async fn csat_by_agent(&self) -> Result<Vec<(String, f64, i64)>> {
-        let rows: Vec<(String, f64, i64)> = on_read!(self, |pool| sqlx::query_as(
-            "SELECT c.assignee_id, CAST(AVG(ch.csat_score) AS DOUBLE PRECISION), COUNT(*) FROM chats ch \
-             JOIN conversations c ON c.id = ch.conversation_id \
-             WHERE ch.csat_score IS NOT NULL AND c.assignee_id IS NOT NULL GROUP BY c.assignee_id"
-        )
-        .fetch_all(pool)
-        .await)?;
-        Ok(rows)
-    }
-
-    /// Records how far one side has received or read. Never moves backwards.
-    pub async fn chat_receipt(&self, conversation_id: &str, side: Side, delivered: i64, read: i64) -> Result<()> {
-        let sql = match side {
-            Side::Customer => {
-                "UPDATE chats SET customer_delivered_seq = CASE WHEN customer_delivered_seq < $2 THEN $2 ELSE customer_delivered_seq END, \
-                 customer_read_seq = CASE WHEN customer_read_seq < $3 THEN $3 ELSE customer_read_seq END WHERE conversation_id = $1"
-            }
-            Side::Agent => {
-                "UPDATE chats SET agent_delivered_seq = CASE WHEN agent_delivered_seq < $2 THEN $2 ELSE agent_delivered_seq END, \
-                 agent_read_seq = CASE WHEN agent_read_seq < $3 THEN $3 ELSE agent_read_seq END WHERE conversation_id = $1"
-            }
-        };
-        let (cid, sql) = (conversation_id.to_string(), sql.to_string());
-        let delivered = delivered.max(read);
-        grouped_write!(self, (), [cid, sql], |conn| {
-            sqlx::query(&sql).bind(&cid).bind(delivered).bind(read).execute(&mut *conn).await?;
-            Ok(())
-        })
-    }
-
-    /// A waiting chat's place in its department's queue (1 = next) and an estimate of the wait in ms from the
-    /// last twenty chats of that department (None when there is no history yet).
-    pub async fn queue_position(&self, conversation_id: &str) -> Result<Option<(i64, Option<i64>)>> {
-        let Some((c, ch)) = self.chat(conversation_id).await? else { return Ok(None) };
-        let Some(queued_at) = ch.queued_at.filter(|_| ch.state() == ChatState::Queued) else { return Ok(None) };
-        let (ahead,): (i64,) = on_read!(self, |pool| sqlx::query_as(
-            "SELECT COUNT(*) FROM chats ch JOIN conversations c ON c.id = ch.conversation_id \
-             WHERE ch.state = 'queued' AND c.department_id = $1 AND ch.queued_at < $2"
-        )
-        .bind(&c.department_id)
-        .bind(queued_at)
-        .fetch_one(pool)
-        .await)?;
-        let waits: Vec<(i64,)> = on_read!(self, |pool| sqlx::query_as(
-            "SELECT ch.assigned_at - ch.queued_at FROM chats ch JOIN conversations c ON c.id = ch.conversation_id \
-             WHERE c.department_id = $1 AND ch.assigned_at IS NOT NULL AND ch.queued_at IS NOT NULL \
-             ORDER BY ch.assigned_at DESC LIMIT 20"
-        )
-        .bind(&c.department_id)
-        .fetch_all(pool)
-        .await)?;
-        let est = if waits.is_empty() {
-            None
-        } else {
-            let avg = waits.iter().map(|w| w.0.max(0)).sum::<i64>() / waits.len() as i64;
-            Some(avg * (ahead + 1))
-        };
-        Ok(Some((ahead + 1, est)))
-    }
-
-    /// Queued chats (oldest first), optionally of some departments.
-    pub async fn queued_chats(&self) -> Result<Vec<String>> {
-        let rows: Vec<(String,)> = on_read!(self, |pool| sqlx::query_as(
-            "SELECT conversation_id FROM chats WHERE state = 'queued' ORDER BY queued_at LIMIT 500"
-        )
-        .fetch_all(pool)
-        .await)?;
-        Ok(rows.into_iter().map(|r| r.0).collect())
-    }
-
-    /// One chat as an inbox line.
-    pub async fn inbox_item(&self, conversation_id: &str) -> Result<Option<InboxItem>> {
-        let sql = format!("{INBOX_SELECT} AND c.id = $1");
-        let row = on_read!(self, |pool| sqlx::query_as(&sql).bind(conversation_id).fetch_optional(pool).await)?;
-        Ok(row)
-    }
-
     /// A visitor from the widget's pre-chat form. Each is a new customer: an email anyone can type proves nothing,
     /// so a visitor's history follows their session, not the address.
     pub async fn create_visitor(&self, email: Option<&str>, name: Option<&str>, lang: Lang) -> Result<crate::Customer> {
@@ -1132,62 +905,6 @@ impl Store {
         .map(|r| r.rows_affected())
         })?;
         self.customer(&id).await?.ok_or(StoreError::NotFound)
-    }
-
-    /// An agent's chat inbox: chats assigned to them, and (unless `mine_only`) queued and active chats of their
-    /// departments (every department for supervisors: `departments = None`), newest first.
-    pub async fn chat_inbox(&self, agent_id: &str, departments: Option<&[String]>) -> Result<Vec<InboxItem>> {
-        let base = format!("{INBOX_SELECT} AND ch.state IN ('queued', 'active')");
-        let rows: Vec<InboxItem> = match departments {
-            None => {
-                let sql = format!("{base} ORDER BY c.updated_at DESC LIMIT 500");
-                on_read!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?
-            }
-            Some(ds) => {
-                // Each department id is a bound parameter ($2, $3, ...), never spliced into the SQL.
-                let marks: Vec<String> = (0..ds.len()).map(|i| format!("${}", i + 2)).collect();
-                let depts = if marks.is_empty() { "NULL".to_string() } else { marks.join(", ") };
-                let sql = format!(
-                    "{base} AND (c.assignee_id = $1 OR c.department_id IN ({depts})) ORDER BY c.updated_at DESC LIMIT 500"
-                );
-                on_read!(self, |pool| {
-                    let mut q = sqlx::query_as(&sql).bind(agent_id);
-                    for d in ds {
-                        q = q.bind(d);
-                    }
-                    q.fetch_all(pool).await
-                })?
-            }
-        };
-        Ok(rows)
-    }
-
-    /// A customer's chats, newest first (their history on any device).
-    pub async fn customer_chats(&self, customer_id: &str, limit: i64) -> Result<Vec<(Conversation, Chat)>> {
-        let sql = format!(
-            "SELECT {} FROM conversations c WHERE c.customer_id = $1 AND c.kind = 'chat' ORDER BY c.created_at DESC LIMIT $2",
-            CONVERSATION_COLS.split(", ").map(|col| format!("c.{col}")).collect::<Vec<_>>().join(", ")
-        );
-        let convs: Vec<Conversation> =
-            on_read!(self, |pool| sqlx::query_as(&sql).bind(customer_id).bind(limit).fetch_all(pool).await)?;
-        let mut out = Vec::with_capacity(convs.len());
-        for c in convs {
-            if let Some((_, ch)) = self.chat(&c.id).await? {
-                out.push((c, ch));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Canned replies in a language.
-    pub async fn canned_replies(&self, lang: Lang) -> Result<Vec<CannedReply>> {
-        let rows = on_read!(self, |pool| sqlx::query_as(
-            "SELECT id, shortcut, lang, title, body FROM canned_replies WHERE lang = $1 ORDER BY shortcut"
-        )
-        .bind(lang.as_str())
-        .fetch_all(pool)
-        .await)?;
-        Ok(rows)
     }
 
     /// Turns a chat into a ticket, in one transaction: the ticket (its first message `body`, the transcript the
@@ -1246,17 +963,20 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok(Some(ticket))
+            Ok(Some((ticket, chat)))
         }
         .await)?;
         match res {
-            Some(ticket) => {
-                self.ticket_changed(&ticket.id);
+            Some((mut ticket, mut chat)) => {
+                self.committed(&mut ticket, None);
+                self.committed(&mut chat, None);
                 Ok(ticket)
             }
             None => {
                 let (_, ch) = self.chat(conversation_id).await?.ok_or(StoreError::NotFound)?;
-                let id = ch.ticket_id.ok_or_else(|| StoreError::Conflict("the chat was not converted".into()))?;
+                let id = ch
+                    .ticket_id
+                    .ok_or_else(|| StoreError::Inconsistent("a converted chat without its ticket".into()))?;
                 self.conversation(&id).await?.ok_or(StoreError::NotFound)
             }
         }
