@@ -26,12 +26,20 @@ fn columns() -> Vec<(&'static str, &'static str, Vec<String>)> {
     ]
 }
 
-/// The values a migration allows in `table.column`: the list after `column IN (` (the first one for that
-/// table and column).
+/// The values a migration allows in `table.column`, after the check's name: the list after `column IN (`,
+/// or the values of `column = 'a' OR column = 'b' ...` (SQLite's 0009, quotes doubled inside its string).
 fn allowed_in(sql: &str, table: &str, column: &str) -> Vec<String> {
     let marker = format!("{table}_{column}_check");
     let at = sql.find(&marker).unwrap_or_else(|| panic!("no check for {table}.{column}"));
     let rest = &sql[at..];
+    let ors = format!("CHECK ({column} = ");
+    if rest.starts_with(&format!("{marker} {ors}")) {
+        let body = &rest[rest.find('(').unwrap() + 1..rest.find(')').unwrap()];
+        return body
+            .split(" OR ")
+            .map(|t| t.trim().strip_prefix(&format!("{column} = ")).unwrap_or(t).trim_matches('\'').to_string())
+            .collect();
+    }
     let open = rest.find(&format!("{column} IN (")).or_else(|| rest.find(&format!("NEW.{column} NOT IN ("))).unwrap();
     let list = &rest[open..];
     let list = &list[list.find('(').unwrap() + 1..list.find(')').unwrap()];
