@@ -12,6 +12,8 @@ pub mod error;
 pub mod jobs;
 pub mod knowledge;
 pub mod mail;
+pub mod mail_in;
+pub mod mail_out;
 pub mod ticket_search;
 pub mod tickets;
 
@@ -20,6 +22,23 @@ pub use error::{AppError, AppResult};
 
 use lifebuoy_store::{FileStore, Store};
 use std::sync::Arc;
+
+impl App {
+    /// What `serve` runs: the job runner with the built-in kinds and this application's (mail replies), and the
+    /// built-in chains started.
+    pub async fn start_jobs(&self) -> Result<jobs::RunnerHandle, jobs::JobError> {
+        let mut registry = jobs::Registry::new();
+        jobs::builtin::register(&mut registry)?;
+        let app = self.clone();
+        registry.register(mail_out::REPLY, move |job, ctx| {
+            let app = app.clone();
+            async move { mail_out::send_reply(&app, job, ctx).await }
+        })?;
+        let runner = jobs::Runner::start(self.store.clone(), registry, jobs::RunnerOptions::default())?;
+        jobs::builtin::schedule(&self.store).await?;
+        Ok(runner)
+    }
+}
 
 /// Everything a use case can reach: storage, the indexes, the hub, the mailer. Cheap to clone.
 #[derive(Clone)]
@@ -44,6 +63,7 @@ impl App {
     pub fn new(store: Store, files: FileStore, mailer: mail::Mailer) -> Self {
         let hub = chat::Hub::new();
         chat::feed::attach(&store, &hub);
+        store.add_outbox_rule(mail_out::outbox_rule);
         App {
             store,
             files,

@@ -1,15 +1,18 @@
 //! Outgoing mail over SMTP (lettre). Configured with `LIFEBUOY_SMTP_URL` (`smtp://host:port` of a relay)
-//! and `LIFEBUOY_MAIL_FROM`; without them, mails are
-//! written to the server log so a laptop demo still works. The email issue grows this into an outbox with
-//! retries and a notification on every status change.
+//! and `LIFEBUOY_MAIL_FROM` (or `--support-address`); without them, mails are written to the server log so a
+//! laptop demo still works. Replies to cases go out through durable jobs ([`crate::mail_out`]); the sign-in
+//! codes below are sent at once.
 
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-/// Sends the few mails the foundation needs.
+/// Sends mail.
 #[derive(Clone, Default)]
 pub struct Mailer {
     smtp: Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>,
+    /// The address customers write to (`--support-address`): replies come from it, and mail from it is never
+    /// taken in (a loop).
+    support: Option<Mailbox>,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -29,7 +32,40 @@ impl Mailer {
         };
         let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).build();
         let from: Mailbox = from.parse().map_err(|e| format!("mail from {from:?}: {e}"))?;
-        Ok(Mailer { smtp: Some((transport, from)) })
+        Ok(Mailer { smtp: Some((transport, from)), support: None })
+    }
+
+    /// The support address: customers' mail to it becomes cases, and replies are sent from it.
+    pub fn with_support_address(mut self, address: &str) -> Result<Self, String> {
+        let mb: Mailbox = address.parse().map_err(|e| format!("support address {address:?}: {e}"))?;
+        self.support = Some(mb);
+        Ok(self)
+    }
+
+    /// Who replies come from: the support address, else the configured sender.
+    pub fn reply_from(&self) -> Option<Mailbox> {
+        self.support.clone().or_else(|| self.smtp.as_ref().map(|(_, f)| f.clone()))
+    }
+
+    /// The support address (lower case), if one is set.
+    pub fn support_address(&self) -> Option<String> {
+        self.reply_from().map(|m| m.email.to_string().to_lowercase())
+    }
+
+    /// The domain of this desk's Message-IDs.
+    pub fn message_id_domain(&self) -> String {
+        self.reply_from().map(|m| m.email.domain().to_string()).unwrap_or_else(|| "lifebuoy.localhost".into())
+    }
+
+    /// Sends one built message and waits for the relay's answer. Without SMTP, logs it and answers `Ok` (the
+    /// demo's mails are in the log).
+    pub async fn send_now(&self, msg: Message) -> Result<(), String> {
+        let Some((transport, _)) = &self.smtp else {
+            let text = String::from_utf8_lossy(&msg.formatted()).into_owned();
+            tracing::info!(mail = %text, "mail (no SMTP configured: logged instead of mailed)");
+            return Ok(());
+        };
+        transport.send(msg).await.map(|_| ()).map_err(|e| e.to_string())
     }
 
     /// A guest's one-time sign-in code, in the three languages (the guest has no profile language yet).

@@ -159,6 +159,13 @@ pub struct ServeArgs {
     /// (edit them in the console, or `lifebuoy kb import`).
     #[arg(long, env = "LIFEBUOY_KB_DIR")]
     kb: Option<PathBuf>,
+    /// Listen for mail to the support address over SMTP (e.g. `0.0.0.0:25`, for a domain whose MX points here):
+    /// every mail becomes a case, or joins the case it answers.
+    #[arg(long, env = "LIFEBUOY_SMTP_LISTEN")]
+    smtp_listen: Option<String>,
+    /// The address customers write to: replies by mail come from it, and mail from it is never taken in.
+    #[arg(long, env = "LIFEBUOY_SUPPORT_ADDRESS")]
+    support_address: Option<String>,
     /// Sender address of outgoing mail.
     #[arg(long, env = "LIFEBUOY_MAIL_FROM", default_value = "Lifebuoy Support <support@localhost>")]
     mail_from: String,
@@ -306,6 +313,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         secure_cookies: a.secure_cookies,
         identity_secret: secret,
         smtp,
+        support_address: a.support_address.clone(),
         public_url: a.public_url.clone(),
         identity_issuer: a.identity_issuer.clone(),
         identity_audience: a.identity_audience.clone(),
@@ -337,7 +345,12 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     // background; until it is done the queue's text search matches subjects as before.
     state.load_tickets();
     tokio::spawn(lifebuoy_web::chat::service::sweep_queue(state.app.clone()));
-    let jobs = lifebuoy_app::jobs::builtin::start(&store).await.context("starting the job runner")?;
+    let jobs = state.app.start_jobs().await.context("starting the job runner")?;
+    if let Some(smtp) = &a.smtp_listen {
+        let l = tokio::net::TcpListener::bind(smtp).await.with_context(|| format!("SMTP listener on {smtp}"))?;
+        tracing::info!(addr = %l.local_addr()?, "taking in mail for the support address over SMTP");
+        tokio::spawn(lifebuoy_app::mail_in::serve_smtp(state.app.clone(), l));
+    }
     tracing::info!(%addr, backend = ?store.backend(), "lifebuoy listening");
     let app = lifebuoy_web::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;

@@ -16,8 +16,9 @@ use std::sync::{Arc, RwLock};
 /// One timeline entry a write appended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
-    /// A message (or internal note), by id; `attachments` is how many files it carries.
-    Message { seq: i64, id: String, internal: bool, attachments: usize },
+    /// A message (or internal note), by id, with its author's kind (`customer`, `agent`, `bot`, `system`,
+    /// `integration`); `attachments` is how many files it carries.
+    Message { seq: i64, id: String, internal: bool, author: &'static str, attachments: usize },
     /// An event, typed.
     Event { seq: i64, internal: bool, event: lifebuoy_domain::Event },
 }
@@ -51,6 +52,16 @@ pub type CommitListener = Arc<dyn Fn(&Committed) + Send + Sync>;
 #[derive(Default)]
 pub(crate) struct Listeners(RwLock<Vec<CommitListener>>);
 
+/// Decides, inside a write's transaction, which durable jobs what it appended causes (a reply sent by mail, a
+/// notification): the transactional outbox. Pure and quick: it sees the conversation as written and its new
+/// entries, and answers jobs, which the write inserts before it commits, so the change and its effects commit
+/// together or not at all.
+pub type OutboxRule = Arc<dyn Fn(&Conversation, &[Entry]) -> Vec<crate::NewJob> + Send + Sync>;
+
+/// The outbox rules of a store (shared by its clones).
+#[derive(Default)]
+pub(crate) struct Outbox(RwLock<Vec<OutboxRule>>);
+
 impl Store {
     /// Calls `f` after every committed write that appended to a timeline: a new case or chat, a message or
     /// note, a status change, an assignment, a transfer, an escalation, a merge (once per conversation), a
@@ -58,6 +69,25 @@ impl Store {
     pub fn on_commit(&self, f: impl Fn(&Committed) + Send + Sync + 'static) {
         let mut l = self.listeners.0.write().unwrap_or_else(|p| p.into_inner());
         l.push(Arc::new(f));
+    }
+
+    /// Adds an outbox rule (see [`OutboxRule`]). Case writes (new cases, replies and notes, changes, merges)
+    /// apply the rules; the chat message hot path does not (a chat's effects follow its events).
+    pub fn add_outbox_rule(&self, f: impl Fn(&Conversation, &[Entry]) -> Vec<crate::NewJob> + Send + Sync + 'static) {
+        let mut r = self.outbox.0.write().unwrap_or_else(|p| p.into_inner());
+        r.push(Arc::new(f));
+    }
+
+    /// The jobs the outbox rules ask for, for conversations as a write is about to commit them.
+    pub(crate) fn outbox_jobs(&self, written: &[&Conversation]) -> Vec<crate::NewJob> {
+        let r = self.outbox.0.read().unwrap_or_else(|p| p.into_inner());
+        let mut jobs = Vec::new();
+        for c in written.iter().filter(|c| !c.appended.is_empty()) {
+            for rule in r.iter() {
+                jobs.extend(rule(c, &c.appended));
+            }
+        }
+        jobs
     }
 
     /// Hands what a committed write appended to `c` (its [`Conversation::appended`]) to the listeners, with the

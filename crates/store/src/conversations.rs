@@ -160,6 +160,7 @@ pub struct QueueFilter {
     pub assignee: Option<Option<String>>,
     pub priority: Option<Priority>,
     pub category: Option<Category>,
+    /// `Ticket` is every case a customer filed, by the form or by mail (kinds `ticket` and `email`).
     pub kind: Option<ConversationKind>,
     pub customer_id: Option<String>,
     /// Case number, order id or tx hash exactly, or free text: the conversations in `text_ids` when given,
@@ -318,7 +319,7 @@ macro_rules! push_message {
             }
         }
         let attachments = $attachments.into_iter().count();
-        $conv.appended.push($crate::Entry::Message { seq: $conv.last_seq, id: mid.clone(), internal: $internal, attachments });
+        $conv.appended.push($crate::Entry::Message { seq: $conv.last_seq, id: mid.clone(), internal: $internal, author: $actor.kind(), attachments });
         mid
     }};
 }
@@ -775,9 +776,14 @@ impl Store {
             let x = p(&mut b, Bind::Text(v.as_str().into()));
             w.push(format!("category = {x}"));
         }
-        if let Some(v) = f.kind {
-            let x = p(&mut b, Bind::Text(v.as_str().into()));
-            w.push(format!("kind = {x}"));
+        match f.kind {
+            // The ticket queue holds every case a customer filed, whichever way it came: the form or a mail.
+            Some(ConversationKind::Ticket) => w.push("kind IN ('ticket', 'email')".to_string()),
+            Some(v) => {
+                let x = p(&mut b, Bind::Text(v.as_str().into()));
+                w.push(format!("kind = {x}"));
+            }
+            None => {}
         }
         if let Some(v) = &f.customer_id {
             let x = p(&mut b, Bind::Text(v.clone()));
@@ -1093,7 +1099,14 @@ impl Store {
             if let Some((principal, key, hash)) = idem {
                 crate::idempotency::remember!(tx, principal, key, hash, &mid);
             }
+            let jobs = self.outbox_jobs(&written.iter().collect::<Vec<_>>());
+            if !jobs.is_empty() {
+                crate::jobs::insert_jobs(&mut *tx, &jobs, now).await?;
+            }
             tx.commit().await?;
+            if !jobs.is_empty() {
+                self.wake_runners();
+            }
             Ok((mid, written))
         }
         .await);

@@ -10,6 +10,7 @@ mod files;
 mod idempotency;
 mod jobs;
 mod kb;
+mod mail;
 pub mod routing;
 mod rows;
 mod throttle;
@@ -23,7 +24,7 @@ pub use accounts::{
 pub use chat::{
     Appended, CannedReply, Chat, ChatState, DEFAULT_CAPACITY, InboxItem, NewChat, Presence, Side, chat_status,
 };
-pub use commits::{CommitListener, Committed, Entry};
+pub use commits::{CommitListener, Committed, Entry, OutboxRule};
 pub use conversations::{
     Actor, Cursor, NewTicket, Page, QueueFilter, QueueSort, ReplyOutcome, ReplyParts, Scope, TicketChange,
     TimelineItem, clean_tags, default_department,
@@ -34,6 +35,7 @@ pub use kb::{
     KbArticle, KbArticleInput, KbAuthor, KbCategory, KbDeflection, KbFilter, KbImportReport, KbQueryCount, KbSearchLog,
     KbSynonymGroup, KbTranslation, KbVersion, KbVoteCount, clean_article, split_keywords, valid_slug,
 };
+pub use mail::{MailRecord, MailRejection};
 pub use rows::{Conversation, Department, Event, Message};
 pub use throttle::Throttled;
 pub use ticket_text::TicketText;
@@ -155,6 +157,8 @@ pub struct Store {
     pub(crate) db: std::sync::Arc<Db>,
     /// Who hears of committed writes ([`Store::on_commit`]).
     pub(crate) listeners: std::sync::Arc<commits::Listeners>,
+    /// What writes enqueue in their own transaction ([`Store::add_outbox_rule`]).
+    pub(crate) outbox: std::sync::Arc<commits::Outbox>,
     /// Wakes this process's job runners after a commit that enqueued jobs ([`Store::wake_runners`]).
     pub(crate) jobs_wake: std::sync::Arc<tokio::sync::Notify>,
 }
@@ -276,7 +280,12 @@ impl Store {
             tokio::spawn(writer::checkpointer(checkpoint, stopped));
             Db::Sqlite { write, read, group, _checkpointer: stop }
         };
-        Ok(Store { db: std::sync::Arc::new(db), listeners: Default::default(), jobs_wake: Default::default() })
+        Ok(Store {
+            db: std::sync::Arc::new(db),
+            listeners: Default::default(),
+            outbox: Default::default(),
+            jobs_wake: Default::default(),
+        })
     }
 
     /// Runs this backend's migrations.

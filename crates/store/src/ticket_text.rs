@@ -18,7 +18,7 @@ impl Store {
     /// full rebuild of the search index.
     pub async fn ticket_texts(&self, after_id: Option<&str>, limit: usize) -> Result<Vec<TicketText>> {
         let sql = format!(
-            "SELECT {CONVERSATION_COLS} FROM conversations WHERE kind = 'ticket' AND id > $1 ORDER BY id LIMIT $2"
+            "SELECT {CONVERSATION_COLS} FROM conversations WHERE kind IN ('ticket', 'email') AND id > $1 ORDER BY id LIMIT $2"
         );
         let after = after_id.unwrap_or("");
         let limit = limit.clamp(1, 1000) as i64;
@@ -39,7 +39,7 @@ impl Store {
         for chunk in ids.chunks(200) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT {CONVERSATION_COLS} FROM conversations WHERE kind = 'ticket' AND id IN ({})",
+                "SELECT {CONVERSATION_COLS} FROM conversations WHERE kind IN ('ticket', 'email') AND id IN ({})",
                 marks.join(", ")
             );
             let convs: Vec<Conversation> = on_read!(self, |pool| {

@@ -29,6 +29,8 @@ pub struct TestApp {
     pub dir: PathBuf,
     pub backend: Backend,
     pub http: reqwest::Client,
+    /// The application core behind the server (to start its job runner or SMTP listener in a test).
+    pub app: lifebuoy_app::App,
     pg_db: Option<String>,
 }
 
@@ -139,9 +141,19 @@ pub async fn spawn_app_configured(backend: Backend, configure: impl FnOnce(&mut 
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let core = state.app.clone();
     let app = lifebuoy_web::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    TestApp { addr, base: format!("http://{addr}"), store, dir, backend, http: reqwest::Client::new(), pg_db }
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        store,
+        dir,
+        backend,
+        http: reqwest::Client::new(),
+        app: core,
+        pg_db,
+    }
 }
 
 impl TestApp {
@@ -425,6 +437,11 @@ impl SmtpPeer {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         panic!("aiosmtpd did not start on port {port}");
+    }
+
+    /// Everything received so far, as aiosmtpd's debugging handler printed it.
+    pub fn received(&self) -> String {
+        self.out.lock().unwrap().clone()
     }
 
     /// Waits until the received mail contains `needle`; returns everything received so far.

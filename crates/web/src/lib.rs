@@ -33,6 +33,8 @@ pub struct WebConfig {
     pub identity_secret: Option<String>,
     /// SMTP relay (`smtp://host:port`) and sender address; without them mails go to the log.
     pub smtp: Option<(String, String)>,
+    /// The address customers write to (`--support-address`): mail to it becomes cases, replies come from it.
+    pub support_address: Option<String>,
     /// Where people reach this desk (`https://support.example.com`): over https, cookies are `Secure` and
     /// responses carry `Strict-Transport-Security`.
     pub public_url: Option<String>,
@@ -91,6 +93,13 @@ impl AppState {
                 mail::Mailer::default()
             }),
             None => mail::Mailer::default(),
+        };
+        let mailer = match &config.support_address {
+            Some(a) => mailer.clone().with_support_address(a).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the support address is misconfigured");
+                mailer
+            }),
+            None => mailer,
         };
         AppState {
             app: App::new(store, files, mailer),

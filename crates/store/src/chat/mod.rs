@@ -275,6 +275,7 @@ fn append_raw(
         seq: conv.last_seq,
         id: mid.clone(),
         internal,
+        author: actor.kind(),
         attachments: atts.len(),
     });
     Ok((mid, Some(ChatState::parse(&state).unwrap_or(ChatState::Ended)), conv))

@@ -8,6 +8,7 @@ mod chat_browser;
 mod helpcenter;
 mod jobs;
 mod kb;
+mod mail;
 mod matrix;
 mod pages;
 mod security;

@@ -1,0 +1,202 @@
+//! The email channel against real peers: mail sent with Python's smtplib into the SMTP listener becomes a case;
+//! the agent's reply leaves through the job runner to a real SMTP server (aiosmtpd), threaded to the customer's
+//! mail, in the case's language; the customer's answer to that reply joins the same case; the same mail twice is
+//! stored once; an auto-reply opens nothing.
+
+use lifebuoy_testkit::{SmtpPeer, TestApp, spawn_app_configured};
+use serde_json::{Value, json};
+
+const SUPPORT: &str = "support@desk.example";
+
+/// Sends one mail to the listener with Python's smtplib (a real SMTP client), headers as given.
+fn send_mail(port: u16, headers: &[(&str, &str)], body: &str) {
+    let script = r#"
+import json, smtplib, sys
+from email.message import EmailMessage
+port, headers, body = int(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+m = EmailMessage()
+for k, v in headers:
+    m[k] = v
+m.set_content(body)
+with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+    s.send_message(m)
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, &port.to_string(), &serde_json::to_string(headers).unwrap(), body])
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "smtplib failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The mails aiosmtpd printed, each parsed back (decoded subject, body and headers).
+fn mails(sink: &SmtpPeer) -> Vec<String> {
+    let all = sink.received();
+    all.split("---------- MESSAGE FOLLOWS ----------")
+        .skip(1)
+        .map(|m| {
+            let m = m.split("------------ END MESSAGE ------------").next().unwrap_or_default();
+            // aiosmtpd may print the envelope's options first (`mail options: [...]`): not part of the message.
+            m.trim_start_matches(['\r', '\n'])
+                .lines()
+                .skip_while(|l| l.starts_with("mail options:") || l.starts_with("rcpt options:"))
+                .collect::<Vec<_>>()
+                .join("\r\n")
+        })
+        .collect()
+}
+
+async fn tickets(app: &TestApp, token: &str) -> Vec<Value> {
+    let r = app.http.get(app.url("/api/v1/tickets")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.json::<Value>().await.unwrap()["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn wait_ticket(app: &TestApp, token: &str, needle: &str) -> Value {
+    for _ in 0..100 {
+        if let Some(t) =
+            tickets(app, token).await.into_iter().find(|t| t["subject"].as_str().unwrap_or("").contains(needle))
+        {
+            return t;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no case with {needle:?} in its subject");
+}
+
+async fn timeline_len(app: &TestApp, id: &str) -> usize {
+    app.store.timeline(id, true).await.unwrap().len()
+}
+
+async fn a_mail_becomes_a_case_and_the_reply_goes_out_threaded(backend: lifebuoy_testkit::Backend) {
+    let sink = SmtpPeer::start().await;
+    let url = sink.url.clone();
+    let app = spawn_app_configured(backend, |c| {
+        c.smtp = Some((url, format!("Lifebuoy Support <{SUPPORT}>")));
+        c.support_address = Some(SUPPORT.into());
+    })
+    .await;
+    let jobs = app.app.start_jobs().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(lifebuoy_app::mail_in::serve_smtp(app.app.clone(), listener));
+    let token = app.store.create_api_token("mail-test").await.unwrap();
+
+    // A customer's mail, in Chinese, becomes a case of kind `email` with the mail's subject and text.
+    let first = [
+        ("From", "张三 <Zhang.San@example.com>"),
+        ("To", SUPPORT),
+        ("Subject", "账户被冻结 account frozen ref-7731"),
+        ("Message-ID", "<ref-7731@example.com>"),
+    ];
+    let task = tokio::task::spawn_blocking(move || send_mail(port, &first, "我的账户昨天突然被冻结了，请帮忙看看。"));
+    task.await.unwrap();
+    let t = wait_ticket(&app, &token, "ref-7731").await;
+    let id = t["id"].as_str().unwrap().to_string();
+    let case = t["case_number"].as_str().unwrap().to_string();
+    assert_eq!((t["kind"].as_str(), t["lang"].as_str()), (Some("email"), Some("zh-Hans")), "{t}");
+    let items = app.store.timeline(&id, true).await.unwrap();
+    assert!(format!("{items:?}").contains("我的账户昨天突然被冻结了"), "the mail's text is the first message");
+    let customer = app.store.conversation(&id).await.unwrap().unwrap().customer_id;
+    let who = app.store.customer(&customer).await.unwrap().unwrap();
+    assert_eq!((who.email.as_deref(), who.name.as_deref()), (Some("zhang.san@example.com"), Some("张三")));
+
+    // The same mail again (a sending server retrying) is stored once.
+    tokio::task::spawn_blocking(move || send_mail(port, &first, "我的账户昨天突然被冻结了，请帮忙看看。"))
+        .await
+        .unwrap();
+    let before = timeline_len(&app, &id).await;
+    assert_eq!(before, 1, "a resent mail adds nothing");
+    assert_eq!(
+        tickets(&app, &token).await.iter().filter(|t| t["subject"].as_str().unwrap_or("").contains("ref-7731")).count(),
+        1
+    );
+
+    // The agent's reply (here through the API, as the exchange's backend may) leaves by mail, threaded.
+    let r = app
+        .http
+        .post(app.url(&format!("/api/v1/tickets/{id}/messages")))
+        .bearer_auth(&token)
+        .json(&json!({"body": "您好，我们已为您解冻。"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    sink.wait_for("ref-7731@example.com").await;
+    let out = mails(&sink);
+    assert_eq!(out.len(), 1, "one mail for one reply: {out:?}");
+    let m = mail_parser::MessageParser::default().parse(out[0].as_bytes()).expect("the reply parses");
+    let to = m.to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_string();
+    assert_eq!(to, "zhang.san@example.com");
+    assert_eq!(m.from().and_then(|a| a.first()).and_then(|a| a.address()), Some(SUPPORT));
+    assert_eq!(m.in_reply_to().as_text(), Some("ref-7731@example.com"), "In-Reply-To names the customer's mail");
+    assert!(format!("{:?}", m.references()).contains("ref-7731@example.com"), "References carry the thread");
+    let subject = m.subject().unwrap_or_default();
+    assert!(subject.starts_with("Re: 账户被冻结") && subject.contains(&case), "subject: {subject}");
+    let text = m.body_text(0).unwrap_or_default().to_string();
+    assert!(text.contains("您好，我们已为您解冻。") && text.contains(&format!("工单编号：{case}")), "body: {text}");
+    assert!(text.contains("绝不会向您索要"), "the reminder of what support never asks for, in Chinese: {text}");
+    let reply_id = m.message_id().unwrap().to_string();
+
+    // The customer answers that reply from their mail client: it joins the same case (no new one).
+    let answer = [
+        ("From", "Zhang.San@example.com"),
+        ("To", SUPPORT),
+        ("Subject", "Re: 账户被冻结"),
+        ("Message-ID", "<ref-7731-2@example.com>"),
+    ];
+    let in_reply_to = format!("<{reply_id}>");
+    tokio::task::spawn_blocking(move || {
+        let mut h = answer.to_vec();
+        h.push(("In-Reply-To", in_reply_to.as_str()));
+        send_mail(port, &h, "谢谢，已经可以登录了。")
+    })
+    .await
+    .unwrap();
+    let mut joined = false;
+    for _ in 0..100 {
+        if format!("{:?}", app.store.timeline(&id, true).await.unwrap()).contains("谢谢，已经可以登录了") {
+            joined = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(joined, "the answer joins the case it answers");
+    assert_eq!(tickets(&app, &token).await.iter().filter(|t| t["kind"] == "email").count(), 1);
+
+    // An auto-reply and a mail from the support address itself open nothing, and are noted with why.
+    let auto = [
+        ("From", "someone@example.com"),
+        ("To", SUPPORT),
+        ("Subject", "Out of office auto-7731"),
+        ("Message-ID", "<auto-7731@example.com>"),
+        ("Auto-Submitted", "auto-replied"),
+    ];
+    tokio::task::spawn_blocking(move || send_mail(port, &auto, "I am away.")).await.unwrap();
+    let own =
+        [("From", SUPPORT), ("To", SUPPORT), ("Subject", "loop-7731"), ("Message-ID", "<loop-7731@desk.example>")];
+    tokio::task::spawn_blocking(move || send_mail(port, &own, "loop")).await.unwrap();
+    let rejected = app.store.mail_rejections(10).await.unwrap();
+    let reasons: Vec<&str> = rejected.iter().map(|r| r.reason.as_str()).collect();
+    assert!(reasons.iter().any(|r| r.contains("Auto-Submitted")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("support address")), "{reasons:?}");
+    assert!(
+        !tickets(&app, &token).await.iter().any(|t| {
+            let s = t["subject"].as_str().unwrap_or("");
+            s.contains("auto-7731") || s.contains("loop-7731")
+        }),
+        "no case from an auto-reply or a loop"
+    );
+    // Nothing more was mailed: one reply, one mail.
+    assert_eq!(mails(&sink).len(), 1);
+    jobs.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_becomes_a_case_and_the_reply_goes_out_threaded_sqlite() {
+    a_mail_becomes_a_case_and_the_reply_goes_out_threaded(lifebuoy_testkit::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_becomes_a_case_and_the_reply_goes_out_threaded_postgres() {
+    a_mail_becomes_a_case_and_the_reply_goes_out_threaded(lifebuoy_testkit::Backend::Postgres).await;
+}
