@@ -4,8 +4,8 @@
 use lifebuoy_app::chat::service;
 use lifebuoy_app::tickets::{self, CreateTicket, NewMessage, OnBehalfOf};
 use lifebuoy_app::{Actor, App, AppError};
-use lifebuoy_domain::{AgentNo, Category, Lang, Role, Status};
-use lifebuoy_store::{Agent, Customer, FileStore, NewAgent, NewChat};
+use lifebuoy_domain::{AgentNo, Lang, Role, Status};
+use lifebuoy_store::{Agent, Customer, FileStore, NewAgent};
 use lifebuoy_testkit::{Backend, fresh_store};
 use serde_json::Value;
 
@@ -163,16 +163,7 @@ async fn chat_rules(backend: Backend) {
     let sup = Actor::Agent(agent(app, "S301", Role::Supervisor, &["support"]).await);
     let started = app
         .store
-        .start_chat(&NewChat {
-            customer_id: cust.id.clone(),
-            lang: Lang::En,
-            department: "support".into(),
-            category: Category::Deposit,
-            topic: None,
-            body: "where is my deposit".into(),
-            client_id: Some("c1".into()),
-            attachment_ids: vec![],
-        })
+        .start_chat(&lifebuoy_testkit::deposit_chat(&cust.id, "where is my deposit", Some("c1")))
         .await
         .unwrap();
     let cid = started.conversation.id.clone();
@@ -435,20 +426,7 @@ async fn chat_entries_reach_the_hub(backend: Backend) {
     let app = &f.app;
     let cust = customer(app, "frank").await;
     let holder = agent(app, "A401", Role::AgentL1, &["support"]).await;
-    let started = app
-        .store
-        .start_chat(&NewChat {
-            customer_id: cust.id.clone(),
-            lang: Lang::En,
-            department: "support".into(),
-            category: Category::Deposit,
-            topic: None,
-            body: "first".into(),
-            client_id: Some("f1".into()),
-            attachment_ids: vec![],
-        })
-        .await
-        .unwrap();
+    let started = app.store.start_chat(&lifebuoy_testkit::deposit_chat(&cust.id, "first", Some("f1"))).await.unwrap();
     let cid = started.conversation.id.clone();
     let (inbox, mut rx) = lifebuoy_app::chat::Inbox::new();
     app.hub.subscribe(&format!("c:{cid}"), &inbox);

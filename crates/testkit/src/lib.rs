@@ -457,6 +457,21 @@ impl SmtpPeer {
     }
 }
 
+/// A customer's first chat message in English about a deposit, for the support department (tests that need a
+/// chat and do not care how it opened), with the client id given.
+pub fn deposit_chat(customer_id: &str, body: &str, client_id: Option<&str>) -> lifebuoy_store::NewChat {
+    lifebuoy_store::NewChat {
+        customer_id: customer_id.to_string(),
+        lang: lifebuoy_domain::Lang::En,
+        department: "support".into(),
+        category: lifebuoy_domain::Category::Deposit,
+        topic: None,
+        body: body.into(),
+        client_id: client_id.map(str::to_string),
+        attachment_ids: vec![],
+    }
+}
+
 /// The starter knowledge base in the repository (`kb/articles`).
 pub fn starter_kb() -> Vec<lifebuoy_search::ArticleDoc> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../kb/articles");
