@@ -268,6 +268,54 @@ async fn sigkill_mid_conversation_loses_and_doubles_nothing() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `lifebuoy bench chat` against a `lifebuoy serve --demo`: its JSON line counts what the run sent, every message
+/// acknowledged and delivered once, and it exits 0 (it exits non-zero when a message is lost or doubled, so a
+/// regression in delivery fails here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_chat_counts_every_message_once() {
+    let dir = std::env::temp_dir().join(format!("lb-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let node = Node::start(free_port(), &dir.join("data"), &["--demo"]).await;
+    let (connections, agents, rate, duration) = (20u64, 2u64, 40u64, 2u64);
+    let args: Vec<String> = vec![
+        "bench".into(),
+        "chat".into(),
+        "--url".into(),
+        node.base.clone(),
+        "--connections".into(),
+        connections.to_string(),
+        "--agents".into(),
+        agents.to_string(),
+        "--rate".into(),
+        rate.to_string(),
+        "--duration".into(),
+        duration.to_string(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_lifebuoy")).args(&args).env("RUST_LOG", "warn").output()
+    })
+    .await
+    .expect("join")
+    .expect("run lifebuoy bench chat");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "bench chat failed ({}):\n{stdout}\n{stderr}", out.status);
+    let last: Value = serde_json::from_str(stdout.lines().last().expect("output")).expect("a JSON last line");
+    let sent = rate * duration;
+    assert_eq!(
+        (&last["connections"], &last["agents"], &last["sent"]),
+        (&json!(connections), &json!(agents), &json!(sent)),
+        "{last}"
+    );
+    assert_eq!((&last["acknowledged"], &last["delivered"]), (&json!(sent), &json!(sent)), "{last}");
+    assert_eq!(
+        (&last["lost"], &last["duplicated"], &last["not_acknowledged"]),
+        (&json!(0), &json!(0), &json!(0)),
+        "{last}"
+    );
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The NATS server for the two-node test: `LIFEBUOY_TEST_NATS`, default the local one (scripts/test.sh starts
 /// one when the machine has none).
 fn nats_url() -> String {

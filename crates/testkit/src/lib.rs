@@ -110,6 +110,8 @@ pub async fn spawn_app_configured(backend: Backend, configure: impl FnOnce(&mut 
         secure_cookies: false,
         identity_secret: Some(SECRET.into()),
         smtp: None,
+        // A template that prints a variable its page did not give fails the request (and so the test).
+        strict_templates: true,
         ..Default::default()
     };
     configure(&mut config);

@@ -37,14 +37,17 @@ async fn forms_need_the_session_token_and_pages_escape_content() {
     let html = agent.get(app.url(&format!("/console/tickets/{id}"))).send().await.unwrap().text().await.unwrap();
     assert!(!html.contains("<script>alert(1)") && html.contains("&lt;script&gt;alert(1)"), "subject escaped");
     assert!(!html.contains("<img src=x") && html.contains("&lt;img src=x"), "body escaped");
-    // A form post without the session's token is refused and changes nothing.
+    // A form post without the session's token is refused and changes nothing. It asks for another status than
+    // the valid post below, so that neither can pass for the other.
+    let before = crate::tickets::snapshot(&app, id).await;
     let r = agent
         .post(app.url(&format!("/console/tickets/{id}/action")))
-        .form(&[("_csrf", "forged"), ("op", "status"), ("value", "solved")])
+        .form(&[("_csrf", "forged"), ("op", "status"), ("value", "pending")])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+    assert_eq!(crate::tickets::snapshot(&app, id).await, before, "the forged post changed the ticket");
     let csrf = html.split("name=\"_csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
     let r = agent
         .post(app.url(&format!("/console/tickets/{id}/action")))
