@@ -137,12 +137,13 @@ async fn an_import_beside_a_running_server_reaches_its_search() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
-/// The lowest held-out top-1 (the expected article, in the question's language, first) that passes. Set below
-/// the figure measured when the held-out questions were written (see kb/README.md), so that a change to the
-/// answer engine that loses held-out questions fails here.
-const HELDOUT_TOP1_FLOOR: f64 = 0.0;
-/// The highest share of held-out questions that no article answers which may get an answer anyway.
-const HELDOUT_FALSE_ANSWER_CEILING: f64 = 1.0;
+/// The lowest held-out top-1 (the expected article, in the question's language, first) that passes: a little
+/// below the 0.802 (77 of 96) measured when the held-out questions were written, so that a change to the answer
+/// engine or the articles that loses held-out questions fails here.
+const HELDOUT_TOP1_FLOOR: f64 = 0.75;
+/// The highest share of held-out questions that no article answers which may get an answer anyway: measured
+/// 0.10 (2 of 20) when they were written; a third false answer fails.
+const HELDOUT_FALSE_ANSWER_CEILING: f64 = 0.125;
 
 /// `lifebuoy kb eval --split heldout` on the held-out questions, which no weight or threshold was fitted on:
 /// the figures a customer would see, gated.
