@@ -106,7 +106,7 @@ async fn reader_searches_votes_and_agent_edits() {
     click(&reader, ".also-in a[hreflang=zh-Hant]").await;
     assert!(text_of(&reader, "article.article h1").await.contains("提幣"));
     check_article(&reader, &app, "withdrawal-delayed", Lang::ZhHant).await;
-    shows(&reader, ".feedback-ask", &t(Lang::ZhHant, "help.helpful_q")).await;
+    shows(&reader, ".feedback-thanks", &t(Lang::ZhHant, "help.thanks")).await;
     shot(&reader, "help-article-zh-Hant").await;
     reader.goto(&app.url("/help/zh-Hant")).await.unwrap();
     check_home(&reader, Lang::ZhHant).await;
@@ -117,7 +117,7 @@ async fn reader_searches_votes_and_agent_edits() {
     shot(&reader, "help-home-en").await;
     reader.goto(&app.url("/help/en/withdrawal-delayed")).await.unwrap();
     check_article(&reader, &app, "withdrawal-delayed", Lang::En).await;
-    shows(&reader, ".feedback-ask", &t(Lang::En, "help.helpful_q")).await;
+    shows(&reader, ".feedback-thanks", &t(Lang::En, "help.thanks")).await;
     shot(&reader, "help-article-en").await;
     reader.goto(&app.url("/help/en/c/funds")).await.unwrap();
     let cats = app.store.kb_categories().await.unwrap();
