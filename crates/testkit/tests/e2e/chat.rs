@@ -4,7 +4,7 @@
 //! access rules, ending and rating.
 
 use lifebuoy_domain::Role;
-use lifebuoy_testkit::{Backend, TestApp, WsClient, on_both_backends, spawn_app_with};
+use lifebuoy_testkit::{TestApp, WsClient, on_both_backends};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -200,14 +200,13 @@ on_both_backends!(chat_conversation, conversation);
 
 /// The bot answers from the starter knowledge base with article links; "转人工" hands over; the transcript API
 /// and conversion to a ticket keep the whole conversation.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bot_answers_then_hands_over() {
-    let app = spawn_app_with(Backend::Sqlite, true).await;
+async fn bot_answers_then_hands_over(app: &TestApp) {
     app.agent("bot.l1@example.com", "C2001", Role::AgentL1, &["support"]).await;
     let cookie = app.agent_cookie("bot.l1@example.com").await;
     let mut agent = app.agent_ws(&cookie, json!({})).await;
     agent.send(json!({"type": "presence", "status": "online"})).await;
-    agent.recv_type("presence").await;
+    // The answer: the agent is online, as saved.
+    agent.recv_until("online", |v| v["type"] == "presence" && v["presence"]["status"] == "online").await;
 
     let token = app.visitor_token("asker@example.com", "zh-Hans").await;
     let (mut cust, welcome) = app.customer_ws(&token, None).await;
@@ -246,13 +245,11 @@ async fn bot_answers_then_hands_over() {
     // Written in the chat's language: the customer reads it in the portal.
     assert!(first.contains("提币一直没到账怎么办") && first.contains("机器人:") && first.contains("客户:"), "{first}");
     assert!(first.starts_with("在线咨询 LB-"), "{first}");
-    app.cleanup().await;
 }
+on_both_backends!(bot_answers_then_hands_over_on, bot_answers_then_hands_over, demo);
 
 /// Out of hours: the widget's message form becomes a ticket; the pre-chat form refuses bad input.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn offline_form_and_prechat_validation() {
-    let app = spawn_app_with(Backend::Sqlite, false).await;
+async fn offline_form_and_prechat_validation(app: &TestApp) {
     // Each refusal names its reason: the field at fault, or a forged token's code.
     for (body, status, code, field) in [
         (json!({"lang": "en"}), 422, "invalid", "email"),
@@ -292,5 +289,5 @@ async fn offline_form_and_prechat_validation() {
     assert_eq!(t.order_id.as_deref(), Some("202611230001234"));
     let r = app.http.post(app.url("/api/v1/chat/offline")).json(&json!({"body": "x"})).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    app.cleanup().await;
 }
+on_both_backends!(offline_form_and_prechat_validation_on, offline_form_and_prechat_validation);

@@ -6,7 +6,9 @@
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use lifebuoy_domain::Role;
-use lifebuoy_testkit::{Backend, ChromeDriver, PASSWORD, png_bytes, screenshot_dir, spawn_app_with};
+use lifebuoy_testkit::{
+    Backend, ChromeDriver, PASSWORD, TestApp, on_both_backends, png_bytes, screenshot_dir, spawn_app_with,
+};
 use std::time::Duration;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
@@ -355,9 +357,7 @@ async fn chat_widget_and_console_in_chromium() {
     app.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chat_pages_framing_and_loader() {
-    let app = spawn_app_with(Backend::Sqlite, true).await;
+async fn chat_pages_framing_and_loader(app: &TestApp) {
     let get = |p: &str| app.http.get(app.url(p)).send();
 
     let js = get("/widget.js").await.unwrap();
@@ -395,15 +395,13 @@ async fn chat_pages_framing_and_loader() {
     let anon = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let r = anon.get(app.url("/console/chats")).send().await.unwrap();
     assert!(r.status().is_redirection());
-    app.cleanup().await;
 }
+on_both_backends!(chat_pages_framing_and_loader_on, chat_pages_framing_and_loader, demo);
 
 /// The customer's chat window and the agents' console share one WebSocket client (`/static/chat-client.js`):
 /// both pages load it before their own script, it is served as JavaScript, and neither page script opens a
 /// socket of its own.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chat_pages_share_one_chat_client() {
-    let app = spawn_app_with(Backend::Sqlite, true).await;
+async fn chat_pages_share_one_chat_client(app: &TestApp) {
     app.agent("client.agent@x.dev", "A2049", Role::AgentL1, &["support"]).await;
     let agent = app.agent_client("client.agent@x.dev").await;
     const CLIENT: &str = r#"<script src="/static/chat-client.js" defer></script>"#;
@@ -428,5 +426,5 @@ async fn chat_pages_share_one_chat_client() {
         assert!(js.contains("LifebuoyChat.connect("), "{own} does not use the shared client");
         assert!(!js.contains("new WebSocket("), "{own} opens a socket of its own");
     }
-    app.cleanup().await;
 }
+on_both_backends!(chat_pages_share_one_chat_client_on, chat_pages_share_one_chat_client, demo);

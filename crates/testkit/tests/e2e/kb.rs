@@ -1,12 +1,10 @@
 //! The knowledge base over HTTP, on the starter content: search across scripts, the answer engine's
 //! contract, and the article page.
 
-use lifebuoy_testkit::{Backend, spawn_app_with};
+use lifebuoy_testkit::{TestApp, on_both_backends};
 use serde_json::{Value, json};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn search_answers_and_articles() {
-    let app = spawn_app_with(Backend::Sqlite, true).await;
+async fn search_answers_and_articles(app: &TestApp) {
     let get = |path: String| async move { reqwest::get(path).await.unwrap().json::<Value>().await.unwrap() };
 
     // Traditional 提幣 finds the Simplified withdrawal articles, and the other way round.
@@ -38,7 +36,7 @@ async fn search_answers_and_articles() {
     assert_eq!(first["url"], "/help/zh-Hans/withdrawal-delayed", "{a}");
     // The API answers what the engine answers over the same articles and synonyms: the same articles in the
     // same order, each with the engine's own confidence.
-    let expected = engine_answers(&app, question).await;
+    let expected = engine_answers(app, question).await;
     assert!(!expected.is_empty(), "the engine answers this question");
     let got: Vec<(String, String, f64)> = a["answers"]
         .as_array()
@@ -67,8 +65,8 @@ async fn search_answers_and_articles() {
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("<h1>"));
     assert_eq!(reqwest::get(app.url("/help/en/no-such-article")).await.unwrap().status(), 404);
-    app.cleanup().await;
 }
+on_both_backends!(search_answers_and_articles_on, search_answers_and_articles, demo);
 
 /// What the answer engine says to `question`, over an index built from the app's database the way the server
 /// builds its own (the same article documents, the same synonym groups).
