@@ -105,14 +105,13 @@ impl Store {
 
     /// Whether some online agent has room for another chat (the queue sweeper asks before trying).
     pub async fn any_agent_with_room(&self) -> Result<bool> {
-        let r: Option<(i64,)> =
-            on_read!(self, |pool| {
-                sqlx::query_as(
+        let r: Option<(i64,)> = on_read!(self, |pool| {
+            sqlx::query_as(
             "SELECT CAST(1 AS BIGINT) FROM agent_presence WHERE status = 'online' AND active_chats < capacity LIMIT 1"
         )
         .fetch_optional(pool)
         .await
-            })?;
+        })?;
         Ok(r.is_some())
     }
 }
