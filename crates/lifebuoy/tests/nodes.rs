@@ -278,25 +278,34 @@ struct Sent {
 }
 
 /// One customer writing at a steady rate (a message every `every`) until `stop`, reading acknowledgements as
-/// they come; after `stop`, reads until the connection ends (the server was killed).
+/// they come. At `stop` it sends a last burst of messages at once, counts itself in `burst_sent` (the kill
+/// comes when every writer has), then reads until the connection ends (the server was killed).
 async fn write_steadily(
     mut ws: WsClient,
     tag: String,
     every: Duration,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    burst_sent: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 ) -> Sent {
     use std::sync::atomic::Ordering;
+    const BURST: usize = 20;
     let mut out = Sent::default();
     let mut next = Instant::now();
     let mut k = 0;
+    let mut burst = false;
     loop {
         let stopped = stop.load(Ordering::SeqCst);
-        if !stopped && Instant::now() >= next {
+        let due = if stopped && !burst { BURST } else { usize::from(!stopped && Instant::now() >= next) };
+        for _ in 0..due {
             let (cid, body) = (format!("{tag}-{k}"), format!("{tag} 第 {k} 条：提币还没到账"));
             ws.send(json!({"type": "send", "client_id": cid, "body": body})).await;
             out.bodies.push((cid, body));
             k += 1;
             next += every;
+        }
+        if stopped && !burst {
+            burst = true;
+            burst_sent.fetch_add(1, Ordering::SeqCst);
         }
         let wait =
             if stopped { 3000 } else { next.saturating_duration_since(Instant::now()).as_millis().max(1) as u64 };
@@ -345,14 +354,22 @@ async fn kills_under_load(db: Option<&str>) {
     let mut expected: HashMap<String, (String, String, Option<i64>)> = HashMap::new();
     for round in 0..ROUNDS {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let burst_sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut tasks = vec![];
         for (i, (token, cid)) in chats.iter().enumerate() {
             let (ws, welcome) = node.customer(token, Some((cid, 0))).await;
             assert_eq!(welcome["chat"]["conversation_id"], cid.as_str(), "round {round}: the chat is open");
-            tasks.push(tokio::spawn(write_steadily(ws, format!("r{round}-u{i}"), every, stop.clone())));
+            let tag = format!("r{round}-u{i}");
+            tasks.push(tokio::spawn(write_steadily(ws, tag, every, stop.clone(), burst_sent.clone())));
         }
         tokio::time::sleep(Duration::from_millis(1500)).await;
+        // The kill comes the moment every writer has put its last burst on the wire: messages are in flight.
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while burst_sent.load(std::sync::atomic::Ordering::SeqCst) < CUSTOMERS {
+            assert!(Instant::now() < deadline, "round {round}: the writers did not send their last burst");
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
         node.kill();
         let mut unacked = vec![];
         for ((_, cid), t) in chats.iter().zip(tasks) {
