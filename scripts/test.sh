@@ -103,14 +103,42 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "cargo test (workspace)"
+# --no-fail-fast: a failing test binary does not keep the others from running. The closing line counts every
+# binary's result, on failure too; a binary that died without a result line (a crash, a build error) counts as
+# one failure, named from cargo's own list of failed targets.
 out=$(mktemp)
-cargo test --workspace --locked "$@" 2>&1 | tee "$out"
-# One closing line for the whole run (cargo's own last line is the doc-tests of the last crate).
-python3 - "$out" <<'PY'
+set +e
+cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$out"
+status=${PIPESTATUS[0]}
+set -e
+python3 - "$out" "$status" <<'PY'
 import re, sys
-passed = failed = 0
-for m in re.finditer(r"test result: \w+\. (\d+) passed; (\d+) failed", open(sys.argv[1], errors="replace").read()):
-    passed += int(m.group(1)); failed += int(m.group(2))
-print(f"\nall: {passed} passed, {failed} failed")
+text = open(sys.argv[1], errors="replace").read()
+status = int(sys.argv[2])
+passed = failed = ignored = filtered = 0
+results = failed_results = 0
+for m in re.finditer(r"test result: (\w+)\. (\d+) passed; (\d+) failed; (\d+) ignored; \d+ measured; (\d+) filtered out", text):
+    results += 1
+    failed_results += m.group(1) != "ok"
+    passed += int(m.group(2)); failed += int(m.group(3)); ignored += int(m.group(4)); filtered += int(m.group(5))
+# cargo names the targets that failed: "error: N targets failed:" then one "`-p crate --test x`" a line, or
+# "error: test failed, to rerun pass `-p crate --test x`" for a single one.
+targets = re.findall(r"^\s+`(-p [^`]+)`\s*$", text, re.M) + re.findall(r"to rerun pass `(-p [^`]+)`", text)
+targets = list(dict.fromkeys(targets))
+silent = max(0, len(targets) - failed_results)
+if status != 0 and not targets and failed == 0:
+    silent = 1  # cargo failed before any test ran (a build error)
+failed += silent
+line = f"\nall: {passed} passed, {failed} failed, {ignored} ignored"
+if filtered:
+    line += f", {filtered} filtered out"
+print(line + f" ({results} test binaries)")
+if targets:
+    print("failed targets: " + "; ".join(targets))
+if silent and not targets:
+    print(f"cargo test exited {status} before any test result (a build error?): see above")
+elif silent:
+    print(f"{silent} of them ended without a test result (crashed or did not build): their tests are not in the counts")
 PY
 rm -f "$out"
+exit "$status"

@@ -273,6 +273,9 @@ async fn tickets(
     Ok(())
 }
 
+/// Rows per queue page, as the console asks for them.
+const PAGE: usize = 50;
+
 async fn queue(n: usize, database: Option<String>, iterations: usize) -> anyhow::Result<()> {
     let tmp = tempdir()?;
     let (db_url, admin) = fresh_database(database, &tmp).await?;
@@ -382,12 +385,12 @@ async fn queue(n: usize, database: Option<String>, iterations: usize) -> anyhow:
         // The cursor `skip` pages deep, so a deep page is measured by itself.
         let mut cursor = None;
         for _ in 0..*skip {
-            let p = store.list_conversations(scope, f, *sort, cursor.as_ref(), 50).await?;
+            let p = store.list_conversations(scope, f, *sort, cursor.as_ref(), PAGE).await?;
             cursor = p.next_cursor.map(|c| lifebuoy_store::Cursor::decode(&c)).transpose()?;
         }
         for _ in 0..iterations {
             let t = Instant::now();
-            let p = store.list_conversations(scope, f, *sort, cursor.as_ref(), 50).await?;
+            let p = store.list_conversations(scope, f, *sort, cursor.as_ref(), PAGE).await?;
             h.saturating_record(t.elapsed().as_micros() as u64);
             std::hint::black_box(p);
         }
@@ -407,7 +410,7 @@ async fn queue(n: usize, database: Option<String>, iterations: usize) -> anyhow:
     let _ = std::fs::remove_dir_all(&tmp);
     println!(
         "{}",
-        json!({"bench": "queue", "backend": backend, "tickets": n, "load_s": round(load_s), "page_size": 50,
+        json!({"bench": "queue", "backend": backend, "tickets": n, "load_s": round(load_s), "page_size": PAGE,
         "p50_ms": ms(all.value_at_quantile(0.5)), "p99_ms": ms(all.value_at_quantile(0.99)), "max_ms": ms(all.max()), "shapes": per_shape})
     );
     Ok(())

@@ -3,7 +3,7 @@
 //! customer messages at R per second for the duration and measures, per message, the time from the customer's
 //! `send` to the agent's receipt of the `msg` frame (which the server only sends after storing it). At the end
 //! it waits for stragglers and counts what was acknowledged but never delivered (lost) and what arrived twice
-//! (duplicated). Ends with one line of JSON.
+//! (duplicated). Ends with one line of JSON, and exits non-zero when anything was lost or duplicated.
 
 use anyhow::{Context, bail};
 use futures::{SinkExt, StreamExt};
@@ -243,6 +243,10 @@ pub async fn run(b: ChatBench) -> anyhow::Result<()> {
             "lost": lost, "duplicated": dup, "not_acknowledged": unacked,
             "server_rss_mb": rss_peak.map(|r| r / 1_048_576), "server_rss_idle_mb": rss_before.map(|r| r / 1_048_576)})
     );
+    // The figures are printed either way; a run that lost or doubled a message fails.
+    if lost > 0 || dup > 0 {
+        bail!("{lost} acknowledged messages were never delivered and {dup} were delivered twice");
+    }
     Ok(())
 }
 

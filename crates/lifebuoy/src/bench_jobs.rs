@@ -32,6 +32,10 @@ pub async fn run(b: JobsBench) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&tmp);
     let line = result?;
     println!("{line}");
+    // The figures are printed either way; a run that lost or doubled a job fails.
+    let (lost, duplicates) = (line["lost"].as_u64().unwrap_or(0), line["duplicates"].as_u64().unwrap_or(0));
+    anyhow::ensure!(lost == 0 && duplicates == 0, "{lost} jobs were lost and {duplicates} ran twice");
+    anyhow::ensure!(line["timed_out"] != true, "not every job was done in time");
     Ok(())
 }
 

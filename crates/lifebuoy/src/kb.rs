@@ -48,12 +48,16 @@ pub enum KbCmd {
         #[command(flatten)]
         data: crate::DataArgs,
     },
-    /// Measure the answer engine on a labelled question set (JSONL: {"q": ..., "slug": ... | null}).
+    /// Measure the answer engine on a labelled question set (JSONL: {"q": ..., "slug": ... | null}). Prints the
+    /// figures of the tuning part, of the held-out part and of both, then one JSON line for the chosen part.
     Eval {
         file: PathBuf,
         /// Articles to answer from; default the embedded starter knowledge base.
         #[arg(long)]
         articles: Option<PathBuf>,
+        /// The part of the set the JSON line covers: `heldout` (never used for tuning), `tune`, or `all`.
+        #[arg(long, default_value = "all", value_parser = ["all", "tune", "heldout"])]
+        split: String,
     },
 }
 
@@ -86,7 +90,7 @@ pub async fn run(cmd: KbCmd) -> anyhow::Result<()> {
             println!("{} articles exported as {} files to {}", articles.len(), docs.len(), dir.display());
             Ok(())
         }
-        KbCmd::Eval { file, articles } => {
+        KbCmd::Eval { file, articles, split } => {
             let docs = match &articles {
                 Some(d) => kbfiles::load_dir(d)?,
                 None => starter_articles()?,
@@ -97,33 +101,47 @@ pub async fn run(cmd: KbCmd) -> anyhow::Result<()> {
             }
             index.commit()?;
             let qs = eval::load_questions(&file)?;
-            let r = eval::evaluate(&index, &qs)?;
-            println!(
-                "{} article files, {} questions ({} answerable, {} with no answer)",
-                docs.len(),
-                r.questions,
-                r.answerable,
-                r.unanswerable
-            );
-            println!(
-                "top-1 {:.1}%  top-3 {:.1}%  MRR {:.3}  false answers {:.1}%  declined {:.1}%",
-                r.top1 * 100.0,
-                r.top3 * 100.0,
-                r.mrr,
-                r.false_answer_rate * 100.0,
-                r.declined_rate * 100.0
-            );
-            for (who, sc) in [("customers", &r.customers), ("agents", &r.agents)] {
-                println!(
-                    "  {who}' questions: {} answerable, top-1 {:.1}%  top-3 {:.1}%  MRR {:.3}",
-                    sc.answerable,
-                    sc.top1 * 100.0,
-                    sc.top3 * 100.0,
-                    sc.mrr
-                );
+            println!("{} article files, {} questions in {}", docs.len(), qs.len(), file.display());
+            let mut chosen = None;
+            for part in ["tune", "heldout", "all"] {
+                let selected: Vec<eval::EvalQuestion> =
+                    qs.iter().filter(|q| part == "all" || q.split.as_str() == part).cloned().collect();
+                let r = eval::evaluate(&index, &selected)?;
+                print_report(part, &r);
+                if part == split {
+                    chosen = Some(r);
+                }
             }
-            println!("{}", r.summary_json());
+            let r = chosen.context("the chosen split")?;
+            anyhow::ensure!(r.questions > 0, "no {split} questions in {}", file.display());
+            println!("{}", r.summary_json(&split));
             Ok(())
+        }
+    }
+}
+
+/// The figures of one part of the question set, for people.
+fn print_report(part: &str, r: &eval::EvalReport) {
+    println!("{part}: {} questions ({} answerable, {} with no answer)", r.questions, r.answerable, r.unanswerable);
+    println!(
+        "  top-1 {:.1}%  top-3 {:.1}%  MRR {:.3}  false answers {:.1}% ({} of {})  declined {:.1}%",
+        r.top1 * 100.0,
+        r.top3 * 100.0,
+        r.mrr,
+        r.false_answer_rate * 100.0,
+        r.false_answers,
+        r.unanswerable,
+        r.declined_rate * 100.0
+    );
+    for (who, sc) in [("customers", &r.customers), ("agents", &r.agents)] {
+        if sc.answerable > 0 {
+            println!(
+                "  {who}' questions: {} answerable, top-1 {:.1}%  top-3 {:.1}%  MRR {:.3}",
+                sc.answerable,
+                sc.top1 * 100.0,
+                sc.top3 * 100.0,
+                sc.mrr
+            );
         }
     }
 }

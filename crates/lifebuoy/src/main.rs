@@ -322,6 +322,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         rate_limit_exempt: a.rate_limit_exempt.clone(),
         trusted_proxies: a.trusted_proxy.clone(),
         metrics_allow: a.metrics_allow.clone(),
+        strict_templates: false,
     };
     if config.https() {
         tracing::info!("served over https: Secure cookies and Strict-Transport-Security");

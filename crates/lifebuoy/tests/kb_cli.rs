@@ -136,3 +136,40 @@ async fn an_import_beside_a_running_server_reaches_its_search() {
     let _ = server.wait();
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// The lowest held-out top-1 (the expected article, in the question's language, first) that passes: a little
+/// below the 0.802 (77 of 96) measured when the held-out questions were written, so that a change to the answer
+/// engine or the articles that loses held-out questions fails here.
+const HELDOUT_TOP1_FLOOR: f64 = 0.75;
+/// The highest share of held-out questions that no article answers which may get an answer anyway: measured
+/// 0.10 (2 of 20) when they were written; a third false answer fails.
+const HELDOUT_FALSE_ANSWER_CEILING: f64 = 0.125;
+
+/// `lifebuoy kb eval --split heldout` on the held-out questions, which no weight or threshold was fitted on:
+/// the figures a customer would see, gated.
+#[test]
+fn heldout_answers_stay_above_the_floor() {
+    let questions = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../kb/eval/questions.jsonl");
+    let held_out: Vec<_> = lifebuoy_search::eval::load_questions(&questions)
+        .unwrap()
+        .into_iter()
+        .filter(|q| q.split == lifebuoy_search::eval::Split::Heldout)
+        .collect();
+    let unanswerable = held_out.iter().filter(|q| q.slug.is_none()).count();
+    assert!(held_out.len() > unanswerable && unanswerable > 0, "the held-out part has both kinds of question");
+
+    let out = run(&["kb", "eval", &questions.display().to_string(), "--split", "heldout"]);
+    let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).expect("a JSON last line");
+    eprintln!("{out}");
+    assert_eq!(last["split"], "heldout", "{last}");
+    assert_eq!(last["questions"], held_out.len(), "{last}");
+    assert_eq!(last["unanswerable"], unanswerable, "{last}");
+    let (top1, top3, false_answers) =
+        (last["top1"].as_f64().unwrap(), last["top3"].as_f64().unwrap(), last["false_answers"].as_f64().unwrap());
+    assert!(top3 >= top1, "{last}");
+    assert!(top1 >= HELDOUT_TOP1_FLOOR, "held-out top-1 {top1} fell below its floor {HELDOUT_TOP1_FLOOR}: {last}");
+    assert!(
+        false_answers <= HELDOUT_FALSE_ANSWER_CEILING,
+        "held-out false answers {false_answers} rose above their ceiling {HELDOUT_FALSE_ANSWER_CEILING}: {last}"
+    );
+}

@@ -268,6 +268,254 @@ async fn sigkill_mid_conversation_loses_and_doubles_nothing() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// What one customer sent during a round of load, and what the server acknowledged before it died.
+#[derive(Default)]
+struct Sent {
+    /// Client id → body, in the order sent.
+    bodies: Vec<(String, String)>,
+    /// Client id → acknowledged sequence number.
+    acks: HashMap<String, i64>,
+}
+
+/// One customer writing at a steady rate (a message every `every`) until `stop`, reading acknowledgements as
+/// they come. At `stop` it sends a last burst of messages at once, counts itself in `burst_sent` (the kill
+/// comes when every writer has), then reads until the connection ends (the server was killed).
+async fn write_steadily(
+    mut ws: WsClient,
+    tag: String,
+    every: Duration,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    burst_sent: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> Sent {
+    use std::sync::atomic::Ordering;
+    const BURST: usize = 20;
+    let mut out = Sent::default();
+    let mut next = Instant::now();
+    let mut k = 0;
+    let mut burst = false;
+    loop {
+        let stopped = stop.load(Ordering::SeqCst);
+        let due = if stopped && !burst { BURST } else { usize::from(!stopped && Instant::now() >= next) };
+        for _ in 0..due {
+            let (cid, body) = (format!("{tag}-{k}"), format!("{tag} 第 {k} 条：提币还没到账"));
+            ws.send(json!({"type": "send", "client_id": cid, "body": body})).await;
+            out.bodies.push((cid, body));
+            k += 1;
+            next += every;
+        }
+        if stopped && !burst {
+            burst = true;
+            burst_sent.fetch_add(1, Ordering::SeqCst);
+        }
+        let wait =
+            if stopped { 3000 } else { next.saturating_duration_since(Instant::now()).as_millis().max(1) as u64 };
+        match ws.recv_within(wait).await {
+            Some(f) if f["type"] == "ack" => {
+                out.acks.insert(f["client_id"].as_str().unwrap_or_default().into(), f["seq"].as_i64().unwrap_or(-1));
+            }
+            Some(_) => {}
+            None if stopped => return out,
+            None => {}
+        }
+    }
+}
+
+/// Many chats written to at a steady rate; the server is SIGKILLed three times with messages in flight and
+/// restarted on the same database. Every acknowledgement must match exactly one stored row, with the
+/// acknowledged sequence number and the original body; what was not acknowledged is resent (same client id,
+/// same body, as the widget's outbox does) and stored once; each chat's sequence stays gapless.
+async fn kills_under_load(db: Option<&str>) {
+    const CUSTOMERS: usize = 6;
+    const ROUNDS: usize = 3;
+    let every = Duration::from_millis(10);
+    let dir = std::env::temp_dir().join(format!("lb-kill-load-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let data = dir.join("data");
+    let url = db.map(str::to_string).unwrap_or_else(|| format!("sqlite://{}", data.join("lifebuoy.db").display()));
+    let mut args = vec!["--demo".to_string()];
+    if let Some(d) = db {
+        args.extend(["--database".to_string(), d.to_string()]);
+    }
+    let port = free_port();
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut node = Node::start(port, &data, &argv).await;
+
+    // Each customer's chat, handed to the (absent) humans so that no bot turn follows each message.
+    let mut chats = vec![];
+    for i in 0..CUSTOMERS {
+        let token = node.session(&format!("load-{i}")).await;
+        let (mut ws, _) = node.customer(&token, None).await;
+        ws.send(json!({"type": "send", "client_id": format!("start-{i}"), "body": "转人工"})).await;
+        let cid = ws.recv_type("ack").await["conversation_id"].as_str().expect("conversation").to_string();
+        ws.close().await;
+        chats.push((token, cid));
+    }
+    // Client id → (conversation, body, acknowledged seq if any), over every round.
+    let mut expected: HashMap<String, (String, String, Option<i64>)> = HashMap::new();
+    for round in 0..ROUNDS {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let burst_sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = vec![];
+        for (i, (token, cid)) in chats.iter().enumerate() {
+            let (ws, welcome) = node.customer(token, Some((cid, 0))).await;
+            assert_eq!(welcome["chat"]["conversation_id"], cid.as_str(), "round {round}: the chat is open");
+            let tag = format!("r{round}-u{i}");
+            tasks.push(tokio::spawn(write_steadily(ws, tag, every, stop.clone(), burst_sent.clone())));
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // The kill comes the moment every writer has put its last burst on the wire: messages are in flight.
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while burst_sent.load(std::sync::atomic::Ordering::SeqCst) < CUSTOMERS {
+            assert!(Instant::now() < deadline, "round {round}: the writers did not send their last burst");
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        node.kill();
+        let mut unacked = vec![];
+        for ((_, cid), t) in chats.iter().zip(tasks) {
+            let sent = t.await.expect("writer");
+            for (c, body) in sent.bodies {
+                let ack = sent.acks.get(&c).copied();
+                if ack.is_none() {
+                    unacked.push((cid.clone(), c.clone(), body.clone()));
+                }
+                expected.insert(c, (cid.clone(), body, ack));
+            }
+        }
+        assert!(!unacked.is_empty(), "round {round}: every message was acknowledged before the kill: not under load");
+        eprintln!("round {round}: killed with {} of {} messages unacknowledged", unacked.len(), expected.len());
+
+        // Restart; each customer resends what it has no acknowledgement for, and one it has.
+        node = Node::start(port, &data, &argv).await;
+        for (i, (token, cid)) in chats.iter().enumerate() {
+            let (mut ws, _) = node.customer(token, Some((cid, 0))).await;
+            let mine: Vec<&(String, String, String)> = unacked.iter().filter(|(c, _, _)| c == cid).collect();
+            let again = expected
+                .iter()
+                .find(|(c, (conv, _, ack))| conv == cid && ack.is_some() && c.starts_with(&format!("r{round}-u{i}-")));
+            let mut pending: HashMap<String, Option<i64>> = HashMap::new();
+            for (_, c, body) in &mine {
+                ws.send(json!({"type": "send", "client_id": c, "body": body})).await;
+                pending.insert(c.clone(), None);
+            }
+            if let Some((c, (_, body, ack))) = again {
+                ws.send(json!({"type": "send", "client_id": c, "body": body})).await;
+                pending.insert(c.clone(), *ack);
+            }
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !pending.is_empty() {
+                assert!(Instant::now() < deadline, "round {round}: resent messages not acknowledged: {pending:?}");
+                let Some(f) = ws.recv_within(500).await else { continue };
+                if f["type"] != "ack" {
+                    continue;
+                }
+                let c = f["client_id"].as_str().unwrap_or_default().to_string();
+                if let Some(before) = pending.remove(&c) {
+                    let seq = f["seq"].as_i64().expect("seq");
+                    if let Some(b) = before {
+                        assert_eq!((seq, &f["duplicate"]), (b, &json!(true)), "{c}: a resend of a stored message");
+                    }
+                    expected.get_mut(&c).expect("sent").2 = Some(seq);
+                }
+            }
+            ws.close().await;
+        }
+
+        // The database, read directly: every client id once, at its acknowledged seq, with its body; no gaps.
+        let store = lifebuoy_store::Store::open(&lifebuoy_store::StoreOptions::new(url.clone())).await.expect("open");
+        for (_, cid) in &chats {
+            let items = store.timeline(cid, true).await.expect("timeline");
+            let seqs: Vec<i64> = items.iter().map(|i| i.seq()).collect();
+            assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "round {round}: gapless in {cid}");
+            let mut stored: HashMap<String, (i64, String)> = HashMap::new();
+            for i in &items {
+                if let lifebuoy_store::TimelineItem::Message { message, .. } = i
+                    && let Some(c) = &message.client_id
+                    && c.starts_with('r')
+                {
+                    let twice = stored.insert(c.clone(), (message.seq, message.body.clone()));
+                    assert!(twice.is_none(), "round {round}: {c} stored twice in {cid}");
+                }
+            }
+            let mine: HashMap<String, (i64, String)> = expected
+                .iter()
+                .filter(|(_, (conv, _, _))| conv == cid)
+                .map(|(c, (_, body, ack))| (c.clone(), (ack.expect("acknowledged by now"), body.clone())))
+                .collect();
+            assert_eq!(stored.len(), mine.len(), "round {round}: stored and acknowledged client ids in {cid}");
+            assert!(stored == mine, "round {round}: a stored row differs from its acknowledgement in {cid}");
+        }
+        store.close().await;
+    }
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_load_sqlite() {
+    kills_under_load(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_load_postgres() {
+    use sqlx::Connection;
+    let admin = pg_admin_url();
+    let name = format!("lb_kill_{}", uuid::Uuid::new_v4().simple());
+    let mut c = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL for the kill test");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.expect("create database");
+    let db = format!("{}/{name}", admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin));
+    kills_under_load(Some(&db)).await;
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await;
+}
+
+/// `lifebuoy bench chat` against a `lifebuoy serve --demo`: its JSON line counts what the run sent, every message
+/// acknowledged and delivered once, and it exits 0 (it exits non-zero when a message is lost or doubled, so a
+/// regression in delivery fails here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_chat_counts_every_message_once() {
+    let dir = std::env::temp_dir().join(format!("lb-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let node = Node::start(free_port(), &dir.join("data"), &["--demo"]).await;
+    let (connections, agents, rate, duration) = (20u64, 2u64, 40u64, 2u64);
+    let args: Vec<String> = vec![
+        "bench".into(),
+        "chat".into(),
+        "--url".into(),
+        node.base.clone(),
+        "--connections".into(),
+        connections.to_string(),
+        "--agents".into(),
+        agents.to_string(),
+        "--rate".into(),
+        rate.to_string(),
+        "--duration".into(),
+        duration.to_string(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_lifebuoy")).args(&args).env("RUST_LOG", "warn").output()
+    })
+    .await
+    .expect("join")
+    .expect("run lifebuoy bench chat");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "bench chat failed ({}):\n{stdout}\n{stderr}", out.status);
+    let last: Value = serde_json::from_str(stdout.lines().last().expect("output")).expect("a JSON last line");
+    let sent = rate * duration;
+    assert_eq!(
+        (&last["connections"], &last["agents"], &last["sent"]),
+        (&json!(connections), &json!(agents), &json!(sent)),
+        "{last}"
+    );
+    assert_eq!((&last["acknowledged"], &last["delivered"]), (&json!(sent), &json!(sent)), "{last}");
+    assert_eq!(
+        (&last["lost"], &last["duplicated"], &last["not_acknowledged"]),
+        (&json!(0), &json!(0), &json!(0)),
+        "{last}"
+    );
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The NATS server for the two-node test: `LIFEBUOY_TEST_NATS`, default the local one (scripts/test.sh starts
 /// one when the machine has none).
 fn nats_url() -> String {

@@ -6,8 +6,9 @@
 //! Defaults: `kb/eval/questions.jsonl` and `kb/articles` (relative to the
 //! workspace root). Prints the misses, the figures over all questions and
 //! then the report as one JSON line (with customers' and agents' questions
-//! also scored apart). `KB_EVAL_DUMP=FILE` also writes every question's
-//! unthresholded answers and confidence features (for calibration).
+//! also scored apart). `KB_EVAL_DUMP=FILE` also writes every tuning question's
+//! unthresholded answers and confidence features (for calibration); the
+//! held-out questions are left out of it.
 
 use std::path::PathBuf;
 
@@ -34,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("questions: {} from {}", qs.len(), questions.display());
     println!("misses ({}):", report.misses.len());
     for m in &report.misses {
-        let got: Vec<String> = m.got.iter().map(|(s, c)| format!("{s}:{c:.2}")).collect();
+        let got: Vec<String> = m.got.iter().map(|(s, l, c)| format!("{s}/{l}:{c:.2}")).collect();
         println!(
             "  expected={:<40} rank={:<5} got=[{}]  q={}",
             m.expected.as_deref().unwrap_or("<none>"),
@@ -58,11 +59,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.answerable,
         report.unanswerable
     );
-    println!("{}", report.summary_json());
+    println!("{}", report.summary_json("all"));
     if let Ok(dump) = std::env::var("KB_EVAL_DUMP") {
         // calibration data: every question with its unthresholded answers
         let mut out = String::new();
-        for q in &qs {
+        // Calibration sees the tuning part only: the held-out questions are never fitted on.
+        for q in qs.iter().filter(|q| q.split == eval::Split::Tune) {
             let scored = index.answer_scored(&q.q, q.lang.as_deref())?;
             let got: Vec<(String, f32)> = scored.iter().map(|a| (a.slug.clone(), a.confidence)).collect();
             let features = index.answer_features(&q.q, q.lang.as_deref())?;

@@ -15,10 +15,10 @@ use crate::markdown::blocks;
 use crate::synonyms::Synonyms;
 
 /// Answers whose confidence is below this are not returned.
-/// Calibrated on the knowledge-base evaluation set (`kb/eval/questions.jsonl`,
-/// see [`crate::eval`]): it trades answered questions against answers to
-/// questions that no article covers; lower it for more answers and more
-/// false ones.
+/// Calibrated on the tuning part of the knowledge-base evaluation set
+/// (`kb/eval/questions.jsonl`, see [`crate::eval`]; the held-out part was never
+/// used): it trades answered questions against answers to questions that no
+/// article covers; lower it for more answers and more false ones.
 pub const MIN_CONFIDENCE: f32 = 0.4;
 
 /// Ranking of candidates: weight of the normalised BM25 score.
@@ -30,8 +30,8 @@ const RANK_FOCUS: f32 = 0.3;
 
 /// The confidence model: a logistic function of the features of the best
 /// candidate (see [`confidence`]). Fitted by logistic regression (L2,
-/// unanswerable questions weighted 3×) on `kb/eval/questions.jsonl`
-/// without the questions about internal articles; the signs are the
+/// unanswerable questions weighted 3×) on the tuning part of
+/// `kb/eval/questions.jsonl` without the questions about internal articles; the signs are the
 /// expected ones and a 2-fold cross-validation gives figures close to the
 /// fit's. Weight of the weighted coverage of the question.
 const CONF_COVERAGE: f32 = 2.77;

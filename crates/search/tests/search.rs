@@ -281,13 +281,14 @@ fn eval_asks_each_question_as_its_audience() {
         slug: Some("agent-withdrawal-review".into()),
         lang: None,
         audience: Audience::Agent,
+        split: eval::Split::Tune,
     });
     let r = eval::evaluate(&idx, &qs).unwrap();
     assert_eq!(r.answerable, 7);
     assert_eq!((r.customers.answerable, r.agents.answerable), (6, 1));
     assert_eq!(r.agents.top3, 1.0, "{r:?}");
     assert!(r.customers.top1 >= 5.0 / 6.0, "{r:?}");
-    let j: serde_json::Value = serde_json::from_str(&r.summary_json()).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&r.summary_json("all")).unwrap();
     assert_eq!(j["agents"]["answerable"], 1);
     assert_eq!(j["answerable"], 7);
 }

@@ -3,28 +3,12 @@
 //! filter and permission to the ids the index (`lifebuoy-search`'s `TicketIndex`) finds.
 
 use lifebuoy_domain::{Category, ConversationKind, Lang, Priority, Status};
-use lifebuoy_search::{TicketDoc, TicketIndex, TicketMessage, TicketQuery};
-use lifebuoy_store::{Actor, Entry, NewTicket, QueueFilter, QueueSort, Scope, Store, TicketChange, TicketText};
+// The product's own ticket→document mapping, so that this test indexes what the server indexes.
+use lifebuoy_app::ticket_search::ticket_doc;
+use lifebuoy_search::{TicketIndex, TicketQuery};
+use lifebuoy_store::{Actor, Entry, NewTicket, QueueFilter, QueueSort, Scope, Store, TicketChange};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-
-fn doc(t: &TicketText) -> TicketDoc {
-    let c = &t.conversation;
-    TicketDoc {
-        id: c.id.clone(),
-        customer_id: c.customer_id.clone(),
-        department_id: c.department_id.clone(),
-        assignee_id: c.assignee_id.clone(),
-        status: c.status.clone(),
-        priority: c.priority.clone(),
-        priority_rank: c.priority().rank(),
-        category: c.category.clone(),
-        created_at: c.created_at,
-        updated_at: c.updated_at,
-        subject: c.subject.clone(),
-        messages: t.messages.iter().map(|(b, i)| TicketMessage { body: b.clone(), internal: *i }).collect(),
-    }
-}
 
 fn ticket(customer: &str, subject: &str, body: &str, department: &str, kind: ConversationKind) -> NewTicket {
     NewTicket {
@@ -62,7 +46,7 @@ async fn index_from_store(store: &Store, idx: &TicketIndex) {
         let Some(last) = page.last() else { break };
         after = Some(last.conversation.id.clone());
         for t in &page {
-            idx.upsert(&doc(t)).unwrap();
+            idx.upsert(&ticket_doc(t)).unwrap();
         }
     }
     idx.commit().unwrap();

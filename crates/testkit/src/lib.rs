@@ -112,6 +112,8 @@ pub async fn spawn_app_configured(backend: Backend, configure: impl FnOnce(&mut 
         secure_cookies: false,
         identity_secret: Some(SECRET.into()),
         smtp: None,
+        // A template that prints a variable its page did not give fails the request (and so the test).
+        strict_templates: true,
         ..Default::default()
     };
     configure(&mut config);
@@ -296,9 +298,27 @@ pub fn png_bytes() -> Vec<u8> {
     ]
 }
 
-/// Runs one async test, `async fn $test(app: &TestApp)`, against SQLite and against PostgreSQL.
+/// Runs one async test, `async fn $test(app: &TestApp)`, against SQLite and against PostgreSQL; with `demo`, on
+/// an app in demo mode (the starter knowledge base imported).
 #[macro_export]
 macro_rules! on_both_backends {
+    ($name:ident, $test:ident, demo) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::spawn_app_with($crate::Backend::Sqlite, true).await;
+                super::$test(&app).await;
+                app.cleanup().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let app = $crate::spawn_app_with($crate::Backend::Postgres, true).await;
+                super::$test(&app).await;
+                app.cleanup().await;
+            }
+        }
+    };
     ($name:ident, $test:ident) => {
         mod $name {
             use super::*;

@@ -54,6 +54,9 @@ pub struct WebConfig {
     /// Addresses that may read `/metrics` without signing in (a Prometheus server); admins and integration
     /// tokens always may.
     pub metrics_allow: security::NetList,
+    /// Fail a page whose template prints a variable its handler did not give, instead of printing nothing
+    /// (the test suite turns this on, so that a missing variable is a failing test, not a blank on the page).
+    pub strict_templates: bool,
 }
 
 impl WebConfig {
@@ -108,7 +111,11 @@ impl AppState {
                 config.identity_audience.as_deref(),
                 config.identity_max_lifetime_s.unwrap_or(auth::IDENTITY_MAX_LIFETIME_S),
             ),
-            templates: Arc::new(pages::templates()),
+            templates: Arc::new(pages::templates_with(if config.strict_templates {
+                minijinja::UndefinedBehavior::SemiStrict
+            } else {
+                minijinja::UndefinedBehavior::Chainable
+            })),
             limits: Arc::new(security::RateLimits::new(
                 config.rate_limit_per_minute.unwrap_or(security::DEFAULT_RATE_LIMIT),
             )),

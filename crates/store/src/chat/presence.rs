@@ -91,22 +91,27 @@ impl Store {
             .collect())
     }
 
-    /// Whether any agent is online (the widget offers the message form when not).
+    /// Whether any agent is online (the widget offers the message form when not). The `1` is cast to BIGINT:
+    /// PostgreSQL's plain `1` is an INT4, which does not decode as the `i64` asked for (the answer was an error,
+    /// read as "nobody online", on PostgreSQL only).
     pub async fn any_agent_online(&self) -> Result<bool> {
-        let r: Option<(i64,)> =
-            on_read!(self, |pool| sqlx::query_as("SELECT 1 FROM agent_presence WHERE status = 'online' LIMIT 1")
-                .fetch_optional(pool)
-                .await)?;
+        let r: Option<(i64,)> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT CAST(1 AS BIGINT) FROM agent_presence WHERE status = 'online' LIMIT 1"
+        )
+        .fetch_optional(pool)
+        .await)?;
         Ok(r.is_some())
     }
 
     /// Whether some online agent has room for another chat (the queue sweeper asks before trying).
     pub async fn any_agent_with_room(&self) -> Result<bool> {
-        let r: Option<(i64,)> = on_read!(self, |pool| sqlx::query_as(
-            "SELECT 1 FROM agent_presence WHERE status = 'online' AND active_chats < capacity LIMIT 1"
+        let r: Option<(i64,)> = on_read!(self, |pool| {
+            sqlx::query_as(
+            "SELECT CAST(1 AS BIGINT) FROM agent_presence WHERE status = 'online' AND active_chats < capacity LIMIT 1"
         )
         .fetch_optional(pool)
-        .await)?;
+        .await
+        })?;
         Ok(r.is_some())
     }
 }

@@ -1,6 +1,6 @@
 //! Who may see what, and bad input: each a clear 4xx, and nothing written.
 
-use crate::tickets::{get, post};
+use crate::tickets::{get, post, snapshot};
 use lifebuoy_domain::Role;
 use lifebuoy_testkit::{TestApp, identity_token, on_both_backends};
 use serde_json::json;
@@ -12,6 +12,7 @@ async fn customers_and_departments_are_walled_off(app: &TestApp) {
         post(app, "/api/v1/tickets", &alice, json!({"subject": "KYC", "body": "rejected", "category": "kyc"})).await;
     let id = t["id"].as_str().unwrap().to_string();
     let case = t["case_number"].as_str().unwrap().to_string();
+    let before = snapshot(app, &id).await;
     assert_eq!(get(app, &format!("/api/v1/tickets/{id}"), &bob).await.0, 404);
     assert_eq!(get(app, &format!("/api/v1/tickets/{case}"), &bob).await.0, 404);
     assert_eq!(post(app, &format!("/api/v1/tickets/{id}/messages"), &bob, json!({"body": "hi"})).await.0, 404);
@@ -20,6 +21,10 @@ async fn customers_and_departments_are_walled_off(app: &TestApp) {
         post(app, &format!("/api/v1/tickets/{id}/messages"), &alice, json!({"body": "note?", "internal": true})).await;
     assert_eq!(s, 403, "customers cannot write internal notes");
     assert_eq!(post(app, &format!("/api/v1/tickets/{id}/assign"), &alice, json!({"assignee_id": null})).await.0, 403);
+    assert_eq!(snapshot(app, &id).await, before, "refused writes by customers changed the ticket");
+    // Positive control: alice's own reply is stored.
+    assert_eq!(post(app, &format!("/api/v1/tickets/{id}/messages"), &alice, json!({"body": "more"})).await.0, 201);
+    assert_eq!(snapshot(app, &id).await.timeline_len(), before.timeline_len() + 1);
 
     // Anonymous, forged, expired.
     let r = app.http.get(app.url(&format!("/api/v1/tickets/{id}"))).send().await.unwrap();
@@ -59,6 +64,7 @@ async fn customers_and_departments_are_walled_off(app: &TestApp) {
         .await;
     assert_eq!(status(fin, format!("/api/v1/tickets/{id}")).await, 200);
     // A cookie-authenticated write from another site is refused.
+    let before = snapshot(app, &id).await;
     let r = sp
         .post(app.url(&format!("/api/v1/tickets/{id}/escalate")))
         .header("origin", "https://evil.example")
@@ -68,6 +74,7 @@ async fn customers_and_departments_are_walled_off(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+    assert_eq!(snapshot(app, &id).await, before, "the cross-site escalation changed the ticket");
 }
 on_both_backends!(customers_and_departments_are_walled_off_on, customers_and_departments_are_walled_off);
 

@@ -4,11 +4,22 @@
 //! access rules, ending and rating.
 
 use lifebuoy_domain::Role;
-use lifebuoy_testkit::{Backend, TestApp, WsClient, on_both_backends, spawn_app_with};
+use lifebuoy_testkit::{TestApp, WsClient, on_both_backends};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 fn is_msg_with(body: &'static str) -> impl Fn(&Value) -> bool {
     move |v: &Value| v["type"] == "msg" && v["body"].as_str().is_some_and(|b| b.contains(body))
+}
+
+/// Adds every acknowledgement `ws` received for conversation `cid` to `acks` (client id → sequence number); a
+/// client id acknowledged twice (a resend) must carry the same sequence number both times.
+fn harvest_acks(acks: &mut BTreeMap<String, i64>, ws: &WsClient, cid: &str) {
+    for f in ws.seen.iter().filter(|f| f["type"] == "ack" && f["conversation_id"] == cid) {
+        let (c, seq) = (f["client_id"].as_str().unwrap().to_string(), f["seq"].as_i64().unwrap());
+        let before = acks.insert(c.clone(), seq);
+        assert!(before.is_none_or(|b| b == seq), "{c} acknowledged as {before:?} and as {seq}");
+    }
 }
 
 async fn send(ws: &mut WsClient, client_id: &str, body: &str) -> Value {
@@ -76,6 +87,8 @@ async fn conversation(app: &TestApp) {
 
     // The customer's connection drops; what the agent says meanwhile arrives on resume, exactly once.
     let last = cust.seen.iter().filter_map(|v| v["seq"].as_i64()).max().unwrap();
+    let mut acks = BTreeMap::new();
+    harvest_acks(&mut acks, &cust, &cid);
     cust.close().await;
     agent.send(json!({"type": "send", "conversation_id": cid, "client_id": "a-3", "body": "收到，正在查询"})).await;
     agent.send(json!({"type": "send", "conversation_id": cid, "client_id": "a-4", "body": "已确认到账"})).await;
@@ -96,12 +109,15 @@ async fn conversation(app: &TestApp) {
     // The agent's connection drops; a customer message meanwhile arrives when the agent resumes.
     let agent_last =
         agent.seen.iter().filter(|v| v["conversation_id"] == cid).filter_map(|v| v["seq"].as_i64()).max().unwrap();
+    harvest_acks(&mut acks, &agent, &cid);
     agent.close().await;
     send(&mut cust, "c-4", "好的谢谢").await;
     let mut agent = app.agent_ws(&cookie, json!({ cid.clone(): agent_last })).await;
     agent.recv_until("missed customer message", is_msg_with("好的谢谢")).await;
 
     // Access: another customer cannot resume this chat; an agent of another department cannot open it.
+    // Nothing refused from here to the end of the bad frames may reach the timeline.
+    let stored_before = app.store.timeline(&cid, true).await.unwrap().len();
     let other = app.visitor_token("other@example.com", "en").await;
     let (mut stranger, _) = app.customer_ws(&other, None).await;
     stranger.send(json!({"type": "resume", "conversation_id": cid, "last_seq": 0})).await;
@@ -129,6 +145,12 @@ async fn conversation(app: &TestApp) {
         cust.recv_until("too long", |v| v["type"] == "error" && v["client_id"] == "c-big").await["code"],
         "invalid"
     );
+    // Positive control: a good frame after the bad ones is stored, and is the only thing stored since.
+    let ok = send(&mut cust, "c-after-bad", "这条可以").await;
+    assert_eq!(ok["conversation_id"], cid.as_str(), "{ok}");
+    let items = app.store.timeline(&cid, true).await.unwrap();
+    assert_eq!(items.len(), stored_before + 1, "refused frames stored nothing: {items:#?}");
+    assert_eq!(items.last().unwrap().seq(), ok["seq"].as_i64().unwrap());
 
     // The agent ends the chat; the customer rates it; a bad score is refused.
     agent.send(json!({"type": "end", "conversation_id": cid})).await;
@@ -140,8 +162,23 @@ async fn conversation(app: &TestApp) {
     let csat = app.store.csat_by_agent().await.unwrap();
     assert_eq!(csat, vec![(support.clone(), 5.0, 1)]);
 
-    // Everything acknowledged is stored exactly once, in one gapless sequence.
+    // Everything acknowledged is stored exactly once, in one gapless sequence: the acknowledgements' client id →
+    // sequence number map is exactly the stored messages' one.
+    harvest_acks(&mut acks, &cust, &cid);
+    harvest_acks(&mut acks, &agent, &cid);
     let items = app.store.timeline(&cid, true).await.unwrap();
+    let stored: BTreeMap<String, i64> = items
+        .iter()
+        .filter_map(|i| match i {
+            lifebuoy_store::TimelineItem::Message { message, .. } => {
+                message.client_id.clone().map(|c| (c, message.seq))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acks, stored, "every acknowledgement is one stored message with its sequence number");
+    let sent = ["a-1", "a-2", "a-3", "a-4", "c-1", "c-2", "c-3", "c-4", "c-after-bad"];
+    assert_eq!(acks.keys().collect::<Vec<_>>(), sent, "what the customer and the agent sent was acknowledged");
     let seqs: Vec<i64> = items.iter().map(|i| i.seq()).collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
     let bodies: Vec<String> = items
@@ -163,14 +200,13 @@ on_both_backends!(chat_conversation, conversation);
 
 /// The bot answers from the starter knowledge base with article links; "转人工" hands over; the transcript API
 /// and conversion to a ticket keep the whole conversation.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bot_answers_then_hands_over() {
-    let app = spawn_app_with(Backend::Sqlite, true).await;
+async fn bot_answers_then_hands_over(app: &TestApp) {
     app.agent("bot.l1@example.com", "C2001", Role::AgentL1, &["support"]).await;
     let cookie = app.agent_cookie("bot.l1@example.com").await;
     let mut agent = app.agent_ws(&cookie, json!({})).await;
     agent.send(json!({"type": "presence", "status": "online"})).await;
-    agent.recv_type("presence").await;
+    // The answer: the agent is online, as saved.
+    agent.recv_until("online", |v| v["type"] == "presence" && v["presence"]["status"] == "online").await;
 
     let token = app.visitor_token("asker@example.com", "zh-Hans").await;
     let (mut cust, welcome) = app.customer_ws(&token, None).await;
@@ -209,25 +245,34 @@ async fn bot_answers_then_hands_over() {
     // Written in the chat's language: the customer reads it in the portal.
     assert!(first.contains("提币一直没到账怎么办") && first.contains("机器人:") && first.contains("客户:"), "{first}");
     assert!(first.starts_with("在线咨询 LB-"), "{first}");
-    app.cleanup().await;
 }
+on_both_backends!(bot_answers_then_hands_over_on, bot_answers_then_hands_over, demo);
 
 /// Out of hours: the widget's message form becomes a ticket; the pre-chat form refuses bad input.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn offline_form_and_prechat_validation() {
-    let app = spawn_app_with(Backend::Sqlite, false).await;
-    for (body, field) in [
-        (json!({"lang": "en"}), "email"),
-        (json!({"email": "not-an-email", "lang": "en"}), "email"),
-        (json!({"email": "a@example.com", "lang": "fr"}), "lang"),
-        (json!({"email": "a@example.com", "topic": "lunch"}), "topic"),
-        (json!({"identity_token": "forged.token.value"}), ""),
+async fn offline_form_and_prechat_validation(app: &TestApp) {
+    // Each refusal names its reason: the field at fault, or a forged token's code.
+    for (body, status, code, field) in [
+        (json!({"lang": "en"}), 422, "invalid", "email"),
+        (json!({"email": "not-an-email", "lang": "en"}), 422, "invalid", "email"),
+        (json!({"email": "a@example.com", "lang": "fr"}), 422, "invalid", "lang"),
+        (json!({"email": "a@example.com", "topic": "lunch"}), 422, "invalid", "topic"),
+        (json!({"identity_token": "forged.token.value"}), 401, "invalid_identity_token", "token"),
     ] {
         let r = app.http.post(app.url("/api/v1/chat/session")).json(&body).send().await.unwrap();
-        assert!(r.status().is_client_error(), "{body} → {}", r.status());
+        let got = r.status().as_u16();
         let e: Value = r.json().await.unwrap();
-        assert!(e.to_string().contains(field), "{e}");
+        assert_eq!((got, e["error"]["code"].as_str()), (status, Some(code)), "{body} → {e}");
+        assert!(e["error"]["message"].as_str().unwrap().contains(field), "{body} → {e}");
     }
+    // Positive control: the same form filled in well opens a session.
+    let r = app
+        .http
+        .post(app.url("/api/v1/chat/session"))
+        .json(&json!({"email": "a@example.com", "lang": "en", "topic": "deposit"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
     let token = app.visitor_token("late@example.com", "en").await;
     let r = app
         .http
@@ -244,5 +289,5 @@ async fn offline_form_and_prechat_validation() {
     assert_eq!(t.order_id.as_deref(), Some("202611230001234"));
     let r = app.http.post(app.url("/api/v1/chat/offline")).json(&json!({"body": "x"})).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    app.cleanup().await;
 }
+on_both_backends!(offline_form_and_prechat_validation_on, offline_form_and_prechat_validation);

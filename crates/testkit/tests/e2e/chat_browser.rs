@@ -6,7 +6,9 @@
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use lifebuoy_domain::Role;
-use lifebuoy_testkit::{Backend, ChromeDriver, PASSWORD, png_bytes, screenshot_dir, spawn_app_with};
+use lifebuoy_testkit::{
+    Backend, ChromeDriver, PASSWORD, TestApp, on_both_backends, png_bytes, screenshot_dir, spawn_app_with,
+};
 use std::time::Duration;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
@@ -44,6 +46,19 @@ async fn wait_text(c: &Client, css: &str, text: &str) -> String {
     panic!("no {css} with text {text:?}; the page shows:\n{body}");
 }
 
+/// The `data-seq` of every stored message in the open thread, in page order; panics if one is there twice.
+async fn thread_seqs(c: &Client) -> Vec<String> {
+    let mut seqs = vec![];
+    for e in c.find_all(Locator::Css("#thread [data-seq]")).await.unwrap() {
+        seqs.push(e.attr("data-seq").await.unwrap().unwrap_or_default());
+    }
+    let mut unique = seqs.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seqs.len(), "a message twice in the thread: {seqs:?}");
+    seqs
+}
+
 /// Opens the widget on the page and switches into its frame, ready to type.
 async fn open_widget(c: &Client) {
     wait_css(c, "#lifebuoy-launcher").await.click().await.expect("open the widget");
@@ -62,7 +77,7 @@ async fn type_and_enter(c: &Client, css: &str, text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_widget_and_console_in_chromium() {
     let app = spawn_app_with(Backend::Sqlite, true).await;
-    app.agent("chat.agent@x.dev", "A2048", Role::AgentL1, &["support"]).await;
+    let agent_id = app.agent("chat.agent@x.dev", "A2048", Role::AgentL1, &["support"]).await;
     let driver = ChromeDriver::start().await;
 
     // The customer, signed in on the exchange as 张伟, opens the widget and asks the bot.
@@ -207,8 +222,9 @@ async fn chat_widget_and_console_in_chromium() {
     assert!(!all.contains("内部备注"), "an internal note reached the customer");
 
     // The connection drops: the widget says so, reconnects by itself, resumes without doubling anything, and
-    // what is written next still arrives.
-    let before = customer.find_all(Locator::Css("#thread [data-seq]")).await.unwrap().len();
+    // what is written next still arrives. A fresh message sent after the reconnection is stored after the
+    // resume's replay: once it shows, the thread holds exactly one message more, each sequence number once.
+    let before = thread_seqs(&customer).await.len();
     let state = customer
         .execute(
             "window.dispatchEvent(new Event('offline')); return document.getElementById('conn').className;",
@@ -218,10 +234,12 @@ async fn chat_widget_and_console_in_chromium() {
         .unwrap();
     assert!(state.as_str().unwrap_or_default().contains("is-offline"), "{state}");
     wait_css(&customer, "#conn.is-online").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(customer.find_all(Locator::Css("#thread [data-seq]")).await.unwrap().len(), before);
+    type_and_enter(&customer, "#input", "网络刚才断了一下").await;
+    wait_text(&customer, "#thread .lbw-msg.mine[data-seq] .lbw-body", "网络刚才断了一下").await;
+    assert_eq!(thread_seqs(&customer).await.len(), before + 1, "the resume doubled or dropped messages");
+    wait_text(&agent, "#thread .cc-msg[data-seq] .msg-body", "网络刚才断了一下").await;
     // The console runs the same client (chat-client.js): it too drops, comes back and doubles nothing.
-    let agent_before = agent.find_all(Locator::Css("#thread [data-seq]")).await.unwrap().len();
+    let agent_before = thread_seqs(&agent).await.len();
     let state = agent
         .execute(
             "window.dispatchEvent(new Event('offline')); return document.getElementById('conn').className;",
@@ -231,10 +249,10 @@ async fn chat_widget_and_console_in_chromium() {
         .unwrap();
     assert!(state.as_str().unwrap_or_default().contains("is-offline"), "{state}");
     wait_css(&agent, "#conn.is-online").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(agent.find_all(Locator::Css("#thread [data-seq]")).await.unwrap().len(), agent_before);
-    type_and_enter(&customer, "#input", "网络刚才断了一下").await;
-    wait_text(&agent, "#thread .cc-msg .msg-body", "网络刚才断了一下").await;
+    type_and_enter(&agent, "#input", "网络恢复了，我们继续").await;
+    wait_text(&agent, "#thread .cc-msg.from-agent[data-seq]:not(.is-pending) .msg-body", "网络恢复了").await;
+    assert_eq!(thread_seqs(&agent).await.len(), agent_before + 1, "the console's resume doubled or dropped messages");
+    wait_text(&customer, ".lbw-msg.agent .lbw-body", "网络恢复了").await;
 
     // Past chats list this one by its case number.
     wait_css(&customer, "#btn-history:not([hidden])").await.click().await.unwrap();
@@ -286,14 +304,21 @@ async fn chat_widget_and_console_in_chromium() {
     wait_css(&alex, ".lbw-msg.mine .lbw-tick.is-sent, .lbw-msg.mine .lbw-tick.is-read").await;
     let title = alex.find(Locator::Css(".lbw-title")).await.unwrap().text().await.unwrap();
     assert_eq!(title, "Live support");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The bot's answer, in English, before the picture is taken.
+    let answer = wait_text(&alex, ".lbw-msg.bot:not(.lbw-greeting) .lbw-body", "/help/en/").await;
+    assert!(answer.contains("2FA"), "{answer}");
     alex.enter_parent_frame().await.unwrap();
     shot(&alex, "chat-04b-widget-en").await;
 
     shot(&agent, "chat-07-console-ended-zh-Hans").await;
     // Availability is the agent's to set, and it is kept.
+    assert_ne!(app.store.presence(&agent_id).await.unwrap().status, "away");
     agent.find(Locator::Css("#presence")).await.unwrap().select_by_value("away").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.store.presence(&agent_id).await.unwrap().status != "away" {
+        assert!(std::time::Instant::now() < deadline, "the agent's choice of \"away\" was not stored in 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     agent.refresh().await.unwrap();
     wait_css(&agent, "#conn.is-online").await;
     let status = agent.find(Locator::Css("#presence")).await.unwrap().prop("value").await.unwrap();
@@ -332,9 +357,7 @@ async fn chat_widget_and_console_in_chromium() {
     app.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chat_pages_framing_and_loader() {
-    let app = spawn_app_with(Backend::Sqlite, true).await;
+async fn chat_pages_framing_and_loader(app: &TestApp) {
     let get = |p: &str| app.http.get(app.url(p)).send();
 
     let js = get("/widget.js").await.unwrap();
@@ -372,15 +395,13 @@ async fn chat_pages_framing_and_loader() {
     let anon = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let r = anon.get(app.url("/console/chats")).send().await.unwrap();
     assert!(r.status().is_redirection());
-    app.cleanup().await;
 }
+on_both_backends!(chat_pages_framing_and_loader_on, chat_pages_framing_and_loader, demo);
 
 /// The customer's chat window and the agents' console share one WebSocket client (`/static/chat-client.js`):
 /// both pages load it before their own script, it is served as JavaScript, and neither page script opens a
 /// socket of its own.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chat_pages_share_one_chat_client() {
-    let app = spawn_app_with(Backend::Sqlite, true).await;
+async fn chat_pages_share_one_chat_client(app: &TestApp) {
     app.agent("client.agent@x.dev", "A2049", Role::AgentL1, &["support"]).await;
     let agent = app.agent_client("client.agent@x.dev").await;
     const CLIENT: &str = r#"<script src="/static/chat-client.js" defer></script>"#;
@@ -405,5 +426,5 @@ async fn chat_pages_share_one_chat_client() {
         assert!(js.contains("LifebuoyChat.connect("), "{own} does not use the shared client");
         assert!(!js.contains("new WebSocket("), "{own} opens a socket of its own");
     }
-    app.cleanup().await;
 }
+on_both_backends!(chat_pages_share_one_chat_client_on, chat_pages_share_one_chat_client, demo);

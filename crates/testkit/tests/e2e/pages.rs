@@ -1,11 +1,9 @@
 //! The server-rendered pages: login with lockout, CSRF, languages, escaping, OpenAPI.
 
 use lifebuoy_domain::Role;
-use lifebuoy_testkit::{Backend, PASSWORD, spawn_app};
+use lifebuoy_testkit::{Backend, PASSWORD, TestApp, on_both_backends};
 
-#[tokio::test]
-async fn login_locks_after_repeated_failures() {
-    let app = spawn_app(Backend::Sqlite).await;
+async fn login_locks_after_repeated_failures(app: &TestApp) {
     app.agent("lock@x.dev", "L1", Role::AgentL1, &["support"]).await;
     let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let try_login = |pw: &'static str| {
@@ -22,29 +20,30 @@ async fn login_locks_after_repeated_failures() {
     let r =
         c.post(app.url("/console/login")).form(&[("email", "nobody@x.dev"), ("password", "x")]).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    app.cleanup().await;
 }
+on_both_backends!(login_locks_after_repeated_failures_on, login_locks_after_repeated_failures);
 
-#[tokio::test]
-async fn forms_need_the_session_token_and_pages_escape_content() {
-    let app = spawn_app(Backend::Sqlite).await;
+async fn forms_need_the_session_token_and_pages_escape_content(app: &TestApp) {
     app.agent("a@x.dev", "A7", Role::Supervisor, &["support"]).await;
     let cust = app.customer_token("mallory");
-    let (s, t) = crate::tickets::post(&app, "/api/v1/tickets", &cust, serde_json::json!({"subject": "<script>alert(1)</script>", "body": "<img src=x onerror=alert(2)>", "category": "other"})).await;
+    let (s, t) = crate::tickets::post(app, "/api/v1/tickets", &cust, serde_json::json!({"subject": "<script>alert(1)</script>", "body": "<img src=x onerror=alert(2)>", "category": "other"})).await;
     assert_eq!(s, 201);
     let id = t["id"].as_str().unwrap();
     let agent = app.agent_client("a@x.dev").await;
     let html = agent.get(app.url(&format!("/console/tickets/{id}"))).send().await.unwrap().text().await.unwrap();
     assert!(!html.contains("<script>alert(1)") && html.contains("&lt;script&gt;alert(1)"), "subject escaped");
     assert!(!html.contains("<img src=x") && html.contains("&lt;img src=x"), "body escaped");
-    // A form post without the session's token is refused and changes nothing.
+    // A form post without the session's token is refused and changes nothing. It asks for another status than
+    // the valid post below, so that neither can pass for the other.
+    let before = crate::tickets::snapshot(app, id).await;
     let r = agent
         .post(app.url(&format!("/console/tickets/{id}/action")))
-        .form(&[("_csrf", "forged"), ("op", "status"), ("value", "solved")])
+        .form(&[("_csrf", "forged"), ("op", "status"), ("value", "pending")])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+    assert_eq!(crate::tickets::snapshot(app, id).await, before, "the forged post changed the ticket");
     let csrf = html.split("name=\"_csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
     let r = agent
         .post(app.url(&format!("/console/tickets/{id}/action")))
@@ -55,12 +54,13 @@ async fn forms_need_the_session_token_and_pages_escape_content() {
     assert_eq!(r.status(), 303);
     let t = app.store.conversation(id).await.unwrap().unwrap();
     assert_eq!(t.status, "solved");
-    app.cleanup().await;
 }
+on_both_backends!(
+    forms_need_the_session_token_and_pages_escape_content_on,
+    forms_need_the_session_token_and_pages_escape_content
+);
 
-#[tokio::test]
-async fn pages_speak_three_languages() {
-    let app = spawn_app(Backend::Sqlite).await;
+async fn pages_speak_three_languages(app: &TestApp) {
     let get = |lang: &'static str| {
         let url = app.url("/portal");
         async move {
@@ -81,12 +81,10 @@ async fn pages_speak_three_languages() {
         .await
         .unwrap();
     assert!(html.contains("請問有什麼可以幫您"), "the switcher's cookie wins over Accept-Language");
-    app.cleanup().await;
 }
+on_both_backends!(pages_speak_three_languages_on, pages_speak_three_languages);
 
-#[tokio::test]
-async fn openapi_documents_every_route() {
-    let app = spawn_app(Backend::Sqlite).await;
+async fn openapi_documents_every_route(app: &TestApp) {
     let doc: serde_json::Value = reqwest::get(app.url("/api/openapi.json")).await.unwrap().json().await.unwrap();
     assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
     let src = include_str!("../../../web/src/api/mod.rs");
@@ -94,12 +92,10 @@ async fn openapi_documents_every_route() {
         let path = line.split('"').nth(1).unwrap();
         assert!(doc["paths"].get(format!("/api/v1{path}")).is_some(), "{path} is not in openapi.json");
     }
-    app.cleanup().await;
 }
+on_both_backends!(openapi_documents_every_route_on, openapi_documents_every_route);
 
-#[tokio::test]
-async fn guests_sign_in_with_an_emailed_code() {
-    let app = lifebuoy_testkit::spawn_app_with(Backend::Sqlite, true).await;
+async fn guests_sign_in_with_an_emailed_code(app: &TestApp) {
     let c = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let r: serde_json::Value = c
         .post(app.url("/api/v1/guest/code"))
@@ -136,14 +132,20 @@ async fn guests_sign_in_with_an_emailed_code() {
         .await
         .unwrap();
     assert_eq!(again.status(), 401);
-    app.cleanup().await;
+}
+on_both_backends!(guests_sign_in_with_an_emailed_code_on, guests_sign_in_with_an_emailed_code, demo);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_codes_are_mailed_over_smtp() {
+    for backend in lifebuoy_testkit::BOTH_BACKENDS {
+        guest_code_mailed_over_smtp_on(*backend).await;
+    }
 }
 
-#[tokio::test]
-async fn guest_codes_are_mailed_over_smtp() {
+async fn guest_code_mailed_over_smtp_on(backend: Backend) {
     let smtp = lifebuoy_testkit::SmtpPeer::start().await;
     let app = lifebuoy_testkit::spawn_app_full(
-        Backend::Sqlite,
+        backend,
         false,
         Some((smtp.url.clone(), "Support <support@example.com>".into())),
     )

@@ -16,6 +16,34 @@ pub async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
     (s, r.json().await.unwrap_or(Value::Null))
 }
 
+/// What a refused request must leave as it was: a ticket's status, tier, department and assignee, and the
+/// length of its timeline (internal notes included), read from the database.
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    status: String,
+    tier: String,
+    department: String,
+    assignee: Option<String>,
+    timeline: usize,
+}
+
+impl Snapshot {
+    pub fn timeline_len(&self) -> usize {
+        self.timeline
+    }
+}
+
+pub async fn snapshot(app: &TestApp, id: &str) -> Snapshot {
+    let c = app.store.conversation(id).await.unwrap().expect("the ticket");
+    Snapshot {
+        status: c.status,
+        tier: c.tier,
+        department: c.department_id,
+        assignee: c.assignee_id,
+        timeline: app.store.timeline(id, true).await.unwrap().len(),
+    }
+}
+
 fn new_ticket() -> Value {
     json!({"subject": "提币三小时未到账", "body": "USDT TRC20 withdrawal pending, tx 0xabc", "category": "withdrawal", "tx_hash": "0xabc"})
 }
@@ -74,22 +102,28 @@ async fn lifecycle_from_new_to_follow_up(app: &TestApp) {
     assert_eq!(t["status"], "open");
     let (s, t) = post(app, &format!("/api/v1/tickets/{id}/status"), &cust, json!({"status": "solved"})).await;
     assert_eq!((s, t["status"].as_str()), (200, Some("solved")));
+    let before = snapshot(app, &id).await;
     let (s, _) = post(app, &format!("/api/v1/tickets/{id}/status"), &cust, json!({"status": "closed"})).await;
     assert_eq!(s, 403, "customers cannot close");
+    assert_eq!(snapshot(app, &id).await, before, "a refused close changes nothing");
     post(app, &format!("/api/v1/tickets/{id}/messages"), &cust, json!({"body": "又没到账了"})).await;
     let (_, t) = get(app, &format!("/api/v1/tickets/{id}"), &cust).await;
     assert_eq!(t["status"], "open");
 
     // Illegal moves are refused and change nothing.
+    let before = snapshot(app, &id).await;
     let (s, e) = post(app, &format!("/api/v1/tickets/{id}/status"), &token, json!({"status": "new"})).await;
     assert_eq!((s, e["error"]["code"].as_str()), (409, Some("illegal_status_change")));
+    assert_eq!(snapshot(app, &id).await, before, "an illegal move changes nothing");
 
     // Solve, close; closed is final: the customer's reply opens a linked follow-up.
     post(app, &format!("/api/v1/tickets/{id}/status"), &token, json!({"status": "solved"})).await;
     let (s, t) = post(app, &format!("/api/v1/tickets/{id}/status"), &token, json!({"status": "closed"})).await;
     assert_eq!((s, t["status"].as_str()), (200, Some("closed")));
+    let before = snapshot(app, &id).await;
     let (s, _) = post(app, &format!("/api/v1/tickets/{id}/messages"), &token, json!({"body": "too late"})).await;
     assert_eq!(s, 409, "agents cannot write on a closed case");
+    assert_eq!(snapshot(app, &id).await, before, "the refused reply is not stored");
     let (s, out) = post(app, &format!("/api/v1/tickets/{id}/messages"), &cust, json!({"body": "still missing!"})).await;
     assert_eq!((s, out["outcome"].as_str()), (201, Some("follow_up")), "{out}");
     assert_eq!(out["conversation"]["follow_up_of"].as_str(), Some(id.as_str()));
@@ -113,6 +147,7 @@ async fn transfer_escalate_merge(app: &TestApp) {
     let (_, b) = post(app, "/api/v1/tickets", &cust, new_ticket()).await;
     let (a, b) = (a["id"].as_str().unwrap().to_string(), b["id"].as_str().unwrap().to_string());
 
+    let before = snapshot(app, &a).await;
     let (s, _) =
         post(app, &format!("/api/v1/tickets/{a}/transfer"), &token, json!({"department": "finance", "reason": ""}))
             .await;
@@ -121,6 +156,7 @@ async fn transfer_escalate_merge(app: &TestApp) {
         post(app, &format!("/api/v1/tickets/{a}/transfer"), &token, json!({"department": "nowhere", "reason": "x"}))
             .await;
     assert_eq!(s, 422, "unknown department");
+    assert_eq!(snapshot(app, &a).await, before, "refused transfers change nothing");
     let (s, t) = post(
         app,
         &format!("/api/v1/tickets/{a}/transfer"),
@@ -135,8 +171,11 @@ async fn transfer_escalate_merge(app: &TestApp) {
             post(app, &format!("/api/v1/tickets/{a}/escalate"), &token, json!({"reason": "customer lost funds"})).await;
         assert_eq!((s, t["tier"].as_str()), (200, Some(want)));
     }
+    let before = snapshot(app, &a).await;
+    assert_eq!((before.department.as_str(), before.tier.as_str()), ("finance", "supervisor"));
     let (s, _) = post(app, &format!("/api/v1/tickets/{a}/escalate"), &token, json!({"reason": "again"})).await;
     assert_eq!(s, 409, "nothing above supervisor");
+    assert_eq!(snapshot(app, &a).await, before, "a refused escalation changes nothing");
 
     let case_a = get(app, &format!("/api/v1/tickets/{a}"), &token).await.1["case_number"].as_str().unwrap().to_string();
     let (s, t) = post(app, &format!("/api/v1/tickets/{b}/merge"), &token, json!({"into": case_a})).await;
@@ -150,9 +189,15 @@ async fn transfer_escalate_merge(app: &TestApp) {
     // Another customer's case cannot be merged in.
     let other = app.customer_token("u-other");
     let (_, c) = post(app, "/api/v1/tickets", &other, new_ticket()).await;
-    let (s, _) =
-        post(app, &format!("/api/v1/tickets/{}/merge", c["id"].as_str().unwrap()), &token, json!({"into": a})).await;
+    let c = c["id"].as_str().unwrap().to_string();
+    let (before_a, before_c) = (snapshot(app, &a).await, snapshot(app, &c).await);
+    let (s, _) = post(app, &format!("/api/v1/tickets/{c}/merge"), &token, json!({"into": a})).await;
     assert_eq!(s, 422);
+    assert_eq!(
+        (snapshot(app, &a).await, snapshot(app, &c).await),
+        (before_a, before_c),
+        "a refused merge changes nothing"
+    );
 
     // Fields and tags, with an event.
     let r = app
@@ -275,10 +320,29 @@ async fn attachments_checked_by_content(app: &TestApp) {
     assert_eq!(s, 422);
     let (s, _) = post(app, "/api/v1/tickets", &cust, again).await;
     assert_eq!(s, 422);
-    // Content-addressed: one file on disk for the same bytes.
-    upload("again.png", "image/png", png_bytes()).await;
+    // Content-addressed: the same bytes uploaded again are a new attachment on the same file (one file on
+    // disk), and that attachment serves the bytes once linked.
+    let (s, again) = upload("again.png", "image/png", png_bytes()).await;
+    assert_eq!(s, 201, "{again}");
+    assert_eq!(again["sha256"], a["sha256"], "the same digest: {again} {a}");
+    assert!(again["sha256"].as_str().is_some_and(|d| d.len() == 64), "{again}");
+    assert_ne!(again["id"], a["id"], "a new attachment");
     let files: usize = walk(&app.dir.join("files"));
     assert_eq!(files, 1);
+    let mut t2 = new_ticket();
+    t2["attachment_ids"] = json!([again["id"]]);
+    let (s, t2) = post(app, "/api/v1/tickets", &cust, t2).await;
+    assert_eq!(s, 201, "{t2}");
+    let staff = app.integration_token().await;
+    let r = app
+        .http
+        .get(app.url(&format!("/api/v1/attachments/{}", again["id"].as_str().unwrap())))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "staff download the deduplicated attachment");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png_bytes());
 }
 on_both_backends!(attachments_checked_by_content_on, attachments_checked_by_content);
 

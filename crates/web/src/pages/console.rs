@@ -42,7 +42,7 @@ async fn login_form(State(state): State<AppState>, MaybeCaller(caller): MaybeCal
     }
     let lang = i18n::negotiate(&headers, None);
     let base = Base::new(&state, lang, None, "console", "/console/login");
-    render(&state, "console_login.html", &base, minijinja::context! {})
+    render(&state, "console_login.html", &base, minijinja::context! { email => "" })
 }
 
 #[derive(Deserialize)]

@@ -37,11 +37,17 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// The template environment: autoescaping on for HTML, a `fill` filter for `{name}` placeholders in strings,
-/// and `dt` for times.
+/// and `dt` for times. A missing variable renders as nothing.
 pub fn templates() -> minijinja::Environment<'static> {
+    templates_with(minijinja::UndefinedBehavior::Chainable)
+}
+
+/// [`templates`] with the given treatment of undefined variables (`SemiStrict` in tests: printing or iterating
+/// a missing variable is an error, testing it in an `if` is not).
+pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env.set_undefined_behavior(undefined);
     for (name, src) in
         TEMPLATES.iter().chain(chat_pages::TEMPLATES).chain(help_pages::TEMPLATES).chain(jobs_console::TEMPLATES)
     {
