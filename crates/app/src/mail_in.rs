@@ -51,13 +51,12 @@ pub async fn receive(app: &App, raw: &[u8]) -> AppResult<Received> {
     let from = msg.from().and_then(|a| a.first());
     let sender = from.and_then(|a| a.address()).map(|a| a.trim().to_lowercase());
     let name = from.and_then(|a| a.name()).map(str::to_string);
-    let refuse = |reason: &str| reason.to_string();
     let why = if sender.is_none() {
-        Some(refuse("no sender address"))
+        Some("no sender address".to_string())
     } else if let Some(v) = header_text(&msg, "Auto-Submitted").filter(|v| !v.eq_ignore_ascii_case("no")) {
         Some(format!("automatic mail (Auto-Submitted: {v})"))
     } else if header_text(&msg, "X-Autoreply").is_some() || header_text(&msg, "X-Autorespond").is_some() {
-        Some(refuse("automatic reply (X-Autoreply)"))
+        Some("automatic reply (X-Autoreply)".to_string())
     } else if let Some(v) = header_text(&msg, "Precedence")
         .filter(|v| ["bulk", "junk", "list", "auto_reply"].contains(&v.to_ascii_lowercase().as_str()))
     {
@@ -65,16 +64,16 @@ pub async fn receive(app: &App, raw: &[u8]) -> AppResult<Received> {
     } else if msg.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
     }) {
-        Some(refuse("delivery status report"))
+        Some("delivery status report".to_string())
     } else if sender.as_deref().is_some_and(|s| {
         let local = s.split('@').next().unwrap_or_default();
         local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster")
     }) {
-        Some(refuse("bounce (from the mail system)"))
+        Some("bounce (from the mail system)".to_string())
     } else if sender.is_some() && sender == app.mailer.support_address() {
-        Some(refuse("from the support address itself (a loop)"))
+        Some("from the support address itself (a loop)".to_string())
     } else if lifebuoy_domain::Email::parse(sender.as_deref().unwrap_or_default()).is_err() {
-        Some(refuse("the sender's address is not valid"))
+        Some("the sender's address is not valid".to_string())
     } else {
         None
     };

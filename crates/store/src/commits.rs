@@ -36,8 +36,6 @@ impl Entry {
 pub struct Committed {
     pub conversation_id: String,
     pub kind: ConversationKind,
-    /// The conversation's last sequence number after the write.
-    pub last_seq: i64,
     /// The entries, in sequence order.
     pub entries: Vec<Entry>,
     /// The message of the write, whole, where the write had it whole (the chat message path): a listener that
@@ -100,7 +98,6 @@ impl Store {
         self.emit(Committed {
             conversation_id: c.id.clone(),
             kind: ConversationKind::parse(&c.kind).unwrap_or(ConversationKind::Ticket),
-            last_seq: c.last_seq,
             entries,
             message: message.cloned(),
         });

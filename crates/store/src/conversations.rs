@@ -778,7 +778,7 @@ impl Store {
         }
         match f.kind {
             // The ticket queue holds every case a customer filed, whichever way it came: the form or a mail.
-            Some(ConversationKind::Ticket) => w.push("kind IN ('ticket', 'email')".to_string()),
+            Some(ConversationKind::Ticket) => w.push(crate::rows::CASE_KINDS_SQL.to_string()),
             Some(v) => {
                 let x = p(&mut b, Bind::Text(v.as_str().into()));
                 w.push(format!("kind = {x}"));
@@ -1177,7 +1177,6 @@ impl Store {
             self.emit(crate::Committed {
                 conversation_id: c.id.clone(),
                 kind: ConversationKind::parse(&c.kind).unwrap_or(ConversationKind::Ticket),
-                last_seq: c.last_seq,
                 entries: Vec::new(),
                 message: None,
             });

@@ -56,6 +56,9 @@ pub struct Conversation {
     pub appended: Vec<crate::Entry>,
 }
 
+/// The kinds that are cases a customer filed (the ticket queue and the ticket index hold these), as SQL.
+pub(crate) const CASE_KINDS_SQL: &str = "kind IN ('ticket', 'email')";
+
 pub(crate) const CONVERSATION_COLS: &str = "id, kind, case_number, customer_id, subject, status, priority, \
     category, department_id, assignee_id, tier, lang, order_id, tx_hash, asset, amount, merged_into, follow_up_of, \
     last_seq, created_at, updated_at, solved_at, closed_at";

@@ -2,7 +2,7 @@
 //! the store; it hears of changes through the post-commit stream ([`Store::on_commit`]) and reads here what it
 //! (re)builds from.
 
-use crate::rows::CONVERSATION_COLS;
+use crate::rows::{CASE_KINDS_SQL, CONVERSATION_COLS};
 use crate::{Conversation, Result, Store, on_read};
 
 /// A ticket with the text of its messages, as the search index reads it.
@@ -18,7 +18,7 @@ impl Store {
     /// full rebuild of the search index.
     pub async fn ticket_texts(&self, after_id: Option<&str>, limit: usize) -> Result<Vec<TicketText>> {
         let sql = format!(
-            "SELECT {CONVERSATION_COLS} FROM conversations WHERE kind IN ('ticket', 'email') AND id > $1 ORDER BY id LIMIT $2"
+            "SELECT {CONVERSATION_COLS} FROM conversations WHERE {CASE_KINDS_SQL} AND id > $1 ORDER BY id LIMIT $2"
         );
         let after = after_id.unwrap_or("");
         let limit = limit.clamp(1, 1000) as i64;
@@ -39,7 +39,7 @@ impl Store {
         for chunk in ids.chunks(200) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT {CONVERSATION_COLS} FROM conversations WHERE kind IN ('ticket', 'email') AND id IN ({})",
+                "SELECT {CONVERSATION_COLS} FROM conversations WHERE {CASE_KINDS_SQL} AND id IN ({})",
                 marks.join(", ")
             );
             let convs: Vec<Conversation> = on_read!(self, |pool| {

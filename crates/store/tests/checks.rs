@@ -77,16 +77,7 @@ async fn unknown_values_are_refused_by_the_database() {
         // A case and a chat to change.
         let cust = store.upsert_exchange_customer("u-checks", None, None, None).await.unwrap();
         let chat = store
-            .start_chat(&lifebuoy_store::NewChat {
-                customer_id: cust.id.clone(),
-                lang: Lang::En,
-                department: "support".into(),
-                category: Category::Deposit,
-                topic: None,
-                body: "hello".into(),
-                client_id: None,
-                attachment_ids: vec![],
-            })
+            .start_chat(&lifebuoy_testkit::deposit_chat(&cust.id, "hello", None))
             .await
             .unwrap();
         let cid = chat.conversation.id.clone();

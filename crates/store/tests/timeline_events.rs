@@ -3,7 +3,7 @@
 //! `internal` columns exactly what the event says (the stored form the API, pages and widgets read).
 
 use lifebuoy_domain::{AgentNo, Category, ConversationKind, Event, FieldChange, Lang, Priority, Role, Status, Tier};
-use lifebuoy_store::{Actor, NewAgent, NewChat, NewTicket, ReplyOutcome, Store, TicketChange, TimelineItem};
+use lifebuoy_store::{Actor, NewAgent, NewTicket, ReplyOutcome, Store, TicketChange, TimelineItem};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -131,20 +131,7 @@ async fn every_kind(store: Store) {
     );
 
     // A chat from the bot to an agent, to another department, ended, and made a ticket.
-    let chat = store
-        .start_chat(&NewChat {
-            customer_id: cust.id.clone(),
-            lang: Lang::En,
-            department: "support".into(),
-            category: Category::Deposit,
-            topic: None,
-            body: "hello".into(),
-            client_id: None,
-            attachment_ids: vec![],
-        })
-        .await
-        .unwrap()
-        .conversation;
+    let chat = store.start_chat(&lifebuoy_testkit::deposit_chat(&cust.id, "hello", None)).await.unwrap().conversation;
     store.chat_handover(&chat.id, &customer, "asked").await.unwrap().expect("with the bot");
     store.set_presence(&agent.id, "online", Some(5)).await.unwrap();
     assert_eq!(store.route_chat(&chat.id).await.unwrap(), Some(agent.id.clone()));

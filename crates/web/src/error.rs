@@ -93,16 +93,17 @@ impl IntoResponse for ApiError {
 /// console), in their language: the translation of its stable code (`errors.<code>` in `i18n/`), with the
 /// field and reason for a refused input. Codes without a translation fall back to the error's own English text.
 pub fn human_message(lang: lifebuoy_domain::Lang, e: &lifebuoy_app::AppError) -> String {
-    use lifebuoy_app::AppError as E;
-    let code = e.code();
+    translate(lang, e.code(), &e.to_string())
+}
+
+/// The sentence for an error code in a language (`errors.<code>`), with `detail` (the error's own English
+/// text: a refused field and its reason) where the sentence has a `{detail}`; `detail` itself for a code
+/// without a translation.
+pub fn translate(lang: lifebuoy_domain::Lang, code: &str, detail: &str) -> String {
     let key = format!("errors.{code}");
-    let text = crate::i18n::t(lang, &key);
-    if text == key {
-        return e.to_string();
-    }
-    match e {
-        E::Invalid { .. } | E::Domain(_) => text.replace("{detail}", &e.to_string()),
-        _ => text,
+    match crate::i18n::t(lang, &key) {
+        t if t == key => detail.to_string(),
+        t => t.replace("{detail}", detail),
     }
 }
 

@@ -126,12 +126,7 @@ fn internal(e: minijinja::Error) -> Response {
 /// An error shown as a page, in the reader's language.
 pub fn error_page(state: &AppState, lang: Lang, caller: Option<&Caller>, e: ApiError) -> Response {
     let base = Base::new(state, lang, caller, "portal", "");
-    // The code's sentence in the reader's language; a refused input keeps its field and reason.
-    let key = format!("errors.{}", e.code);
-    let message = match crate::i18n::t(lang, &key) {
-        t if t == key => e.message,
-        t => t.replace("{detail}", &e.message),
-    };
+    let message = crate::error::translate(lang, e.code, &e.message);
     let mut r = render(state, "error.html", &base, minijinja::context! { code => e.code, message => message });
     *r.status_mut() = e.status;
     if let Some(s) = e.retry_after_s {
