@@ -14,6 +14,7 @@ pub mod knowledge;
 pub mod mail;
 pub mod mail_in;
 pub mod mail_out;
+pub mod notify;
 pub mod ticket_search;
 pub mod tickets;
 
@@ -33,6 +34,11 @@ impl App {
         registry.register(mail_out::REPLY, move |job, ctx| {
             let app = app.clone();
             async move { mail_out::send_reply(&app, job, ctx).await }
+        })?;
+        let app = self.clone();
+        registry.register(notify::JOB, move |job, ctx| {
+            let app = app.clone();
+            async move { notify::run(&app, job, ctx).await }
         })?;
         let runner = jobs::Runner::start(self.store.clone(), registry, jobs::RunnerOptions::default())?;
         jobs::builtin::schedule(&self.store).await?;
@@ -55,6 +61,8 @@ pub struct App {
     /// The agents' ticket search: this node's ticket index (in memory unless [`App::with_ticket_index_in`]
     /// put it on disk), built and kept in step by [`App::load_tickets`].
     pub tickets: Arc<ticket_search::TicketSearch>,
+    /// Where customers reach this desk (`--public-url`), for links in mail; `http://localhost:8080` unset.
+    pub public_url: Option<String>,
 }
 
 impl App {
@@ -64,6 +72,7 @@ impl App {
         let hub = chat::Hub::new();
         chat::feed::attach(&store, &hub);
         store.add_outbox_rule(mail_out::outbox_rule);
+        store.add_outbox_rule(notify::outbox_rule);
         App {
             store,
             files,
@@ -72,7 +81,13 @@ impl App {
             hub,
             kb_sync: Default::default(),
             tickets: Arc::new(ticket_search::TicketSearch::in_ram().expect("an in-memory index opens")),
+            public_url: None,
         }
+    }
+
+    /// The desk's public address, without a trailing slash: where links in mail point.
+    pub fn public_url(&self) -> String {
+        self.public_url.as_deref().unwrap_or("http://localhost:8080").trim_end_matches('/').to_string()
     }
 
     /// Puts the ticket index on disk, in a directory of this node's own under `root` (call before

@@ -84,17 +84,24 @@ pub async fn send_reply(app: &App, job: Job, _ctx: JobContext) -> Result<JobOutc
     if !refs.is_empty() {
         b = b.references(refs.join(" "));
     }
+    let code = app.store.anti_phishing_code(&customer.id).await?;
     let mail = b
-        .body(reply_text(lang, &case, &m.body))
+        .body(with_footer(lang, code.as_deref(), &case, &m.body))
         .map_err(|e| JobFailure::permanent(format!("the mail does not build: {e}")))?;
     app.mailer.send_now(mail).await.map_err(|e| JobFailure::retry(format!("the relay refused the mail: {e}")))?;
     app.store.record_mail(&own, &c.id, "out", Some(&m.id)).await?;
     Ok(JobOutcome::done().record(json!({"message_id": own})))
 }
 
-/// The text of a reply by mail, in the case's language: the reply, then how to answer and what support never
+/// A mail's text with the customer's anti-phishing code above it (the phrase the customer chose on the
+/// exchange: a phishing copy cannot know it) and, below, the case number, how to answer and what support never
 /// asks for.
-pub fn reply_text(lang: Lang, case: &str, body: &str) -> String {
+pub fn with_footer(lang: Lang, anti_phishing_code: Option<&str>, case: &str, body: &str) -> String {
+    let code = anti_phishing_code.map(|c| match lang {
+        Lang::ZhHans => format!("防钓鱼码：{c}\n（只有来自官方的邮件才会显示您设置的防钓鱼码）\n\n"),
+        Lang::ZhHant => format!("防釣魚碼：{c}\n（只有來自官方的郵件才會顯示您設定的防釣魚碼）\n\n"),
+        Lang::En => format!("Anti-phishing code: {c}\n(only genuine mail from us shows the code you set)\n\n"),
+    });
     let footer = match lang {
         Lang::ZhHans => {
             format!("工单编号：{case}\n直接回复本邮件即可补充信息。客服绝不会向您索要密码、验证码、助记词或私钥。")
@@ -107,5 +114,5 @@ pub fn reply_text(lang: Lang, case: &str, body: &str) -> String {
              verification code, your recovery phrase or a private key."
         ),
     };
-    format!("{body}\n\n--\n{footer}\n")
+    format!("{}{body}\n\n--\n{footer}\n", code.unwrap_or_default())
 }

@@ -193,8 +193,10 @@ async fn jobs_of_a_killed_node_run_after_their_lease() {
         let exhausted = NewJob::new("t.work", &json!({})).max_attempts(1);
         s.enqueue_jobs(&[j.clone(), exhausted.clone()]).await.unwrap();
         let lease = Duration::from_millis(800);
-        assert_eq!(s.claim_jobs("killed-node", &[], 10, lease).await.unwrap().len(), 2);
+        // Taken before the claim: the lease starts during the claim, so it ends no earlier than this + lease
+        // (taken after, a claim slowed by a busy machine would make the bound too strict).
         let claimed_at = now_ms();
+        assert_eq!(s.claim_jobs("killed-node", &[], 10, lease).await.unwrap().len(), 2);
         let runs: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
         let runner = start(&s, "t.work", flaky(runs.clone(), 0), opts("node-b"));
         let done = wait_state(&s, &j.id, "done").await;

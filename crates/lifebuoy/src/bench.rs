@@ -217,6 +217,7 @@ async fn tickets(
                         name: Some(format!("Bench {i}")),
                         lang: Some("zh-CN".into()),
                         exp,
+                        anti_phishing_code: None,
                     },
                 )
             })
@@ -312,6 +313,7 @@ async fn queue(n: usize, database: Option<String>, iterations: usize) -> anyhow:
                 let prio = ["low", "normal", "normal", "normal", "high", "urgent"][(rng.next() % 6) as usize];
                 Conversation {
                     appended: Vec::new(),
+                    enqueued: false,
                     id: format!("{:016x}{:016x}", created, k),
                     kind: ConversationKind::Ticket.as_str().into(),
                     case_number: Some(format!("LB-BENCH-{k:08}")),

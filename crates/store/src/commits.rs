@@ -19,8 +19,8 @@ pub enum Entry {
     /// A message (or internal note), by id, with its author's kind (`customer`, `agent`, `bot`, `system`,
     /// `integration`); `attachments` is how many files it carries.
     Message { seq: i64, id: String, internal: bool, author: &'static str, attachments: usize },
-    /// An event, typed.
-    Event { seq: i64, internal: bool, event: lifebuoy_domain::Event },
+    /// An event, typed, with its actor's kind (`customer`, `agent`, `bot`, `system`, `integration`).
+    Event { seq: i64, internal: bool, by: &'static str, event: lifebuoy_domain::Event },
 }
 
 impl Entry {
@@ -60,6 +60,35 @@ pub type OutboxRule = Arc<dyn Fn(&Conversation, &[Entry]) -> Vec<crate::NewJob> 
 #[derive(Default)]
 pub(crate) struct Outbox(RwLock<Vec<OutboxRule>>);
 
+impl Outbox {
+    /// The jobs the rules ask for, for conversations as a write is about to commit them.
+    pub(crate) fn jobs(&self, written: &[&Conversation]) -> Vec<crate::NewJob> {
+        let r = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let mut jobs = Vec::new();
+        for c in written.iter().filter(|c| !c.appended.is_empty()) {
+            for rule in r.iter() {
+                jobs.extend(rule(c, &c.appended));
+            }
+        }
+        jobs
+    }
+}
+
+/// Inside a write's transaction (`$tx`, a connection or transaction), after its timeline rows: inserts the jobs
+/// the outbox rules ask for the conversations written, and marks them [`Conversation::enqueued`] so that
+/// [`Store::committed`] wakes the job runners once the transaction has committed. `$outbox` is the store's
+/// `Arc<Outbox>` (cloned into writes that run on the group-commit writer).
+macro_rules! enqueue_outbox {
+    ($outbox:expr, $tx:expr, $($c:expr),+ $(,)?) => {{
+        let jobs = $outbox.jobs(&[$(&$c),+]);
+        if !jobs.is_empty() {
+            $crate::jobs::insert_jobs(&mut *$tx, &jobs, $crate::now_ms()).await?;
+            $($c.enqueued = true;)+
+        }
+    }};
+}
+pub(crate) use enqueue_outbox;
+
 impl Store {
     /// Calls `f` after every committed write that appended to a timeline: a new case or chat, a message or
     /// note, a status change, an assignment, a transfer, an escalation, a merge (once per conversation), a
@@ -69,28 +98,20 @@ impl Store {
         l.push(Arc::new(f));
     }
 
-    /// Adds an outbox rule (see [`OutboxRule`]). Case writes (new cases, replies and notes, changes, merges)
-    /// apply the rules; the chat message hot path does not (a chat's effects follow its events).
+    /// Adds an outbox rule (see [`OutboxRule`]). Every write that appends to a timeline applies the rules (new
+    /// cases and chats, replies and notes, changes, merges, chat transitions, chat-to-ticket) but the chat
+    /// message hot path (a chat's effects follow its events, such as its end).
     pub fn add_outbox_rule(&self, f: impl Fn(&Conversation, &[Entry]) -> Vec<crate::NewJob> + Send + Sync + 'static) {
         let mut r = self.outbox.0.write().unwrap_or_else(|p| p.into_inner());
         r.push(Arc::new(f));
     }
 
-    /// The jobs the outbox rules ask for, for conversations as a write is about to commit them.
-    pub(crate) fn outbox_jobs(&self, written: &[&Conversation]) -> Vec<crate::NewJob> {
-        let r = self.outbox.0.read().unwrap_or_else(|p| p.into_inner());
-        let mut jobs = Vec::new();
-        for c in written.iter().filter(|c| !c.appended.is_empty()) {
-            for rule in r.iter() {
-                jobs.extend(rule(c, &c.appended));
-            }
-        }
-        jobs
-    }
-
     /// Hands what a committed write appended to `c` (its [`Conversation::appended`]) to the listeners, with the
     /// message when the write has it whole. Nothing appended, nothing said.
     pub(crate) fn committed(&self, c: &mut Conversation, message: Option<&Message>) {
+        if std::mem::take(&mut c.enqueued) {
+            self.wake_runners();
+        }
         if c.appended.is_empty() {
             return;
         }

@@ -276,6 +276,7 @@ macro_rules! push_event {
         $conv.appended.push($crate::Entry::Event {
             seq: $conv.last_seq,
             internal: event.internal(),
+            by: $actor.kind(),
             event: event.clone(),
         });
     }};
@@ -391,6 +392,7 @@ macro_rules! insert_conversation {
             solved_at: None,
             closed_at: None,
             appended: Vec::new(),
+            enqueued: false,
         };
         let r = sqlx::query(
             "INSERT INTO conversations (id, kind, case_number, customer_id, subject, status, priority, priority_rank, \
@@ -615,14 +617,16 @@ impl Store {
             crate::Db::Sqlite { group, .. } => {
                 let actor = actor.clone();
                 let idem = idem.map(|(p, k, h)| (p.to_string(), k.to_string(), h.to_string()));
+                let outbox = self.outbox.clone();
                 group
                     .run(move |conn| {
-                        let (t, actor, idem) = (t.clone(), actor.clone(), idem.clone());
+                        let (t, actor, idem, outbox) = (t.clone(), actor.clone(), idem.clone(), outbox.clone());
                         Box::pin(async move {
-                            let (conv, _mid) = insert_conversation!(conn, t, actor, None::<String>);
+                            let (mut conv, _mid) = insert_conversation!(conn, t, actor, None::<String>);
                             if let Some((principal, key, hash)) = &idem {
                                 crate::idempotency::remember!(conn, principal, key, hash, &conv.id);
                             }
+                            crate::commits::enqueue_outbox!(outbox, conn, conv);
                             Ok(conv)
                         })
                     })
@@ -631,10 +635,11 @@ impl Store {
             crate::Db::Postgres(pool) => {
                 async {
                     let mut tx = pool.begin().await?;
-                    let (conv, _mid) = insert_conversation!(tx, t, actor, None::<String>);
+                    let (mut conv, _mid) = insert_conversation!(tx, t, actor, None::<String>);
                     if let Some((principal, key, hash)) = idem {
                         crate::idempotency::remember!(tx, principal, key, hash, &conv.id);
                     }
+                    crate::commits::enqueue_outbox!(self.outbox, tx, conv);
                     tx.commit().await?;
                     Ok(conv)
                 }
@@ -913,6 +918,7 @@ impl Store {
                     .ok_or_else(|| Invalid::new("department", "no such department"))?;
             }
             save_conversation!(tx, c);
+            crate::commits::enqueue_outbox!(self.outbox, tx, c);
             tx.commit().await?;
             Ok(c)
         })
@@ -964,6 +970,7 @@ impl Store {
             push_event!(tx, dst, actor, &from);
             save_conversation!(tx, src);
             save_conversation!(tx, dst);
+            crate::commits::enqueue_outbox!(self.outbox, tx, src, dst);
             tx.commit().await?;
             Ok((src, dst))
         })
@@ -1099,14 +1106,10 @@ impl Store {
             if let Some((principal, key, hash)) = idem {
                 crate::idempotency::remember!(tx, principal, key, hash, &mid);
             }
-            let jobs = self.outbox_jobs(&written.iter().collect::<Vec<_>>());
-            if !jobs.is_empty() {
-                crate::jobs::insert_jobs(&mut *tx, &jobs, now).await?;
+            for c in written.iter_mut() {
+                crate::commits::enqueue_outbox!(self.outbox, tx, (*c));
             }
             tx.commit().await?;
-            if !jobs.is_empty() {
-                self.wake_runners();
-            }
             Ok((mid, written))
         }
         .await);
@@ -1202,6 +1205,7 @@ mod tests {
     fn conv() -> Conversation {
         Conversation {
             appended: Vec::new(),
+            enqueued: false,
             id: "c1".into(),
             kind: "ticket".into(),
             case_number: Some("LB-260101-0001".into()),

@@ -11,6 +11,7 @@ mod idempotency;
 mod jobs;
 mod kb;
 mod mail;
+mod notifications;
 pub mod routing;
 mod rows;
 mod throttle;
@@ -36,6 +37,7 @@ pub use kb::{
     KbSynonymGroup, KbTranslation, KbVersion, KbVoteCount, clean_article, split_keywords, valid_slug,
 };
 pub use mail::{MailRecord, MailRejection};
+pub use notifications::{CaseRating, NewNotification, Notification, StoredTemplate};
 pub use rows::{Conversation, Department, Event, Message};
 pub use throttle::Throttled;
 pub use ticket_text::TicketText;

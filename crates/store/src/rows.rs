@@ -54,6 +54,11 @@ pub struct Conversation {
     #[sqlx(skip)]
     #[serde(skip)]
     pub appended: Vec<crate::Entry>,
+    /// Whether the write that returned this value enqueued jobs (the outbox): the runners are woken after it
+    /// commits.
+    #[sqlx(skip)]
+    #[serde(skip)]
+    pub enqueued: bool,
 }
 
 /// The kinds that are cases a customer filed (the ticket queue and the ticket index hold these), as SQL.

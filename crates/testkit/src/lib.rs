@@ -284,6 +284,7 @@ pub fn identity_token(sub: &str, lang: &str, ttl_s: i64) -> String {
             name: Some(format!("Customer {sub}")),
             lang: Some(lang.into()),
             exp: chrono::Utc::now().timestamp() + ttl_s,
+            anti_phishing_code: None,
         },
     )
 }

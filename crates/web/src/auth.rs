@@ -22,6 +22,10 @@ pub struct IdentityClaims {
     pub name: Option<String>,
     pub lang: Option<String>,
     pub exp: i64,
+    /// The phrase the customer chose on the exchange against phishing, printed in every mail Lifebuoy sends
+    /// them (absent: none set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anti_phishing_code: Option<String>,
 }
 
 /// The longest an identity token may live unless configured otherwise: 24 hours.
@@ -213,21 +217,24 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Cal
 pub async fn customer_from_claims(state: &AppState, c: &IdentityClaims) -> Result<lifebuoy_store::Customer, ApiError> {
     let lang = c.lang.as_deref().and_then(lifebuoy_domain::Lang::from_tag).map(|l| l.as_str());
     let sub = c.sub.trim();
-    let same = |k: &lifebuoy_store::Customer| {
-        k.email.as_deref() == c.email.as_deref() && k.name.as_deref() == c.name.as_deref() && k.lang.as_deref() == lang
+    let code = c.anti_phishing_code.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let same = |(k, kc): &(lifebuoy_store::Customer, Option<String>)| {
+        k.email.as_deref() == c.email.as_deref()
+            && k.name.as_deref() == c.name.as_deref()
+            && k.lang.as_deref() == lang
+            && kc.as_deref() == code
     };
-    if let Some(k) = state.customers.lock().ok().and_then(|m| m.get(sub).cloned())
-        && same(&k)
-    {
+    if let Some((k, _)) = state.customers.lock().ok().and_then(|m| m.get(sub).cloned()).filter(same) {
         return Ok(k);
     }
     let k = state.store.upsert_exchange_customer(sub, c.email.as_deref(), c.name.as_deref(), lang).await?;
+    state.store.set_anti_phishing_code(&k.id, code).await?;
     if let Ok(mut m) = state.customers.lock() {
         // A bounded cache: cleared whole when full, it only saves a read on the next request.
         if m.len() >= 100_000 {
             m.clear();
         }
-        m.insert(sub.to_string(), k.clone());
+        m.insert(sub.to_string(), (k.clone(), code.map(str::to_string)));
     }
     Ok(k)
 }

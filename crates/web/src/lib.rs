@@ -76,7 +76,8 @@ pub struct AppState {
     pub templates: Arc<minijinja::Environment<'static>>,
     pub config: Arc<WebConfig>,
     /// Customers seen by identity token, keyed by the exchange's user id: spares a database read per request.
-    pub customers: Arc<std::sync::Mutex<std::collections::HashMap<String, lifebuoy_store::Customer>>>,
+    /// With the anti-phishing code the token carried.
+    pub customers: Arc<std::sync::Mutex<std::collections::HashMap<String, (lifebuoy_store::Customer, Option<String>)>>>,
     /// Per-address request limits ([`security::rate_limit`]).
     pub limits: Arc<security::RateLimits>,
 }
@@ -104,8 +105,10 @@ impl AppState {
             }),
             None => mailer,
         };
+        let mut app = App::new(store, files, mailer);
+        app.public_url = config.public_url.clone();
         AppState {
-            app: App::new(store, files, mailer),
+            app,
             identity: auth::IdentityVerifier::new(config.identity_secret.as_deref()).with_rules(
                 config.identity_issuer.as_deref(),
                 config.identity_audience.as_deref(),

@@ -13,6 +13,17 @@
     }
   });
 
+  // The unread count of the customer's messages (站内信) beside "Messages" in the portal's menu.
+  var badge = document.getElementById("nav-unread");
+  if (badge && window.fetch) {
+    fetch("/api/v1/notifications?limit=1", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) {
+        if (j && j.unread > 0) { badge.textContent = j.unread > 99 ? "99+" : String(j.unread); badge.hidden = false; }
+      })
+      .catch(function () {});
+  }
+
   document.querySelectorAll("[data-back]").forEach(function (a) {
     a.addEventListener("click", function (e) { e.preventDefault(); history.back(); });
   });

@@ -39,11 +39,12 @@
   function toParent(msg) { if (embedded) window.parent.postMessage(msg, "*"); }
 
   // ---- views ----
-  var views = ["prechat", "history", "offline", "chat"];
+  var views = ["prechat", "history", "inbox", "offline", "chat"];
   function show(name) {
     views.forEach(function (v) { $("view-" + v).hidden = v !== name; });
     $("conn").hidden = !session;
     $("btn-history").hidden = !session || name === "prechat";
+    $("btn-inbox").hidden = !session || session.kind !== "identified" || name === "prechat";
     updateChrome();
     if (name === "chat") scrollDown(true);
   }
@@ -599,6 +600,47 @@
     send(f);
   });
 
+  // Messages (站内信): what support told this customer about their requests, with the unread count on the bell.
+  function refreshInbox(then) {
+    if (!session || session.kind !== "identified") return;
+    authFetch("/api/v1/notifications?limit=30").then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
+      if (!j) return;
+      var badge = $("inbox-count");
+      badge.hidden = !(j.unread > 0);
+      badge.textContent = j.unread > 99 ? "99+" : String(j.unread);
+      $("btn-inbox").title = j.unread > 0 ? t("inbox_unread", { n: j.unread }) : t("inbox");
+      if (then) then(j.items || []);
+    }).catch(function () {});
+  }
+  $("btn-inbox").addEventListener("click", function () {
+    $("inbox-list").textContent = "";
+    $("inbox-list").appendChild(el("li", "lbw-muted", "…"));
+    show("inbox");
+    refreshInbox(function (items) {
+      var ul = $("inbox-list");
+      ul.textContent = "";
+      if (!items.length) { ul.appendChild(el("li", "lbw-muted", t("inbox_empty"))); return; }
+      items.forEach(function (n) {
+        var li = el("li", "lbw-note" + (n.read ? "" : " unread"));
+        var d = el("details");
+        var s = el("summary");
+        s.appendChild(el("strong", null, n.title));
+        s.appendChild(el("span", "lbw-muted", " · " + fmtDate(n.created_at)));
+        d.appendChild(s);
+        var body = el("div", "lbw-note-body");
+        linkify(body, n.body);
+        d.appendChild(body);
+        li.appendChild(d);
+        ul.appendChild(li);
+      });
+      if (items.some(function (n) { return !n.read; })) {
+        authFetch("/api/v1/notifications/read", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })
+          .then(function () { $("inbox-count").hidden = true; }).catch(function () {});
+      }
+    });
+  });
+  $("inbox-back").addEventListener("click", function () { show("chat"); });
+
   // History.
   var historyChats = [];
   $("btn-history").addEventListener("click", function () {
@@ -676,6 +718,7 @@
     show("chat");
     renderThread();
     connect();
+    refreshInbox();
   }
 
   function startIdentified(token) {

@@ -176,6 +176,7 @@ fn is_unique_violation(e: &StoreError) -> bool {
 fn conversation_from_raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
         appended: Vec::new(),
+        enqueued: false,
         id: r.get(0)?,
         kind: r.get(1)?,
         case_number: r.get(2)?,
@@ -592,8 +593,8 @@ impl Store {
         t: Transition,
     ) -> Result<Option<Conversation>> {
         let lock = if matches!(&*self.db, crate::Db::Postgres(_)) { " FOR UPDATE" } else { "" };
-        let (cid, actor) = (conversation_id.to_string(), actor.clone());
-        grouped_write!(self, Option<Conversation>, [cid, actor, t], |conn| {
+        let (cid, actor, outbox) = (conversation_id.to_string(), actor.clone(), self.outbox.clone());
+        grouped_write!(self, Option<Conversation>, [cid, actor, t, outbox], |conn| {
             let now = now_ms();
             let row: Option<(String, Option<String>)> = sqlx::query_as(&format!(
                 "SELECT ch.state, c.assignee_id FROM chats ch JOIN conversations c ON c.id = ch.conversation_id \
@@ -731,6 +732,7 @@ impl Store {
             c.last_seq -= 1;
             let event = event.ok_or_else(|| StoreError::Inconsistent("a chat transition without its event".into()))?;
             push_event!(conn, c, actor, &event);
+            crate::commits::enqueue_outbox!(outbox, conn, c);
             Ok(Some(c))
         })
     }
@@ -963,6 +965,8 @@ impl Store {
                 .bind(chat.updated_at)
                 .execute(&mut *tx)
                 .await?;
+            let mut ticket = ticket;
+            crate::commits::enqueue_outbox!(self.outbox, tx, ticket, chat);
             tx.commit().await?;
             Ok(Some((ticket, chat)))
         }

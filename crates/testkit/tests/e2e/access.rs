@@ -37,6 +37,7 @@ async fn customers_and_departments_are_walled_off(app: &TestApp) {
             name: None,
             lang: None,
             exp: chrono_now() + 600,
+            anti_phishing_code: None,
         },
     );
     let (s, e) = get(app, "/api/v1/tickets", &forged).await;

@@ -10,6 +10,7 @@ mod jobs;
 mod kb;
 mod mail;
 mod matrix;
+mod notify;
 mod pages;
 mod security;
 mod ticket_search;

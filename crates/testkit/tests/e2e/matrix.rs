@@ -226,6 +226,16 @@ fn rows() -> Vec<Row> {
             CUSTOMERS,
         ),
         r("GET /api/v1/chats/{id}/messages", "/api/v1/chats/{chat}/messages", NoBody, CASE),
+        // A customer's own inbox; the integration names the customer (without `?customer=`: 422, the use case ran).
+        r("GET /api/v1/notifications", "/api/v1/notifications", NoBody, CUSTOMERS | TOKEN),
+        r("POST /api/v1/notifications/read", "/api/v1/notifications/read", Json("{}", None), CUSTOMERS | TOKEN),
+        r("GET /api/v1/notifications/preferences", "/api/v1/notifications/preferences", NoBody, CUSTOMERS | TOKEN),
+        r(
+            "PUT /api/v1/notifications/preferences",
+            "/api/v1/notifications/preferences",
+            Json(r#"[{"kind":"status_changed","email":true}]"#, None),
+            CUSTOMERS | TOKEN,
+        ),
         // --- Outside the API
         r("GET /healthz", "/healthz", NoBody, PUBLIC),
         r("GET /metrics", "/metrics", NoBody, ACCOUNTS),
@@ -262,6 +272,14 @@ fn rows() -> Vec<Row> {
             CUST_A,
         ),
         fresh("POST /portal/tickets/{id}/solved", "/portal/tickets/{ticket}/solved", Form(&[]), CUST_A),
+        r("GET /portal/inbox", "/portal/inbox", NoBody, CUSTOMERS),
+        r("POST /portal/inbox/read", "/portal/inbox/read", Form(&[]), CUSTOMERS),
+        r("GET /portal/inbox/{id}", "/portal/inbox/{notification}", NoBody, CUST_A),
+        r("GET /portal/settings/notifications", "/portal/settings/notifications", NoBody, CUSTOMERS),
+        r("POST /portal/settings/notifications", "/portal/settings/notifications", Form(&[]), CUSTOMERS),
+        // The rating link of a solved case's mail: its notification id is the token, no sign-in.
+        r("GET /portal/rate/{id}", "/portal/rate/{notification}?score=5", NoBody, PUBLIC),
+        r("POST /portal/rate/{id}", "/portal/rate/{notification}", Form(&[("score", "5")]), PUBLIC),
         // Console
         r("GET /console", "/console", NoBody, AGENTS),
         r("GET /console/login", "/console/login", NoBody, PUBLIC),
@@ -288,6 +306,20 @@ fn rows() -> Vec<Row> {
         r("GET /console/chats/{id}/context", "/console/chats/{chat}/context", NoBody, SEES_CASE & AGENTS),
         r("GET /console/jobs", "/console/jobs", NoBody, OVERSEERS),
         r("POST /console/jobs/{id}/retry", "/console/jobs/{job}/retry", Form(&[]), OVERSEERS),
+        r("GET /console/notifications", "/console/notifications", NoBody, ADMIN),
+        r("GET /console/notifications/{kind}/{lang}", "/console/notifications/received/en", NoBody, ADMIN),
+        r(
+            "POST /console/notifications/{kind}/{lang}",
+            "/console/notifications/received/en",
+            Form(&[("subject", "Case {{ case_number }}"), ("body", "Hello"), ("action", "preview")]),
+            ADMIN,
+        ),
+        r(
+            "POST /console/notifications/{kind}/{lang}/reset",
+            "/console/notifications/received/en/reset",
+            Form(&[]),
+            ADMIN,
+        ),
         // Knowledge base in the console
         r("GET /console/kb", "/console/kb", NoBody, AGENTS),
         r("GET /console/kb/new", "/console/kb/new", NoBody, OVERSEERS),
@@ -631,6 +663,25 @@ async fn setup(app: &TestApp) -> (Fixtures, String) {
     let job = lifebuoy_store::NewJob::new("matrix.noop", &json!({}));
     app.store.enqueue_job(&job).await.expect("a job");
     ids.insert("job", job.id);
+    // A "solved" notification of customer A's, on A's case.
+    let shared = ids["ticket_shared"].clone();
+    let owner = app.store.conversation(&shared).await.unwrap().expect("A's case").customer_id;
+    let (n, _) = app
+        .store
+        .put_notification(&lifebuoy_store::NewNotification {
+            id: uuid::Uuid::new_v4().to_string(),
+            customer_id: owner,
+            conversation_id: Some(shared.clone()),
+            kind: "solved".into(),
+            cause: format!("{shared}:matrix"),
+            lang: "en".into(),
+            title: "Solved".into(),
+            body: "Your case is solved".into(),
+            link: None,
+        })
+        .await
+        .expect("a notification");
+    ids.insert("notification", n.id);
     let fx = Fixtures { ids, people, token, assignee, a_token, counter: Default::default() };
     (fx, assignee_cookie)
 }

@@ -4,6 +4,7 @@ pub mod agents;
 pub mod attachments;
 pub mod guests;
 pub mod kb;
+pub mod notifications;
 pub mod tickets;
 
 use crate::AppState;
@@ -42,4 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/chat/session", post(crate::chat::api::session))
         .route("/chat/offline", post(crate::chat::api::offline))
         .route("/chats/{id}/messages", get(crate::chat::api::transcript))
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/read", post(notifications::read))
+        .route("/notifications/preferences", get(notifications::prefs).put(notifications::set_prefs))
 }

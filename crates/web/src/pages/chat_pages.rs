@@ -119,6 +119,7 @@ async fn demo_exchange(State(state): State<AppState>, headers: HeaderMap, Query(
                 name: Some(name.to_string()),
                 lang: Some(l.to_string()),
                 exp: chrono::Utc::now().timestamp() + 3600,
+                anti_phishing_code: Some(format!("DEMO-{}", &uid[uid.len().saturating_sub(4)..])),
             },
         )
     });
