@@ -288,6 +288,9 @@ fn rows() -> Vec<Row> {
         r("GET /console/chats/{id}/context", "/console/chats/{chat}/context", NoBody, SEES_CASE & AGENTS),
         r("GET /console/jobs", "/console/jobs", NoBody, OVERSEERS),
         r("POST /console/jobs/{id}/retry", "/console/jobs/{job}/retry", Form(&[]), OVERSEERS),
+        r("GET /console/mail", "/console/mail", NoBody, ADMIN),
+        r("POST /console/mail/block", "/console/mail/block", Form(&[("pattern", "matrix{n}@example.com")]), ADMIN),
+        r("POST /console/mail/unblock", "/console/mail/unblock", Form(&[("pattern", "matrix{n}@example.com")]), ADMIN),
         // Knowledge base in the console
         r("GET /console/kb", "/console/kb", NoBody, AGENTS),
         r("GET /console/kb/new", "/console/kb/new", NoBody, OVERSEERS),

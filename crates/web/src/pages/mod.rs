@@ -7,6 +7,7 @@ pub mod console;
 pub mod help_pages;
 pub mod jobs_console;
 pub mod kb_console;
+pub mod mail_console;
 pub mod portal;
 
 use crate::AppState;
@@ -48,8 +49,12 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
     env.set_undefined_behavior(undefined);
-    for (name, src) in
-        TEMPLATES.iter().chain(chat_pages::TEMPLATES).chain(help_pages::TEMPLATES).chain(jobs_console::TEMPLATES)
+    for (name, src) in TEMPLATES
+        .iter()
+        .chain(chat_pages::TEMPLATES)
+        .chain(help_pages::TEMPLATES)
+        .chain(jobs_console::TEMPLATES)
+        .chain(mail_console::TEMPLATES)
     {
         env.add_template(name, src).expect("embedded templates compile (checked by a test)");
     }
@@ -85,6 +90,8 @@ pub struct Base<'a> {
     pub user_name: Option<String>,
     pub demo: bool,
     pub path: String,
+    /// An admin is signed in (the console shows the admins' pages in its menu).
+    pub admin: bool,
 }
 
 impl<'a> Base<'a> {
@@ -102,6 +109,7 @@ impl<'a> Base<'a> {
             user_name,
             demo: state.config.demo,
             path: path.to_string(),
+            admin: caller.and_then(|c| c.agent()).is_some_and(|a| a.role == lifebuoy_domain::Role::Admin),
         }
     }
 }
@@ -160,6 +168,7 @@ pub fn router() -> Router<AppState> {
         .merge(chat_pages::router())
         .merge(help_pages::router())
         .merge(jobs_console::router())
+        .merge(mail_console::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
@@ -299,7 +308,8 @@ mod tests {
         let all = super::TEMPLATES.len()
             + super::chat_pages::TEMPLATES.len()
             + super::help_pages::TEMPLATES.len()
-            + super::jobs_console::TEMPLATES.len();
+            + super::jobs_console::TEMPLATES.len()
+            + super::mail_console::TEMPLATES.len();
         assert_eq!(env.templates().count(), all);
     }
 
