@@ -90,6 +90,16 @@ pub async fn receive(app: &App, raw: &[u8]) -> AppResult<Received> {
         format!("no-id-{}@lifebuoy", hex::encode(&Sha256::digest(raw)[..16]))
     });
     let subject = msg.subject().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    // A subject whose encoded words were cut inside a character: decoded again with the words joined.
+    let subject = match subject {
+        Some(s) if s.contains('\u{FFFD}') => Some(
+            msg.header_raw("Subject")
+                .and_then(mail_text::decode_header_words)
+                .filter(|d| !d.contains('\u{FFFD}'))
+                .unwrap_or(s),
+        ),
+        other => other,
+    };
     let from = msg.from().and_then(|a| a.first());
     let sender = from.and_then(|a| a.address()).map(|a| a.trim().to_lowercase());
     let name = from.and_then(|a| a.name()).map(str::to_string);

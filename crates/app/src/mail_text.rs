@@ -210,6 +210,90 @@ pub fn stored_parts(stored: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// A header's RFC 2047 encoded words decoded with adjacent words of one charset joined as bytes first: some
+/// mailers cut a word in the middle of a multi-byte character (RFC 2047 forbids it; they do it anyway), which a
+/// word-by-word decoder turns into U+FFFD. Text between encoded words that is only white space is dropped, as
+/// RFC 2047 says; other text is kept. `None` when the value has no encoded word.
+pub fn decode_header_words(raw: &str) -> Option<String> {
+    let raw: String = raw.replace("\r\n", "").replace('\n', "");
+    if !raw.contains("=?") {
+        return None;
+    }
+    let mut out = String::new();
+    let mut pending: Option<(String, Vec<u8>)> = None;
+    let flush = |pending: &mut Option<(String, Vec<u8>)>, out: &mut String| {
+        if let Some((charset, bytes)) = pending.take() {
+            match mail_parser::decoders::charsets::map::charset_decoder(charset.as_bytes()) {
+                Some(decode) => out.push_str(&decode(&bytes)),
+                None => out.push_str(&String::from_utf8_lossy(&bytes)),
+            }
+        }
+    };
+    let mut rest = raw.as_str();
+    while let Some(start) = rest.find("=?") {
+        let word = rest[start + 2..].splitn(3, '?').collect::<Vec<_>>();
+        let parsed = match word.as_slice() {
+            [charset, enc, tail] => tail.find("?=").map(|end| (*charset, *enc, &tail[..end], 2 + charset.len() + 1 + enc.len() + 1 + end + 2)),
+            _ => None,
+        };
+        let Some((charset, enc, text, len)) = parsed else {
+            break;
+        };
+        // White space between two encoded words is not text; anything else is.
+        let between = &rest[..start];
+        if !between.trim().is_empty() || pending.is_none() {
+            flush(&mut pending, &mut out);
+            out.push_str(between);
+        }
+        let charset = charset.split('*').next().unwrap_or(charset).to_ascii_lowercase();
+        let bytes = match enc {
+            "B" | "b" => mail_parser::decoders::base64::base64_decode(text.as_bytes()),
+            "Q" | "q" => Some(q_decode(text)),
+            _ => None,
+        };
+        let Some(bytes) = bytes else {
+            flush(&mut pending, &mut out);
+            out.push_str(&rest[start..start + len]);
+            rest = &rest[start + len..];
+            continue;
+        };
+        match &mut pending {
+            Some((c, b)) if *c == charset => b.extend_from_slice(&bytes),
+            _ => {
+                flush(&mut pending, &mut out);
+                pending = Some((charset, bytes));
+            }
+        }
+        rest = &rest[start + len..];
+    }
+    flush(&mut pending, &mut out);
+    out.push_str(rest);
+    Some(out.trim().to_string())
+}
+
+/// The `Q` encoding of RFC 2047: `_` is a space, `=XX` a byte.
+fn q_decode(text: &str) -> Vec<u8> {
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'_' => out.push(b' '),
+            b'=' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b'='),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
 /// A mail-born message as the thread view shows it: the sender's part, and the folded quote (with a `<details>`
 /// around it in the page).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -369,5 +453,33 @@ mod tests {
         // A sender writing the mark gets it removed.
         let stored = stored_html(&format!("<p>a</p>{QUOTE_MARK}<p>b</p>"), &HashMap::new());
         assert_eq!(stored_parts(&stored).1, None);
+    }
+
+    #[test]
+    fn encoded_words_split_inside_a_character_decode() {
+        // "账户安全" in UTF-8, cut after 4 and 11 bytes: inside the second and fourth characters.
+        let raw = "=?UTF-8?B?6LSm5g==?= =?UTF-8?B?iLflronlhag=?=";
+        assert_eq!(decode_header_words(raw).as_deref(), Some("账户安全"));
+        let bytes = "账户安全问题".as_bytes();
+        let b64 = |b: &[u8]| {
+            const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            b.chunks(3)
+                .map(|c| {
+                    let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+                    let mut s: String = (0..4).map(|k| T[(n >> (18 - 6 * k)) as usize & 63] as char).collect();
+                    if c.len() < 3 {
+                        s.truncate(c.len() + 1);
+                        s.push_str(&"=".repeat(3 - c.len()));
+                    }
+                    s
+                })
+                .collect::<String>()
+        };
+        let raw = format!("Re: =?utf-8?B?{}?=\r\n =?utf-8?B?{}?= [LB-1]", b64(&bytes[..4]), b64(&bytes[4..]));
+        assert_eq!(decode_header_words(&raw).as_deref(), Some("Re: 账户安全问题 [LB-1]"));
+        // Q words, another charset between, and plain text kept.
+        assert_eq!(decode_header_words("=?utf-8?Q?Funding_rate_=E8=B4?= =?utf-8?Q?=B9?=").as_deref(), Some("Funding rate 费"));
+        assert_eq!(decode_header_words("=?gbk?B?xOO6ww==?= and =?utf-8?B?5aW9?=").as_deref(), Some("你好 and 好"));
+        assert_eq!(decode_header_words("plain"), None);
     }
 }
