@@ -38,8 +38,8 @@ pub fn fold(text: &str) -> Folded {
     let lines: Vec<&str> = text.lines().collect();
     let mut cut = lines.len();
     for (i, line) in lines.iter().enumerate() {
-        let l = line.trim_end();
-        if l == "--" || l == "-- " || *line == "-- " {
+        // The signature separator `-- ` (many clients drop its trailing space).
+        if line.trim_end() == "--" {
             cut = i;
             break;
         }
@@ -47,7 +47,7 @@ pub fn fold(text: &str) -> Folded {
             cut = i;
             break;
         }
-        if l.trim_start().starts_with('>') && quotes_to_end(&lines[i..]) {
+        if line.trim_start().starts_with('>') && quotes_to_end(&lines[i..]) {
             cut = i;
             break;
         }
@@ -99,7 +99,7 @@ fn starts_history(lines: &[&str], i: usize) -> bool {
 fn quotes_to_end(rest: &[&str]) -> bool {
     for l in rest {
         let t = l.trim();
-        if t == "--" || *l == "-- " {
+        if t == "--" {
             return true;
         }
         if !t.is_empty() && !t.starts_with('>') {
@@ -233,7 +233,9 @@ pub fn decode_header_words(raw: &str) -> Option<String> {
     while let Some(start) = rest.find("=?") {
         let word = rest[start + 2..].splitn(3, '?').collect::<Vec<_>>();
         let parsed = match word.as_slice() {
-            [charset, enc, tail] => tail.find("?=").map(|end| (*charset, *enc, &tail[..end], 2 + charset.len() + 1 + enc.len() + 1 + end + 2)),
+            [charset, enc, tail] => tail
+                .find("?=")
+                .map(|end| (*charset, *enc, &tail[..end], 2 + charset.len() + 1 + enc.len() + 1 + end + 2)),
             _ => None,
         };
         let Some((charset, enc, text, len)) = parsed else {
@@ -465,7 +467,8 @@ mod tests {
             const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
             b.chunks(3)
                 .map(|c| {
-                    let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+                    let n =
+                        (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
                     let mut s: String = (0..4).map(|k| T[(n >> (18 - 6 * k)) as usize & 63] as char).collect();
                     if c.len() < 3 {
                         s.truncate(c.len() + 1);
@@ -478,7 +481,10 @@ mod tests {
         let raw = format!("Re: =?utf-8?B?{}?=\r\n =?utf-8?B?{}?= [LB-1]", b64(&bytes[..4]), b64(&bytes[4..]));
         assert_eq!(decode_header_words(&raw).as_deref(), Some("Re: 账户安全问题 [LB-1]"));
         // Q words, another charset between, and plain text kept.
-        assert_eq!(decode_header_words("=?utf-8?Q?Funding_rate_=E8=B4?= =?utf-8?Q?=B9?=").as_deref(), Some("Funding rate 费"));
+        assert_eq!(
+            decode_header_words("=?utf-8?Q?Funding_rate_=E8=B4?= =?utf-8?Q?=B9?=").as_deref(),
+            Some("Funding rate 费")
+        );
         assert_eq!(decode_header_words("=?gbk?B?xOO6ww==?= and =?utf-8?B?5aW9?=").as_deref(), Some("你好 and 好"));
         assert_eq!(decode_header_words("plain"), None);
     }
