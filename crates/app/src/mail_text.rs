@@ -181,7 +181,7 @@ pub fn sanitize_html(html: &str, inline: &HashMap<String, String>) -> String {
             (_, "href") => {
                 let v = value.trim_start().to_ascii_lowercase();
                 (v.starts_with("http://") || v.starts_with("https://") || v.starts_with("mailto:"))
-                    .then(|| Cow::Borrowed(value))
+                    .then_some(Cow::Borrowed(value))
             }
             (_, "src" | "srcset" | "longdesc" | "cite") => None,
             _ => Some(Cow::Borrowed(value)),
