@@ -12,9 +12,11 @@ pub mod error;
 pub mod jobs;
 pub mod knowledge;
 pub mod mail;
+pub mod mail_admin;
 pub mod mail_in;
 pub mod mail_out;
 pub mod notify;
+pub mod mail_text;
 pub mod ticket_search;
 pub mod tickets;
 

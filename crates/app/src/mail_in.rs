@@ -6,24 +6,43 @@
 //! 2. no loops and no floods: auto-replies (`Auto-Submitted`, `X-Autoreply`, `X-Autorespond`), bulk and list
 //!    mail (`Precedence`), delivery reports (`multipart/report`), bounces (`MAILER-DAEMON`, `postmaster`) and
 //!    mail from the support address itself are refused, each noted with its reason (`mail_rejections`);
-//! 3. the same Message-ID twice is stored once;
-//! 4. threaded by `In-Reply-To`/`References` (any mail of the thread, in or out), else by the case number in the
+//! 3. senders an admin blocked (an address or a whole `@domain`, [`crate::mail_admin`]) are refused for good
+//!    (`550 5.7.1`);
+//! 4. the same Message-ID twice is stored once;
+//! 5. the sender becomes a customer by address: the exchange customer whose address the exchange vouched for,
+//!    else the guest of that address (see `Store::mail_customer`);
+//! 6. threaded by `In-Reply-To`/`References` (any mail of the thread, in or out), else by the case number in the
 //!    subject (a case of the same sender); otherwise a new case;
-//! 5. the sender becomes a customer by address (the guest of that address: signing in to the portal with a code
-//!    sent there shows the same cases).
+//! 7. a sender may open [`NEW_CASES_PER_HOUR`] cases and send [`MAILS_PER_HOUR`] mails an hour; past that the
+//!    mail is refused for now (`451 4.7.1`: a real mail server queues it and tries again later, so nothing is
+//!    lost, while a flood costs the desk nothing);
+//! 8. attachments (inline `cid:` images too) go through the same checks as portal uploads
+//!    ([`App::accept_attachment`]); a file that fails them is named in a line added to the message, in the
+//!    case's language, and noted in `mail_rejections`;
+//! 9. HTML is sanitised ([`crate::mail_text`]) and kept beside the text, which stays the body that is searched.
 //!
 //! The listener answers `250` only after the case is committed, so a mail acknowledged to the sending server
 //! is never lost; a storage failure answers `451` and the sender retries.
 
-use crate::{App, AppResult};
+use crate::mail_text;
+use crate::{Actor, App, AppError, AppResult};
 use lifebuoy_domain::{CaseNumber, Category, ConversationKind, Lang, Priority};
 use lifebuoy_store::{Actor as Author, NewTicket, ReplyOutcome};
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
+use std::collections::HashMap;
 
 /// The longest body a case takes from a mail, in characters (the rest is cut, and the cut is said).
 pub const MAX_BODY_CHARS: usize = 20_000;
 /// The largest mail the listener takes, in bytes.
 pub const MAX_MAIL_BYTES: usize = 30 * 1024 * 1024;
+/// The most HTML taken from one mail, in bytes (before sanitising; the sanitiser closes what the cut opened).
+pub const MAX_HTML_BYTES: usize = 512 * 1024;
+/// The most attachments taken from one mail (the rest are named as not taken).
+pub const MAX_ATTACHMENTS: usize = 20;
+/// New cases one sender address may open by mail in an hour.
+pub const NEW_CASES_PER_HOUR: i64 = 20;
+/// Mails one sender address may send in an hour, replies to their cases included.
+pub const MAILS_PER_HOUR: i64 = 60;
 
 /// What became of a mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,20 +53,53 @@ pub enum Received {
     Added { conversation_id: String },
     /// The same Message-ID was taken before.
     Duplicate { conversation_id: String },
-    /// Refused, with the reason (noted in `mail_rejections`).
-    Rejected { reason: String },
+    /// Refused, with the reason (noted in `mail_rejections`) and what the sending server is told.
+    Rejected { reason: String, refusal: Refusal },
+}
+
+/// How a refused mail is answered over SMTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `250`: taken and set aside. Auto-replies, bounces, bulk mail and loops: refusing them would only send
+    /// a bounce to a robot (or back to ourselves).
+    SetAside,
+    /// `451 4.7.1`: not now; the sending server keeps the mail and tries again later (the rate limit).
+    Later,
+    /// `550 5.7.1`: never (a blocked sender); the sending server tells its user.
+    Never,
+}
+
+impl Refusal {
+    /// As stored in `mail_rejections.outcome`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::SetAside => "accepted",
+            Refusal::Later => "temporary",
+            Refusal::Never => "permanent",
+        }
+    }
 }
 
 /// Takes in one mail (its raw bytes as received).
 pub async fn receive(app: &App, raw: &[u8]) -> AppResult<Received> {
     let Some(msg) = MessageParser::default().parse(raw) else {
-        return reject(app, None, None, None, "unreadable: not a mail message").await;
+        return reject(app, None, None, None, "unreadable: not a mail message", Refusal::SetAside).await;
     };
     let message_id = msg.message_id().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).unwrap_or_else(|| {
         use sha2::{Digest, Sha256};
         format!("no-id-{}@lifebuoy", hex::encode(&Sha256::digest(raw)[..16]))
     });
     let subject = msg.subject().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    // A subject whose encoded words were cut inside a character: decoded again with the words joined.
+    let subject = match subject {
+        Some(s) if s.contains('\u{FFFD}') => Some(
+            msg.header_raw("Subject")
+                .and_then(mail_text::decode_header_words)
+                .filter(|d| !d.contains('\u{FFFD}'))
+                .unwrap_or(s),
+        ),
+        other => other,
+    };
     let from = msg.from().and_then(|a| a.first());
     let sender = from.and_then(|a| a.address()).map(|a| a.trim().to_lowercase());
     let name = from.and_then(|a| a.name()).map(str::to_string);
@@ -78,16 +130,15 @@ pub async fn receive(app: &App, raw: &[u8]) -> AppResult<Received> {
         None
     };
     if let Some(reason) = why {
-        return reject(app, Some(&message_id), sender.as_deref(), subject.as_deref(), &reason).await;
+        return reject(app, Some(&message_id), sender.as_deref(), subject.as_deref(), &reason, Refusal::SetAside).await;
     }
     let sender = sender.unwrap_or_default();
+    if let Some(pattern) = app.store.blocked_by(&sender).await? {
+        let reason = format!("blocked sender ({pattern})");
+        return reject(app, Some(&message_id), Some(&sender), subject.as_deref(), &reason, Refusal::Never).await;
+    }
     if let Some(known) = app.store.mail_known(&message_id).await? {
         return Ok(Received::Duplicate { conversation_id: known.conversation_id });
-    }
-    let text = msg.body_text(0).map(|t| t.trim().to_string()).unwrap_or_default();
-    let mut body = if text.is_empty() { "(no text)".to_string() } else { text };
-    if body.chars().count() > MAX_BODY_CHARS {
-        body = body.chars().take(MAX_BODY_CHARS).collect::<String>() + "\n\n[…]";
     }
     let customer = app.store.mail_customer(&sender, name.as_deref()).await?;
     let author = Author::Customer(customer.id.clone());
@@ -110,38 +161,214 @@ pub async fn receive(app: &App, raw: &[u8]) -> AppResult<Received> {
     {
         thread = Some(c.id);
     }
-    if let Some(cid) = thread {
-        let out = app.store.reply(&cid, &author, &body, false, &[], None, idem).await?;
-        let (ReplyOutcome::Added { message, conversation } | ReplyOutcome::FollowUp { message, conversation }) = out;
-        app.store.record_mail(&message_id, &conversation.id, "in", Some(&message.id)).await?;
-        return Ok(Received::Added { conversation_id: conversation.id });
-    }
-    let subject: String = subject.unwrap_or_else(|| body.lines().next().unwrap_or("(no subject)").to_string());
-    let subject: String = subject.chars().take(200).collect();
-    let lang = Lang::parse(lifebuoy_search::detect_lang(&format!("{subject}\n{body}"))).unwrap_or(Lang::ZhHans);
-    let t = NewTicket {
-        kind: ConversationKind::Email,
-        customer_id: customer.id.clone(),
-        subject,
-        body,
-        category: Category::Other,
-        priority: Priority::Normal,
-        department: None,
-        lang,
-        order_id: None,
-        tx_hash: None,
-        asset: None,
-        amount: None,
-        tags: vec!["email".into()],
-        attachment_ids: vec![],
-    };
-    let (c, created) = app.store.create_ticket(&t, &author, idem).await?;
-    app.store.record_mail(&message_id, &c.id, "in", None).await?;
-    Ok(if created {
-        Received::Opened { conversation_id: c.id, case_number: c.case_number }
+
+    // The sender's rate: new cases, and all mail.
+    let hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    let (opened, total) = app.store.mail_sender_counts(&sender, hour_ago).await?;
+    let limit = if total >= MAILS_PER_HOUR {
+        Some(format!("rate limit: more than {MAILS_PER_HOUR} mails from this sender in an hour"))
+    } else if thread.is_none() && opened >= NEW_CASES_PER_HOUR {
+        Some(format!("rate limit: more than {NEW_CASES_PER_HOUR} new cases from this sender in an hour"))
     } else {
-        Received::Duplicate { conversation_id: c.id }
-    })
+        None
+    };
+    if let Some(reason) = limit {
+        return reject(app, Some(&message_id), Some(&sender), subject.as_deref(), &reason, Refusal::Later).await;
+    }
+
+    let mut body = mail_text_of(&msg);
+    if body.chars().count() > MAX_BODY_CHARS {
+        body = body.chars().take(MAX_BODY_CHARS).collect::<String>() + "\n\n[…]";
+    }
+    let lang = match &thread {
+        Some(cid) => app.store.conversation(cid).await?.and_then(|c| Lang::parse(&c.lang).ok()).unwrap_or(Lang::ZhHans),
+        None => Lang::parse(lifebuoy_search::detect_lang(&format!("{}\n{body}", subject.as_deref().unwrap_or(""))))
+            .unwrap_or(Lang::ZhHans),
+    };
+    let files = take_attachments(app, &Actor::Customer(customer.clone()), &msg).await?;
+    if !files.refused.is_empty() {
+        let notes: Vec<String> = files.refused.iter().map(|(name, code)| refusal_line(lang, name, code)).collect();
+        body = format!("{body}\n\n{}", notes.join("\n"));
+    }
+    let html = mail_html_of(&msg).map(|h| mail_text::stored_html(&h, &files.inline));
+
+    let (conversation_id, message_row, outcome) = if let Some(cid) = thread {
+        let out = app.store.reply(&cid, &author, &body, false, &files.ids, None, idem).await?;
+        let (ReplyOutcome::Added { message, conversation } | ReplyOutcome::FollowUp { message, conversation }) = out;
+        (conversation.id.clone(), Some(message.id), Received::Added { conversation_id: conversation.id })
+    } else {
+        let subject: String =
+            subject.clone().unwrap_or_else(|| body.lines().next().unwrap_or("(no subject)").to_string());
+        let subject: String = subject.chars().take(200).collect();
+        let t = NewTicket {
+            kind: ConversationKind::Email,
+            customer_id: customer.id.clone(),
+            subject,
+            body,
+            category: Category::Other,
+            priority: Priority::Normal,
+            department: None,
+            lang,
+            order_id: None,
+            tx_hash: None,
+            asset: None,
+            amount: None,
+            tags: vec!["email".into()],
+            attachment_ids: files.ids.clone(),
+        };
+        let (c, created) = app.store.create_ticket(&t, &author, idem).await?;
+        let first = app.store.first_message_id(&c.id).await?;
+        let outcome = if created {
+            Received::Opened { conversation_id: c.id.clone(), case_number: c.case_number }
+        } else {
+            Received::Duplicate { conversation_id: c.id.clone() }
+        };
+        (c.id, first, outcome)
+    };
+    // After the case: a crash before these lines leaves a case whose mail is not yet recorded; the sending
+    // server, told nothing, sends again, the idempotency key finds the case, and these lines run then.
+    if let (Some(html), Some(mid)) = (&html, &message_row) {
+        app.store.set_message_html(mid, html).await?;
+    }
+    app.store
+        .record_mail_in(
+            &message_id,
+            &conversation_id,
+            message_row.as_deref(),
+            &sender,
+            matches!(outcome, Received::Opened { .. }),
+        )
+        .await?;
+    for (name, code) in &files.refused {
+        let reason = format!("attachment {name:?} not taken ({code}), noted in the case");
+        tracing::info!(%message_id, %sender, %reason, "mail attachment refused");
+        app.store.record_mail_refusal(Some(&message_id), Some(&sender), subject.as_deref(), &reason, "note").await?;
+    }
+    Ok(outcome)
+}
+
+/// The text of a mail: every text body part, in order (an HTML-only mail's text is taken from its HTML).
+fn mail_text_of(msg: &mail_parser::Message<'_>) -> String {
+    let parts: Vec<String> = (0..msg.text_body_count())
+        .filter_map(|i| msg.body_text(i))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let text = parts.join("\n\n");
+    if text.is_empty() { "(no text)".to_string() } else { text }
+}
+
+/// The HTML of a mail, if it has any of its own (mail-parser also offers plain text dressed as HTML).
+fn mail_html_of(msg: &mail_parser::Message<'_>) -> Option<String> {
+    let real = (0..msg.html_body_count()).any(|i| msg.html_part(i as u32).is_some_and(|p| p.is_text_html()));
+    if !real {
+        return None;
+    }
+    let mut html = String::new();
+    for i in 0..msg.html_body_count() {
+        if let Some(h) = msg.body_html(i) {
+            html.push_str(&h);
+        }
+        if html.len() > MAX_HTML_BYTES {
+            let mut cut = MAX_HTML_BYTES;
+            while !html.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            html.truncate(cut);
+            break;
+        }
+    }
+    Some(html)
+}
+
+/// A mail's files, checked.
+struct Files {
+    /// The attachments taken, for the message.
+    ids: Vec<String>,
+    /// `Content-ID` → the attachment's URL, for inline images in the HTML.
+    inline: HashMap<String, String>,
+    /// (file name, why) of each file not taken.
+    refused: Vec<(String, &'static str)>,
+}
+
+/// Runs every attachment of a mail (inline images included) through the portal's checks. A file that fails
+/// them is listed, not dropped silently; a storage failure fails the whole mail (the sender retries).
+async fn take_attachments(app: &App, actor: &Actor, msg: &mail_parser::Message<'_>) -> AppResult<Files> {
+    let mut files = Files { ids: vec![], inline: HashMap::new(), refused: vec![] };
+    let mut n = 0;
+    for part in msg.attachments() {
+        let name = part.attachment_name().map(str::to_string);
+        let declared = part.content_type().map(|ct| match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+            None => ct.ctype().to_ascii_lowercase(),
+        });
+        // A text or HTML part without a name that is not marked as an attachment is a piece of the body that
+        // mail-parser did not use as the body (an alternative beyond the first): its words are in the text.
+        let is_file_disposition =
+            part.content_disposition().is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"));
+        if (part.is_text() || part.is_text_html()) && name.is_none() && !is_file_disposition {
+            continue;
+        }
+        n += 1;
+        let name = name.unwrap_or_else(|| format!("attachment-{n}"));
+        if n > MAX_ATTACHMENTS {
+            files.refused.push((name, "too_many_attachments"));
+            continue;
+        }
+        let bytes = part.contents();
+        let declared = declared.filter(|d| d.contains('/') && !d.starts_with("message/"));
+        match app.accept_attachment(actor, &name, declared.as_deref(), bytes).await {
+            Ok(meta) => {
+                if let Some(cid) = part.content_id() {
+                    let cid = cid.trim().trim_matches(|c| c == '<' || c == '>').to_string();
+                    files.inline.insert(cid, format!("/api/v1/attachments/{}", meta.id));
+                }
+                files.ids.push(meta.id);
+            }
+            Err(AppError::File { code, .. }) => files.refused.push((name, code)),
+            Err(AppError::Invalid { .. }) => files.refused.push((name, "empty_file")),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(files)
+}
+
+/// The line that tells, in the case's language, that a file of the mail was not taken, and why.
+pub fn refusal_line(lang: Lang, name: &str, code: &str) -> String {
+    let mb = crate::attachments::MAX_ATTACHMENT_BYTES / 1024 / 1024;
+    let max = MAX_ATTACHMENTS;
+    match lang {
+        Lang::ZhHans => {
+            let why = match code {
+                "file_too_large" => format!("文件超过 {mb} MB 的大小上限"),
+                "mislabelled_file" => "文件内容与文件名或类型不符".to_string(),
+                "empty_file" => "文件是空的".to_string(),
+                "too_many_attachments" => format!("一封邮件最多接收 {max} 个附件"),
+                _ => "只接收 PNG、JPEG、GIF、WebP 图片和 PDF 文件".to_string(),
+            };
+            format!("【附件未接收】“{name}”：{why}。")
+        }
+        Lang::ZhHant => {
+            let why = match code {
+                "file_too_large" => format!("檔案超過 {mb} MB 的大小上限"),
+                "mislabelled_file" => "檔案內容與檔名或類型不符".to_string(),
+                "empty_file" => "檔案是空的".to_string(),
+                "too_many_attachments" => format!("一封郵件最多接收 {max} 個附件"),
+                _ => "只接收 PNG、JPEG、GIF、WebP 圖片和 PDF 檔案".to_string(),
+            };
+            format!("【附件未接收】「{name}」：{why}。")
+        }
+        Lang::En => {
+            let why = match code {
+                "file_too_large" => format!("it is larger than the {mb} MB limit"),
+                "mislabelled_file" => "its content does not match its name or type".to_string(),
+                "empty_file" => "the file is empty".to_string(),
+                "too_many_attachments" => format!("a mail may carry at most {max} attachments"),
+                _ => "only PNG, JPEG, GIF and WebP images and PDF files are accepted".to_string(),
+            };
+            format!("[Attachment not accepted] \"{name}\": {why}.")
+        }
+    }
 }
 
 async fn reject(
@@ -150,10 +377,11 @@ async fn reject(
     sender: Option<&str>,
     subject: Option<&str>,
     reason: &str,
+    refusal: Refusal,
 ) -> AppResult<Received> {
-    tracing::info!(message_id, sender, reason, "mail refused");
-    app.store.record_mail_rejection(message_id, sender, subject, reason).await?;
-    Ok(Received::Rejected { reason: reason.to_string() })
+    tracing::info!(message_id, sender, reason, outcome = refusal.as_str(), "mail refused");
+    app.store.record_mail_refusal(message_id, sender, subject, reason, refusal.as_str()).await?;
+    Ok(Received::Rejected { reason: reason.to_string(), refusal })
 }
 
 fn header_text(msg: &mail_parser::Message<'_>, name: &str) -> Option<String> {
@@ -187,8 +415,9 @@ const IDLE: std::time::Duration = std::time::Duration::from_secs(300);
 const MAX_LINE: usize = 64 * 1024;
 
 /// Serves SMTP on `listener` for a support address whose MX points here: every mail goes to [`receive`], and
-/// the sending server hears `250` only once the mail is stored (`451` when storage failed, so it tries again;
-/// `552` over [`MAX_MAIL_BYTES`]). The protocol's state machine is the `mailin` crate's; this is its socket.
+/// the sending server hears `250` only once the mail is stored or set aside (`451` when storage failed or the
+/// sender is over its rate, so it tries again later; `550 5.7.1` for a blocked sender; `552` over
+/// [`MAX_MAIL_BYTES`]). The protocol's state machine is the `mailin` crate's; this is its socket.
 pub async fn serve_smtp(app: App, listener: tokio::net::TcpListener) {
     loop {
         match listener.accept().await {
@@ -267,6 +496,13 @@ async fn smtp_connection(app: App, stream: tokio::net::TcpStream, peer: std::net
         let finished = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(raw) = finished {
             match receive(&app, &raw).await {
+                Ok(Received::Rejected { refusal: Refusal::Later, .. }) => {
+                    response =
+                        mailin::Response::custom(451, "4.7.1 Too much mail from this sender; try again later".into());
+                }
+                Ok(Received::Rejected { refusal: Refusal::Never, .. }) => {
+                    response = mailin::Response::custom(550, "5.7.1 Mail from this sender is not accepted".into());
+                }
                 Ok(r) => tracing::info!(outcome = ?r, %peer, "mail taken in"),
                 Err(e) => {
                     tracing::warn!(error = %e, %peer, "a mail could not be stored; the sender will retry");

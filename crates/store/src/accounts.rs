@@ -428,6 +428,10 @@ impl Store {
     }
 
     /// The customer for an exchange user id, created on first sight and kept in step with the token's claims.
+    /// The token's email is the exchange's signed word for the account's address (the exchange confirmed it when
+    /// the account was opened), so it is marked verified (`email_verified_at`): mail from that address joins
+    /// this customer ([`Store::mail_customer`]). An address typed by staff
+    /// ([`Store::exchange_customer_or_insert`]) is never marked.
     pub async fn upsert_exchange_customer(
         &self,
         external_id: &str,
@@ -435,13 +439,20 @@ impl Store {
         name: Option<&str>,
         lang: Option<&str>,
     ) -> Result<Customer> {
-        let existing: Option<Customer> = on_read!(self, |pool| sqlx::query_as(
-            "SELECT id, external_id, kind, email, name, lang, created_at FROM customers WHERE external_id = $1"
+        #[derive(sqlx::FromRow)]
+        struct Known {
+            #[sqlx(flatten)]
+            customer: Customer,
+            verified: bool,
+        }
+        let existing: Option<Known> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT id, external_id, kind, email, name, lang, created_at, \
+             (email_verified_at IS NOT NULL OR email IS NULL) AS verified FROM customers WHERE external_id = $1"
         )
         .bind(external_id)
         .fetch_optional(pool)
         .await)?;
-        if let Some(c) = &existing
+        if let Some(Known { customer: c, verified: true }) = &existing
             && c.email.as_deref() == email
             && c.name.as_deref() == name
             && c.lang.as_deref() == lang
@@ -449,11 +460,15 @@ impl Store {
             return Ok(c.clone());
         }
         let now = now_ms();
-        let c: Customer = on_write!(self, |pool, _l| sqlx::query_as(
-            "INSERT INTO customers (id, external_id, kind, email, name, lang, created_at, updated_at) \
-             VALUES ($1, $2, 'exchange', $3, $4, $5, $6, $6) \
+        let c: Customer = on_write!(self, |pool, _l| {
+            sqlx::query_as(
+            "INSERT INTO customers (id, external_id, kind, email, name, lang, email_verified_at, created_at, updated_at) \
+             VALUES ($1, $2, 'exchange', $3, $4, $5, $7, $6, $6) \
              ON CONFLICT (external_id) DO UPDATE SET email = excluded.email, name = excluded.name, \
-             lang = excluded.lang, updated_at = excluded.updated_at \
+             lang = excluded.lang, updated_at = excluded.updated_at, \
+             email_verified_at = CASE WHEN excluded.email IS NULL THEN NULL \
+               WHEN customers.email = excluded.email AND customers.email_verified_at IS NOT NULL \
+               THEN customers.email_verified_at ELSE excluded.email_verified_at END \
              RETURNING id, external_id, kind, email, name, lang, created_at"
         )
         .bind(new_id())
@@ -462,8 +477,10 @@ impl Store {
         .bind(name)
         .bind(lang)
         .bind(now)
+        .bind(email.map(|_| now))
         .fetch_one(pool)
-        .await)?;
+        .await
+        })?;
         Ok(c)
     }
 

@@ -1,5 +1,7 @@
 //! The email channel's own records: which mails (by Message-ID) belong to which conversation, in and out, the
-//! customer a sender's address stands for, and the mails refused at the door with their reason.
+//! customer a sender's address stands for, the mails refused at the door with their reason, how many mails a
+//! sender sent lately (the rate limit), the admins' blocklist of senders, and the sanitised HTML of mail-born
+//! messages.
 
 use crate::{Customer, Result, Store, new_id, now_ms, on_read, on_write};
 
@@ -23,16 +25,43 @@ pub struct MailRejection {
     pub sender: Option<String>,
     pub subject: Option<String>,
     pub reason: String,
+    /// What the sending server was told: `accepted` (250, set aside), `temporary` (451: try later),
+    /// `permanent` (550), or `note` (the mail was taken, a part of it was not).
+    pub outcome: String,
+    pub created_at: i64,
+}
+
+/// A blocked sender: an address, or a whole domain written `@example.com`.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct BlockedSender {
+    pub pattern: String,
+    pub note: Option<String>,
+    /// The agent who added it.
+    pub created_by: Option<String>,
     pub created_at: i64,
 }
 
 impl Store {
-    /// The customer a mail's sender stands for: the one customer of that address who reached support without
-    /// an exchange account (a guest, who sees the same cases after signing in to the portal with a code sent
-    /// there), created on first contact. The name is kept from the first mail that gave one.
+    /// The customer a mail's sender stands for. An exchange customer whose address the exchange vouched for (the
+    /// email claim of its signed identity token, marked `email_verified_at`; see
+    /// [`Store::upsert_exchange_customer`]) when exactly one has it: the mail joins the cases the customer sees
+    /// when signed in from the exchange. Otherwise the one customer of that address who reached support without an
+    /// exchange account (a guest, who sees the same cases after signing in to the portal with a code sent there),
+    /// created on first contact. The name is kept from the first mail that gave one.
     pub async fn mail_customer(&self, email: &str, name: Option<&str>) -> Result<Customer> {
         let email = email.trim().to_lowercase();
         let name = name.map(str::trim).filter(|n| !n.is_empty());
+        // Two exchange accounts vouched for the same address (the exchange reassigned it): neither is chosen.
+        let known: Vec<Customer> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT id, external_id, kind, email, name, lang, created_at FROM customers \
+             WHERE kind = 'exchange' AND lower(email) = $1 AND email_verified_at IS NOT NULL LIMIT 2"
+        )
+        .bind(&email)
+        .fetch_all(pool)
+        .await)?;
+        if let [one] = known.as_slice() {
+            return Ok(one.clone());
+        }
         let now = now_ms();
         let c: Customer = on_write!(self, |pool, _l| {
             sqlx::query_as(
@@ -117,7 +146,8 @@ impl Store {
         .await)?)
     }
 
-    /// Notes a mail refused at the door, with why.
+    /// Notes a mail refused at the door, with why (the sending server was told 250: see
+    /// [`Store::record_mail_refusal`]).
     pub async fn record_mail_rejection(
         &self,
         message_id: Option<&str>,
@@ -125,15 +155,29 @@ impl Store {
         subject: Option<&str>,
         reason: &str,
     ) -> Result<()> {
+        self.record_mail_refusal(message_id, sender, subject, reason, "accepted").await
+    }
+
+    /// Notes a refusal with what the sending server was told (`accepted`, `temporary`, `permanent`, `note`).
+    pub async fn record_mail_refusal(
+        &self,
+        message_id: Option<&str>,
+        sender: Option<&str>,
+        subject: Option<&str>,
+        reason: &str,
+        outcome: &str,
+    ) -> Result<()> {
+        let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();
         on_write!(self, |pool, _l| sqlx::query(
-            "INSERT INTO mail_rejections (id, message_id, sender, subject, reason, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)"
+            "INSERT INTO mail_rejections (id, message_id, sender, subject, reason, outcome, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
         )
         .bind(new_id())
-        .bind(message_id)
-        .bind(sender)
-        .bind(subject.map(|s| s.chars().take(300).collect::<String>()))
-        .bind(reason)
+        .bind(message_id.map(|m| clip(m, 300)))
+        .bind(sender.map(|m| clip(m, 300)))
+        .bind(subject.map(|s| clip(s, 300)))
+        .bind(clip(reason, 1000))
+        .bind(outcome)
         .bind(now_ms())
         .execute(pool)
         .await
@@ -144,11 +188,131 @@ impl Store {
     /// The latest refused mails, newest first.
     pub async fn mail_rejections(&self, limit: i64) -> Result<Vec<MailRejection>> {
         Ok(on_read!(self, |pool| sqlx::query_as(
-            "SELECT id, message_id, sender, subject, reason, created_at FROM mail_rejections \
+            "SELECT id, message_id, sender, subject, reason, outcome, created_at FROM mail_rejections \
              ORDER BY created_at DESC LIMIT $1"
         )
         .bind(limit.clamp(1, 1000))
         .fetch_all(pool)
         .await)?)
+    }
+
+    /// Notes a mail taken in from `sender`: its thread record, and what the rate limit counts (`opened`: it
+    /// opened a new case).
+    pub async fn record_mail_in(
+        &self,
+        message_id: &str,
+        conversation_id: &str,
+        message_row_id: Option<&str>,
+        sender: &str,
+        opened: bool,
+    ) -> Result<()> {
+        on_write!(self, |pool, _l| {
+            sqlx::query(
+            "INSERT INTO mail_messages (message_id, conversation_id, direction, message_row_id, sender, opened, created_at) \
+             VALUES ($1, $2, 'in', $3, $4, $5, $6) ON CONFLICT (message_id) DO NOTHING"
+        )
+        .bind(message_id)
+        .bind(conversation_id)
+        .bind(message_row_id)
+        .bind(sender)
+        .bind(i64::from(opened))
+        .bind(now_ms())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// How many mails from `sender` were taken in since `since_ms`: (those that opened a case, all).
+    pub async fn mail_sender_counts(&self, sender: &str, since_ms: i64) -> Result<(i64, i64)> {
+        let row: (Option<i64>, i64) = on_read!(self, |pool| sqlx::query_as(
+            "SELECT CAST(SUM(opened) AS BIGINT), COUNT(*) FROM mail_messages \
+             WHERE sender = $1 AND created_at >= $2 AND direction = 'in'"
+        )
+        .bind(sender)
+        .bind(since_ms)
+        .fetch_one(pool)
+        .await)?;
+        Ok((row.0.unwrap_or(0), row.1))
+    }
+
+    /// The first message of a conversation (the one a mail opened it with).
+    pub async fn first_message_id(&self, conversation_id: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT id FROM messages WHERE conversation_id = $1 ORDER BY seq LIMIT 1"
+        )
+        .bind(conversation_id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// Keeps the sanitised HTML of a message that came by mail (shown instead of its text).
+    pub async fn set_message_html(&self, message_id: &str, html: &str) -> Result<()> {
+        on_write!(self, |pool, _l| sqlx::query("UPDATE messages SET body_html = $1 WHERE id = $2")
+            .bind(html)
+            .bind(message_id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The messages of a conversation that have HTML: (message id, sanitised HTML).
+    pub async fn message_html(&self, conversation_id: &str) -> Result<Vec<(String, String)>> {
+        Ok(on_read!(self, |pool| sqlx::query_as(
+            "SELECT id, body_html FROM messages WHERE conversation_id = $1 AND body_html IS NOT NULL ORDER BY seq"
+        )
+        .bind(conversation_id)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Blocks a sender (an address, or `@domain` for a whole domain); blocking again updates the note.
+    pub async fn block_sender(&self, pattern: &str, note: Option<&str>, by: Option<&str>) -> Result<BlockedSender> {
+        Ok(on_write!(self, |pool, _l| sqlx::query_as(
+            "INSERT INTO mail_blocklist (pattern, note, created_by, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (pattern) DO UPDATE SET note = excluded.note \
+             RETURNING pattern, note, created_by, created_at"
+        )
+        .bind(pattern)
+        .bind(note)
+        .bind(by)
+        .bind(now_ms())
+        .fetch_one(pool)
+        .await)?)
+    }
+
+    /// Unblocks a pattern; whether it was there.
+    pub async fn unblock_sender(&self, pattern: &str) -> Result<bool> {
+        let n = on_write!(self, |pool, _l| sqlx::query("DELETE FROM mail_blocklist WHERE pattern = $1")
+            .bind(pattern)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
+    /// The blocklist, by pattern.
+    pub async fn blocked_senders(&self) -> Result<Vec<BlockedSender>> {
+        Ok(on_read!(self, |pool| sqlx::query_as(
+            "SELECT pattern, note, created_by, created_at FROM mail_blocklist ORDER BY pattern LIMIT 5000"
+        )
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// The blocklist entry that refuses `address` (lower case), if any: the address itself or its domain.
+    pub async fn blocked_by(&self, address: &str) -> Result<Option<String>> {
+        let domain = address.rsplit_once('@').map(|(_, d)| format!("@{d}")).unwrap_or_default();
+        let row: Option<(String,)> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT pattern FROM mail_blocklist WHERE pattern = $1 OR pattern = $2 ORDER BY pattern LIMIT 1"
+        )
+        .bind(address)
+        .bind(&domain)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.map(|r| r.0))
     }
 }

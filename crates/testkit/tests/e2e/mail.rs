@@ -214,3 +214,146 @@ async fn a_mail_becomes_a_case_and_the_reply_goes_out_threaded_sqlite() {
 async fn a_mail_becomes_a_case_and_the_reply_goes_out_threaded_postgres() {
     a_mail_becomes_a_case_and_the_reply_goes_out_threaded(lifebuoy_testkit::Backend::Postgres).await;
 }
+
+/// Sends one mail with smtplib and says how the listener answered the data: `250`, or the refusal's code and
+/// text (`550 5.7.1 ...`). `html` adds an HTML alternative.
+fn send_mail_answer(port: u16, headers: &[(&str, &str)], body: &str, html: Option<&str>) -> String {
+    let script = r#"
+import json, smtplib, sys
+from email.message import EmailMessage
+port, headers, body, html = int(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
+m = EmailMessage()
+for k, v in headers:
+    m[k] = v
+m.set_content(body)
+if html:
+    m.add_alternative(html, subtype="html")
+try:
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+        s.send_message(m)
+    print("250")
+except smtplib.SMTPDataError as e:
+    print(e.smtp_code, e.smtp_error.decode())
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, &port.to_string(), &serde_json::to_string(headers).unwrap(), body, html.unwrap_or("")])
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "smtplib failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+async fn session(app: &TestApp, kind: &str, id: &str, lang: &str) -> (reqwest::Client, String) {
+    let (token, csrf) = app.store.create_session(kind, id, 3_600_000).await.unwrap();
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("cookie", format!("lb_session={token}; lb_lang={lang}").parse().unwrap());
+    let c = reqwest::Client::builder().default_headers(h).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    (c, csrf)
+}
+
+/// Admins block a domain on `/console/mail`; its mail is refused with 550 5.7.1 and listed there with why; a
+/// sender over the hourly limit hears 451 4.7.1; an HTML mail is shown sanitised, its quote folded, to the agent
+/// and the customer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocked_senders_rate_limits_and_html_mail_over_smtp() {
+    let app =
+        spawn_app_configured(lifebuoy_testkit::Backend::Sqlite, |c| c.support_address = Some(SUPPORT.into())).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(lifebuoy_app::mail_in::serve_smtp(app.app.clone(), listener));
+    let admin = app.agent("admin@desk.example", "A001", lifebuoy_domain::Role::Admin, &["support"]).await;
+    let sup = app.agent("sup@desk.example", "S001", lifebuoy_domain::Role::Supervisor, &["support"]).await;
+    let (console, csrf) = session(&app, "agent", &admin, "zh-Hans").await;
+
+    // Only admins have the page.
+    let (sv, sv_csrf) = session(&app, "agent", &sup, "en").await;
+    assert_eq!(sv.get(app.url("/console/mail")).send().await.unwrap().status(), 403);
+    let r = sv
+        .post(app.url("/console/mail/block"))
+        .header("origin", &app.base)
+        .form(&[("_csrf", sv_csrf.as_str()), ("pattern", "@spam.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let page = console.get(app.url("/console/mail")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("收件管理") && page.contains("id=\"no-blocked\""), "{page}");
+    assert!(page.contains("href=\"/console/mail\""), "admins find it in the menu");
+
+    let r = console
+        .post(app.url("/console/mail/block"))
+        .header("origin", &app.base)
+        .form(&[("_csrf", csrf.as_str()), ("pattern", "@Spam.Example"), ("note", "钓鱼邮件")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let bad = console
+        .post(app.url("/console/mail/block"))
+        .header("origin", &app.base)
+        .form(&[("_csrf", csrf.as_str()), ("pattern", "not a domain")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.headers()["location"], "/console/mail?bad=1");
+
+    let spam =
+        [("From", "win@spam.example"), ("To", SUPPORT), ("Subject", "prize"), ("Message-ID", "<prize-1@spam.example>")];
+    let answer = tokio::task::spawn_blocking(move || send_mail_answer(port, &spam, "click", None)).await.unwrap();
+    assert!(answer.starts_with("550 5.7.1"), "{answer}");
+    let page = console.get(app.url("/console/mail")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<code>@spam.example</code>") && page.contains("钓鱼邮件"), "{page}");
+    assert!(page.contains("win@spam.example") && page.contains("blocked sender (@spam.example)"), "{page}");
+    assert!(page.contains("已拒收（550）"), "{page}");
+
+    // Over the hourly limit of new cases: 451, the sending server tries again later.
+    for i in 0..lifebuoy_app::mail_in::NEW_CASES_PER_HOUR {
+        let raw =
+            format!("From: busy@example.org\r\nSubject: n{i}\r\nMessage-ID: <busy-{i}@example.org>\r\n\r\nhi\r\n");
+        lifebuoy_app::mail_in::receive(&app.app, raw.as_bytes()).await.unwrap();
+    }
+    let busy = [
+        ("From", "busy@example.org"),
+        ("To", SUPPORT),
+        ("Subject", "one more"),
+        ("Message-ID", "<busy-x@example.org>"),
+    ];
+    let answer = tokio::task::spawn_blocking(move || send_mail_answer(port, &busy, "hi", None)).await.unwrap();
+    assert!(answer.starts_with("451 4.7.1"), "{answer}");
+
+    // An HTML mail: shown sanitised, the quote folded, in the console and in the portal.
+    let html = r#"<div>My <b>deposit</b> html-5501 is missing.<script>alert(1)</script><img src="https://tracker.example/o.gif"></div>
+<div class="gmail_quote">On Mon, Support wrote:<blockquote>old-answer-5501</blockquote></div>"#;
+    let hm = [
+        ("From", "html@example.org"),
+        ("To", SUPPORT),
+        ("Subject", "html-5501"),
+        ("Message-ID", "<html-5501@example.org>"),
+    ];
+    let answer = tokio::task::spawn_blocking(move || {
+        send_mail_answer(
+            port,
+            &hm,
+            "My deposit html-5501 is missing.\n\nOn Mon, Support wrote:\n> old-answer-5501",
+            Some(html),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(answer, "250");
+    let token = app.store.create_api_token("mail-html").await.unwrap();
+    let t = wait_ticket(&app, &token, "html-5501").await;
+    let id = t["id"].as_str().unwrap();
+    let view = console.get(app.url(&format!("/console/tickets/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(view.contains("My <b>deposit</b> html-5501 is missing."), "{view}");
+    assert!(view.contains("<details class=\"quoted\"><summary>显示引用的内容</summary>"), "{view}");
+    assert!(!view.contains("alert(1)") && !view.contains("tracker.example"), "{view}");
+    let customer = app.store.conversation(id).await.unwrap().unwrap().customer_id;
+    let (portal, _) = session(&app, "customer", &customer, "en").await;
+    let view = portal.get(app.url(&format!("/portal/tickets/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(view.contains("My <b>deposit</b> html-5501 is missing."), "{view}");
+    assert!(view.contains("<summary>Show quoted text</summary>") && view.contains("old-answer-5501"), "{view}");
+    let (hant, _) = session(&app, "agent", &admin, "zh-Hant").await;
+    let view = hant.get(app.url(&format!("/console/tickets/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(view.contains("<summary>顯示引用的內容</summary>"), "{view}");
+}

@@ -320,6 +320,9 @@ fn rows() -> Vec<Row> {
             Form(&[]),
             ADMIN,
         ),
+        r("GET /console/mail", "/console/mail", NoBody, ADMIN),
+        r("POST /console/mail/block", "/console/mail/block", Form(&[("pattern", "matrix{n}@example.com")]), ADMIN),
+        r("POST /console/mail/unblock", "/console/mail/unblock", Form(&[("pattern", "matrix{n}@example.com")]), ADMIN),
         // Knowledge base in the console
         r("GET /console/kb", "/console/kb", NoBody, AGENTS),
         r("GET /console/kb/new", "/console/kb/new", NoBody, OVERSEERS),

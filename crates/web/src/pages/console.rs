@@ -190,10 +190,11 @@ async fn show(
                 20,
             )
             .await?;
-        Ok::<_, ApiError>((t, timeline, customer, tags, agents, departments, history))
+        let mail = lifebuoy_app::mail_text::thread_views(&state.store, &t, &timeline).await?;
+        Ok::<_, ApiError>((t, timeline, customer, tags, agents, departments, history, mail))
     };
     match run.await {
-        Ok((t, timeline, customer, tags, agents, departments, history)) => {
+        Ok((t, timeline, customer, tags, agents, departments, history, mail)) => {
             let base = Base::new(&state, lang, Some(&c), "console", &format!("/console/tickets/{id}"));
             let next_statuses: Vec<&str> =
                 Status::ALL.iter().filter(|s| t.status().transition(**s).is_ok()).map(|s| s.as_str()).collect();
@@ -210,7 +211,7 @@ async fn show(
                 "console_ticket.html",
                 &base,
                 minijinja::context! {
-                    t, timeline, customer, tags => tags.join(", "), agents, departments, history => history.items, next_statuses, dept_names, agent_names,
+                    t, timeline, mail, customer, tags => tags.join(", "), agents, departments, history => history.items, next_statuses, dept_names, agent_names,
                     priorities, categories, can_escalate, me, closed => t.status() == Status::Closed
                 },
             )

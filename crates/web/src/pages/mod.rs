@@ -8,6 +8,7 @@ pub mod help_pages;
 pub mod jobs_console;
 pub mod kb_console;
 pub mod notify_pages;
+pub mod mail_console;
 pub mod portal;
 
 use crate::AppState;
@@ -55,6 +56,7 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
         .chain(help_pages::TEMPLATES)
         .chain(jobs_console::TEMPLATES)
         .chain(notify_pages::TEMPLATES)
+        .chain(mail_console::TEMPLATES)
     {
         env.add_template(name, src).expect("embedded templates compile (checked by a test)");
     }
@@ -90,7 +92,7 @@ pub struct Base<'a> {
     pub user_name: Option<String>,
     pub demo: bool,
     pub path: String,
-    /// An admin is signed in (the console shows admin pages).
+    /// An admin is signed in (the console shows the admins' pages in its menu).
     pub admin: bool,
 }
 
@@ -109,9 +111,7 @@ impl<'a> Base<'a> {
             user_name,
             demo: state.config.demo,
             path: path.to_string(),
-            admin: caller.is_some_and(|c| {
-                matches!(&c.principal, lifebuoy_store::Principal::Agent(a) if a.role == lifebuoy_domain::Role::Admin)
-            }),
+            admin: caller.and_then(|c| c.agent()).is_some_and(|a| a.role == lifebuoy_domain::Role::Admin),
         }
     }
 }
@@ -171,6 +171,7 @@ pub fn router() -> Router<AppState> {
         .merge(help_pages::router())
         .merge(jobs_console::router())
         .merge(notify_pages::router())
+        .merge(mail_console::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
@@ -313,6 +314,7 @@ mod tests {
             + super::help_pages::TEMPLATES.len()
             + super::jobs_console::TEMPLATES.len()
             + super::notify_pages::TEMPLATES.len();
+            + super::mail_console::TEMPLATES.len();
         assert_eq!(env.templates().count(), all);
     }
 

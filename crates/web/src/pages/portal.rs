@@ -275,17 +275,18 @@ async fn show(
             Some(m) => state.store.conversation(m).await?.and_then(|x| x.case_number),
             None => None,
         };
-        Ok::<_, ApiError>((t, timeline, merged_case))
+        let mail = lifebuoy_app::mail_text::thread_views(&state.store, &t, &timeline).await?;
+        Ok::<_, ApiError>((t, timeline, merged_case, mail))
     };
     match run.await {
-        Ok((t, timeline, merged_case)) => {
+        Ok((t, timeline, merged_case, mail)) => {
             let base = Base::new(&state, lang, Some(&c), "portal", &format!("/portal/tickets/{id}"));
             let can_solve = t.status().customer_may_set(Status::Solved);
             render(
                 &state,
                 "portal_ticket.html",
                 &base,
-                minijinja::context! { t, timeline, can_solve, merged_case, created => flash.created, followup => flash.followup },
+                minijinja::context! { t, timeline, mail, can_solve, merged_case, created => flash.created, followup => flash.followup },
             )
         }
         Err(e) => error_page(&state, lang, Some(&c), e),
