@@ -15,8 +15,8 @@ pub mod mail;
 pub mod mail_admin;
 pub mod mail_in;
 pub mod mail_out;
-pub mod notify;
 pub mod mail_text;
+pub mod notify;
 pub mod ticket_search;
 pub mod tickets;
 

@@ -7,8 +7,8 @@ pub mod console;
 pub mod help_pages;
 pub mod jobs_console;
 pub mod kb_console;
-pub mod notify_pages;
 pub mod mail_console;
+pub mod notify_pages;
 pub mod portal;
 
 use crate::AppState;
@@ -313,7 +313,7 @@ mod tests {
             + super::chat_pages::TEMPLATES.len()
             + super::help_pages::TEMPLATES.len()
             + super::jobs_console::TEMPLATES.len()
-            + super::notify_pages::TEMPLATES.len();
+            + super::notify_pages::TEMPLATES.len()
             + super::mail_console::TEMPLATES.len();
         assert_eq!(env.templates().count(), all);
     }
