@@ -12,10 +12,12 @@ pub mod error;
 pub mod jobs;
 pub mod knowledge;
 pub mod mail;
+pub mod mail_imap;
 pub mod mail_in;
 pub mod mail_out;
 pub mod ticket_search;
 pub mod tickets;
+pub mod tls;
 
 pub use actor::Actor;
 pub use error::{AppError, AppResult};
