@@ -263,11 +263,8 @@ impl MailUrl {
         }
         let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| format!("{redacted}: no host"))?;
         let user = decode(parsed.username()).map_err(|_| format!("{redacted}: the user is not UTF-8"))?;
-        let pass = parsed
-            .password()
-            .map(decode)
-            .transpose()
-            .map_err(|_| format!("{redacted}: the password is not UTF-8"))?;
+        let pass =
+            parsed.password().map(decode).transpose().map_err(|_| format!("{redacted}: the password is not UTF-8"))?;
         let credentials = match (user.is_empty(), pass) {
             (true, None) => None,
             (false, Some(p)) => Some((user, p)),

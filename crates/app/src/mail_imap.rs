@@ -88,7 +88,8 @@ impl ImapUrl {
             match k.as_str() {
                 "move" if !v.trim().is_empty() => move_to = Some(v.trim().to_string()),
                 "poll" => {
-                    let s: u64 = v.parse().map_err(|_| format!("{}: poll={v} is not a number of seconds", p.redacted))?;
+                    let s: u64 =
+                        v.parse().map_err(|_| format!("{}: poll={v} is not a number of seconds", p.redacted))?;
                     poll = Duration::from_secs(s.clamp(1, 3600));
                 }
                 other => return Err(format!("{}: unknown parameter {other:?} (tls, move, poll)", p.redacted)),
@@ -387,14 +388,17 @@ mod tests {
 
     #[test]
     fn imap_urls_name_mailbox_security_and_options() {
-        let u = ImapUrl::parse("imaps://desk%40example.com:p%40ss@mail.example.com/Support%20In?move=Processed")
-            .unwrap();
+        let u =
+            ImapUrl::parse("imaps://desk%40example.com:p%40ss@mail.example.com/Support%20In?move=Processed").unwrap();
         assert_eq!((u.security, u.port, u.user.as_str()), (Security::Implicit, 993, "desk@example.com"));
         assert_eq!((u.password.as_str(), u.mailbox.as_str()), ("p@ss", "Support In"));
         assert_eq!(u.move_to.as_deref(), Some("Processed"));
         assert!(!format!("{u:?}").contains("p@ss"));
         let s = ImapUrl::parse("imap://u:p@mail.example.com?tls=starttls&poll=5").unwrap();
-        assert_eq!((s.security, s.port, s.mailbox.as_str(), s.poll), (Security::StartTls, 143, "INBOX", Duration::from_secs(5)));
+        assert_eq!(
+            (s.security, s.port, s.mailbox.as_str(), s.poll),
+            (Security::StartTls, 143, "INBOX", Duration::from_secs(5))
+        );
         assert_eq!(ImapUrl::parse("imap://u:p@127.0.0.1:1143/INBOX?tls=none").unwrap().security, Security::None);
     }
 

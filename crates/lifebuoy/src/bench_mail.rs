@@ -144,7 +144,8 @@ async fn measure(b: &MailBench, url: &str, backend: &str, tmp: &std::path::Path)
     }
     let committed_s = started.elapsed().as_secs_f64();
     let deadline = Instant::now() + Duration::from_secs(60).max(Duration::from_millis(n as u64 * 10));
-    let arrived = |a: &Arrivals| a.lock().map(|m| expected.iter().filter(|id| m.contains_key(*id)).count()).unwrap_or(0);
+    let arrived =
+        |a: &Arrivals| a.lock().map(|m| expected.iter().filter(|id| m.contains_key(*id)).count()).unwrap_or(0);
     while arrived(&arrivals) < expected.len() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }

@@ -338,7 +338,8 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)
             .context("--smtp-url")?;
     }
-    let imap = a.imap.as_deref().map(lifebuoy_app::mail_imap::ImapUrl::parse).transpose().map_err(anyhow::Error::msg)?;
+    let imap =
+        a.imap.as_deref().map(lifebuoy_app::mail_imap::ImapUrl::parse).transpose().map_err(anyhow::Error::msg)?;
     let smtp_tls = match (&a.smtp_tls_cert, &a.smtp_tls_key) {
         (Some(cert), Some(key)) => {
             Some(lifebuoy_app::tls::server_config(cert, key).map_err(anyhow::Error::msg).context("--smtp-tls-cert")?)

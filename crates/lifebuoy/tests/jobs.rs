@@ -205,14 +205,8 @@ async fn reply_mail_survives_sigkill(database: Option<String>) {
     let relay_port = free_port();
     let listen_port = free_port();
     let (relay_url, listen) = (format!("smtp://127.0.0.1:{relay_port}"), format!("127.0.0.1:{listen_port}"));
-    let mut extra: Vec<&str> = vec![
-        "--smtp-url",
-        &relay_url,
-        "--smtp-listen",
-        &listen,
-        "--support-address",
-        "support@desk.example",
-    ];
+    let mut extra: Vec<&str> =
+        vec!["--smtp-url", &relay_url, "--smtp-listen", &listen, "--support-address", "support@desk.example"];
     if let Some(u) = &database {
         extra.extend(["--database", u.as_str()]);
     }
@@ -238,7 +232,8 @@ async fn reply_mail_survives_sigkill(database: Option<String>) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let j = store.job_by_key("mail.reply", &key).await.unwrap().expect("the reply's job was committed with it");
-        if j.attempts >= 1 && j.state == "queued" {
+        // `failed`: waiting for its retry.
+        if j.attempts >= 1 && j.state == "failed" {
             break;
         }
         assert!(Instant::now() < deadline, "the first send did not fail in time: {j:?}\n{}", first.log_text());

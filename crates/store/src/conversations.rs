@@ -1125,7 +1125,8 @@ impl Store {
                 group
                     .run(move |conn| {
                         let (store, id, actor, body) = (store.clone(), id.clone(), actor.clone(), body.clone());
-                        let (attachment_ids, client_id, idem) = (attachment_ids.clone(), client_id.clone(), idem.clone());
+                        let (attachment_ids, client_id, idem) =
+                            (attachment_ids.clone(), client_id.clone(), idem.clone());
                         Box::pin(async move {
                             let idem = idem.as_ref().map(|(p, k, h)| (p.as_str(), k.as_str(), h.as_str()));
                             let parts = (body.as_str(), internal, &attachment_ids[..], client_id.as_deref(), requested);

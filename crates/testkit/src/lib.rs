@@ -444,7 +444,8 @@ common = dict(hostname="127.0.0.1", port=port, authenticator=auth, auth_required
 if mode == "starttls":
     c = Controller(Debugging(sys.stdout), tls_context=ctx, require_starttls=True, auth_require_tls=True, **common)
 else:
-    c = Controller(Debugging(sys.stdout), ssl_context=ctx, **common)
+    # aiosmtpd counts only STARTTLS as TLS for auth_require_tls; this whole connection is TLS.
+    c = Controller(Debugging(sys.stdout), ssl_context=ctx, auth_require_tls=False, **common)
 c.start()
 print("READY", flush=True)
 while True:
@@ -580,10 +581,34 @@ impl TestCerts {
             .copied()
             .chain(["-keyout", "ca.key", "-out", "ca.pem"])
             .collect::<Vec<_>>());
-        run(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "key.pem", "-out", "leaf.csr"]);
         run(&[
-            "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-            "-extfile", "leaf.ext", "-out", "cert.pem",
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "leaf.csr",
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "cert.pem",
         ]);
         TestCerts { ca: dir.join("ca.pem"), cert: dir.join("cert.pem"), key: dir.join("key.pem"), dir }
     }
@@ -650,11 +675,7 @@ impl Dovecot {
         let port = free_port();
         let tls_port = certs.map(|_| free_port());
         let ssl = match certs {
-            Some(c) => format!(
-                "ssl = yes\nssl_cert = <{}\nssl_key = <{}\n",
-                c.cert.display(),
-                c.key.display()
-            ),
+            Some(c) => format!("ssl = yes\nssl_cert = <{}\nssl_key = <{}\n", c.cert.display(), c.key.display()),
             None => "ssl = no\n".to_string(),
         };
         let d = dir.display();
@@ -708,12 +729,7 @@ impl Dovecot {
             .args(["-c", &format!("{prelude}{script}\nm.logout()\n")])
             .output()
             .expect("python3 runs");
-        assert!(
-            out.status.success(),
-            "imaplib: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            self.log()
-        );
+        assert!(out.status.success(), "imaplib: {}\n{}", String::from_utf8_lossy(&out.stderr), self.log());
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -738,10 +754,7 @@ if found[0]:
             print(flags + '|' + part[1].decode().split(':', 1)[1].strip())
 "#;
         let out = self.imaplib(&script.replace("MAILBOX", &format!("'{mailbox}'")));
-        out.lines()
-            .filter_map(|l| l.split_once('|'))
-            .map(|(f, id)| (id.trim().to_string(), f.to_string()))
-            .collect()
+        out.lines().filter_map(|l| l.split_once('|')).map(|(f, id)| (id.trim().to_string(), f.to_string())).collect()
     }
 }
 

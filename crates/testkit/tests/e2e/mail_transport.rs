@@ -183,7 +183,8 @@ async fn replies_go_out_through_a_relay_demanding_starttls_and_auth_and_a_wrong_
     let mut job = None;
     for _ in 0..100 {
         let j = app.store.job_by_key(lifebuoy_app::mail_out::REPLY, &key).await.unwrap().expect("the reply's job");
-        if j.attempts >= 1 && j.state == "queued" {
+        // `failed`: waiting for its retry (`dead` would be the end).
+        if j.attempts >= 1 && j.state == "failed" {
             job = Some(j);
             break;
         }
@@ -230,7 +231,8 @@ async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 async fn imap_mail_becomes_a_case_is_marked_seen_and_is_taken_once() {
     let certs = TestCerts::generate();
     let dove = Dovecot::start(Some(&certs)).await;
-    let first = raw_mail("Zhao Liu <zhao.liu@example.com>", "imap-1@example.com", "KYC pending imap-1", "KYC 审核很久了");
+    let first =
+        raw_mail("Zhao Liu <zhao.liu@example.com>", "imap-1@example.com", "KYC pending imap-1", "KYC 审核很久了");
     dove.append("INBOX", &first);
     let app = app_with(None, None).await;
     let token = app.integration_token().await;
