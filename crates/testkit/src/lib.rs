@@ -439,7 +439,8 @@ ctx.load_cert_chain(cert, key)
 def auth(server, session, envelope, mechanism, data):
     ok = isinstance(data, LoginPassword) and data.login == user.encode() and data.password == password.encode()
     print("AUTH %s %s" % (mechanism, "ok" if ok else "refused"), flush=True)
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd answers 535 itself (by default it leaves the answer to the authenticator).
+    return AuthResult(success=ok, handled=False)
 common = dict(hostname="127.0.0.1", port=port, authenticator=auth, auth_required=True)
 if mode == "starttls":
     c = Controller(Debugging(sys.stdout), tls_context=ctx, require_starttls=True, auth_require_tls=True, **common)
