@@ -22,6 +22,10 @@ need_pkg python3 python3
 # A real SMTP peer for the mail tests.
 python3 -m pip --version >/dev/null 2>&1 || need_pkg __no_such_cmd__ python3-pip
 python3 -c 'import aiosmtpd' 2>/dev/null || { log "installing aiosmtpd"; python3 -m pip install -q aiosmtpd 2>/dev/null || python3 -m pip install -q --break-system-packages aiosmtpd; }
+# A real IMAP server (Dovecot, started by the tests on a free port with a temporary config) and openssl for the
+# tests' throw-away certificates.
+need_pkg dovecot dovecot-imapd
+need_pkg openssl openssl
 fc-list 2>/dev/null | grep -qi 'noto sans cjk' || need_pkg __no_such_cmd__ fonts-noto-cjk
 
 # PostgreSQL: the machine's own (or LIFEBUOY_TEST_PG), else a private one started here.

@@ -13,12 +13,14 @@ pub mod jobs;
 pub mod knowledge;
 pub mod mail;
 pub mod mail_admin;
+pub mod mail_imap;
 pub mod mail_in;
 pub mod mail_out;
 pub mod mail_text;
 pub mod notify;
 pub mod ticket_search;
 pub mod tickets;
+pub mod tls;
 
 pub use actor::Actor;
 pub use error::{AppError, AppResult};

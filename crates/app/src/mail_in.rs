@@ -419,12 +419,28 @@ const MAX_LINE: usize = 64 * 1024;
 /// sender is over its rate, so it tries again later; `550 5.7.1` for a blocked sender; `552` over
 /// [`MAX_MAIL_BYTES`]). The protocol's state machine is the `mailin` crate's; this is its socket.
 pub async fn serve_smtp(app: App, listener: tokio::net::TcpListener) {
+    serve_smtp_tls(app, listener, None).await
+}
+
+/// [`serve_smtp`] offering STARTTLS with `tls` (a certificate and key, [`crate::tls::server_config`]).
+///
+/// STARTTLS is offered, not required: RFC 3207 forbids a publicly referenced MX to insist on it, since a
+/// sender that cannot do TLS would then bounce its mail instead of sending it in clear. What TLS buys is that
+/// a passive listener on the path reads nothing, and sending servers that do insist (MTA-STS, DANE) can
+/// deliver.
+pub async fn serve_smtp_tls(
+    app: App,
+    listener: tokio::net::TcpListener,
+    tls: Option<std::sync::Arc<crate::tls::rustls::ServerConfig>>,
+) {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let app = app.clone();
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = smtp_connection(app, stream, peer).await {
+                    if let Err(e) = smtp_connection(app, stream, peer, acceptor).await {
                         tracing::debug!(error = %e, %peer, "SMTP connection ended");
                     }
                 });
@@ -470,22 +486,67 @@ impl mailin::Handler for Collector {
     }
 }
 
-async fn smtp_connection(app: App, stream: tokio::net::TcpStream, peer: std::net::SocketAddr) -> std::io::Result<()> {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-    let (r, mut w) = stream.into_split();
-    let mut r = BufReader::new(r);
+async fn smtp_connection(
+    app: App,
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncWriteExt, BufReader};
+    let _ = stream.set_nodelay(true);
     let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
     let collector = Collector { slot: slot.clone(), buf: Vec::new(), too_big: false };
-    let mut session = mailin::SessionBuilder::new("lifebuoy").build(peer.ip(), collector);
-    w.write_all(&session.greeting().buffer()?).await?;
+    let mut builder = mailin::SessionBuilder::new("lifebuoy");
+    if tls.is_some() {
+        builder.enable_start_tls();
+    }
+    let mut session = builder.build(peer.ip(), collector);
+    let mut plain = BufReader::new(stream);
+    plain.write_all(&session.greeting().buffer()?).await?;
+    if !converse(&app, &mut session, &slot, &mut plain, peer).await? {
+        return Ok(());
+    }
+    // STARTTLS was answered `220`. Anything the client sent after the command, before the handshake, was
+    // sent in clear and would be taken as if it came over TLS (command injection, CVE-2011-0411): hang up.
+    if !plain.buffer().is_empty() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "data pipelined after STARTTLS"));
+    }
+    let Some(acceptor) = tls else {
+        return Err(std::io::Error::other("STARTTLS accepted without a certificate"));
+    };
+    let secure = tokio::time::timeout(IDLE, acceptor.accept(plain.into_inner()))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake"))??;
+    session.tls_active();
+    let mut secure = BufReader::new(secure);
+    if converse(&app, &mut session, &slot, &mut secure, peer).await? {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "STARTTLS inside TLS"));
+    }
+    let _ = secure.into_inner().shutdown().await;
+    Ok(())
+}
+
+/// Reads commands and mail lines from `io` and answers them until the client leaves (`false`) or the session
+/// asks for the TLS upgrade after a `220` to STARTTLS (`true`).
+async fn converse<S>(
+    app: &App,
+    session: &mut mailin::Session<Collector>,
+    slot: &std::sync::Mutex<Option<Vec<u8>>>,
+    io: &mut tokio::io::BufReader<S>,
+    peer: std::net::SocketAddr,
+) -> std::io::Result<bool>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     let mut line = Vec::with_capacity(1024);
     loop {
         line.clear();
-        let n = tokio::time::timeout(IDLE, (&mut r).take(MAX_LINE as u64).read_until(b'\n', &mut line))
+        let n = tokio::time::timeout(IDLE, (&mut *io).take(MAX_LINE as u64).read_until(b'\n', &mut line))
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle"))??;
         if n == 0 {
-            return Ok(());
+            return Ok(false);
         }
         // Bare LF from careless senders is taken as CRLF.
         if !line.ends_with(b"\r\n") && line.ends_with(b"\n") {
@@ -495,7 +556,7 @@ async fn smtp_connection(app: App, stream: tokio::net::TcpStream, peer: std::net
         let mut response = session.process(&line);
         let finished = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(raw) = finished {
-            match receive(&app, &raw).await {
+            match receive(app, &raw).await {
                 Ok(Received::Rejected { refusal: Refusal::Later, .. }) => {
                     response =
                         mailin::Response::custom(451, "4.7.1 Too much mail from this sender; try again later".into());
@@ -513,10 +574,20 @@ async fn smtp_connection(app: App, stream: tokio::net::TcpStream, peer: std::net
         match response.action {
             mailin::Action::NoReply => {}
             mailin::Action::Close => {
-                w.write_all(&response.buffer()?).await?;
-                return Ok(());
+                io.write_all(&response.buffer()?).await?;
+                io.flush().await?;
+                return Ok(false);
             }
-            _ => w.write_all(&response.buffer()?).await?,
+            mailin::Action::UpgradeTls => {
+                io.write_all(&response.buffer()?).await?;
+                io.flush().await?;
+                return Ok(true);
+            }
+            _ => {
+                io.write_all(&response.buffer()?).await?;
+                // A TLS stream holds what is written until flushed.
+                io.flush().await?;
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 //!   on a fresh database, and reports tickets/s and latency percentiles.
 //! - `bench queue`: loads N tickets into a fresh database and times the agent-queue page queries.
 //! - `bench jobs`: runs N no-op jobs through the durable job queue (`bench_jobs.rs`).
+//! - `bench mail`: mails into the SMTP listener and replies out through the job runner (`bench_mail.rs`).
 
 use clap::Subcommand;
 use hdrhistogram::Histogram;
@@ -88,6 +89,20 @@ pub enum BenchCmd {
         #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
         sqlite_sync: String,
     },
+    /// The email channel: N mails into the SMTP listener over C connections until committed as cases, then a
+    /// reply on each, mailed by the job runner to a local SMTP sink; throughput both ways, losses and doubles.
+    Mail {
+        /// `postgres://.../postgres` gets a fresh database on that server; default a temporary SQLite file.
+        #[arg(long)]
+        database: Option<String>,
+        #[arg(long, default_value_t = 2000)]
+        mails: usize,
+        /// Concurrent SMTP client connections inbound, and concurrent repliers outbound.
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
+        sqlite_sync: String,
+    },
     /// Load N tickets and time the agent queue's page queries.
     Queue {
         #[arg(long, default_value_t = 100_000)]
@@ -107,6 +122,15 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             tickets(url, identity_secret, database, concurrency, duration, sqlite_sync == "full").await
         }
         BenchCmd::Queue { tickets, database, iterations } => queue(tickets, database, iterations).await,
+        BenchCmd::Mail { database, mails, connections, sqlite_sync } => {
+            crate::bench_mail::run(crate::bench_mail::MailBench {
+                database,
+                mails,
+                connections,
+                sqlite_sync_full: sqlite_sync == "full",
+            })
+            .await
+        }
         BenchCmd::Jobs { database, jobs, concurrency, batch, enqueue_batch, sqlite_sync } => {
             crate::bench_jobs::run(crate::bench_jobs::JobsBench {
                 database,

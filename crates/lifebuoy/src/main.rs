@@ -4,6 +4,7 @@
 mod bench;
 mod bench_chat;
 mod bench_jobs;
+mod bench_mail;
 mod demo;
 mod kb;
 
@@ -151,9 +152,26 @@ pub struct ServeArgs {
     /// Addresses or networks that may read /metrics without signing in (a Prometheus server), comma-separated.
     #[arg(long, env = "LIFEBUOY_METRICS_ALLOW", value_parser = parse_nets, default_value = "")]
     metrics_allow: lifebuoy_web::security::NetList,
-    /// SMTP relay for outgoing mail, e.g. `smtp://127.0.0.1:25`; without it mails are logged.
+    /// SMTP relay for outgoing mail: `smtp://127.0.0.1:25` (plain, to a local relay),
+    /// `smtp://user:pass@host:587?tls=starttls` or `smtps://user:pass@host:465` (user and password URL-encoded);
+    /// without it mails are logged.
     #[arg(long, env = "LIFEBUOY_SMTP_URL", hide_env_values = true)]
     smtp_url: Option<String>,
+    /// PEM certificates to trust, besides the system's roots, on outgoing TLS connections (the SMTP relay, the
+    /// IMAP server): for a private mail server with its own CA.
+    #[arg(long, env = "LIFEBUOY_TLS_CA")]
+    tls_ca: Option<PathBuf>,
+    /// Certificate chain (PEM) for STARTTLS on the SMTP listener; with --smtp-tls-key.
+    #[arg(long, env = "LIFEBUOY_SMTP_TLS_CERT", requires = "smtp_tls_key")]
+    smtp_tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --smtp-tls-cert.
+    #[arg(long, env = "LIFEBUOY_SMTP_TLS_KEY", requires = "smtp_tls_cert")]
+    smtp_tls_key: Option<PathBuf>,
+    /// Take in mail from an IMAP mailbox: `imaps://user:pass@host:993/INBOX`, or
+    /// `imap://user:pass@host:143/INBOX?tls=starttls`; `?move=Processed` moves each mail taken in to that
+    /// folder instead of only marking it seen, `?poll=N` polls every N seconds where the server has no IDLE.
+    #[arg(long = "imap", env = "LIFEBUOY_IMAP_URL", hide_env_values = true)]
+    imap: Option<String>,
     /// A folder of knowledge-base articles (Markdown with front matter) to import when the database has none
     /// yet; `--demo` without it imports the starter knowledge base. Afterwards articles live in the database
     /// (edit them in the console, or `lifebuoy kb import`).
@@ -307,12 +325,34 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         demo::print_banner(&store, addr).await?;
     }
     let smtp = a.smtp_url.clone().map(|u| (u, a.mail_from.clone()));
+    // Mail settings are checked here, before anything starts: a typo must stop the server, not turn mail off.
+    let tls_ca = match &a.tls_ca {
+        Some(p) => {
+            lifebuoy_app::tls::load_certs(p).map_err(anyhow::Error::msg)?;
+            Some(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?)
+        }
+        None => None,
+    };
+    if let Some((url, from)) = &smtp {
+        lifebuoy_app::mail::Mailer::smtp_trusting(url, from, tls_ca.as_deref())
+            .map_err(anyhow::Error::msg)
+            .context("--smtp-url")?;
+    }
+    let imap =
+        a.imap.as_deref().map(lifebuoy_app::mail_imap::ImapUrl::parse).transpose().map_err(anyhow::Error::msg)?;
+    let smtp_tls = match (&a.smtp_tls_cert, &a.smtp_tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(lifebuoy_app::tls::server_config(cert, key).map_err(anyhow::Error::msg).context("--smtp-tls-cert")?)
+        }
+        _ => None,
+    };
     let articles = kb::articles_for(a.kb.as_ref(), a.demo)?;
     let config = lifebuoy_web::WebConfig {
         demo: a.demo,
         secure_cookies: a.secure_cookies,
         identity_secret: secret,
         smtp,
+        tls_ca: tls_ca.clone(),
         support_address: a.support_address.clone(),
         public_url: a.public_url.clone(),
         identity_issuer: a.identity_issuer.clone(),
@@ -349,13 +389,28 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let jobs = state.app.start_jobs().await.context("starting the job runner")?;
     if let Some(smtp) = &a.smtp_listen {
         let l = tokio::net::TcpListener::bind(smtp).await.with_context(|| format!("SMTP listener on {smtp}"))?;
-        tracing::info!(addr = %l.local_addr()?, "taking in mail for the support address over SMTP");
-        tokio::spawn(lifebuoy_app::mail_in::serve_smtp(state.app.clone(), l));
+        tracing::info!(addr = %l.local_addr()?, starttls = smtp_tls.is_some(), "taking in mail for the support address over SMTP");
+        tokio::spawn(lifebuoy_app::mail_in::serve_smtp_tls(state.app.clone(), l, smtp_tls));
     }
+    let imap = match imap {
+        Some(url) => {
+            let extra = match &a.tls_ca {
+                Some(p) => lifebuoy_app::tls::load_certs(p).map_err(anyhow::Error::msg)?,
+                None => Vec::new(),
+            };
+            let tls = lifebuoy_app::tls::client_config(&extra).map_err(anyhow::Error::msg)?;
+            Some(lifebuoy_app::mail_imap::ImapPoller::start(state.app.clone(), url, tls))
+        }
+        None => None,
+    };
     tracing::info!(%addr, backend = ?store.backend(), "lifebuoy listening");
     let app = lifebuoy_web::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
-    // Stop claiming jobs, let running ones finish (or give them back), then close the database.
+    // Stop taking mail from IMAP (after the mail in hand) and claiming jobs, let running ones finish (or give
+    // them back), then close the database.
+    if let Some(imap) = imap {
+        imap.shutdown().await;
+    }
     jobs.shutdown().await;
     store.close().await;
     Ok(())

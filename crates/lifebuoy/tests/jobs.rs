@@ -3,6 +3,9 @@
 //! node was in the middle of is run by the restarted server once its lease has ended; SIGTERM stops the server
 //! cleanly.
 //!
+//! A reply by mail committed while the relay is down survives a SIGKILL of the server before it was sent, and
+//! reaches the relay exactly once after the restart.
+//!
 //! The job is the built-in `system.heartbeat`, whose run writes a `job_runs` row in the same transaction that
 //! completes it; `attempts` counts every run that was started, so "exactly once" is checked on both.
 
@@ -23,6 +26,7 @@ fn free_port() -> u16 {
 struct Node {
     child: Child,
     log: std::path::PathBuf,
+    addr: String,
 }
 
 impl Node {
@@ -39,7 +43,7 @@ impl Node {
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("lifebuoy starts");
-        let node = Node { child, log };
+        let node = Node { child, log, addr: addr.clone() };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(r) = reqwest::get(format!("http://{addr}/healthz")).await
@@ -181,5 +185,99 @@ async fn a_scheduled_job_survives_sigkill_and_runs_exactly_once_on_postgresql() 
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.unwrap();
     let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
     sigkill_then_restart(Some(url)).await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await.unwrap();
+}
+
+/// Sends one mail to an SMTP listener with Python's smtplib.
+fn send_mail(port: u16, raw: &str) {
+    let script = "import smtplib, sys\nwith smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=10) as s:\n    \
+                  s.sendmail('ma.li@example.com', ['support@desk.example'], sys.argv[2].encode())\n";
+    let out = Command::new("python3").args(["-c", script, &port.to_string(), raw]).output().expect("python3 runs");
+    assert!(out.status.success(), "smtplib: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+async fn reply_mail_survives_sigkill(database: Option<String>) {
+    let dir = std::env::temp_dir().join(format!("lb-mail-kill-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data");
+    let url = database.clone().unwrap_or_else(|| format!("sqlite://{}", data.join("lifebuoy.db").display()));
+    // The relay's port stays closed until the first server is dead.
+    let relay_port = free_port();
+    let listen_port = free_port();
+    let (relay_url, listen) = (format!("smtp://127.0.0.1:{relay_port}"), format!("127.0.0.1:{listen_port}"));
+    let mut extra: Vec<&str> =
+        vec!["--smtp-url", &relay_url, "--smtp-listen", &listen, "--support-address", "support@desk.example"];
+    if let Some(u) = &database {
+        extra.extend(["--database", u.as_str()]);
+    }
+    let mut first = Node::start(&data, &extra).await;
+    let store = Store::open(&StoreOptions::new(url.clone())).await.expect("open the server's database");
+    let token = store.create_api_token("kill-test").await.unwrap();
+    let raw = "From: Ma Li <ma.li@example.com>\r\nTo: support@desk.example\r\nSubject: deposit kill-1\r\n\
+               Message-ID: <kill-1@example.com>\r\n\r\nWhere is my deposit?\r\n";
+    tokio::task::spawn_blocking(move || send_mail(listen_port, raw)).await.unwrap();
+    let case = store.mail_known("kill-1@example.com").await.unwrap().expect("the mail is a case").conversation_id;
+
+    // The agent's reply commits with its mail job; the relay is down, so the first run fails.
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/api/v1/tickets/{case}/messages", first.addr))
+        .bearer_auth(&token)
+        .json(&json!({"body": "Credited now, sorry for the wait."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let v: serde_json::Value = r.json().await.unwrap();
+    let key = format!("reply-{}", v["message"]["id"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let j = store.job_by_key("mail.reply", &key).await.unwrap().expect("the reply's job was committed with it");
+        // `failed`: waiting for its retry.
+        if j.attempts >= 1 && j.state == "failed" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the first send did not fail in time: {j:?}\n{}", first.log_text());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill();
+
+    let relay = lifebuoy_testkit::SmtpPeer::start_on(relay_port).await;
+    let mut second = Node::start(&data, &extra).await;
+    relay.wait_for("Credited now").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let job = loop {
+        let j = store.job_by_key("mail.reply", &key).await.unwrap().unwrap();
+        if j.state == "done" {
+            break j;
+        }
+        assert!(Instant::now() < deadline, "job not done: {j:?}\n{}", second.log_text());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // Give a second sending every chance to happen, then count.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let got = relay.received();
+    assert_eq!(got.matches("Credited now").count(), 1, "the reply was mailed exactly once: {got}");
+    assert_eq!(job.attempts, 2, "one failed run before the kill, one after: {job:?}");
+    assert!(got.contains("In-Reply-To: <kill-1@example.com>"), "{got}");
+    let status = second.terminate().await;
+    assert!(status.success(), "{}", second.log_text());
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_mail_committed_before_a_sigkill_is_sent_exactly_once_on_sqlite() {
+    reply_mail_survives_sigkill(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_mail_committed_before_a_sigkill_is_sent_exactly_once_on_postgresql() {
+    use sqlx::Connection;
+    let admin = pg_admin_url();
+    let name = format!("lb_test_{}", uuid::Uuid::new_v4().simple());
+    let mut c = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL for this test");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.unwrap();
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    reply_mail_survives_sigkill(Some(url)).await;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await.unwrap();
 }

@@ -495,6 +495,93 @@ pub struct ReplyParts<'a> {
     pub status: Option<Status>,
 }
 
+/// The writes of one reply (see [`Store::reply_with_status`]), over `$tx`: a transaction on PostgreSQL, the
+/// group-commit writer's connection (inside its savepoint) on SQLite. Evaluates to the message's id, the
+/// conversations written and whether outbox jobs were written with them.
+macro_rules! write_reply {
+    ($store:expr, $tx:expr, $lock:expr, $id:expr, $actor:expr, $parts:expr, $idem:expr) => {{
+        let (actor, idem) = ($actor, $idem);
+        let (body, internal, attachment_ids, client_id, requested) = $parts;
+        let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{}", $lock);
+        let mut c: Conversation =
+            sqlx::query_as(&sql).bind($id).fetch_optional(&mut *$tx).await?.ok_or(StoreError::NotFound)?;
+        if let Some(target) = c.merged_into.clone() {
+            c = sqlx::query_as(&sql).bind(&target).fetch_optional(&mut *$tx).await?.ok_or(StoreError::NotFound)?;
+        }
+        let now = now_ms();
+        c.updated_at = now;
+        let followup = c.status() == Status::Closed;
+        if followup && !matches!(actor, Actor::Customer(_)) {
+            return Err(StatusError::Closed.into());
+        }
+        let mid;
+        let mut written = Vec::with_capacity(2);
+        if followup {
+            let t = NewTicket {
+                kind: ConversationKind::parse(&c.kind).unwrap_or(ConversationKind::Ticket),
+                customer_id: c.customer_id.clone(),
+                subject: c.subject.clone(),
+                body: body.to_string(),
+                category: c.category(),
+                priority: c.priority(),
+                department: Some(c.department_id.clone()),
+                lang: Lang::parse(&c.lang).unwrap_or(Lang::En),
+                order_id: c.order_id.clone(),
+                tx_hash: c.tx_hash.clone(),
+                asset: c.asset.clone(),
+                amount: c.amount.clone(),
+                tags: vec![],
+                attachment_ids: attachment_ids.to_vec(),
+            };
+            let (nc, m) = insert_conversation!($tx, t, actor, Some(c.id.clone()));
+            mid = m;
+            let opened =
+                TimelineEvent::FollowUpOpened { follow_up: nc.id.clone(), case_number: nc.case_number.clone() };
+            push_event!($tx, c, actor, &opened);
+            save_conversation!($tx, c);
+            written.push(nc);
+        } else {
+            mid = push_message!($tx, c, actor, body, internal, client_id, attachment_ids);
+            let from = c.status();
+            let to = match actor {
+                Actor::Customer(_) => from.after_customer_reply(),
+                _ if !internal && from == Status::New => Some(Status::Open),
+                _ => None,
+            };
+            if let Some(to) = to {
+                c.status = to.as_str().into();
+                if to == Status::Open {
+                    c.solved_at = None;
+                }
+                push_event!($tx, c, actor, &TimelineEvent::StatusChanged { from, to, by_reply: Some(true) });
+            }
+            if let (Actor::Agent(aid), false, None) = (actor, internal, &c.assignee_id) {
+                c.assignee_id = Some(aid.clone());
+                let took = TimelineEvent::Assigned { from: None, to: Some(aid.clone()), by_reply: Some(true) };
+                push_event!($tx, c, actor, &took);
+            }
+            if let Some(to) = requested.filter(|to| *to != c.status()) {
+                let (planned, events) = plan_change(c, &TicketChange::Status(to), now)?;
+                c = planned;
+                for e in &events {
+                    push_event!($tx, c, actor, e);
+                }
+            }
+            save_conversation!($tx, c);
+        }
+        written.push(c);
+        if let Some((principal, key, hash)) = idem {
+            crate::idempotency::remember!($tx, principal, key, hash, &mid);
+        }
+        let mut jobs = false;
+        for c in written.iter_mut() {
+            crate::commits::enqueue_outbox!($store.outbox, $tx, (*c));
+            jobs |= c.enqueued;
+        }
+        (mid, written, jobs)
+    }};
+}
+
 /// Plans a change: the conversation after it, and the events to write. Pure, so every rule is testable.
 pub(crate) fn plan_change(
     mut c: Conversation,
@@ -1032,87 +1119,46 @@ impl Store {
                 return self.replay_outcome(&m.id).await;
             }
         }
-        // The message's id, and the conversations written (whose appended entries go to the post-commit stream).
-        let res: Result<(String, Vec<Conversation>)> = on_write!(self, |pool, lock| async {
-            let mut tx = pool.begin().await?;
-            let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{lock}");
-            let mut c: Conversation =
-                sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
-            if let Some(target) = c.merged_into.clone() {
-                c = sqlx::query_as(&sql).bind(&target).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        // The message's id, the conversations written (whose appended entries go to the post-commit stream), and
+        // whether the outbox rules wrote jobs. On SQLite the reply runs in the group-commit writer, sharing one
+        // fsync with every write queued meanwhile: a mail desk's agents reply in bursts, and each reply on its
+        // own commit would cap replies (and their mails) at one per fsync.
+        let parts = (body, internal, attachment_ids, client_id, requested);
+        let res: Result<(String, Vec<Conversation>, bool)> = match &*self.db {
+            crate::Db::Sqlite { group, .. } => {
+                let (store, id, actor) = (self.clone(), id.to_string(), actor.clone());
+                let (body, attachment_ids) = (body.to_string(), attachment_ids.to_vec());
+                let client_id = client_id.map(str::to_string);
+                let idem = idem.map(|(p, k, h)| (p.to_string(), k.to_string(), h.to_string()));
+                group
+                    .run(move |conn| {
+                        let (store, id, actor, body) = (store.clone(), id.clone(), actor.clone(), body.clone());
+                        let (attachment_ids, client_id, idem) =
+                            (attachment_ids.clone(), client_id.clone(), idem.clone());
+                        Box::pin(async move {
+                            let idem = idem.as_ref().map(|(p, k, h)| (p.as_str(), k.as_str(), h.as_str()));
+                            let parts = (body.as_str(), internal, &attachment_ids[..], client_id.as_deref(), requested);
+                            Ok(write_reply!(store, conn, "", id.as_str(), &actor, parts, idem))
+                        })
+                    })
+                    .await
             }
-            let now = now_ms();
-            c.updated_at = now;
-            let followup = c.status() == Status::Closed;
-            if followup && !matches!(actor, Actor::Customer(_)) {
-                return Err(StatusError::Closed.into());
-            }
-            let mid;
-            let mut written = Vec::with_capacity(2);
-            if followup {
-                let t = NewTicket {
-                    kind: ConversationKind::parse(&c.kind).unwrap_or(ConversationKind::Ticket),
-                    customer_id: c.customer_id.clone(),
-                    subject: c.subject.clone(),
-                    body: body.to_string(),
-                    category: c.category(),
-                    priority: c.priority(),
-                    department: Some(c.department_id.clone()),
-                    lang: Lang::parse(&c.lang).unwrap_or(Lang::En),
-                    order_id: c.order_id.clone(),
-                    tx_hash: c.tx_hash.clone(),
-                    asset: c.asset.clone(),
-                    amount: c.amount.clone(),
-                    tags: vec![],
-                    attachment_ids: attachment_ids.to_vec(),
-                };
-                let (nc, m) = insert_conversation!(tx, t, actor, Some(c.id.clone()));
-                mid = m;
-                let opened =
-                    TimelineEvent::FollowUpOpened { follow_up: nc.id.clone(), case_number: nc.case_number.clone() };
-                push_event!(tx, c, actor, &opened);
-                save_conversation!(tx, c);
-                written.push(nc);
-            } else {
-                mid = push_message!(tx, c, actor, body, internal, client_id, attachment_ids);
-                let from = c.status();
-                let to = match actor {
-                    Actor::Customer(_) => from.after_customer_reply(),
-                    _ if !internal && from == Status::New => Some(Status::Open),
-                    _ => None,
-                };
-                if let Some(to) = to {
-                    c.status = to.as_str().into();
-                    if to == Status::Open {
-                        c.solved_at = None;
-                    }
-                    push_event!(tx, c, actor, &TimelineEvent::StatusChanged { from, to, by_reply: Some(true) });
+            crate::Db::Postgres(pool) => {
+                async {
+                    let mut tx = pool.begin().await?;
+                    let r = write_reply!(self, tx, " FOR UPDATE", id, actor, parts, idem);
+                    tx.commit().await?;
+                    Ok(r)
                 }
-                if let (Actor::Agent(aid), false, None) = (actor, internal, &c.assignee_id) {
-                    c.assignee_id = Some(aid.clone());
-                    let took = TimelineEvent::Assigned { from: None, to: Some(aid.clone()), by_reply: Some(true) };
-                    push_event!(tx, c, actor, &took);
-                }
-                if let Some(to) = requested.filter(|to| *to != c.status()) {
-                    let (planned, events) = plan_change(c, &TicketChange::Status(to), now)?;
-                    c = planned;
-                    for e in &events {
-                        push_event!(tx, c, actor, e);
-                    }
-                }
-                save_conversation!(tx, c);
+                .await
             }
-            written.push(c);
-            if let Some((principal, key, hash)) = idem {
-                crate::idempotency::remember!(tx, principal, key, hash, &mid);
+        };
+        let res = res.map(|(mid, written, jobs)| {
+            if jobs {
+                self.wake_runners();
             }
-            for c in written.iter_mut() {
-                crate::commits::enqueue_outbox!(self.outbox, tx, (*c));
-            }
-            tx.commit().await?;
-            Ok((mid, written))
-        }
-        .await);
+            (mid, written)
+        });
         let (mid, mut written) = match (res, idem) {
             (Err(e), Some((principal, key, hash))) if is_idem_race(&e) => {
                 let mid = self.idempotent_replay(principal, key, hash).await?.ok_or(e)?;

@@ -3,6 +3,7 @@
 //! sender sent lately (the rate limit), the admins' blocklist of senders, and the sanitised HTML of mail-born
 //! messages.
 
+use crate::chat::grouped_write;
 use crate::{Customer, Result, Store, new_id, now_ms, on_read, on_write};
 
 /// One mail of a conversation's thread.
@@ -63,18 +64,23 @@ impl Store {
             return Ok(one.clone());
         }
         let now = now_ms();
-        let c: Customer = on_write!(self, |pool, _l| {
-            sqlx::query_as(
-            "INSERT INTO customers (id, kind, email, name, created_at, updated_at) VALUES ($1, 'guest', $2, $3, $4, $4) \
-             ON CONFLICT (email) WHERE kind = 'guest' DO UPDATE SET name = COALESCE(customers.name, excluded.name) \
-             RETURNING id, external_id, kind, email, name, lang, created_at"
-        )
-        .bind(new_id())
-        .bind(&email)
-        .bind(name)
-        .bind(now)
-        .fetch_one(pool)
-        .await
+        let id = new_id();
+        let name = name.map(str::to_string);
+        // Through the group-commit writer on SQLite, as are the other mail records here: a mail taken in writes its
+        // sender, its case and its Message-ID, and each on its own commit would be an fsync (2.7 ms on the
+        // benchmark's disk), capping mail in near 180 a second; in the writer's batch they share one.
+        let c: Customer = grouped_write!(self, Customer, [id, email, name], |conn| {
+            Ok(sqlx::query_as(
+                "INSERT INTO customers (id, kind, email, name, created_at, updated_at) VALUES ($1, 'guest', $2, $3, $4, $4) \
+                 ON CONFLICT (email) WHERE kind = 'guest' DO UPDATE SET name = COALESCE(customers.name, excluded.name) \
+                 RETURNING id, external_id, kind, email, name, lang, created_at",
+            )
+            .bind(id)
+            .bind(email)
+            .bind(name)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?)
         })?;
         Ok(c)
     }
@@ -120,18 +126,24 @@ impl Store {
         direction: &str,
         message_row_id: Option<&str>,
     ) -> Result<()> {
-        on_write!(self, |pool, _l| sqlx::query(
-            "INSERT INTO mail_messages (message_id, conversation_id, direction, message_row_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id) DO NOTHING"
-        )
-        .bind(message_id)
-        .bind(conversation_id)
-        .bind(direction)
-        .bind(message_row_id)
-        .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let (message_id, conversation_id, direction) =
+            (message_id.to_string(), conversation_id.to_string(), direction.to_string());
+        let row_id = message_row_id.map(str::to_string);
+        let now = now_ms();
+        grouped_write!(self, u64, [message_id, conversation_id, direction, row_id], |conn| {
+            Ok(sqlx::query(
+                "INSERT INTO mail_messages (message_id, conversation_id, direction, message_row_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id) DO NOTHING",
+            )
+            .bind(message_id)
+            .bind(conversation_id)
+            .bind(direction)
+            .bind(row_id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected())
+        })?;
         Ok(())
     }
 

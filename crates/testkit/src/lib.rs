@@ -418,13 +418,51 @@ impl Drop for SmtpPeer {
     }
 }
 
+/// How an [`SmtpPeer`] wants its clients to protect and identify themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerTls {
+    /// STARTTLS required before anything else, then AUTH required (a submission port, 587).
+    StartTls,
+    /// TLS from the first byte, then AUTH required (465).
+    Implicit,
+}
+
+/// aiosmtpd as a submission server: TLS (STARTTLS or implicit) and AUTH with one user and password, printing
+/// every mail as the debugging handler does.
+const SECURE_SMTP_PEER: &str = r#"
+import ssl, sys, time
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Debugging
+from aiosmtpd.smtp import AuthResult, LoginPassword
+port, mode, cert, key, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+ctx.load_cert_chain(cert, key)
+def auth(server, session, envelope, mechanism, data):
+    ok = isinstance(data, LoginPassword) and data.login == user.encode() and data.password == password.encode()
+    print("AUTH %s %s" % (mechanism, "ok" if ok else "refused"), flush=True)
+    # handled=False: aiosmtpd answers 535 itself (by default it leaves the answer to the authenticator).
+    return AuthResult(success=ok, handled=False)
+common = dict(hostname="127.0.0.1", port=port, authenticator=auth, auth_required=True)
+if mode == "starttls":
+    c = Controller(Debugging(sys.stdout), tls_context=ctx, require_starttls=True, auth_require_tls=True, **common)
+else:
+    # aiosmtpd counts only STARTTLS as TLS for auth_require_tls; this whole connection is TLS.
+    c = Controller(Debugging(sys.stdout), ssl_context=ctx, auth_require_tls=False, **common)
+c.start()
+print("READY", flush=True)
+while True:
+    time.sleep(3600)
+"#;
+
 impl SmtpPeer {
     /// Starts `python3 -m aiosmtpd` (installed by the test script) with its debugging handler.
-    #[allow(clippy::zombie_processes)] // only a failing test leaves the child behind, and it ends with the test
     pub async fn start() -> SmtpPeer {
-        use std::io::Read;
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-        let mut child = std::process::Command::new("python3")
+        Self::start_on(free_port()).await
+    }
+
+    /// [`SmtpPeer::start`] on a given port (a test that first needs the port to be closed).
+    pub async fn start_on(port: u16) -> SmtpPeer {
+        let child = std::process::Command::new("python3")
             .args([
                 "-u",
                 "-m",
@@ -439,6 +477,36 @@ impl SmtpPeer {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("python3 -m aiosmtpd (pip install aiosmtpd; the test script does)");
+        Self::watch(child, port, format!("smtp://127.0.0.1:{port}")).await
+    }
+
+    /// aiosmtpd requiring TLS (`tls`) with the certificate of `certs`, then AUTH as `user`/`password`. Its
+    /// `url` carries no credentials and no TLS parameter; the test writes the URL it means to try.
+    pub async fn start_secure(tls: PeerTls, certs: &TestCerts, user: &str, password: &str) -> SmtpPeer {
+        let port = free_port();
+        let mode = if tls == PeerTls::StartTls { "starttls" } else { "implicit" };
+        let child = std::process::Command::new("python3")
+            .args(["-u", "-c", SECURE_SMTP_PEER, &port.to_string(), mode])
+            .arg(&certs.cert)
+            .arg(&certs.key)
+            .args([user, password])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 with aiosmtpd (pip install aiosmtpd; the test script does)");
+        let peer = Self::watch(child, port, format!("smtp://127.0.0.1:{port}")).await;
+        for _ in 0..100 {
+            if peer.received().contains("READY") {
+                return peer;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the secure aiosmtpd did not start: {}", peer.received());
+    }
+
+    #[allow(clippy::zombie_processes)] // only a failing test leaves the child behind, and it ends with the test
+    async fn watch(mut child: std::process::Child, port: u16, url: String) -> SmtpPeer {
+        use std::io::Read;
         let mut stdout = child.stdout.take().expect("stdout");
         let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let sink = out.clone();
@@ -453,7 +521,7 @@ impl SmtpPeer {
         });
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return SmtpPeer { child, url: format!("smtp://127.0.0.1:{port}"), out };
+                return SmtpPeer { child, url, out };
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
@@ -475,6 +543,220 @@ impl SmtpPeer {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         panic!("no mail containing {needle:?} arrived; got: {}", self.out.lock().unwrap());
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (closed again; a test binds it soon after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port()
+}
+
+/// A throw-away certificate authority and a server certificate it signed for `localhost` and `127.0.0.1`
+/// (PEM files in a directory of their own), made with the `openssl` command. Clients are given `ca` to trust.
+pub struct TestCerts {
+    pub dir: PathBuf,
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TestCerts {
+    pub fn generate() -> TestCerts {
+        let dir = std::env::temp_dir().join(format!("lb-certs-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("cert dir");
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .expect("openssl (apt-get install openssl; the test script does)");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        std::fs::write(
+            dir.join("leaf.ext"),
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .expect("ext file");
+        run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Lifebuoy Test CA"]
+            .iter()
+            .copied()
+            .chain(["-keyout", "ca.key", "-out", "ca.pem"])
+            .collect::<Vec<_>>());
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "leaf.csr",
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "cert.pem",
+        ]);
+        TestCerts { ca: dir.join("ca.pem"), cert: dir.join("cert.pem"), key: dir.join("key.pem"), dir }
+    }
+}
+
+impl Drop for TestCerts {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A real IMAP server: Dovecot, started by the test on a free port of 127.0.0.1 with a configuration of its own
+/// in a temporary directory (mail in Maildir there, one user `desk` with password [`Dovecot::PASSWORD`]), and
+/// with STARTTLS and an imaps port when given certificates. Stopped on drop.
+///
+/// Dovecot's master may run as any user. Run as root (as on CI), it will not run its login processes as
+/// root, so they run as `dovenull` and the mail as `nobody`; run as anyone else, everything runs as that user.
+pub struct Dovecot {
+    child: std::process::Child,
+    pub dir: PathBuf,
+    /// The plain (and STARTTLS) port.
+    pub port: u16,
+    /// The implicit-TLS port, with certificates.
+    pub tls_port: Option<u16>,
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Dovecot {
+    pub const USER: &'static str = "desk";
+    pub const PASSWORD: &'static str = "dove-secret";
+
+    #[allow(clippy::zombie_processes)] // only a failing test leaves the child behind, and it ends with the test
+    pub async fn start(certs: Option<&TestCerts>) -> Dovecot {
+        let dir = std::env::temp_dir().join(format!("lb-dovecot-{}", uuid::Uuid::new_v4().simple()));
+        for d in ["run", "state", "mail"] {
+            std::fs::create_dir_all(dir.join(d)).expect("dovecot dirs");
+        }
+        let uid = String::from_utf8(std::process::Command::new("id").arg("-u").output().expect("id -u").stdout)
+            .expect("uid")
+            .trim()
+            .to_string();
+        let user = String::from_utf8(std::process::Command::new("id").arg("-un").output().expect("id -un").stdout)
+            .expect("user")
+            .trim()
+            .to_string();
+        let gid = String::from_utf8(std::process::Command::new("id").arg("-g").output().expect("id -g").stdout)
+            .expect("gid")
+            .trim()
+            .to_string();
+        let (login_user, internal_user, mail_uid, mail_gid) = if uid == "0" {
+            // The mail directory must be writable by the mail user.
+            let _ = std::process::Command::new("chmod").arg("0777").arg(dir.join("mail")).status();
+            ("dovenull".to_string(), "dovecot".to_string(), "65534".to_string(), "65534".to_string())
+        } else {
+            (user.clone(), user.clone(), uid.clone(), gid.clone())
+        };
+        let port = free_port();
+        let tls_port = certs.map(|_| free_port());
+        let ssl = match certs {
+            Some(c) => format!("ssl = yes\nssl_cert = <{}\nssl_key = <{}\n", c.cert.display(), c.key.display()),
+            None => "ssl = no\n".to_string(),
+        };
+        let d = dir.display();
+        let conf = format!(
+            "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\nprotocols = imap\n\
+             listen = 127.0.0.1\n{ssl}disable_plaintext_auth = no\nauth_mechanisms = plain login\n\
+             mail_location = maildir:{d}/mail/%u\ndefault_login_user = {login_user}\n\
+             default_internal_user = {internal_user}\ndefault_internal_group = {internal_user}\n\
+             first_valid_uid = 1\n\
+             passdb {{\n  driver = static\n  args = password={pw}\n}}\n\
+             userdb {{\n  driver = static\n  args = uid={mail_uid} gid={mail_gid} home={d}/mail/%u\n}}\n\
+             service imap-login {{\n  chroot =\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
+               inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls}\n  }}\n}}\n\
+             service anvil {{\n  chroot =\n}}\n",
+            pw = Self::PASSWORD,
+            tls = tls_port.unwrap_or(0),
+        );
+        std::fs::write(dir.join("dovecot.conf"), conf).expect("dovecot.conf");
+        let child = std::process::Command::new("dovecot")
+            .arg("-F")
+            .arg("-c")
+            .arg(dir.join("dovecot.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("dovecot (apt-get install dovecot-imapd; the test script does)");
+        let dovecot = Dovecot { child, dir, port, tls_port };
+        for _ in 0..150 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return dovecot;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("dovecot did not start on port {port}: {}", dovecot.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("dovecot.log")).unwrap_or_default()
+    }
+
+    /// Runs Python's imaplib against the server as the desk's user: `script` sees `m`, logged in (plain port),
+    /// and prints what the test reads back.
+    pub fn imaplib(&self, script: &str) -> String {
+        let prelude = format!(
+            "import imaplib, sys\nm = imaplib.IMAP4('127.0.0.1', {})\nm.login('{}', '{}')\n",
+            self.port,
+            Self::USER,
+            Self::PASSWORD
+        );
+        let out = std::process::Command::new("python3")
+            .args(["-c", &format!("{prelude}{script}\nm.logout()\n")])
+            .output()
+            .expect("python3 runs");
+        assert!(out.status.success(), "imaplib: {}\n{}", String::from_utf8_lossy(&out.stderr), self.log());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Delivers a raw mail into a mailbox (IMAP APPEND, no flags: unseen).
+    pub fn append(&self, mailbox: &str, raw: &str) {
+        let raw = serde_json::to_string(raw).expect("json");
+        self.imaplib(&format!(
+            "m.create('{mailbox}')\nr = m.append('{mailbox}', None, None, {raw}.encode())\nassert r[0] == 'OK', r"
+        ));
+    }
+
+    /// The flags of every mail in a mailbox, by Message-ID.
+    pub fn flags(&self, mailbox: &str) -> Vec<(String, String)> {
+        let script = r#"
+typ, _ = m.select(MAILBOX)
+found = m.search(None, 'ALL')[1] if typ == 'OK' else [b'']
+if found[0]:
+    typ, data = m.fetch(b','.join(found[0].split()).decode(), '(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])')
+    for part in data:
+        if isinstance(part, tuple):
+            flags = part[0].decode().split('FLAGS (')[1].split(')')[0]
+            print(flags + '|' + part[1].decode().split(':', 1)[1].strip())
+"#;
+        let out = self.imaplib(&script.replace("MAILBOX", &format!("'{mailbox}'")));
+        out.lines().filter_map(|l| l.split_once('|')).map(|(f, id)| (id.trim().to_string(), f.to_string())).collect()
     }
 }
 

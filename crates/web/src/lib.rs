@@ -33,6 +33,9 @@ pub struct WebConfig {
     pub identity_secret: Option<String>,
     /// SMTP relay (`smtp://host:port`) and sender address; without them mails go to the log.
     pub smtp: Option<(String, String)>,
+    /// PEM certificates trusted, besides the system's roots, by the outgoing SMTP relay connection (a private
+    /// relay with its own CA).
+    pub tls_ca: Option<Vec<u8>>,
     /// The address customers write to (`--support-address`): mail to it becomes cases, replies come from it.
     pub support_address: Option<String>,
     /// Where people reach this desk (`https://support.example.com`): over https, cookies are `Secure` and
@@ -92,7 +95,7 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(store: Store, files: FileStore, config: WebConfig) -> Self {
         let mailer = match &config.smtp {
-            Some((url, from)) => mail::Mailer::smtp(url, from).unwrap_or_else(|e| {
+            Some((url, from)) => mail::Mailer::smtp_trusting(url, from, config.tls_ca.as_deref()).unwrap_or_else(|e| {
                 tracing::error!(error = %e, "SMTP is misconfigured; mails go to the log");
                 mail::Mailer::default()
             }),

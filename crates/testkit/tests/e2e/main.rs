@@ -9,6 +9,7 @@ mod helpcenter;
 mod jobs;
 mod kb;
 mod mail;
+mod mail_transport;
 mod matrix;
 mod notify;
 mod pages;
