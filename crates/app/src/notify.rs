@@ -475,9 +475,32 @@ pub async fn inbox(
     Ok(app.store.notifications(&customer.id, before, limit).await?)
 }
 
-/// Marks notifications read (`None`: all of them). Returns how many changed.
-pub async fn mark_read(app: &App, customer: &lifebuoy_store::Customer, ids: Option<&[String]>) -> AppResult<u64> {
-    Ok(app.store.read_notifications(&customer.id, ids).await?)
+/// Marks notifications read (`None`: all of them). Returns how many changed, and how many are still unread.
+pub async fn mark_read(
+    app: &App,
+    customer: &lifebuoy_store::Customer,
+    ids: Option<&[String]>,
+) -> AppResult<(u64, i64)> {
+    let n = app.store.read_notifications(&customer.id, ids).await?;
+    Ok((n, app.store.unread_notifications(&customer.id).await?))
+}
+
+/// Opens one of the customer's notifications: marks it read and returns it (another's answers not found).
+pub async fn open(app: &App, customer: &lifebuoy_store::Customer, id: &str) -> AppResult<Notification> {
+    let n = app.store.notification(id).await?.filter(|n| n.customer_id == customer.id).ok_or(AppError::NotFound)?;
+    app.store.read_notifications(&customer.id, Some(std::slice::from_ref(&n.id))).await?;
+    Ok(n)
+}
+
+/// What the rating page of a solved notification shows: the case number and the rating given so far.
+pub async fn rating(app: &App, notification_id: &str) -> AppResult<(Conversation, Option<lifebuoy_store::CaseRating>)> {
+    let n = app.store.notification(notification_id).await?.ok_or(AppError::NotFound)?;
+    let Some(cid) = n.conversation_id.as_deref().filter(|_| n.kind == Kind::Solved.as_str()) else {
+        return Err(AppError::NotFound);
+    };
+    let c = app.store.conversation(cid).await?.ok_or(AppError::NotFound)?;
+    let rated = app.store.case_rating(cid).await?;
+    Ok((c, rated))
 }
 
 /// Whether each kind also goes by mail, for a customer.
@@ -494,14 +517,17 @@ pub async fn set_pref(app: &App, customer: &lifebuoy_store::Customer, kind: Kind
     Ok(app.store.set_notification_pref(&customer.id, kind.as_str(), email).await?)
 }
 
-/// Rates a solved case from the link of its notification (the notification's id is the token).
-pub async fn rate(app: &App, notification_id: &str, score: i64, comment: Option<&str>) -> AppResult<Notification> {
-    let n = app.store.notification(notification_id).await?.ok_or(AppError::NotFound)?;
-    let Some(cid) = n.conversation_id.as_deref().filter(|_| n.kind == Kind::Solved.as_str()) else {
-        return Err(AppError::NotFound);
-    };
-    app.store.rate_case(cid, &n.customer_id, score, comment).await?;
-    Ok(n)
+/// Rates a solved case from the link of its notification (the notification's id is the token); returns what
+/// [`rating`] returns, after the rating.
+pub async fn rate(
+    app: &App,
+    notification_id: &str,
+    score: i64,
+    comment: Option<&str>,
+) -> AppResult<(Conversation, Option<lifebuoy_store::CaseRating>)> {
+    let (c, _) = rating(app, notification_id).await?;
+    app.store.rate_case(&c.id, &c.customer_id, score, comment).await?;
+    rating(app, notification_id).await
 }
 
 /// Runs one `notify` job: writes the notification (once per cause) and mails it.

@@ -88,8 +88,7 @@ pub async fn read(
     ApiJson(b): ApiJson<ReadBody>,
 ) -> ApiResult<ApiJson<ReadResult>> {
     let customer = notify::for_customer(&state, &caller.actor(), q.customer.as_deref()).await?;
-    let updated = notify::mark_read(&state, &customer, b.ids.as_deref()).await?;
-    let unread = state.store.unread_notifications(&customer.id).await?;
+    let (updated, unread) = notify::mark_read(&state, &customer, b.ids.as_deref()).await?;
     Ok(ApiJson(ReadResult { updated, unread }))
 }
 

@@ -113,10 +113,7 @@ async fn open(
     let lang = customer_lang(&headers, Some(&c));
     let run = async {
         let k = notify::for_customer(&state, &c.actor(), None).await?;
-        let n =
-            state.store.notification(&id).await?.filter(|n| n.customer_id == k.id).ok_or_else(ApiError::not_found)?;
-        notify::mark_read(&state, &k, Some(std::slice::from_ref(&n.id))).await?;
-        Ok::<_, ApiError>(n)
+        Ok::<_, ApiError>(notify::open(&state, &k, &id).await?)
     };
     match run.await {
         Ok(n) => match (n.kind.as_str(), n.conversation_id) {
@@ -202,14 +199,7 @@ async fn rate_page(
     Query(q): Query<RateQuery>,
 ) -> Response {
     let lang = customer_lang(&headers, c.as_ref());
-    let run = async {
-        let n = state.store.notification(&id).await?.filter(|n| n.kind == "solved").ok_or_else(ApiError::not_found)?;
-        let cid = n.conversation_id.clone().unwrap_or_default();
-        let t = state.store.conversation(&cid).await?.ok_or_else(ApiError::not_found)?;
-        let rated = state.store.case_rating(&cid).await?;
-        Ok::<_, ApiError>((t, rated))
-    };
-    match run.await {
+    match notify::rating(&state, &id).await.map_err(ApiError::from) {
         Ok((t, rated)) => {
             let lang = Lang::parse(&t.lang).ok().filter(|_| c.is_none()).unwrap_or(lang);
             let base = Base::new(&state, lang, c.as_ref(), "portal", &format!("/portal/rate/{id}"));
@@ -242,14 +232,7 @@ async fn rate(
     let lang = customer_lang(&headers, c.as_ref());
     let run = async {
         check_same_origin(&headers)?;
-        let n = notify::rate(&state, &id, f.score, f.comment.as_deref()).await?;
-        let t = state
-            .store
-            .conversation(n.conversation_id.as_deref().unwrap_or_default())
-            .await?
-            .ok_or_else(ApiError::not_found)?;
-        let rated = state.store.case_rating(&t.id).await?;
-        Ok::<_, ApiError>((t, rated))
+        Ok::<_, ApiError>(notify::rate(&state, &id, f.score, f.comment.as_deref()).await?)
     };
     match run.await {
         Ok((t, rated)) => {
