@@ -569,6 +569,9 @@ pub async fn run(app: &App, job: Job, _ctx: JobContext) -> Result<JobOutcome, Jo
         render(s, b, &vars)
     })
     .map_err(|e| JobFailure::permanent(format!("the built-in template failed: {e}")))?;
+    // Whether it goes by mail is decided before it is written, so that a notification that is not mailed
+    // costs one write; one that is costs a second, after the relay took it.
+    let email = mail_decision(app, &c, &k, args.kind).await?;
     let (n, _new) = app
         .store
         .put_notification(&NewNotification {
@@ -581,19 +584,18 @@ pub async fn run(app: &App, job: Job, _ctx: JobContext) -> Result<JobOutcome, Jo
             title,
             body,
             link: Some(link),
+            email: (email != "send").then(|| email.to_owned()),
         })
         .await?;
-    if n.email.as_deref() == Some("sent") {
-        return Ok(JobOutcome::done().record(json!({"notification": n.id, "email": "sent before"})));
+    // Written before (a job run again): its first run's decision stands; a mail not yet sent is sent now.
+    match n.email.as_deref() {
+        None => {
+            send_mail(app, &c, &k, &n, lang).await?;
+            app.store.set_notification_email(&n.id, "sent").await?;
+            Ok(JobOutcome::done().record(json!({"notification": n.id, "email": "sent"})))
+        }
+        Some(done) => Ok(JobOutcome::done().record(json!({"notification": n.id, "email": done}))),
     }
-    let email = mail_decision(app, &c, &k, args.kind).await?;
-    if email == "send" {
-        send_mail(app, &c, &k, &n, lang).await?;
-        app.store.set_notification_email(&n.id, "sent").await?;
-    } else {
-        app.store.set_notification_email(&n.id, email).await?;
-    }
-    Ok(JobOutcome::done().record(json!({"notification": n.id, "email": email})))
 }
 
 /// Whether a notification goes by mail: `send`, or why not (`none`, `off`, `thread`).

@@ -2,6 +2,7 @@
 //! also come by mail, the templates admins edited, the ratings of solved cases and the customer's anti-phishing
 //! code. The `notify` job of the application writes notifications; nothing here decides what to say.
 
+use crate::chat::grouped_write;
 use crate::{Result, Store, StoreError, now_ms, on_read, on_write};
 use serde::Serialize;
 
@@ -37,6 +38,9 @@ pub struct NewNotification {
     pub title: String,
     pub body: String,
     pub link: Option<String>,
+    /// What became of its mail when that is known before it is written (`off`, `none`, `thread`); `None` while
+    /// a mail is still to be sent.
+    pub email: Option<String>,
 }
 
 /// A template as an admin saved it.
@@ -64,39 +68,45 @@ impl Store {
     /// Writes a notification once per cause: a second call with the same `cause` (a job run again) returns the
     /// first, and `false`.
     pub async fn put_notification(&self, n: &NewNotification) -> Result<(Notification, bool)> {
-        let inserted = on_write!(self, |pool, _l| {
-            sqlx::query(
-            "INSERT INTO notifications (id, customer_id, conversation_id, kind, cause, lang, title, body, link, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (cause) DO NOTHING"
-        )
-        .bind(&n.id)
-        .bind(&n.customer_id)
-        .bind(&n.conversation_id)
-        .bind(&n.kind)
-        .bind(&n.cause)
-        .bind(&n.lang)
-        .bind(&n.title)
-        .bind(&n.body)
-        .bind(&n.link)
-        .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-        })? == 1;
-        let sql = format!("SELECT {NOTIFICATION_COLS} FROM notifications WHERE cause = $1");
-        let n: Notification = on_write!(self, |pool, _l| sqlx::query_as(&sql).bind(&n.cause).fetch_one(pool).await)?;
-        Ok((n, inserted))
+        // Both statements in one grouped write: the notify jobs running side by side share one commit.
+        let n = n.clone();
+        grouped_write!(self, (Notification, bool), [n], |conn| {
+            let inserted = sqlx::query(
+                "INSERT INTO notifications (id, customer_id, conversation_id, kind, cause, lang, title, body, link, \
+                 email, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (cause) DO NOTHING",
+            )
+            .bind(&n.id)
+            .bind(&n.customer_id)
+            .bind(&n.conversation_id)
+            .bind(&n.kind)
+            .bind(&n.cause)
+            .bind(&n.lang)
+            .bind(&n.title)
+            .bind(&n.body)
+            .bind(&n.link)
+            .bind(&n.email)
+            .bind(now_ms())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                == 1;
+            let sql = format!("SELECT {NOTIFICATION_COLS} FROM notifications WHERE cause = $1");
+            let row: Notification = sqlx::query_as(&sql).bind(&n.cause).fetch_one(&mut *conn).await?;
+            Ok((row, inserted))
+        })
     }
 
     /// Notes what became of a notification's mail (`sent`, `off`, `none`, `thread`).
     pub async fn set_notification_email(&self, id: &str, email: &str) -> Result<()> {
-        on_write!(self, |pool, _l| sqlx::query("UPDATE notifications SET email = $2 WHERE id = $1")
-            .bind(id)
-            .bind(email)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(())
+        let (id, email) = (id.to_owned(), email.to_owned());
+        grouped_write!(self, (), [id, email], |conn| {
+            sqlx::query("UPDATE notifications SET email = $2 WHERE id = $1")
+                .bind(&id)
+                .bind(&email)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
     }
 
     /// A notification by id.

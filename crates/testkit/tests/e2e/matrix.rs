@@ -681,6 +681,7 @@ async fn setup(app: &TestApp) -> (Fixtures, String) {
             title: "Solved".into(),
             body: "Your case is solved".into(),
             link: None,
+            email: Some("none".into()),
         })
         .await
         .expect("a notification");
