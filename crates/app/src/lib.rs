@@ -18,6 +18,7 @@ pub mod mail_in;
 pub mod mail_out;
 pub mod mail_text;
 pub mod notify;
+pub mod records;
 pub mod ticket_search;
 pub mod tickets;
 pub mod tls;
@@ -67,6 +68,9 @@ pub struct App {
     pub tickets: Arc<ticket_search::TicketSearch>,
     /// Where customers reach this desk (`--public-url`), for links in mail; `http://localhost:8080` unset.
     pub public_url: Option<String>,
+    /// The key that signs communication records (an ephemeral one unless [`App::with_signing_key_in`] set the
+    /// node's own).
+    pub signer: Arc<records::Signer>,
 }
 
 impl App {
@@ -86,7 +90,14 @@ impl App {
             kb_sync: Default::default(),
             tickets: Arc::new(ticket_search::TicketSearch::in_ram().expect("an in-memory index opens")),
             public_url: None,
+            signer: Arc::new(records::Signer::ephemeral()),
         }
+    }
+
+    /// Signs records with the node's key kept in `dir` (created there on first start).
+    pub fn with_signing_key_in(mut self, dir: &std::path::Path) -> std::io::Result<Self> {
+        self.signer = Arc::new(records::Signer::load_or_create(dir)?);
+        Ok(self)
     }
 
     /// The desk's public address, without a trailing slash: where links in mail point.

@@ -258,9 +258,17 @@ macro_rules! push_event {
     ($tx:expr, $conv:expr, $actor:expr, $event:expr) => {{
         let event: &lifebuoy_domain::Event = $event;
         $conv.last_seq += 1;
+        let content = lifebuoy_records::Content::Event {
+            actor_kind: $actor.kind().to_owned(),
+            actor_id: $actor.id().map(str::to_owned),
+            kind: event.kind().to_owned(),
+            data: event.data(),
+            internal: event.internal(),
+        };
+        let digest = $crate::records::chain_next!($tx, &$conv.id, $conv.last_seq, $conv.updated_at, &content);
         sqlx::query(
-            "INSERT INTO events (id, conversation_id, seq, actor_kind, actor_id, kind, data, internal, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO events (id, conversation_id, seq, actor_kind, actor_id, kind, data, internal, created_at, digest) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(new_id())
         .bind(&$conv.id)
@@ -271,6 +279,7 @@ macro_rules! push_event {
         .bind(event.data().to_string())
         .bind(event.internal())
         .bind($conv.updated_at)
+        .bind(digest)
         .execute(&mut *$tx)
         .await?;
         $conv.appended.push($crate::Entry::Event {
@@ -288,9 +297,38 @@ macro_rules! push_message {
     ($tx:expr, $conv:expr, $actor:expr, $body:expr, $internal:expr, $client_id:expr, $attachments:expr) => {{
         $conv.last_seq += 1;
         let mid = new_id();
+        // The chain covers each file's name, type, size and SHA-256: read them (the author's own, not yet used)
+        // before the message is written, claim them after (the claim checks again, inside the transaction).
+        let mut files = Vec::new();
+        for att in $attachments {
+            let r: Option<(String, String, String, i64, String)> = sqlx::query_as(
+                "SELECT id, filename, content_type, size, sha256 FROM attachments \
+                 WHERE id = $1 AND owner_kind = $2 AND owner_id = $3 AND message_id IS NULL",
+            )
+            .bind(att)
+            .bind($actor.kind())
+            .bind($actor.id().unwrap_or(""))
+            .fetch_optional(&mut *$tx)
+            .await?;
+            let Some((id, filename, content_type, size, sha256)) = r else {
+                return Err(Invalid::new("attachment_ids", format!("attachment {att} is not one you uploaded, or is already used")).into());
+            };
+            files.push(lifebuoy_records::AttachmentRef { id, filename, content_type, size, sha256 });
+        }
+        // In id order: the order the files were given in is not kept, so the chain must not depend on it.
+        files.sort_by(|a, b| a.id.cmp(&b.id));
+        let attachments = files.len();
+        let content = lifebuoy_records::Content::Message {
+            author_kind: $actor.kind().to_owned(),
+            author_id: $actor.id().map(str::to_owned),
+            body: String::from($body),
+            internal: $internal,
+            attachments: files.clone(),
+        };
+        let digest = $crate::records::chain_next!($tx, &$conv.id, $conv.last_seq, $conv.updated_at, &content);
         sqlx::query(
-            "INSERT INTO messages (id, conversation_id, seq, author_kind, author_id, body, internal, client_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO messages (id, conversation_id, seq, author_kind, author_id, body, internal, client_id, created_at, digest) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&mid)
         .bind(&$conv.id)
@@ -301,25 +339,25 @@ macro_rules! push_message {
         .bind($internal)
         .bind($client_id)
         .bind($conv.updated_at)
+        .bind(digest)
         .execute(&mut *$tx)
         .await?;
-        for att in $attachments {
+        for f in &files {
             let r = sqlx::query(
                 "UPDATE attachments SET conversation_id = $1, message_id = $2 \
                  WHERE id = $3 AND owner_kind = $4 AND owner_id = $5 AND message_id IS NULL",
             )
             .bind(&$conv.id)
             .bind(&mid)
-            .bind(att)
+            .bind(&f.id)
             .bind($actor.kind())
             .bind($actor.id().unwrap_or(""))
             .execute(&mut *$tx)
             .await?;
             if r.rows_affected() != 1 {
-                return Err(Invalid::new("attachment_ids", format!("attachment {att} is not one you uploaded, or is already used")).into());
+                return Err(Invalid::new("attachment_ids", format!("attachment {} is not one you uploaded, or is already used", f.id)).into());
             }
         }
-        let attachments = $attachments.into_iter().count();
         $conv.appended.push($crate::Entry::Message { seq: $conv.last_seq, id: mid.clone(), internal: $internal, author: $actor.kind(), attachments });
         mid
     }};

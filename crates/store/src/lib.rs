@@ -12,6 +12,7 @@ mod jobs;
 mod kb;
 mod mail;
 mod notifications;
+mod records;
 pub mod routing;
 mod rows;
 mod throttle;
@@ -38,6 +39,7 @@ pub use kb::{
 };
 pub use mail::{BlockedSender, MailRecord, MailRejection};
 pub use notifications::{CaseRating, NewNotification, Notification, StoredTemplate};
+pub use records::ChainEntry;
 pub use rows::{Conversation, Department, Event, Message};
 pub use throttle::Throttled;
 pub use ticket_text::TicketText;

@@ -249,12 +249,49 @@ fn append_raw(
         });
     };
     let mid = new_id();
+    // The chain covers each file's name, type, size and SHA-256: read them before the message is written, claim
+    // them after (the claim checks again).
+    let mut files = Vec::with_capacity(atts.len());
+    for att in atts {
+        let f = c
+            .prepare_cached(
+                "SELECT id, filename, content_type, size, sha256 FROM attachments \
+                 WHERE id = $1 AND owner_kind = $2 AND owner_id = $3 AND message_id IS NULL",
+            )?
+            .query_row(named_params! {"$1": att, "$2": actor.kind(), "$3": actor.id().unwrap_or("")}, |r| {
+                Ok(lifebuoy_records::AttachmentRef {
+                    id: r.get(0)?,
+                    filename: r.get(1)?,
+                    content_type: r.get(2)?,
+                    size: r.get(3)?,
+                    sha256: r.get(4)?,
+                })
+            })
+            .optional()?;
+        let Some(f) = f else {
+            return Err(Invalid::new(
+                "attachment_ids",
+                format!("attachment {att} is not one you uploaded, or is already used"),
+            )
+            .into());
+        };
+        files.push(f);
+    }
+    files.sort_by(|a, b| a.id.cmp(&b.id));
+    let content = lifebuoy_records::Content::Message {
+        author_kind: actor.kind().to_owned(),
+        author_id: actor.id().map(str::to_owned),
+        body: body.to_owned(),
+        internal,
+        attachments: files,
+    };
+    let digest = crate::records::chain_next_raw(c, cid, conv.last_seq, conv.updated_at, &content)?;
     c.prepare_cached(
-        "INSERT INTO messages (id, conversation_id, seq, author_kind, author_id, body, internal, client_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO messages (id, conversation_id, seq, author_kind, author_id, body, internal, client_id, created_at, digest) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )?
     .execute(named_params! {"$1": mid, "$2": cid, "$3": conv.last_seq, "$4": actor.kind(), "$5": actor.id(),
-        "$6": body, "$7": internal, "$8": client_id, "$9": conv.updated_at})?;
+        "$6": body, "$7": internal, "$8": client_id, "$9": conv.updated_at, "$10": digest})?;
     for att in atts {
         let n = c
             .prepare_cached(

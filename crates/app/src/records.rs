@@ -1,0 +1,211 @@
+//! Communication records (issue 12): a customer's conversations exported as signed evidence.
+//!
+//! The chain itself is written by the store with every timeline entry (see `lifebuoy_store::ChainEntry`); here
+//! are the key that signs, the export use case (who may export what, what is withheld from whom) and the
+//! sealing of chain heads. The document format and its verification are `lifebuoy_records`.
+
+use crate::{Actor, App, AppError, AppResult};
+use lifebuoy_domain::Lang;
+use lifebuoy_records::{
+    ConversationRecord, CustomerRecord, EntryBody, EntryRecord, Export, FORMAT, PublicKey, Seal, SigningKey,
+};
+use lifebuoy_store::{ChainEntry, Conversation, now_ms};
+use std::path::Path;
+
+/// The key this node signs with, and whether its public half is published yet.
+#[derive(Debug)]
+pub struct Signer {
+    key: SigningKey,
+    created_at: i64,
+    published: tokio::sync::OnceCell<()>,
+}
+
+/// The key file in the data directory: `<created_at ms> <secret key hex>`, readable by its owner only.
+const KEY_FILE: &str = "records-signing.key";
+
+impl Signer {
+    /// A key that lives as long as the process (tests, benchmarks).
+    pub fn ephemeral() -> Signer {
+        Signer { key: SigningKey::generate(), created_at: now_ms(), published: Default::default() }
+    }
+
+    /// The node's key kept in `dir` (created there on first use, mode 0600).
+    pub fn load_or_create(dir: &Path) -> std::io::Result<Signer> {
+        let path = dir.join(KEY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let bad = || std::io::Error::other(format!("{} is not a Lifebuoy signing key file", path.display()));
+                let (at, hex) = text.trim().split_once(' ').ok_or_else(bad)?;
+                let created_at = at.parse().map_err(|_| bad())?;
+                let key = SigningKey::from_hex(hex).ok_or_else(bad)?;
+                Ok(Signer { key, created_at, published: Default::default() })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir)?;
+                let s = Signer::ephemeral();
+                let tmp = dir.join(format!("{KEY_FILE}.tmp"));
+                {
+                    use std::io::Write;
+                    let mut o = std::fs::OpenOptions::new();
+                    o.write(true).create(true).truncate(true);
+                    #[cfg(unix)]
+                    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+                    let mut f = o.open(&tmp)?;
+                    writeln!(f, "{} {}", s.created_at, s.key.to_hex())?;
+                    f.sync_all()?;
+                }
+                std::fs::rename(&tmp, &path)?;
+                tracing::info!(key = %s.key.id(), file = %path.display(), "created the records signing key");
+                Ok(s)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn id(&self) -> String {
+        self.key.id()
+    }
+
+    pub fn public(&self) -> PublicKey {
+        self.key.public(self.created_at)
+    }
+
+    /// Publishes the public half (once per process).
+    pub async fn publish(&self, app: &App) -> AppResult<()> {
+        self.published
+            .get_or_try_init(|| async { app.store.register_signing_key(&self.public()).await.map_err(AppError::from) })
+            .await?;
+        Ok(())
+    }
+}
+
+/// The published keys, for `/.well-known/lifebuoy-signing-keys`: every key that ever signed here, this node's
+/// own first published if it was not yet.
+pub async fn signing_keys(app: &App) -> AppResult<Vec<PublicKey>> {
+    app.signer.publish(app).await?;
+    Ok(app.store.signing_keys().await?)
+}
+
+/// What to export.
+#[derive(Debug, Clone, Default)]
+pub struct ExportRequest {
+    /// The customer whose history (agents and integrations must name one, or a conversation; a customer's own
+    /// export needs neither).
+    pub customer: Option<String>,
+    /// Just this conversation.
+    pub conversation: Option<String>,
+    /// The document's language; the customer's own otherwise.
+    pub lang: Option<Lang>,
+}
+
+/// A signed export of a customer's conversations (or of one), as `actor` may see them: a customer gets their
+/// own only (anyone else's is not found), internal notes withheld; an agent exports on the customer's behalf
+/// the conversations their departments reach; supervisors, admins and the exchange's integration all of them.
+/// Each conversation's current chain head is sealed (signed and kept) as part of the export.
+pub async fn export(app: &App, actor: &Actor, req: &ExportRequest) -> AppResult<Export> {
+    let scope = actor.scope();
+    let (customer_id, conversations) = match (&req.conversation, &req.customer, actor) {
+        (_, Some(other), Actor::Customer(me)) if *other != me.id => return Err(AppError::NotFound),
+        (Some(cid), _, _) => {
+            let c = app.store.conversation(cid).await?.ok_or(AppError::NotFound)?;
+            if !scope.permits(&c) || req.customer.as_ref().is_some_and(|k| *k != c.customer_id) {
+                return Err(AppError::NotFound);
+            }
+            (c.customer_id.clone(), vec![c])
+        }
+        (None, _, Actor::Customer(me)) => (me.id.clone(), app.store.customer_conversations(&me.id).await?),
+        (None, Some(k), _) => {
+            let all = app.store.customer_conversations(k).await?;
+            (k.clone(), all.into_iter().filter(|c| scope.permits(c)).collect())
+        }
+        (None, None, _) => return Err(AppError::invalid("customer", "name the customer (or the conversation) to export")),
+    };
+    let customer = app.store.customer(&customer_id).await?.ok_or(AppError::NotFound)?;
+    let lang = req
+        .lang
+        .or_else(|| customer.lang.as_deref().and_then(|l| Lang::parse(l).ok()))
+        .unwrap_or(Lang::En);
+    app.signer.publish(app).await?;
+    let mut records = Vec::with_capacity(conversations.len());
+    for c in &conversations {
+        if let Some(r) = conversation_record(app, c, scope.sees_internal()).await? {
+            records.push(r);
+        }
+    }
+    let mut export = Export {
+        format: FORMAT.into(),
+        exported_at: now_ms(),
+        issuer: app.public_url(),
+        exported_by: exported_by(actor),
+        lang: lang.as_str().into(),
+        customer: CustomerRecord {
+            id: customer.id.clone(),
+            external_id: customer.external_id.clone(),
+            name: customer.name.clone(),
+            email: customer.email.clone(),
+        },
+        conversations: records,
+        keys: Vec::new(),
+        signature: None,
+    };
+    // Every key that sealed a head in it, so that the document verifies on its own.
+    let used: Vec<String> = export.conversations.iter().flat_map(|c| c.seals.iter().map(|s| s.key_id.clone())).collect();
+    export.keys = app.store.signing_keys().await?.into_iter().filter(|k| used.contains(&k.id)).collect();
+    export.sign(&app.signer.key, app.signer.created_at);
+    Ok(export)
+}
+
+fn exported_by(actor: &Actor) -> String {
+    match actor {
+        Actor::Customer(_) => "customer".into(),
+        Actor::Agent(a) => format!("agent:{}", a.agent_no),
+        Actor::Integration { name, .. } => format!("integration:{name}"),
+        Actor::System { job } => format!("system:{job}"),
+    }
+}
+
+/// One conversation's record: its entries as the reader may see them, its seals with the current head newly
+/// sealed. `None` for a conversation with no entry.
+async fn conversation_record(app: &App, c: &Conversation, internal: bool) -> AppResult<Option<ConversationRecord>> {
+    let mut entries = app.store.chain_entries(&c.id).await?;
+    if entries.iter().any(|e| e.digest.is_none()) {
+        // Written before chains existed: chain them now, then read again.
+        app.store.chain_legacy_entries().await?;
+        entries = app.store.chain_entries(&c.id).await?;
+    }
+    let Some(last) = entries.last() else { return Ok(None) };
+    let head = last.digest.clone().ok_or_else(|| AppError::Unavailable("the conversation's chain is incomplete".into()))?;
+    let head_seq = last.seq;
+    let mut seals = app.store.seals(&c.id).await?;
+    if seals.last().map(|s| s.seq) != Some(head_seq) {
+        let s = Seal::sign(&app.signer.key, &c.id, head_seq, &head, now_ms());
+        app.store.put_seal(&c.id, &s).await?;
+        seals.push(s);
+    }
+    let entries = entries.into_iter().map(|e| entry_record(&c.id, e, internal)).collect();
+    Ok(Some(ConversationRecord {
+        id: c.id.clone(),
+        case_number: c.case_number.clone(),
+        channel: c.kind.clone(),
+        subject: c.subject.clone(),
+        status: c.status.clone(),
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        entries,
+        seals,
+    }))
+}
+
+/// An entry as the reader sees it: shown, or withheld (erased, or an internal note for a customer) with its
+/// leaf in place of its content.
+fn entry_record(cid: &str, e: ChainEntry, internal: bool) -> EntryRecord {
+    let digest = e.digest.clone().unwrap_or_default();
+    let body = if let Some(leaf) = e.erased {
+        EntryBody::Withheld { withheld: "erased".into(), leaf }
+    } else if e.internal() && !internal {
+        EntryBody::Withheld { withheld: "internal".into(), leaf: lifebuoy_records::leaf(cid, e.seq, e.at, &e.content) }
+    } else {
+        EntryBody::Shown { content: e.content, author_name: e.author_name, agent_no: e.agent_no }
+    };
+    EntryRecord { seq: e.seq, at: e.at, digest, body }
+}

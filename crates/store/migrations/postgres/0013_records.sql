@@ -1,0 +1,37 @@
+-- Communication records (issue 12): the hash chain, its signing keys and signed heads, and customer lookup.
+
+-- Each timeline entry's chain digest: SHA-256 of the previous entry's digest and this entry's leaf (the SHA-256
+-- of its canonical bytes), hex; see crates/records. Written with the entry, never changed.
+ALTER TABLE messages ADD COLUMN digest TEXT;
+ALTER TABLE events ADD COLUMN digest TEXT;
+
+-- Erasure removes an entry's content and keeps its leaf, so the chain stays whole and older exports verify.
+ALTER TABLE messages ADD COLUMN erased_at BIGINT;
+ALTER TABLE messages ADD COLUMN leaf TEXT;
+ALTER TABLE events ADD COLUMN erased_at BIGINT;
+ALTER TABLE events ADD COLUMN leaf TEXT;
+
+-- The public half of every key that ever signed (the private half stays in the signing node's data directory);
+-- published at /.well-known/lifebuoy-signing-keys, retired ones too.
+CREATE TABLE signing_keys (
+    id          TEXT PRIMARY KEY,
+    public_key  TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    retired_at  BIGINT
+);
+
+-- Signed chain heads (seals): a conversation's digest at `seq`, signed with `key_id`.
+CREATE TABLE chain_seals (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    seq             BIGINT NOT NULL,
+    digest          TEXT NOT NULL,
+    signed_at       BIGINT NOT NULL,
+    key_id          TEXT NOT NULL REFERENCES signing_keys(id),
+    signature       TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+);
+
+-- Agents find a customer by the order or the transaction a case is about (exact and prefix match: LIKE 'x%'
+-- uses these with text_pattern_ops).
+CREATE INDEX conversations_order_id ON conversations (order_id text_pattern_ops) WHERE order_id IS NOT NULL;
+CREATE INDEX conversations_tx_hash ON conversations (tx_hash text_pattern_ops) WHERE tx_hash IS NOT NULL;
