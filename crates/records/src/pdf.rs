@@ -36,7 +36,7 @@ const LEADING: f32 = 1.5;
 /// Where an entry's body starts, right of its number.
 const INDENT: f32 = 30.0;
 /// Where the value of a labelled row starts.
-const LABEL_W: f32 = 96.0;
+const LABEL_W: f32 = 112.0;
 
 const INK: (u8, u8, u8) = (17, 24, 39);
 const MUTED: (u8, u8, u8) = (107, 114, 128);

@@ -155,7 +155,7 @@ fn verification(lang: Lang, export: &Export) -> ReadableVerification {
         .iter()
         .filter_map(|c| {
             let s = c.seals.last()?;
-            Some([case_label(lang, c), s.seq.to_string(), s.digest.clone(), s.key_id.clone(), utc(s.signed_at)])
+            Some([case_label(lang, c), lang.signed_range(s.seq), s.digest.clone(), s.key_id.clone(), utc(s.signed_at)])
         })
         .collect();
     let key = export.signature.as_ref().map_or("—", |s| s.key_id.as_str());

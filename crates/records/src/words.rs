@@ -62,6 +62,11 @@ impl Lang {
         self.pick(format!("第 {n} 页，共 {total} 页"), format!("第 {n} 頁，共 {total} 頁"), format!("Page {n} of {total}"))
     }
 
+    /// The entries a signed head covers: `第 1–5 条`.
+    pub fn signed_range(self, seq: i64) -> String {
+        self.pick(format!("第 1–{seq} 条"), format!("第 1–{seq} 筆"), format!("1–{seq}"))
+    }
+
     /// How many entries a conversation has.
     pub fn entry_count(self, n: usize) -> String {
         self.pick(format!("共 {n} 条记录"), format!("共 {n} 筆紀錄"), format!("{n} entries"))
@@ -160,9 +165,10 @@ impl Lang {
         s.to_string()
     }
 
-    /// Quotes a value inside a sentence: “…” in Simplified Chinese and English, 「…」 in Traditional.
+    /// Quotes a value inside a sentence: “…” in Simplified Chinese, 「…」 in Traditional; English leaves it
+    /// bare (a CJK font sets curly quotes full width).
     fn quote(self, s: &str) -> String {
-        self.pick(format!("“{s}”"), format!("「{s}」"), format!("“{s}”"))
+        self.pick(format!("“{s}”"), format!("「{s}」"), s.to_string())
     }
 
     /// An event as a sentence: `状态由“处理中”变更为“待客户回复”`. An event kind without a phrase is named by
@@ -346,7 +352,7 @@ static HANS: Words = Words {
     system: "系统",
     integration: "外部系统",
     verification: "验证信息",
-    head: "签名截至第几条",
+    head: "已签名的记录",
     head_digest: "链头摘要（SHA-256）",
     key_id: "密钥编号",
     signed_at: "签名时间",
@@ -378,7 +384,7 @@ static HANT: Words = Words {
     system: "系統",
     integration: "外部系統",
     verification: "驗證資訊",
-    head: "簽章涵蓋至第幾筆",
+    head: "已簽章的紀錄",
     head_digest: "鏈頭摘要（SHA-256）",
     key_id: "金鑰編號",
     signed_at: "簽章時間",
@@ -410,7 +416,7 @@ static EN: Words = Words {
     system: "System",
     integration: "Integration",
     verification: "Verification",
-    head: "Signed up to entry",
+    head: "Entries signed",
     head_digest: "Head digest (SHA-256)",
     key_id: "Key ID",
     signed_at: "Signed at",

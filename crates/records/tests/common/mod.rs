@@ -132,7 +132,7 @@ pub fn export(key: &SigningKey, lang: &str, conversations: Vec<ConversationRecor
         lang: lang.into(),
         customer: CustomerRecord {
             id: "k-5d1e".into(),
-            external_id: Some("UID 80231457".into()),
+            external_id: Some("80231457".into()),
             name: Some("张伟".into()),
             email: Some("zhang.wei@example.com".into()),
         },
