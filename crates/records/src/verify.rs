@@ -78,6 +78,9 @@ pub fn verify(export: &Export, trusted: Option<&[PublicKey]>) -> Result<Verified
     let key = |id: &str| keys.iter().find(|k| k.id == id);
     let check = |id: &str, msg: &[u8], sig: &str| -> Result<(), String> {
         let k = key(id).ok_or_else(|| SignatureError::UnknownKey(id.into()).to_string())?;
+        if !k.id_matches() {
+            return Err(SignatureError::WrongId(id.into()).to_string());
+        }
         k.verify(msg, sig).map_err(|e| e.to_string())
     };
     let mut entries = 0;

@@ -211,3 +211,28 @@ proptest! {
         prop_assert_eq!(verify(&e, None), Err(Tamper::Altered { conversation, case, seq }));
     }
 }
+
+#[test]
+fn a_key_posing_under_the_desks_key_id_is_refused() {
+    // Someone re-signs an altered export with their own key and gives that key the desk's id, hoping the reader
+    // compares only ids with the published keys.
+    let desk = SigningKey::generate();
+    let impostor = SigningKey::generate();
+    let mut e = sample(&impostor);
+    let mut posing = impostor.public(KEY_CREATED);
+    posing.id = desk.id();
+    for c in &mut e.conversations {
+        for s in &mut c.seals {
+            s.key_id = desk.id();
+            s.signature = impostor.sign(&lifebuoy_records::Seal::message(&c.id, s.seq, &s.digest, s.signed_at, &s.key_id));
+        }
+    }
+    e.keys = vec![posing];
+    e.signature = None;
+    let value = impostor.sign(&e.signed_bytes());
+    e.signature = Some(lifebuoy_records::export::DocumentSignature { key_id: desk.id(), value });
+    match verify(&e, None) {
+        Err(Tamper::Seal { why, .. }) => assert!(why.contains("another key"), "{why}"),
+        other => panic!("the posing key must be refused, got {other:?}"),
+    }
+}
