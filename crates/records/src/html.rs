@@ -10,7 +10,8 @@ use std::fmt::Write;
 /// what people typed.
 pub fn html(export: &Export) -> String {
     let r = Readable::of(export);
-    let mut out = String::with_capacity(4096 + export.conversations.iter().map(|c| c.entries.len() * 400).sum::<usize>());
+    let mut out =
+        String::with_capacity(4096 + export.conversations.iter().map(|c| c.entries.len() * 400).sum::<usize>());
     let title = match export.customer.name.as_deref() {
         Some(name) => format!("{} · {name}", r.title),
         None => r.title.clone(),
@@ -46,7 +47,12 @@ fn font_stack(lang: Lang) -> String {
 }
 
 fn head(out: &mut String, r: &Readable, issuer: &str) {
-    let _ = write!(out, "<header class=\"doc-head\">\n<p class=\"issuer\">{}</p>\n<h1>{}</h1>\n", esc(issuer), esc(&r.title));
+    let _ = write!(
+        out,
+        "<header class=\"doc-head\">\n<p class=\"issuer\">{}</p>\n<h1>{}</h1>\n",
+        esc(issuer),
+        esc(&r.title)
+    );
     definitions(out, "meta", &r.meta);
     out.push_str("</header>\n");
 }
@@ -113,7 +119,12 @@ fn entry(out: &mut String, lang: Lang, e: &ReadableEntry) {
 }
 
 fn verification(out: &mut String, v: &ReadableVerification) {
-    let _ = write!(out, "<section class=\"verify\">\n<h2>{}</h2>\n<p>{}</p>\n<table class=\"seals\">\n<thead><tr>", esc(&v.heading), esc(&v.intro));
+    let _ = write!(
+        out,
+        "<section class=\"verify\">\n<h2>{}</h2>\n<p>{}</p>\n<table class=\"seals\">\n<thead><tr>",
+        esc(&v.heading),
+        esc(&v.intro)
+    );
     for c in &v.columns {
         let _ = write!(out, "<th>{}</th>", esc(c));
     }

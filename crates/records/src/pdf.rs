@@ -172,7 +172,11 @@ impl Item {
 }
 
 fn fill(color: (u8, u8, u8)) -> Fill {
-    Fill { paint: rgb::Color::new(color.0, color.1, color.2).into(), opacity: NormalizedF32::ONE, rule: Default::default() }
+    Fill {
+        paint: rgb::Color::new(color.0, color.1, color.2).into(),
+        opacity: NormalizedF32::ONE,
+        rule: Default::default(),
+    }
 }
 
 fn draw(s: &mut Surface, fonts: &Fonts, item: &Item) {
@@ -346,7 +350,11 @@ impl<'a> Layout<'a> {
             self.gap(2.0);
             let w = lang.words();
             let sep = if lang.is_cjk() { "：" } else { ": " };
-            self.paragraph(LEFT + INDENT, style(9.0, false, INK), &format!("{}{sep}{} · {}", w.attachment, a.filename, a.size));
+            self.paragraph(
+                LEFT + INDENT,
+                style(9.0, false, INK),
+                &format!("{}{sep}{} · {}", w.attachment, a.filename, a.size),
+            );
             self.paragraph(LEFT + INDENT, SMALL, &format!("SHA-256 {}", a.sha256));
         }
         self.gap(4.0);
@@ -404,8 +412,7 @@ fn may_break(prev: char, c: char) -> bool {
 fn wrap(face: &Face, text: &str, size: f32, max: f32) -> Vec<String> {
     let mut lines = Vec::new();
     for para in text.split('\n') {
-        let para: String =
-            para.chars().map(|c| if c == '\t' { ' ' } else { c }).filter(|c| !c.is_control()).collect();
+        let para: String = para.chars().map(|c| if c == '\t' { ' ' } else { c }).filter(|c| !c.is_control()).collect();
         let mut start = 0;
         let mut width = 0.0;
         let mut last_break: Option<usize> = None;

@@ -123,13 +123,19 @@ fn entry(lang: Lang, e: &EntryRecord) -> ReadableEntry {
         attachments: Vec::new(),
     };
     match &e.body {
-        EntryBody::Withheld { withheld, .. } => base(String::new(), false, EntryKind::Withheld, lang.withheld(withheld)),
+        EntryBody::Withheld { withheld, .. } => {
+            base(String::new(), false, EntryKind::Withheld, lang.withheld(withheld))
+        }
         EntryBody::Shown { content, author_name, agent_no } => {
             let (name, no) = (author_name.as_deref(), agent_no.as_deref());
             match content {
                 Content::Message { author_kind, body, attachments, .. } => {
-                    let mut r =
-                        base(lang.who(author_kind, name, no), author_kind == "customer", EntryKind::Message, body.clone());
+                    let mut r = base(
+                        lang.who(author_kind, name, no),
+                        author_kind == "customer",
+                        EntryKind::Message,
+                        body.clone(),
+                    );
                     r.attachments = attachments
                         .iter()
                         .map(|a| ReadableAttachment {

@@ -56,7 +56,11 @@ impl fmt::Display for Tamper {
                 write!(f, "{}: entry {seq} was inserted (it is not in the signed chain)", name(conversation, case))
             }
             Tamper::Reordered { conversation, case, seq, before } => {
-                write!(f, "{}: entries were reordered (entry {seq} comes before entry {before})", name(conversation, case))
+                write!(
+                    f,
+                    "{}: entries were reordered (entry {seq} comes before entry {before})",
+                    name(conversation, case)
+                )
             }
             Tamper::Seal { conversation, case, seq, why } => {
                 write!(f, "{}: the signed chain head at entry {seq} does not match: {why}", name(conversation, case))

@@ -59,7 +59,11 @@ impl Lang {
 
     /// `第 1 页，共 3 页`.
     pub fn page(self, n: usize, total: usize) -> String {
-        self.pick(format!("第 {n} 页，共 {total} 页"), format!("第 {n} 頁，共 {total} 頁"), format!("Page {n} of {total}"))
+        self.pick(
+            format!("第 {n} 页，共 {total} 页"),
+            format!("第 {n} 頁，共 {total} 頁"),
+            format!("Page {n} of {total}"),
+        )
     }
 
     /// The entries a signed head covers: `第 1–5 条`.
@@ -85,7 +89,11 @@ impl Lang {
         };
         match short {
             None => self.pick(format!("{exact} 字节"), format!("{exact} 位元組"), format!("{exact} bytes")),
-            Some(s) => self.pick(format!("{s}（{exact} 字节）"), format!("{s}（{exact} 位元組）"), format!("{s} ({exact} bytes)")),
+            Some(s) => self.pick(
+                format!("{s}（{exact} 字节）"),
+                format!("{s}（{exact} 位元組）"),
+                format!("{s} ({exact} bytes)"),
+            ),
         }
     }
 
@@ -107,9 +115,11 @@ impl Lang {
         let role = self.words().agent;
         let name = name.map(|n| format!(" {n}")).unwrap_or_default();
         match agent_no {
-            Some(no) => {
-                self.pick(format!("{role}{name}（工号 {no}）"), format!("{role}{name}（工號 {no}）"), format!("{role}{name} (Agent ID {no})"))
-            }
+            Some(no) => self.pick(
+                format!("{role}{name}（工号 {no}）"),
+                format!("{role}{name}（工號 {no}）"),
+                format!("{role}{name} (Agent ID {no})"),
+            ),
             None => format!("{role}{name}"),
         }
     }
@@ -180,12 +190,20 @@ impl Lang {
             "status_changed" => {
                 let from = self.quote(&self.status(s("from").unwrap_or("—")));
                 let to = self.quote(&self.status(s("to").unwrap_or("—")));
-                self.pick(format!("状态由{from}变更为{to}"), format!("狀態由{from}變更為{to}"), format!("Status changed from {from} to {to}"))
+                self.pick(
+                    format!("状态由{from}变更为{to}"),
+                    format!("狀態由{from}變更為{to}"),
+                    format!("Status changed from {from} to {to}"),
+                )
             }
             "assigned" => match s("name").or(s("agent_no")) {
                 Some(_) => {
                     let agent = self.agent(s("name"), s("agent_no"));
-                    self.pick(format!("{agent} 已接手处理"), format!("{agent} 已接手處理"), format!("{agent} took over"))
+                    self.pick(
+                        format!("{agent} 已接手处理"),
+                        format!("{agent} 已接手處理"),
+                        format!("{agent} took over"),
+                    )
                 }
                 None => self.pick("已分配给客服处理", "已指派給客服處理", "Assigned to an agent").to_string(),
             },
@@ -197,15 +215,27 @@ impl Lang {
             }
             "merged_into" => {
                 let c = case();
-                self.pick(format!("本案件已合并至案件 {c}"), format!("本案件已合併至案件 {c}"), format!("Merged into case {c}"))
+                self.pick(
+                    format!("本案件已合并至案件 {c}"),
+                    format!("本案件已合併至案件 {c}"),
+                    format!("Merged into case {c}"),
+                )
             }
             "merged_from" => {
                 let c = case();
-                self.pick(format!("案件 {c} 已合并至本案件"), format!("案件 {c} 已合併至本案件"), format!("Case {c} was merged into this case"))
+                self.pick(
+                    format!("案件 {c} 已合并至本案件"),
+                    format!("案件 {c} 已合併至本案件"),
+                    format!("Case {c} was merged into this case"),
+                )
             }
             "follow_up_opened" => {
                 let c = case();
-                self.pick(format!("已开立后续案件 {c}"), format!("已開立後續案件 {c}"), format!("Follow-up case {c} opened"))
+                self.pick(
+                    format!("已开立后续案件 {c}"),
+                    format!("已開立後續案件 {c}"),
+                    format!("Follow-up case {c} opened"),
+                )
             }
             "escalated" => {
                 let to = self.tier(s("to").unwrap_or("—"));
@@ -282,7 +312,7 @@ fn group_thousands(n: i64) -> String {
         out.push('-');
     }
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

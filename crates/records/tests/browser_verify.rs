@@ -145,8 +145,8 @@ async function show(name, json, trusted) {{
 /// The Chromium to run: `chromium` (Debian), else `chromium-browser` or `google-chrome` on the PATH.
 fn chromium() -> PathBuf {
     for name in ["chromium", "chromium-browser", "google-chrome"] {
-        if let Some(dir) = std::env::var_os("PATH")
-            .and_then(|p| std::env::split_paths(&p).find(|d| d.join(name).is_file()))
+        if let Some(dir) =
+            std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).find(|d| d.join(name).is_file()))
         {
             return dir.join(name);
         }
@@ -223,7 +223,16 @@ fn the_browser_verifier_agrees_with_the_rust_one() {
     assert_eq!(kind("untrusted")["kind"], json!("seal"));
     assert_eq!(kind("extra_field")["kind"], json!("format"));
     assert_eq!(kind("big")["entries"], json!(2_000));
-    assert_eq!(pre(&dom, "sentence-zh-Hans").as_deref(), Some(format!("验证失败：案件 {CASE_1} 的第 5 条记录已被改动。").as_str()));
-    assert_eq!(pre(&dom, "sentence-zh-Hant").as_deref(), Some(format!("驗證失敗：案件 {CASE_1} 的第 5 筆紀錄已遭改動。").as_str()));
-    assert_eq!(pre(&dom, "sentence-en").as_deref(), Some(format!("Verification failed: Case {CASE_1}: entry 5 was altered.").as_str()));
+    assert_eq!(
+        pre(&dom, "sentence-zh-Hans").as_deref(),
+        Some(format!("验证失败：案件 {CASE_1} 的第 5 条记录已被改动。").as_str())
+    );
+    assert_eq!(
+        pre(&dom, "sentence-zh-Hant").as_deref(),
+        Some(format!("驗證失敗：案件 {CASE_1} 的第 5 筆紀錄已遭改動。").as_str())
+    );
+    assert_eq!(
+        pre(&dom, "sentence-en").as_deref(),
+        Some(format!("Verification failed: Case {CASE_1}: entry 5 was altered.").as_str())
+    );
 }

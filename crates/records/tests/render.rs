@@ -54,7 +54,8 @@ fn the_html_holds_the_records_and_loads_nothing() {
     let key = SigningKey::generate();
     let e = sample(&key);
     let page = html(&e);
-    for want in [HANS_BODY, HANT_BODY, CASE_1, CASE_2, "沟通记录", "工号 A1024", "案件编号", "UTC", "内部备注，未包含"] {
+    for want in [HANS_BODY, HANT_BODY, CASE_1, CASE_2, "沟通记录", "工号 A1024", "案件编号", "UTC", "内部备注，未包含"]
+    {
         assert!(page.contains(want), "missing {want:?}");
     }
     assert!(page.contains(&attachment_sha256()));
@@ -73,7 +74,8 @@ fn the_html_holds_the_records_and_loads_nothing() {
 fn the_html_speaks_the_exports_language() {
     let key = SigningKey::generate();
     let hant = html(&sample_in(&key, "zh-Hant"));
-    for want in ["溝通紀錄", "案件編號", "工號 A1024", "內部備註，未收錄", "狀態由「處理中」變更為「待客戶回覆」"] {
+    for want in ["溝通紀錄", "案件編號", "工號 A1024", "內部備註，未收錄", "狀態由「處理中」變更為「待客戶回覆」"]
+    {
         assert!(hant.contains(want), "zh-Hant: missing {want:?}");
     }
     let en = html(&sample_in(&key, "en"));
@@ -128,5 +130,8 @@ fn ten_thousand_messages_render_to_a_pdf() {
         .expect("the first page says how many pages there are");
     assert!(total > 100, "{total} pages");
     let last = squeeze(&pdf_text(&bytes, Some((total, total))));
-    assert!(last.contains("/help/verify") && last.contains(&format!("第{total}页，共{total}页")), "the last page:\n{last}");
+    assert!(
+        last.contains("/help/verify") && last.contains(&format!("第{total}页，共{total}页")),
+        "the last page:\n{last}"
+    );
 }

@@ -224,7 +224,8 @@ fn a_key_posing_under_the_desks_key_id_is_refused() {
     for c in &mut e.conversations {
         for s in &mut c.seals {
             s.key_id = desk.id();
-            s.signature = impostor.sign(&lifebuoy_records::Seal::message(&c.id, s.seq, &s.digest, s.signed_at, &s.key_id));
+            s.signature =
+                impostor.sign(&lifebuoy_records::Seal::message(&c.id, s.seq, &s.digest, s.signed_at, &s.key_id));
         }
     }
     e.keys = vec![posing];

@@ -4,8 +4,8 @@
 #![allow(dead_code)] // Each test file uses its own part of it.
 
 use lifebuoy_records::{
-    AttachmentRef, Content, ConversationRecord, CustomerRecord, EntryBody, EntryRecord, Export, FORMAT, GENESIS,
-    Seal, SigningKey, digest, leaf,
+    AttachmentRef, Content, ConversationRecord, CustomerRecord, EntryBody, EntryRecord, Export, FORMAT, GENESIS, Seal,
+    SigningKey, digest, leaf,
 };
 use sha2::{Digest, Sha256};
 
@@ -147,7 +147,10 @@ pub fn export(key: &SigningKey, lang: &str, conversations: Vec<ConversationRecor
 /// The sample export: 2 conversations, 9 entries, in `lang`.
 pub fn sample_in(key: &SigningKey, lang: &str) -> Export {
     let m = 60_000;
-    let mut first = customer(T0, &format!("{HANS_BODY}\n交易哈希：7a3f0c9e2b41d5e8f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b"));
+    let mut first = customer(
+        T0,
+        &format!("{HANS_BODY}\n交易哈希：7a3f0c9e2b41d5e8f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b"),
+    );
     if let Content::Message { attachments, .. } = &mut first.content {
         attachments.push(AttachmentRef {
             id: "f-01".into(),
@@ -162,19 +165,40 @@ pub fn sample_in(key: &SigningKey, lang: &str) -> Export {
     if let Content::Message { internal, .. } = &mut note.content {
         *internal = true;
     }
-    let ticket = conversation(key, "c-7f3a", CASE_1, "ticket", "USDT 提币未到账", "pending", vec![
-        first,
-        agent(T0 + 2 * m, "王芳", AGENT_NO, "您好，已收到您的问题。我们正在核对这笔提币的链上记录，请稍候。"),
-        note,
-        event(T0 + 4 * m, "agent", "status_changed", serde_json::json!({"from": "open", "to": "pending"})),
-        agent(T0 + 5 * m, "王芳", AGENT_NO, "经核查，该笔提币已在链上确认。\n请提供收款钱包地址的截图，以便我们进一步协助。"),
-    ]);
-    let chat = conversation(key, "c-91bd", CASE_2, "chat", "帳戶凍結申訴", "solved", vec![
-        customer(T0 + 60 * m, HANT_BODY),
-        message(T0 + 61 * m, "bot", None, None, "您好，我是智慧客服，正在為您轉接真人客服。"),
-        event(T0 + 62 * m, "system", "handover", serde_json::json!({"reason": "asked"})),
-        agent(T0 + 63 * m, "陳志明", "B2048", "您好，您的帳戶因安全驗證暫時凍結，完成身分驗證後即可解除。"),
-    ]);
+    let ticket = conversation(
+        key,
+        "c-7f3a",
+        CASE_1,
+        "ticket",
+        "USDT 提币未到账",
+        "pending",
+        vec![
+            first,
+            agent(T0 + 2 * m, "王芳", AGENT_NO, "您好，已收到您的问题。我们正在核对这笔提币的链上记录，请稍候。"),
+            note,
+            event(T0 + 4 * m, "agent", "status_changed", serde_json::json!({"from": "open", "to": "pending"})),
+            agent(
+                T0 + 5 * m,
+                "王芳",
+                AGENT_NO,
+                "经核查，该笔提币已在链上确认。\n请提供收款钱包地址的截图，以便我们进一步协助。",
+            ),
+        ],
+    );
+    let chat = conversation(
+        key,
+        "c-91bd",
+        CASE_2,
+        "chat",
+        "帳戶凍結申訴",
+        "solved",
+        vec![
+            customer(T0 + 60 * m, HANT_BODY),
+            message(T0 + 61 * m, "bot", None, None, "您好，我是智慧客服，正在為您轉接真人客服。"),
+            event(T0 + 62 * m, "system", "handover", serde_json::json!({"reason": "asked"})),
+            agent(T0 + 63 * m, "陳志明", "B2048", "您好，您的帳戶因安全驗證暫時凍結，完成身分驗證後即可解除。"),
+        ],
+    );
     export(key, lang, vec![ticket, chat])
 }
 
@@ -188,9 +212,17 @@ pub fn big(key: &SigningKey, n: usize) -> Export {
         .map(|i| {
             let at = T0 + i as i64 * 1_000;
             if i % 2 == 0 {
-                customer(at, &format!("第 {i} 条消息：请问我的提币什么时候到账？订单号 W{i:08}，金额 {} USDT。", i * 3 + 7))
+                customer(
+                    at,
+                    &format!("第 {i} 条消息：请问我的提币什么时候到账？订单号 W{i:08}，金额 {} USDT。", i * 3 + 7),
+                )
             } else {
-                agent(at, "王芳", AGENT_NO, &format!("您好，订单 W{:08} 正在处理中，预计 30 分钟内到账，请耐心等待。", i - 1))
+                agent(
+                    at,
+                    "王芳",
+                    AGENT_NO,
+                    &format!("您好，订单 W{:08} 正在处理中，预计 30 分钟内到账，请耐心等待。", i - 1),
+                )
             }
         })
         .collect();
@@ -202,4 +234,3 @@ pub fn big(key: &SigningKey, n: usize) -> Export {
 pub fn resign(key: &SigningKey, e: &mut Export) {
     e.sign(key, KEY_CREATED);
 }
-
