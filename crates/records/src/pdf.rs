@@ -52,14 +52,11 @@ pub fn pdf(export: &Export, font: &FontSource) -> Result<Vec<u8>, RenderError> {
     l.document(&r, &export.issuer);
     let pages = l.finish();
 
+    let footer = format!("{} · {}", r.title, customer_label(export));
     let mut doc = Document::new();
     doc.set_metadata(
-        Metadata::new()
-            .title(format!("{} · {}", r.title, customer_label(export)))
-            .language(r.lang.tag().to_string())
-            .creator("Lifebuoy".to_string()),
+        Metadata::new().title(footer.clone()).language(r.lang.tag().to_string()).creator("Lifebuoy".to_string()),
     );
-    let footer = format!("{} · {}", r.title, customer_label(export));
     let total = pages.len();
     for (i, items) in pages.iter().enumerate() {
         let settings = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| RenderError::Pdf("page size".into()))?;

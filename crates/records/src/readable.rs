@@ -74,7 +74,9 @@ impl Readable {
         if let Some(name) = &c.name {
             meta.push((w.name.to_string(), name.clone()));
         }
-        meta.push((w.uid.to_string(), c.external_id.clone().unwrap_or_else(|| c.id.clone())));
+        if let Some(uid) = &c.external_id {
+            meta.push((w.uid.to_string(), uid.clone()));
+        }
         if let Some(email) = &c.email {
             meta.push((w.email.to_string(), email.clone()));
         }
