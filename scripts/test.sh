@@ -27,6 +27,8 @@ python3 -c 'import aiosmtpd' 2>/dev/null || { log "installing aiosmtpd"; python3
 need_pkg dovecot dovecot-imapd
 need_pkg openssl openssl
 fc-list 2>/dev/null | grep -qi 'noto sans cjk' || need_pkg __no_such_cmd__ fonts-noto-cjk
+# pdftotext reads back the records PDF (crates/records/tests/render.rs).
+need_pkg pdftotext poppler-utils
 
 # PostgreSQL: the machine's own (or LIFEBUOY_TEST_PG), else a private one started here.
 PG_TMP=""

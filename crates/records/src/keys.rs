@@ -33,9 +33,18 @@ pub enum SignatureError {
     Malformed,
     #[error("the signature does not match what was signed")]
     Mismatch,
+    #[error("the key given as {0} is another key (its id is not the hash of its bytes)")]
+    WrongId(String),
 }
 
 impl PublicKey {
+    /// Whether the key's id is the one its bytes give. An id that is not is a key posing as another: the reader
+    /// compares ids with the issuer's published keys, so a verifier must not take a key by an id it does not
+    /// have.
+    pub fn id_matches(&self) -> bool {
+        B64.decode(&self.public_key).is_ok_and(|b| key_id(&b) == self.id)
+    }
+
     /// Checks `signature` (base64url) over `message`.
     pub fn verify(&self, message: &[u8], signature: &str) -> Result<(), SignatureError> {
         let bytes: [u8; 32] = B64

@@ -56,7 +56,11 @@ impl fmt::Display for Tamper {
                 write!(f, "{}: entry {seq} was inserted (it is not in the signed chain)", name(conversation, case))
             }
             Tamper::Reordered { conversation, case, seq, before } => {
-                write!(f, "{}: entries were reordered (entry {seq} comes before entry {before})", name(conversation, case))
+                write!(
+                    f,
+                    "{}: entries were reordered (entry {seq} comes before entry {before})",
+                    name(conversation, case)
+                )
             }
             Tamper::Seal { conversation, case, seq, why } => {
                 write!(f, "{}: the signed chain head at entry {seq} does not match: {why}", name(conversation, case))
@@ -78,6 +82,9 @@ pub fn verify(export: &Export, trusted: Option<&[PublicKey]>) -> Result<Verified
     let key = |id: &str| keys.iter().find(|k| k.id == id);
     let check = |id: &str, msg: &[u8], sig: &str| -> Result<(), String> {
         let k = key(id).ok_or_else(|| SignatureError::UnknownKey(id.into()).to_string())?;
+        if !k.id_matches() {
+            return Err(SignatureError::WrongId(id.into()).to_string());
+        }
         k.verify(msg, sig).map_err(|e| e.to_string())
     };
     let mut entries = 0;
@@ -87,11 +94,11 @@ pub fn verify(export: &Export, trusted: Option<&[PublicKey]>) -> Result<Verified
         let at = |seq| (cid.clone(), case.clone(), seq);
         let mut prev = GENESIS.to_string();
         let mut digests: Vec<String> = Vec::with_capacity(c.entries.len());
+        let signed_to = c.seals.last().map_or(i64::MAX, |s| s.seq);
         for (i, e) in c.entries.iter().enumerate() {
             let expected = i as i64 + 1;
             if e.seq != expected {
                 let (conversation, case, _) = at(e.seq);
-                let signed_to = c.seals.last().map_or(i64::MAX, |s| s.seq);
                 let twice = c.entries.iter().filter(|x| x.seq == e.seq).count() > 1;
                 return Err(if e.seq < expected || twice || e.seq > signed_to {
                     // A number seen before (a copy slipped in) or beyond the signed head (made up).
@@ -109,7 +116,12 @@ pub fn verify(export: &Export, trusted: Option<&[PublicKey]>) -> Result<Verified
             let d = digest(&prev, &l);
             if d != e.digest {
                 let (conversation, case, seq) = at(e.seq);
-                return Err(Tamper::Altered { conversation, case, seq });
+                // Past the signed head nothing was ever signed: such an entry was made up, not altered.
+                return Err(if seq > signed_to {
+                    Tamper::Inserted { conversation, case, seq }
+                } else {
+                    Tamper::Altered { conversation, case, seq }
+                });
             }
             digests.push(d.clone());
             prev = d;
@@ -146,4 +158,37 @@ pub fn verify(export: &Export, trusted: Option<&[PublicKey]>) -> Result<Verified
         used.push(sig.key_id.clone());
     }
     Ok(Verified { conversations: export.conversations.len(), entries, key_ids: used })
+}
+
+/// Verifies an export as received: JSON text. Beyond [`verify`], the text must hold exactly what the format
+/// defines: a field the format does not know (or a default left out) is not covered by the signature as the
+/// verifier re-reads it, so a document carrying one is refused rather than shown as verified.
+pub fn verify_json(text: &str, trusted: Option<&[PublicKey]>) -> Result<Verified, Tamper> {
+    let raw: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| Tamper::Format(format!("not valid JSON: {e}")))?;
+    let export: Export = serde_json::from_value(raw.clone()).map_err(|e| Tamper::Format(e.to_string()))?;
+    let read = serde_json::to_value(&export).map_err(|e| Tamper::Format(e.to_string()))?;
+    if let Some(path) = first_difference(&raw, &read, "$") {
+        return Err(Tamper::Format(format!("{path} is not part of the format")));
+    }
+    verify(&export, trusted)
+}
+
+/// The path of the first place where `raw` and `read` differ, if any.
+fn first_difference(raw: &serde_json::Value, read: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match (raw, read) {
+        (Value::Object(a), Value::Object(b)) => {
+            let extra = a.keys().chain(b.keys()).find(|k| !(a.contains_key(*k) && b.contains_key(*k)));
+            if let Some(k) = extra {
+                return Some(format!("{path}.{k}"));
+            }
+            a.iter().find_map(|(k, v)| first_difference(v, &b[k], &format!("{path}.{k}")))
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            a.iter().zip(b).enumerate().find_map(|(i, (x, y))| first_difference(x, y, &format!("{path}[{i}]")))
+        }
+        (a, b) if a == b => None,
+        _ => Some(path.to_string()),
+    }
 }
