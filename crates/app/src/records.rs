@@ -115,16 +115,20 @@ pub async fn export(app: &App, actor: &Actor, req: &ExportRequest) -> AppResult<
         }
         (None, _, Actor::Customer(me)) => (me.id.clone(), app.store.customer_conversations(&me.id).await?),
         (None, Some(k), _) => {
-            let all = app.store.customer_conversations(k).await?;
-            (k.clone(), all.into_iter().filter(|c| scope.permits(c)).collect())
+            // Our id for the customer, or the exchange's (its UID), as the exchange's backend knows them.
+            let k = match app.store.customer(k).await? {
+                Some(c) => c.id,
+                None => app.store.exchange_customer(k).await?.ok_or(AppError::NotFound)?.id,
+            };
+            let all = app.store.customer_conversations(&k).await?;
+            (k, all.into_iter().filter(|c| scope.permits(c)).collect())
         }
-        (None, None, _) => return Err(AppError::invalid("customer", "name the customer (or the conversation) to export")),
+        (None, None, _) => {
+            return Err(AppError::invalid("customer", "name the customer (or the conversation) to export"));
+        }
     };
     let customer = app.store.customer(&customer_id).await?.ok_or(AppError::NotFound)?;
-    let lang = req
-        .lang
-        .or_else(|| customer.lang.as_deref().and_then(|l| Lang::parse(l).ok()))
-        .unwrap_or(Lang::En);
+    let lang = req.lang.or_else(|| customer.lang.as_deref().and_then(|l| Lang::parse(l).ok())).unwrap_or(Lang::En);
     app.signer.publish(app).await?;
     let mut records = Vec::with_capacity(conversations.len());
     for c in &conversations {
@@ -149,7 +153,8 @@ pub async fn export(app: &App, actor: &Actor, req: &ExportRequest) -> AppResult<
         signature: None,
     };
     // Every key that sealed a head in it, so that the document verifies on its own.
-    let used: Vec<String> = export.conversations.iter().flat_map(|c| c.seals.iter().map(|s| s.key_id.clone())).collect();
+    let used: Vec<String> =
+        export.conversations.iter().flat_map(|c| c.seals.iter().map(|s| s.key_id.clone())).collect();
     export.keys = app.store.signing_keys().await?.into_iter().filter(|k| used.contains(&k.id)).collect();
     export.sign(&app.signer.key, app.signer.created_at);
     Ok(export)
@@ -174,7 +179,8 @@ async fn conversation_record(app: &App, c: &Conversation, internal: bool) -> App
         entries = app.store.chain_entries(&c.id).await?;
     }
     let Some(last) = entries.last() else { return Ok(None) };
-    let head = last.digest.clone().ok_or_else(|| AppError::Unavailable("the conversation's chain is incomplete".into()))?;
+    let head =
+        last.digest.clone().ok_or_else(|| AppError::Unavailable("the conversation's chain is incomplete".into()))?;
     let head_seq = last.seq;
     let mut seals = app.store.seals(&c.id).await?;
     if seals.last().map(|s| s.seq) != Some(head_seq) {
@@ -208,4 +214,82 @@ fn entry_record(cid: &str, e: ChainEntry, internal: bool) -> EntryRecord {
         EntryBody::Shown { content: e.content, author_name: e.author_name, agent_no: e.agent_no }
     };
     EntryRecord { seq: e.seq, at: e.at, digest, body }
+}
+
+/// The forms an export comes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The signed document itself (`lifebuoy-records/1`): what `lifebuoy verify` checks.
+    Json,
+    /// A readable, printable page.
+    Html,
+    /// The same as a PDF (A4, Chinese fonts embedded).
+    Pdf,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> AppResult<Format> {
+        match s {
+            "json" => Ok(Format::Json),
+            "html" => Ok(Format::Html),
+            "pdf" => Ok(Format::Pdf),
+            _ => Err(AppError::invalid("format", "format must be json, html or pdf")),
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::Html => "text/html; charset=utf-8",
+            Format::Pdf => "application/pdf",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Html => "html",
+            Format::Pdf => "pdf",
+        }
+    }
+}
+
+/// A rendered export: its bytes, and a file name for the download.
+pub struct Document {
+    pub bytes: Vec<u8>,
+    pub format: Format,
+    pub file_name: String,
+}
+
+/// The font the PDFs are set in, found once (see `lifebuoy_records::FontSource::find`).
+static FONT: std::sync::OnceLock<Result<lifebuoy_records::FontSource, String>> = std::sync::OnceLock::new();
+
+/// [`export`] in `format`. A PDF is laid out on a blocking thread (a long history takes seconds).
+pub async fn export_document(app: &App, actor: &Actor, req: &ExportRequest, format: Format) -> AppResult<Document> {
+    let export = export(app, actor, req).await?;
+    let stem = match (&req.conversation, export.conversations.first()) {
+        (Some(_), Some(c)) => c.case_number.clone().unwrap_or_else(|| c.id.clone()),
+        _ => export.customer.external_id.clone().unwrap_or_else(|| export.customer.id.clone()),
+    };
+    let day = chrono::DateTime::from_timestamp_millis(export.exported_at)
+        .map(|d| d.format("%Y%m%d").to_string())
+        .unwrap_or_default();
+    let file_name = format!("lifebuoy-records-{}-{day}.{}", safe_file_part(&stem), format.extension());
+    let bytes = match format {
+        Format::Json => serde_json::to_vec_pretty(&export).map_err(|e| AppError::Unavailable(e.to_string()))?,
+        Format::Html => lifebuoy_records::html(&export).into_bytes(),
+        Format::Pdf => tokio::task::spawn_blocking(move || {
+            let font = FONT.get_or_init(|| lifebuoy_records::FontSource::find().map_err(|e| e.to_string()));
+            let font = font.as_ref().map_err(|e| AppError::Unavailable(e.clone()))?;
+            lifebuoy_records::pdf(&export, font).map_err(|e| AppError::Unavailable(e.to_string()))
+        })
+        .await
+        .map_err(|e| AppError::Unavailable(format!("the PDF could not be made: {e}")))??,
+    };
+    Ok(Document { bytes, format, file_name })
+}
+
+/// Letters, digits, `-` and `_` of `s` (a file name part that needs no quoting).
+fn safe_file_part(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').take(64).collect()
 }

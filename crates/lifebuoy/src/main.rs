@@ -78,6 +78,17 @@ enum Cmd {
         #[command(subcommand)]
         cmd: kb::KbCmd,
     },
+    /// Checks a records export (`GET /api/v1/records/export?format=json`) offline: prints "valid", or names the
+    /// first entry altered, removed, inserted or reordered and exits 1. Needs no server.
+    Verify {
+        /// The export file (JSON).
+        file: PathBuf,
+        /// Trust only this public key (base64url or hex of its 32 bytes, as published at the desk's
+        /// /.well-known/lifebuoy-signing-keys); repeat for several. Without it, the keys the export lists are
+        /// used and their ids printed, to compare with the published ones.
+        #[arg(long)]
+        key: Vec<String>,
+    },
     /// Benchmarks that print their figures, ending with one JSON line.
     Bench {
         #[command(subcommand)]
@@ -276,6 +287,7 @@ fn main() -> anyhow::Result<()> {
                 }
                 Ok(())
             }
+            Cmd::Verify { file, key } => verify(&file, &key),
             Cmd::Bench { cmd } => bench::run(cmd).await,
             Cmd::Kb { cmd } => kb::run(cmd).await,
         }
@@ -369,7 +381,11 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     }
     let state = build_state_with(store.clone(), &a.data.data, config)
         .with_ticket_index_in(&a.data.data.join("index"))
-        .context("opening the ticket index")?;
+        .context("opening the ticket index")?
+        .with_signing_key_in(&a.data.data.join("keys"))
+        .context("the records signing key")?;
+    // Entries written before records existed get their chain digests (a no-op once done).
+    store.chain_legacy_entries().await.context("chaining the timeline entries of an older database")?;
     let imported = state.import_kb_if_empty(&articles).await.context("importing knowledge-base articles")?;
     if imported > 0 {
         tracing::info!(articles = imported, "knowledge base was empty: articles imported");
@@ -414,6 +430,38 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     jobs.shutdown().await;
     store.close().await;
     Ok(())
+}
+
+/// `lifebuoy verify FILE [--key K]…`: prints "valid" and what was checked, or the first problem and exits 1.
+fn verify(file: &std::path::Path, keys: &[String]) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let trusted = keys
+        .iter()
+        .map(|k| {
+            lifebuoy_records::PublicKey::parse(k, 0)
+                .ok_or_else(|| anyhow::anyhow!("--key {k:?} is not an Ed25519 public key (32 bytes, base64url or hex)"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    match lifebuoy_records::verify_json(&text, (!trusted.is_empty()).then_some(trusted.as_slice())) {
+        Ok(v) => {
+            println!(
+                "valid: {} conversations, {} entries, signed with key {}",
+                v.conversations,
+                v.entries,
+                v.key_ids.join(", ")
+            );
+            if trusted.is_empty() {
+                println!(
+                    "(checked against the keys the export lists: compare their ids with the issuer's /.well-known/lifebuoy-signing-keys, or pass --key)"
+                );
+            }
+            Ok(())
+        }
+        Err(t) => {
+            println!("NOT VALID: {t}");
+            std::process::exit(1);
+        }
+    }
 }
 
 async fn shutdown() {

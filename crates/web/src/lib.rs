@@ -132,6 +132,12 @@ impl AppState {
 
     /// Puts the ticket index on disk, in a directory of this node's own under `root` (call before
     /// [`App::load_tickets`]).
+    /// Signs communication records with the node's key kept in `dir` (created there on first start).
+    pub fn with_signing_key_in(mut self, dir: &std::path::Path) -> std::io::Result<Self> {
+        self.app = self.app.with_signing_key_in(dir)?;
+        Ok(self)
+    }
+
     pub fn with_ticket_index_in(mut self, root: &std::path::Path) -> Result<Self, ticket_search::TicketSearchError> {
         self.app = self.app.with_ticket_index_in(root)?;
         Ok(self)
@@ -152,6 +158,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi))
+        .route("/.well-known/lifebuoy-signing-keys", get(api::records::signing_keys))
         .nest("/api/v1", api::router())
         .route("/ws/chat", get(chat::ws::customer_ws))
         .route("/ws/console", get(chat::ws::agent_ws))

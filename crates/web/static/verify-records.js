@@ -317,5 +317,12 @@ function attachRecordsVerifier(trustedKeys) {
 }
 
 if (typeof document !== 'undefined') {
-  document.addEventListener('DOMContentLoaded', () => attachRecordsVerifier());
+  // The page may name the keys to trust (the desk's published ones) in <script type=application/json
+  // id=records-keys>; without it, the keys the export lists are taken (and their ids shown).
+  document.addEventListener('DOMContentLoaded', () => {
+    const k = document.getElementById('records-keys');
+    let keys;
+    try { keys = k ? JSON.parse(k.textContent).keys : undefined; } catch (_) { keys = undefined; }
+    attachRecordsVerifier(keys);
+  });
 }

@@ -13,6 +13,7 @@ mod mail_transport;
 mod matrix;
 mod notify;
 mod pages;
+mod records;
 mod security;
 mod ticket_search;
 mod tickets;

@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod guests;
 pub mod kb;
 pub mod notifications;
+pub mod records;
 pub mod tickets;
 
 use crate::AppState;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/chat/session", post(crate::chat::api::session))
         .route("/chat/offline", post(crate::chat::api::offline))
         .route("/chats/{id}/messages", get(crate::chat::api::transcript))
+        .route("/records/export", get(records::export))
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::read))
         .route("/notifications/preferences", get(notifications::prefs).put(notifications::set_prefs))

@@ -23,6 +23,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("help_home.html", include_str!("../../templates/help_home.html")),
     ("help_category.html", include_str!("../../templates/help_category.html")),
     ("help_search.html", include_str!("../../templates/help_search.html")),
+    ("help_verify.html", include_str!("../../templates/help_verify.html")),
     ("console_kb.html", include_str!("../../templates/console_kb.html")),
     ("console_kb_edit.html", include_str!("../../templates/console_kb_edit.html")),
     ("console_kb_history.html", include_str!("../../templates/console_kb_history.html")),
@@ -35,6 +36,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 pub const STATIC: &[(&str, &str, &str)] = &[
     ("help.css", include_str!("../../static/help.css"), "text/css; charset=utf-8"),
     ("kb.js", include_str!("../../static/kb.js"), "text/javascript; charset=utf-8"),
+    ("verify-records.js", include_str!("../../static/verify-records.js"), "text/javascript; charset=utf-8"),
 ];
 
 /// The cookie that identifies a reader for "was this helpful?" (one vote per reader and article).
@@ -45,6 +47,8 @@ pub fn router() -> Router<AppState> {
         .route("/help", get(help_root))
         .route("/help/{lang}", get(home))
         .route("/help/{lang}/search", get(search_page))
+        .route("/help/{lang}/verify", get(verify_page))
+        .route("/help/verify", get(verify_root))
         .route("/help/{lang}/c/{category}", get(category_page))
         .route("/help/{lang}/{slug}", get(article_page))
         .route("/help/{lang}/{slug}/vote", axum::routing::post(vote))
@@ -226,6 +230,34 @@ fn same_page_menu(suffix: &str) -> Vec<minijinja::Value> {
 async fn help_root(headers: HeaderMap) -> Response {
     let lang = i18n::negotiate(&headers, None);
     ([(header::VARY, "Accept-Language, Cookie")], Redirect::to(&format!("/help/{}", lang.as_str()))).into_response()
+}
+
+/// `GET /help/verify`: the verification page in the reader's language (the address the exported documents give).
+async fn verify_root(headers: HeaderMap) -> Response {
+    let lang = i18n::negotiate(&headers, None);
+    ([(header::VARY, "Accept-Language, Cookie")], Redirect::to(&format!("/help/{}/verify", lang.as_str())))
+        .into_response()
+}
+
+/// `GET /help/{lang}/verify`: checks a records export in the browser (nothing is uploaded), against this desk's
+/// published signing keys.
+async fn verify_page(State(state): State<AppState>, Path(lang): Path<String>) -> Response {
+    let Some(lang) = help_lang(&lang) else {
+        return not_found(&state, i18n::negotiate(&HeaderMap::new(), None));
+    };
+    let keys = match lifebuoy_app::records::signing_keys(&state).await {
+        Ok(k) => k,
+        Err(e) => return error_page(&state, lang, None, e.into()),
+    };
+    // Inside a <script> element: no "</" may close it early.
+    let keys_json = serde_json::json!({ "keys": keys }).to_string().replace("</", "<\\/");
+    let base = Base::new(&state, lang, None, "help", &format!("/help/{}/verify", lang.as_str()));
+    render(
+        &state,
+        "help_verify.html",
+        &base,
+        minijinja::context! { keys, keys_json, langs => same_page_menu("/verify"), hl => lang.as_str() },
+    )
 }
 
 /// `GET /help/{lang}`: a big search box, popular articles, the category grid.
