@@ -248,15 +248,14 @@ impl Store {
 
     /// A conversation's seals, oldest first.
     pub async fn seals(&self, conversation_id: &str) -> Result<Vec<Seal>> {
-        let rows: Vec<(i64, String, i64, String, String)> =
-            on_read!(self, |pool| {
-                sqlx::query_as(
+        let rows: Vec<(i64, String, i64, String, String)> = on_read!(self, |pool| {
+            sqlx::query_as(
             "SELECT seq, digest, signed_at, key_id, signature FROM chain_seals WHERE conversation_id = $1 ORDER BY seq"
         )
         .bind(conversation_id)
         .fetch_all(pool)
         .await
-            })?;
+        })?;
         Ok(rows
             .into_iter()
             .map(|(seq, digest, signed_at, key_id, signature)| Seal { seq, digest, signed_at, key_id, signature })
