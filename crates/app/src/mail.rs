@@ -146,7 +146,7 @@ impl Mailer {
 
 /// Relay connections open at once at most: the job runner's default concurrency, so that no reply waits for a
 /// connection while another sits idle.
-pub const SMTP_POOL: u32 = 16;
+pub const SMTP_POOL: u32 = 32;
 
 /// How a mail connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -29,7 +29,7 @@ pub fn outbox_rule(c: &Conversation, entries: &[Entry]) -> Vec<NewJob> {
         .iter()
         .filter_map(|e| match e {
             Entry::Message { id, internal: false, author, .. } if *author != "customer" => {
-                Some(NewJob::new(REPLY, &json!({"message": id})).key(format!("reply-{id}")))
+                Some(NewJob::new(REPLY, &json!({"message": id, "conversation": c.id})).key(format!("reply-{id}")))
             }
             _ => None,
         })
@@ -39,6 +39,9 @@ pub fn outbox_rule(c: &Conversation, entries: &[Entry]) -> Vec<NewJob> {
 #[derive(Deserialize)]
 struct ReplyJob {
     message: String,
+    /// The case (jobs enqueued before it was written name only the message).
+    #[serde(default)]
+    conversation: Option<String>,
 }
 
 /// The Message-ID (without brackets) of the mail that carries a stored message.
@@ -49,11 +52,17 @@ pub fn message_id_of(app: &App, message_id: &str) -> String {
 /// Sends the mail of one reply (the `mail.reply` job).
 pub async fn send_reply(app: &App, job: Job, _ctx: JobContext) -> Result<JobOutcome, JobFailure> {
     let args: ReplyJob = job.payload_as()?;
-    let m = app.store.message(&args.message).await?;
-    let c =
-        app.store.conversation(&m.conversation_id).await?.ok_or_else(|| JobFailure::permanent("the case is gone"))?;
-    let customer =
-        app.store.customer(&c.customer_id).await?.ok_or_else(|| JobFailure::permanent("the customer is gone"))?;
+    let cid = match args.conversation {
+        Some(c) => c,
+        None => app.store.message(&args.message).await?.conversation_id,
+    };
+    let ctx = app
+        .store
+        .mail_context(&cid, Some(&args.message))
+        .await?
+        .ok_or_else(|| JobFailure::permanent("the case or its customer is gone"))?;
+    let m = ctx.message.ok_or_else(|| JobFailure::permanent("the message is gone"))?;
+    let (c, customer, thread) = (ctx.conversation, ctx.customer, ctx.thread);
     let Some(to) = customer.email.clone() else {
         return Ok(JobOutcome::done().record(json!({"skipped": "the customer has no email address"})));
     };
@@ -63,7 +72,6 @@ pub async fn send_reply(app: &App, job: Job, _ctx: JobContext) -> Result<JobOutc
     }
     .map_err(|e| JobFailure::permanent(format!("the customer's address does not parse: {e}")))?;
     let from = app.mailer.reply_from().ok_or_else(|| JobFailure::retry("no sender address configured"))?;
-    let thread = app.store.mail_thread_records(&c.id).await?;
     let own = message_id_of(app, &m.id);
     let refs: Vec<String> =
         thread.iter().filter(|r| r.message_id != own).map(|r| format!("<{}>", r.message_id)).collect();
@@ -84,9 +92,8 @@ pub async fn send_reply(app: &App, job: Job, _ctx: JobContext) -> Result<JobOutc
     if !refs.is_empty() {
         b = b.references(refs.join(" "));
     }
-    let code = app.store.anti_phishing_code(&customer.id).await?;
     let mail = b
-        .body(with_footer(lang, code.as_deref(), &case, &m.body))
+        .body(with_footer(lang, ctx.anti_phishing_code.as_deref(), &case, &m.body))
         .map_err(|e| JobFailure::permanent(format!("the mail does not build: {e}")))?;
     app.mailer.send_now(mail).await.map_err(|e| JobFailure::retry(format!("the relay refused the mail: {e}")))?;
     app.store.record_mail(&own, &c.id, "out", Some(&m.id)).await?;

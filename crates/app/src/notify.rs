@@ -533,15 +533,19 @@ pub async fn rate(
 /// Runs one `notify` job: writes the notification (once per cause) and mails it.
 pub async fn run(app: &App, job: Job, _ctx: JobContext) -> Result<JobOutcome, JobFailure> {
     let args: NotifyJob = job.payload_as()?;
-    let c =
-        app.store.conversation(&args.conversation).await?.ok_or_else(|| JobFailure::permanent("the case is gone"))?;
-    let k = app.store.customer(&c.customer_id).await?.ok_or_else(|| JobFailure::permanent("the customer is gone"))?;
+    // The case, its customer, its mails and the reply, for one pool checkout.
+    let ctx = app
+        .store
+        .mail_context(&args.conversation, args.message.as_deref())
+        .await?
+        .ok_or_else(|| JobFailure::permanent("the case or its customer is gone"))?;
+    if args.message.is_some() && ctx.message.is_none() {
+        return Err(JobFailure::permanent("the message is gone"));
+    }
+    let (c, k) = (&ctx.conversation, &ctx.customer);
     let lang =
         k.lang.as_deref().and_then(|l| Lang::parse(l).ok()).or_else(|| Lang::parse(&c.lang).ok()).unwrap_or(Lang::En);
-    let reply = match &args.message {
-        Some(m) => Some(app.store.message(m).await?.body),
-        None => None,
-    };
+    let reply = ctx.message.as_ref().map(|m| m.body.clone());
     let case = c.case_number.clone().unwrap_or_else(|| c.id.clone());
     let id = uuid::Uuid::new_v4().to_string();
     let (link, transcript) = if args.kind == Kind::Transcript {
@@ -571,7 +575,7 @@ pub async fn run(app: &App, job: Job, _ctx: JobContext) -> Result<JobOutcome, Jo
     .map_err(|e| JobFailure::permanent(format!("the built-in template failed: {e}")))?;
     // Whether it goes by mail is decided before it is written, so that a notification that is not mailed
     // costs one write; one that is costs a second, after the relay took it.
-    let email = mail_decision(app, &c, &k, args.kind).await?;
+    let email = mail_decision(app, c, k, args.kind).await?;
     let (n, _new) = app
         .store
         .put_notification(&NewNotification {
@@ -590,7 +594,7 @@ pub async fn run(app: &App, job: Job, _ctx: JobContext) -> Result<JobOutcome, Jo
     // Written before (a job run again): its first run's decision stands; a mail not yet sent is sent now.
     match n.email.as_deref() {
         None => {
-            send_mail(app, &c, &k, &n, lang).await?;
+            send_mail(app, &ctx, &n, lang).await?;
             app.store.set_notification_email(&n.id, "sent").await?;
             Ok(JobOutcome::done().record(json!({"notification": n.id, "email": "sent"})))
         }
@@ -626,11 +630,11 @@ async fn mail_decision(
 /// customer's answer lands on the case), with the anti-phishing code and the safety footer.
 async fn send_mail(
     app: &App,
-    c: &Conversation,
-    k: &lifebuoy_store::Customer,
+    ctx: &lifebuoy_store::MailContext,
     n: &Notification,
     lang: Lang,
 ) -> Result<(), JobFailure> {
+    let (c, k) = (&ctx.conversation, &ctx.customer);
     let to = k.email.clone().unwrap_or_default();
     let to: Mailbox = match k.name.as_deref() {
         Some(name) => format!("{name} <{to}>").parse().or_else(|_| to.parse()),
@@ -639,11 +643,14 @@ async fn send_mail(
     .map_err(|e| JobFailure::permanent(format!("the customer's address does not parse: {e}")))?;
     let from = app.mailer.reply_from().ok_or_else(|| JobFailure::retry("no sender address configured"))?;
     let own = format!("lb-n-{}@{}", n.id, app.mailer.message_id_domain());
-    let thread = app.store.mail_thread_records(&c.id).await?;
     let refs: Vec<String> =
-        thread.iter().filter(|r| r.message_id != own).map(|r| format!("<{}>", r.message_id)).collect();
-    let code = app.store.anti_phishing_code(&k.id).await?;
-    let text = crate::mail_out::with_footer(lang, code.as_deref(), c.case_number.as_deref().unwrap_or(&c.id), &n.body);
+        ctx.thread.iter().filter(|r| r.message_id != own).map(|r| format!("<{}>", r.message_id)).collect();
+    let text = crate::mail_out::with_footer(
+        lang,
+        ctx.anti_phishing_code.as_deref(),
+        c.case_number.as_deref().unwrap_or(&c.id),
+        &n.body,
+    );
     let mut b = Mail::builder().from(from).to(to).subject(n.title.clone()).message_id(Some(format!("<{own}>")));
     if let Some(last) = refs.last() {
         b = b.in_reply_to(last.clone()).references(refs.join(" "));

@@ -37,7 +37,7 @@ pub use kb::{
     KbArticle, KbArticleInput, KbAuthor, KbCategory, KbDeflection, KbFilter, KbImportReport, KbQueryCount, KbSearchLog,
     KbSynonymGroup, KbTranslation, KbVersion, KbVoteCount, clean_article, split_keywords, valid_slug,
 };
-pub use mail::{BlockedSender, MailRecord, MailRejection};
+pub use mail::{BlockedSender, MailContext, MailRecord, MailRejection};
 pub use notifications::{CaseRating, NewNotification, Notification, StoredTemplate};
 pub use records::ChainEntry;
 pub use rows::{Conversation, Department, Event, Message};

@@ -328,3 +328,65 @@ impl Store {
         Ok(row.map(|r| r.0))
     }
 }
+
+/// Everything a mail to a customer about a case needs, read at once (the mail jobs' hot path): the case, its
+/// customer with their anti-phishing code, the case's mails so far (for `References`), and one message.
+#[derive(Debug, Clone)]
+pub struct MailContext {
+    pub conversation: crate::Conversation,
+    pub customer: Customer,
+    pub anti_phishing_code: Option<String>,
+    pub thread: Vec<MailRecord>,
+    pub message: Option<crate::Message>,
+}
+
+impl Store {
+    /// [`MailContext`] of a conversation (and of one of its messages), on one pooled connection: a mail job
+    /// reads its whole context for one pool checkout. `None` when the case or its customer is gone.
+    pub async fn mail_context(&self, conversation_id: &str, message_id: Option<&str>) -> Result<Option<MailContext>> {
+        let csql = format!("SELECT {} FROM conversations WHERE id = $1", crate::rows::CONVERSATION_COLS);
+        let msql = format!("{} WHERE m.id = $1", crate::chat::MESSAGE_SELECT);
+        let r = on_read!(self, |pool| async {
+            let mut c = pool.acquire().await?;
+            let Some(conversation): Option<crate::Conversation> =
+                sqlx::query_as(&csql).bind(conversation_id).fetch_optional(&mut *c).await?
+            else {
+                return Ok::<_, sqlx::Error>(None);
+            };
+            let Some((id, external_id, kind, email, name, lang, created_at, anti_phishing_code)): Option<(
+                String,
+                Option<String>,
+                String,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                i64,
+                Option<String>,
+            )> = sqlx::query_as(
+                "SELECT id, external_id, kind, email, name, lang, created_at, anti_phishing_code FROM customers \
+                 WHERE id = $1",
+            )
+            .bind(&conversation.customer_id)
+            .fetch_optional(&mut *c)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let thread: Vec<MailRecord> = sqlx::query_as(
+                "SELECT message_id, conversation_id, direction, message_row_id, created_at FROM mail_messages \
+                 WHERE conversation_id = $1 ORDER BY created_at, message_id LIMIT 200",
+            )
+            .bind(conversation_id)
+            .fetch_all(&mut *c)
+            .await?;
+            let message: Option<crate::Message> = match message_id {
+                Some(m) => sqlx::query_as(&msql).bind(m).fetch_optional(&mut *c).await?,
+                None => None,
+            };
+            let customer = Customer { id, external_id, kind, email, name, lang, created_at };
+            Ok(Some(MailContext { conversation, customer, anti_phishing_code, thread, message }))
+        }
+        .await)?;
+        Ok(r)
+    }
+}

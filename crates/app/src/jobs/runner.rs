@@ -47,7 +47,7 @@ impl Default for RunnerOptions {
     fn default() -> Self {
         RunnerOptions {
             node: default_node_name(),
-            concurrency: 16,
+            concurrency: 64,
             batch: 64,
             poll: Duration::from_secs(1),
             lease: Duration::from_secs(30),

@@ -158,7 +158,7 @@ macro_rules! grouped_write {
 }
 pub(crate) use grouped_write;
 
-const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, m.author_kind, m.author_id, \
+pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, m.author_kind, m.author_id, \
     a.display_name AS author_name, a.agent_no, m.body, m.internal, m.client_id, m.created_at \
     FROM messages m LEFT JOIN agents a ON m.author_kind = 'agent' AND a.id = m.author_id";
 
