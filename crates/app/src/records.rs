@@ -128,6 +128,7 @@ pub async fn export(app: &App, actor: &Actor, req: &ExportRequest) -> AppResult<
         }
     };
     let customer = app.store.customer(&customer_id).await?.ok_or(AppError::NotFound)?;
+    audit(app, actor, "export", Some(&customer_id), req.conversation.as_deref(), "api.records.export").await?;
     let lang = req.lang.or_else(|| customer.lang.as_deref().and_then(|l| Lang::parse(l).ok())).unwrap_or(Lang::En);
     app.signer.publish(app).await?;
     let mut records = Vec::with_capacity(conversations.len());
@@ -292,4 +293,82 @@ pub async fn export_document(app: &App, actor: &Actor, req: &ExportRequest, form
 /// Letters, digits, `-` and `_` of `s` (a file name part that needs no quoting).
 fn safe_file_part(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').take(64).collect()
+}
+
+/// Notes in the access log that staff opened something of a customer's (customers reading their own, and the
+/// system's jobs, are not logged). `what`: `customer_page`, `conversation`, `export`; `screen`: where.
+pub async fn audit(
+    app: &App,
+    actor: &Actor,
+    what: &str,
+    customer_id: Option<&str>,
+    conversation_id: Option<&str>,
+    screen: &str,
+) -> AppResult<()> {
+    let (kind, id, label) = match actor {
+        Actor::Agent(a) => ("agent", Some(a.id.clone()), format!("{} · {}", a.display_name, a.agent_no)),
+        Actor::Integration { token_id, name } => ("integration", Some(token_id.clone()), name.clone()),
+        Actor::Customer(_) | Actor::System { .. } => return Ok(()),
+    };
+    app.store
+        .log_access(&lifebuoy_store::NewAccess {
+            actor_kind: kind.into(),
+            actor_id: id,
+            actor_label: label,
+            customer_id: customer_id.map(str::to_owned),
+            conversation_id: conversation_id.map(str::to_owned),
+            what: what.into(),
+            screen: screen.into(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Staff find a customer by our id or the exchange's UID, email, name, case number, order id or tx hash
+/// (prefixes too).
+pub async fn find_customers(app: &App, actor: &Actor, q: &str) -> AppResult<Vec<lifebuoy_store::CustomerHit>> {
+    actor.require_staff()?;
+    if q.chars().count() > 200 {
+        return Err(AppError::invalid("q", "at most 200 characters"));
+    }
+    Ok(app.store.find_customers(q, 50).await?)
+}
+
+/// A customer's page for staff: the profile and every conversation across channels that the actor may see,
+/// newest first. Logged in the access log.
+pub struct CustomerPage {
+    pub customer: lifebuoy_store::Customer,
+    pub conversations: Vec<Conversation>,
+    /// Conversations of the customer the actor's departments do not reach.
+    pub hidden: usize,
+}
+
+pub async fn customer_page(app: &App, actor: &Actor, customer_id: &str, screen: &str) -> AppResult<CustomerPage> {
+    actor.require_staff()?;
+    let customer = app.store.customer(customer_id).await?.ok_or(AppError::NotFound)?;
+    let scope = actor.scope();
+    let all = app.store.customer_conversations(customer_id).await?;
+    let total = all.len();
+    let mut conversations: Vec<Conversation> = all.into_iter().filter(|c| scope.permits(c)).collect();
+    conversations.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    audit(app, actor, "customer_page", Some(customer_id), None, screen).await?;
+    Ok(CustomerPage { hidden: total - conversations.len(), customer, conversations })
+}
+
+/// The access log for supervisors and admins: of a customer, of an agent, or all, newest first; and whether the
+/// whole log's chain is intact (`None`) or the first row found changed or missing.
+pub async fn access_log(
+    app: &App,
+    actor: &Actor,
+    customer_id: Option<&str>,
+    agent_id: Option<&str>,
+    before: Option<i64>,
+) -> AppResult<(Vec<lifebuoy_store::AccessRow>, Option<i64>)> {
+    let supervises = matches!(actor, Actor::Agent(a) if a.role.sees_all());
+    if !supervises {
+        return Err(AppError::forbidden("supervisors and admins only"));
+    }
+    let rows = app.store.access_log(customer_id, agent_id, before, 100).await?;
+    let broken = app.store.verify_access_log().await?;
+    Ok((rows, broken))
 }

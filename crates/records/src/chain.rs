@@ -69,6 +69,12 @@ pub fn leaf(conversation_id: &str, seq: i64, at: i64, content: &Content) -> Stri
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The leaf of any other chained record (the access log's rows): SHA-256 of its JCS bytes, hex.
+pub fn leaf_of(record: &impl Serialize) -> String {
+    let bytes = serde_json_canonicalizer::to_vec(record).expect("a record is plain JSON and always serialises");
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// The digest of an entry from the previous digest and the entry's leaf (both hex), hex. Input that is not
 /// hex (a tampered export) still gives a digest: it just matches nothing.
 pub fn digest(prev: &str, leaf: &str) -> String {

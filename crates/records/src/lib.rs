@@ -21,7 +21,7 @@ mod readable;
 pub mod verify;
 mod words;
 
-pub use chain::{AttachmentRef, Content, GENESIS, digest, leaf};
+pub use chain::{AttachmentRef, Content, GENESIS, digest, leaf, leaf_of};
 pub use export::{ConversationRecord, CustomerRecord, EntryBody, EntryRecord, Export, FORMAT, Seal};
 pub use font::{FontSource, RenderError};
 pub use html::html;

@@ -3,6 +3,7 @@
 //! as the chain covers them. The hashing itself is `lifebuoy_records`; the signing keys live with the
 //! application (their private halves never reach the database).
 
+use crate::chat::grouped_write;
 use crate::{Result, Store, now_ms, on_read, on_write};
 use lifebuoy_records::{AttachmentRef, Content, GENESIS, PublicKey, Seal};
 
@@ -318,5 +319,298 @@ impl Store {
             crate::rows::CONVERSATION_COLS
         );
         Ok(on_read!(self, |pool| sqlx::query_as(&sql).bind(customer_id).fetch_all(pool).await)?)
+    }
+}
+
+/// A customer found by [`Store::find_customers`], with what matched.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CustomerHit {
+    pub customer: crate::Customer,
+    /// `id`, `uid`, `email`, `name`, `case`, `order`, `tx`.
+    pub matched: &'static str,
+    /// The case that matched (case number, order id, tx hash).
+    pub conversation_id: Option<String>,
+    pub case_number: Option<String>,
+}
+
+/// One row of the access log.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+pub struct AccessRow {
+    pub seq: i64,
+    pub at: i64,
+    /// `agent`, `integration`, `system`.
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    /// Who, readably (an agent's name and 工号, an integration's name).
+    pub actor_label: String,
+    pub customer_id: Option<String>,
+    pub conversation_id: Option<String>,
+    /// `customer_page`, `conversation`, `export`.
+    pub what: String,
+    /// Which screen or API (`console.customer`, `console.ticket`, `api.records.export`, …).
+    pub screen: String,
+    pub digest: String,
+}
+
+/// An access to log.
+#[derive(Debug, Clone)]
+pub struct NewAccess {
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub actor_label: String,
+    pub customer_id: Option<String>,
+    pub conversation_id: Option<String>,
+    pub what: String,
+    pub screen: String,
+}
+
+/// What an access row's leaf covers: every column but the digest.
+#[derive(serde::Serialize)]
+struct AccessLeaf<'a> {
+    seq: i64,
+    at: i64,
+    actor_kind: &'a str,
+    actor_id: Option<&'a str>,
+    actor_label: &'a str,
+    customer_id: Option<&'a str>,
+    conversation_id: Option<&'a str>,
+    what: &'a str,
+    screen: &'a str,
+}
+
+fn access_leaf(r: &AccessRow) -> String {
+    lifebuoy_records::leaf_of(&AccessLeaf {
+        seq: r.seq,
+        at: r.at,
+        actor_kind: &r.actor_kind,
+        actor_id: r.actor_id.as_deref(),
+        actor_label: &r.actor_label,
+        customer_id: r.customer_id.as_deref(),
+        conversation_id: r.conversation_id.as_deref(),
+        what: &r.what,
+        screen: &r.screen,
+    })
+}
+
+const ACCESS_COLS: &str =
+    "seq, at, actor_kind, actor_id, actor_label, customer_id, conversation_id, what, screen, digest";
+
+impl Store {
+    /// Customers matching `q`: by our id or the exchange's UID, email (case-insensitive), name, case number,
+    /// order id or transaction hash; UID, email, name, order id and tx hash also by prefix. At most `limit`,
+    /// each customer once, exact matches first. Every lookup is an index range, also at millions of rows.
+    pub async fn find_customers(&self, q: &str, limit: i64) -> Result<Vec<CustomerHit>> {
+        let q = q.trim();
+        if q.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = limit.clamp(1, 100);
+        // A prefix as a byte-wise range: [q, q + U+10FFFF). PostgreSQL's ~>=~ and ~<~ compare bytes too and use
+        // the text_pattern_ops indexes of migration 0013.
+        let (ge, lt) = match self.backend() {
+            crate::Backend::Sqlite => (">=", "<"),
+            crate::Backend::Postgres => ("~>=~", "~<~"),
+        };
+        let upper = |s: &str| format!("{s}\u{10FFFF}");
+        let lower_q = q.to_lowercase();
+        let cust = "c.id, c.external_id, c.kind, c.email, c.name, c.lang, c.created_at";
+        type Row = (String, Option<String>, String, Option<String>, Option<String>, Option<String>, i64);
+        type CaseRow = (
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            i64,
+            String,
+            Option<String>,
+        );
+        let by_customer: [(&'static str, String, String, String); 4] = [
+            (
+                "id",
+                format!("SELECT {cust} FROM customers c WHERE c.id = $1 AND $2 = $2 LIMIT {limit}"),
+                q.to_owned(),
+                q.to_owned(),
+            ),
+            (
+                "uid",
+                format!(
+                    "SELECT {cust} FROM customers c WHERE c.external_id {ge} $1 AND c.external_id {lt} $2 ORDER BY c.external_id LIMIT {limit}"
+                ),
+                q.to_owned(),
+                upper(q),
+            ),
+            (
+                "email",
+                format!(
+                    "SELECT {cust} FROM customers c WHERE lower(c.email) {ge} $1 AND lower(c.email) {lt} $2 ORDER BY lower(c.email) LIMIT {limit}"
+                ),
+                lower_q.clone(),
+                upper(&lower_q),
+            ),
+            (
+                "name",
+                format!(
+                    "SELECT {cust} FROM customers c WHERE c.name {ge} $1 AND c.name {lt} $2 ORDER BY c.name LIMIT {limit}"
+                ),
+                q.to_owned(),
+                upper(q),
+            ),
+        ];
+        let by_case: [(&'static str, String, String, String); 3] = [
+            (
+                "case",
+                format!(
+                    "SELECT {cust}, v.id, v.case_number FROM conversations v JOIN customers c ON c.id = v.customer_id WHERE v.case_number = $1 AND $2 = $2 LIMIT {limit}"
+                ),
+                q.to_owned(),
+                q.to_owned(),
+            ),
+            (
+                "order",
+                format!(
+                    "SELECT {cust}, v.id, v.case_number FROM conversations v JOIN customers c ON c.id = v.customer_id WHERE v.order_id {ge} $1 AND v.order_id {lt} $2 ORDER BY v.order_id LIMIT {limit}"
+                ),
+                q.to_owned(),
+                upper(q),
+            ),
+            (
+                "tx",
+                format!(
+                    "SELECT {cust}, v.id, v.case_number FROM conversations v JOIN customers c ON c.id = v.customer_id WHERE v.tx_hash {ge} $1 AND v.tx_hash {lt} $2 ORDER BY v.tx_hash LIMIT {limit}"
+                ),
+                q.to_owned(),
+                upper(q),
+            ),
+        ];
+        let mut hits: Vec<CustomerHit> = Vec::new();
+        let push =
+            |hits: &mut Vec<CustomerHit>, r: Row, matched: &'static str, conv: Option<(String, Option<String>)>| {
+                if hits.len() as i64 >= limit || hits.iter().any(|h| h.customer.id == r.0) {
+                    return;
+                }
+                let (conversation_id, case_number) = conv.map_or((None, None), |(i, n)| (Some(i), n));
+                hits.push(CustomerHit {
+                    customer: crate::Customer {
+                        id: r.0,
+                        external_id: r.1,
+                        kind: r.2,
+                        email: r.3,
+                        name: r.4,
+                        lang: r.5,
+                        created_at: r.6,
+                    },
+                    matched,
+                    conversation_id,
+                    case_number,
+                });
+            };
+        // Exact ids first (our id, a case number), then the prefix matches in the order above.
+        for (matched, sql, a, b) in by_customer.iter().take(1) {
+            let rows: Vec<Row> = on_read!(self, |pool| sqlx::query_as(sql).bind(a).bind(b).fetch_all(pool).await)?;
+            rows.into_iter().for_each(|r| push(&mut hits, r, matched, None));
+        }
+        for (matched, sql, a, b) in by_case.iter().take(1) {
+            let rows: Vec<CaseRow> = on_read!(self, |pool| sqlx::query_as(sql).bind(a).bind(b).fetch_all(pool).await)?;
+            rows.into_iter()
+                .for_each(|r| push(&mut hits, (r.0, r.1, r.2, r.3, r.4, r.5, r.6), matched, Some((r.7, r.8))));
+        }
+        for (matched, sql, a, b) in by_customer.iter().skip(1) {
+            let rows: Vec<Row> = on_read!(self, |pool| sqlx::query_as(sql).bind(a).bind(b).fetch_all(pool).await)?;
+            rows.into_iter().for_each(|r| push(&mut hits, r, matched, None));
+        }
+        for (matched, sql, a, b) in by_case.iter().skip(1) {
+            let rows: Vec<CaseRow> = on_read!(self, |pool| sqlx::query_as(sql).bind(a).bind(b).fetch_all(pool).await)?;
+            rows.into_iter()
+                .for_each(|r| push(&mut hits, (r.0, r.1, r.2, r.3, r.4, r.5, r.6), matched, Some((r.7, r.8))));
+        }
+        Ok(hits)
+    }
+
+    /// Appends to the access log, chained to the row before (one writer at a time: the group writer on SQLite,
+    /// a transaction-scoped advisory lock on PostgreSQL).
+    pub async fn log_access(&self, a: &NewAccess) -> Result<AccessRow> {
+        let a = a.clone();
+        let pg = matches!(self.backend(), crate::Backend::Postgres);
+        grouped_write!(self, AccessRow, [a], |conn| {
+            if pg {
+                sqlx::query("SELECT pg_advisory_xact_lock(7412001)").execute(&mut *conn).await?;
+            }
+            let last: Option<(i64, String)> =
+                sqlx::query_as("SELECT seq, digest FROM access_log ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            let (seq, prev) = last.map_or((1, GENESIS.to_owned()), |(s, d)| (s + 1, d));
+            let mut row = AccessRow {
+                seq,
+                at: now_ms(),
+                actor_kind: a.actor_kind.clone(),
+                actor_id: a.actor_id.clone(),
+                actor_label: a.actor_label.clone(),
+                customer_id: a.customer_id.clone(),
+                conversation_id: a.conversation_id.clone(),
+                what: a.what.clone(),
+                screen: a.screen.clone(),
+                digest: String::new(),
+            };
+            row.digest = lifebuoy_records::digest(&prev, &access_leaf(&row));
+            sqlx::query(&format!(
+                "INSERT INTO access_log ({ACCESS_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ))
+            .bind(row.seq)
+            .bind(row.at)
+            .bind(&row.actor_kind)
+            .bind(&row.actor_id)
+            .bind(&row.actor_label)
+            .bind(&row.customer_id)
+            .bind(&row.conversation_id)
+            .bind(&row.what)
+            .bind(&row.screen)
+            .bind(&row.digest)
+            .execute(&mut *conn)
+            .await?;
+            Ok(row)
+        })
+    }
+
+    /// The access log, newest first: of one customer, or of one actor, or all; `before` a seq for the next page.
+    pub async fn access_log(
+        &self,
+        customer_id: Option<&str>,
+        actor_id: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AccessRow>> {
+        let sql = format!(
+            "SELECT {ACCESS_COLS} FROM access_log WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR actor_id = $2) \
+             AND seq < $3 ORDER BY seq DESC LIMIT {}",
+            limit.clamp(1, 500)
+        );
+        Ok(on_read!(self, |pool| sqlx::query_as(&sql)
+            .bind(customer_id)
+            .bind(actor_id)
+            .bind(before.unwrap_or(i64::MAX))
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// Checks the whole access log's chain: `None` when whole, else the first row (seq) changed, or the first
+    /// missing one.
+    pub async fn verify_access_log(&self) -> Result<Option<i64>> {
+        let sql = format!("SELECT {ACCESS_COLS} FROM access_log ORDER BY seq");
+        let rows: Vec<AccessRow> = on_read!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?;
+        let mut prev = GENESIS.to_owned();
+        for (i, r) in rows.iter().enumerate() {
+            if r.seq != i as i64 + 1 {
+                return Ok(Some(i as i64 + 1));
+            }
+            let d = lifebuoy_records::digest(&prev, &access_leaf(r));
+            if d != r.digest {
+                return Ok(Some(r.seq));
+            }
+            prev = d;
+        }
+        Ok(None)
     }
 }

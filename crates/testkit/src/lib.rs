@@ -163,6 +163,14 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// The database's URL, for a test that reaches past the application (to tamper with a row, say).
+    pub fn db_url(&self) -> String {
+        match &self.pg_db {
+            Some(name) => format!("{}/{name}", pg_admin_url().rsplit_once('/').map_or("", |(b, _)| b)),
+            None => format!("sqlite://{}", self.dir.join("test.db").display()),
+        }
+    }
+
     /// An identity token for an exchange user, as the exchange's backend would sign it.
     pub fn customer_token(&self, sub: &str) -> String {
         identity_token(sub, "en", 3600)

@@ -35,3 +35,27 @@ CREATE TABLE chain_seals (
 -- uses these with text_pattern_ops).
 CREATE INDEX conversations_order_id ON conversations (order_id text_pattern_ops) WHERE order_id IS NOT NULL;
 CREATE INDEX conversations_tx_hash ON conversations (tx_hash text_pattern_ops) WHERE tx_hash IS NOT NULL;
+
+-- Agents find a customer by the exchange's UID, email or name (exact and prefix match: the ~>=~ and ~<~
+-- range operators use text_pattern_ops indexes, compared byte by byte as on SQLite).
+CREATE INDEX customers_external_prefix ON customers (external_id text_pattern_ops) WHERE external_id IS NOT NULL;
+CREATE INDEX customers_email_lower ON customers (lower(email) text_pattern_ops) WHERE email IS NOT NULL;
+CREATE INDEX customers_name ON customers (name text_pattern_ops) WHERE name IS NOT NULL;
+
+-- Who saw what (issue 12, access audit): every time staff open a customer's page, a conversation or an export.
+-- Hash-chained like the timelines (`digest` = SHA-256 of the previous row's digest and this row's leaf), so a
+-- row removed or changed afterwards shows.
+CREATE TABLE access_log (
+    seq             BIGINT PRIMARY KEY,
+    at              BIGINT NOT NULL,
+    actor_kind      TEXT NOT NULL,
+    actor_id        TEXT,
+    actor_label     TEXT NOT NULL,
+    customer_id     TEXT,
+    conversation_id TEXT,
+    what            TEXT NOT NULL,
+    screen          TEXT NOT NULL,
+    digest          TEXT NOT NULL
+);
+CREATE INDEX access_log_customer ON access_log (customer_id, seq) WHERE customer_id IS NOT NULL;
+CREATE INDEX access_log_actor ON access_log (actor_id, seq) WHERE actor_id IS NOT NULL;

@@ -31,6 +31,30 @@ CREATE TABLE chain_seals (
     PRIMARY KEY (conversation_id, seq)
 );
 
--- Agents find a customer by the order or the transaction a case is about (exact and prefix match).
+-- Agents find a customer by the order or the transaction a case is about (exact and prefix match: a range
+-- over the index, byte by byte).
 CREATE INDEX conversations_order_id ON conversations (order_id) WHERE order_id IS NOT NULL;
 CREATE INDEX conversations_tx_hash ON conversations (tx_hash) WHERE tx_hash IS NOT NULL;
+
+-- Agents find a customer by the exchange's UID, email or name (exact and prefix match).
+CREATE INDEX customers_external_prefix ON customers (external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX customers_email_lower ON customers (lower(email)) WHERE email IS NOT NULL;
+CREATE INDEX customers_name ON customers (name) WHERE name IS NOT NULL;
+
+-- Who saw what (issue 12, access audit): every time staff open a customer's page, a conversation or an export.
+-- Hash-chained like the timelines (`digest` = SHA-256 of the previous row's digest and this row's leaf), so a
+-- row removed or changed afterwards shows.
+CREATE TABLE access_log (
+    seq             BIGINT PRIMARY KEY,
+    at              BIGINT NOT NULL,
+    actor_kind      TEXT NOT NULL,
+    actor_id        TEXT,
+    actor_label     TEXT NOT NULL,
+    customer_id     TEXT,
+    conversation_id TEXT,
+    what            TEXT NOT NULL,
+    screen          TEXT NOT NULL,
+    digest          TEXT NOT NULL
+);
+CREATE INDEX access_log_customer ON access_log (customer_id, seq) WHERE customer_id IS NOT NULL;
+CREATE INDEX access_log_actor ON access_log (actor_id, seq) WHERE actor_id IS NOT NULL;

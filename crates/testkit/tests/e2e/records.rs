@@ -174,3 +174,88 @@ async fn records_are_signed_evidence(app: &TestApp) {
     assert!(e.contains("json, html or pdf"), "{e}");
 }
 on_both_backends!(records_are_signed_evidence_on, records_are_signed_evidence);
+
+/// Agents find a customer by tx hash (prefix), order id, case number, UID and email; the customer's page shows
+/// every channel's conversations the agent may see; every page, conversation and export staff open is in the
+/// hash-chained access log, which only supervisors read.
+async fn agents_find_customers_and_every_look_is_logged(app: &TestApp) {
+    use lifebuoy_domain::Role;
+    let alice = app.customer_token("look-alice");
+    let tx = "0x9f2c4e8a1b7d3f5e6a0c2b4d8e1f3a5c7b9d0e2f4a6c8e1b3d5f7a9c0e2b4d6f";
+    let t = post(
+        app,
+        &alice,
+        "/api/v1/tickets",
+        json!({"subject": "USDT 充值未到账", "body": "链上已确认", "category": "deposit", "tx_hash": tx, "order_id": "ORD-778812"}),
+    )
+    .await;
+    let id = t["id"].as_str().unwrap().to_string();
+    let case = t["case_number"].as_str().unwrap().to_string();
+    app.agent("look.l1@desk.example", "L101", Role::AgentL1, &["support"]).await;
+    app.agent("look.sup@desk.example", "S101", Role::Supervisor, &["support"]).await;
+    let l1 = app.agent_client("look.l1@desk.example").await;
+    let sup = app.agent_client("look.sup@desk.example").await;
+    let page = |c: &reqwest::Client, path: String| {
+        let c = c.clone();
+        let url = app.url(&path);
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let customer_id = app.store.conversation(&id).await.unwrap().unwrap().customer_id;
+    for q in [&tx[..12], "ORD-7788", case.as_str(), "look-alice", "LOOK-ALICE@example.com"] {
+        let (s, html) = page(&l1, format!("/console/customers?q={}", q.replace('@', "%40"))).await;
+        assert_eq!(s, 200, "{q}");
+        assert!(html.contains(&format!("/console/customers/{customer_id}")), "{q} finds the customer");
+    }
+    let (_, html) = page(&l1, "/console/customers?q=0xdeadbeef".into()).await;
+    assert!(html.contains("no-customers"), "a hash nobody has finds nobody");
+
+    // The customer's page: the case is there, and opening it is logged; so are a conversation and an export.
+    let (s, html) = page(&l1, format!("/console/customers/{customer_id}")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains(&case) && html.contains("USDT 充值未到账"), "the history lists the case");
+    let (s, _) = page(&l1, format!("/console/tickets/{id}")).await;
+    assert_eq!(s, 200);
+    let (s, _) = page(&l1, format!("/api/v1/records/export?customer={customer_id}&format=html")).await;
+    assert_eq!(s, 200);
+    let log = app.store.access_log(Some(&customer_id), None, None, 10).await.unwrap();
+    let whats: Vec<&str> = log.iter().map(|r| r.what.as_str()).collect();
+    assert_eq!(whats, ["export", "conversation", "customer_page"], "newest first: {log:?}");
+    assert!(log.iter().all(|r| r.actor_label.contains("L101")), "who: the agent's 工号");
+    assert_eq!(app.store.verify_access_log().await.unwrap(), None, "the chain is whole");
+
+    // Only supervisors read the log; it shows the agent's looks.
+    let (s, _) = page(&l1, "/console/audit".into()).await;
+    assert_eq!(s, 403, "an L1 agent may not read the access log");
+    let (s, html) = page(&sup, format!("/console/audit?customer={customer_id}")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("audit-intact") && html.contains("L101"), "the supervisor sees who looked");
+    // A changed row shows.
+    sqlx_tamper_access_log(app).await;
+    assert!(app.store.verify_access_log().await.unwrap().is_some(), "a changed row breaks the chain");
+    let (_, html) = page(&sup, "/console/audit".into()).await;
+    assert!(html.contains("audit-broken"), "and the page says so");
+    // Customers have no console: they are sent to the sign-in page, never shown the lookup.
+    let r = app.http.get(app.url("/console/customers?q=look")).bearer_auth(&alice).send().await.unwrap();
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("customer-search") && !html.contains(&customer_id), "a customer sees no lookup");
+}
+on_both_backends!(agents_find_customers_and_every_look_is_logged_on, agents_find_customers_and_every_look_is_logged);
+
+/// Changes the label of the first access-log row straight in the database, as someone covering their tracks.
+async fn sqlx_tamper_access_log(app: &TestApp) {
+    use sqlx::Connection;
+    let sql = "UPDATE access_log SET actor_label = 'nobody' WHERE seq = 1";
+    match app.db_url() {
+        u if u.starts_with("postgres") => {
+            let mut c = sqlx::PgConnection::connect(&u).await.unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+        u => {
+            let mut c = sqlx::SqliteConnection::connect(&u).await.unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+    }
+}

@@ -175,6 +175,15 @@ async fn show(
     let lang = lang_of(&headers, Some(&c));
     let run = async {
         let t = tickets::visible(&state, &c, &id).await?;
+        lifebuoy_app::records::audit(
+            &state,
+            &c.actor(),
+            "conversation",
+            Some(&t.customer_id),
+            Some(&t.id),
+            "console.ticket",
+        )
+        .await?;
         let timeline = state.store.timeline(&t.id, true).await?;
         let customer = state.store.customer(&t.customer_id).await?;
         let tags = state.store.tags(&t.id).await?;

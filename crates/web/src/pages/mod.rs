@@ -10,6 +10,7 @@ pub mod kb_console;
 pub mod mail_console;
 pub mod notify_pages;
 pub mod portal;
+pub mod records_console;
 
 use crate::AppState;
 use crate::auth::{Caller, SESSION_COOKIE, SESSION_TTL_MS};
@@ -57,6 +58,7 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
         .chain(jobs_console::TEMPLATES)
         .chain(notify_pages::TEMPLATES)
         .chain(mail_console::TEMPLATES)
+        .chain(records_console::TEMPLATES)
     {
         env.add_template(name, src).expect("embedded templates compile (checked by a test)");
     }
@@ -94,6 +96,8 @@ pub struct Base<'a> {
     pub path: String,
     /// An admin is signed in (the console shows the admins' pages in its menu).
     pub admin: bool,
+    /// A supervisor or an admin is signed in (the access log is theirs).
+    pub supervisor: bool,
 }
 
 impl<'a> Base<'a> {
@@ -112,6 +116,7 @@ impl<'a> Base<'a> {
             demo: state.config.demo,
             path: path.to_string(),
             admin: caller.and_then(|c| c.agent()).is_some_and(|a| a.role == lifebuoy_domain::Role::Admin),
+            supervisor: caller.and_then(|c| c.agent()).is_some_and(|a| a.role.sees_all()),
         }
     }
 }
@@ -172,6 +177,7 @@ pub fn router() -> Router<AppState> {
         .merge(jobs_console::router())
         .merge(notify_pages::router())
         .merge(mail_console::router())
+        .merge(records_console::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
@@ -314,7 +320,8 @@ mod tests {
             + super::help_pages::TEMPLATES.len()
             + super::jobs_console::TEMPLATES.len()
             + super::notify_pages::TEMPLATES.len()
-            + super::mail_console::TEMPLATES.len();
+            + super::mail_console::TEMPLATES.len()
+            + super::records_console::TEMPLATES.len();
         assert_eq!(env.templates().count(), all);
     }
 

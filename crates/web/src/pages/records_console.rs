@@ -1,0 +1,108 @@
+//! The console's customer records: find a customer (`/console/customers?q=`: UID, email, name, case number,
+//! order id, tx hash), a customer's page with every conversation across channels and the exports on their
+//! behalf (`/console/customers/{id}`), and the access log for supervisors (`/console/audit`). The rules and the
+//! logging of who opened what are `lifebuoy_app::records`.
+
+use super::{Base, error_page, render};
+use crate::auth::{Caller, ConsoleAgent};
+use crate::{AppState, i18n};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use lifebuoy_app::records;
+use lifebuoy_domain::Lang;
+use serde::Deserialize;
+
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("console_customers.html", include_str!("../../templates/console_customers.html")),
+    ("console_customer.html", include_str!("../../templates/console_customer.html")),
+    ("console_audit.html", include_str!("../../templates/console_audit.html")),
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/customers", get(find))
+        .route("/console/customers/{id}", get(customer))
+        .route("/console/audit", get(audit))
+}
+
+fn lang_of(headers: &HeaderMap, c: &Caller) -> Lang {
+    let profile = c.agent().and_then(|a| a.languages.first()).map(|l| l.as_str());
+    i18n::negotiate(headers, profile)
+}
+
+#[derive(Deserialize, Default)]
+struct Find {
+    q: Option<String>,
+}
+
+/// `GET /console/customers?q=`: customers by UID, email, name, case number, order id or tx hash.
+async fn find(
+    State(state): State<AppState>,
+    ConsoleAgent(c): ConsoleAgent,
+    headers: HeaderMap,
+    Query(f): Query<Find>,
+) -> Response {
+    let lang = lang_of(&headers, &c);
+    let q = f.q.unwrap_or_default();
+    let hits = if q.trim().is_empty() {
+        Vec::new()
+    } else {
+        match records::find_customers(&state, &c.actor(), &q).await {
+            Ok(h) => h,
+            Err(e) => return error_page(&state, lang, Some(&c), e.into()),
+        }
+    };
+    let base = Base::new(&state, lang, Some(&c), "console", "/console/customers");
+    render(&state, "console_customers.html", &base, minijinja::context! { q, hits, searched => !q.trim().is_empty() })
+}
+
+/// `GET /console/customers/{id}`: the customer's profile and every conversation the agent may see.
+async fn customer(
+    State(state): State<AppState>,
+    ConsoleAgent(c): ConsoleAgent,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let lang = lang_of(&headers, &c);
+    let page = match records::customer_page(&state, &c.actor(), &id, "console.customer").await {
+        Ok(p) => p,
+        Err(e) => return error_page(&state, lang, Some(&c), e.into()),
+    };
+    let base = Base::new(&state, lang, Some(&c), "console", &format!("/console/customers/{id}"));
+    render(
+        &state,
+        "console_customer.html",
+        &base,
+        minijinja::context! { customer => page.customer, conversations => page.conversations, hidden => page.hidden },
+    )
+}
+
+#[derive(Deserialize, Default)]
+struct AuditQuery {
+    customer: Option<String>,
+    agent: Option<String>,
+    before: Option<i64>,
+}
+
+/// `GET /console/audit`: who opened which customer's page, conversation or export (supervisors and admins).
+async fn audit(
+    State(state): State<AppState>,
+    ConsoleAgent(c): ConsoleAgent,
+    headers: HeaderMap,
+    Query(q): Query<AuditQuery>,
+) -> Response {
+    let lang = lang_of(&headers, &c);
+    let customer = q.customer.filter(|s| !s.is_empty());
+    let agent = q.agent.filter(|s| !s.is_empty());
+    let (rows, broken) =
+        match records::access_log(&state, &c.actor(), customer.as_deref(), agent.as_deref(), q.before).await {
+            Ok(v) => v,
+            Err(e) => return error_page(&state, lang, Some(&c), e.into()),
+        };
+    let next = (rows.len() == 100).then(|| rows.last().map(|r| r.seq)).flatten();
+    let base = Base::new(&state, lang, Some(&c), "console", "/console/audit");
+    render(&state, "console_audit.html", &base, minijinja::context! { rows, broken, customer, agent, next })
+}
