@@ -372,3 +372,26 @@ pub async fn access_log(
     let broken = app.store.verify_access_log().await?;
     Ok((rows, broken))
 }
+
+/// A customer's own history (咨询历史): every conversation across channels, newest first, filtered. Only the
+/// customer themself; staff use [`customer_page`].
+pub async fn history(
+    app: &App,
+    actor: &Actor,
+    filter: &lifebuoy_store::HistoryFilter,
+) -> AppResult<Vec<lifebuoy_store::HistoryRow>> {
+    let Actor::Customer(me) = actor else {
+        return Err(AppError::forbidden("a customer's own history"));
+    };
+    if let Some(t) = &filter.text
+        && t.chars().count() > 100
+    {
+        return Err(AppError::invalid("q", "at most 100 characters"));
+    }
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && from >= to
+    {
+        return Err(AppError::invalid("to", "the end date must come after the start date"));
+    }
+    Ok(app.store.customer_history(&me.id, filter, 200).await?)
+}

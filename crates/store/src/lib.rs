@@ -39,7 +39,7 @@ pub use kb::{
 };
 pub use mail::{BlockedSender, MailContext, MailRecord, MailRejection};
 pub use notifications::{CaseRating, NewNotification, Notification, StoredTemplate};
-pub use records::{AccessRow, ChainEntry, CustomerHit, NewAccess};
+pub use records::{AccessRow, ChainEntry, CustomerHit, HistoryFilter, HistoryRow, NewAccess};
 pub use rows::{Conversation, Department, Event, Message};
 pub use throttle::Throttled;
 pub use ticket_text::TicketText;

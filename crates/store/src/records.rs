@@ -614,3 +614,66 @@ impl Store {
         Ok(None)
     }
 }
+
+/// What a customer's history is filtered by.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    /// `chat`, `ticket`, `email`, …
+    pub channel: Option<String>,
+    pub status: Option<String>,
+    /// Created at or after (ms).
+    pub from: Option<i64>,
+    /// Created before (ms).
+    pub to: Option<i64>,
+    /// Words in the subject, the case number or a message the customer can see.
+    pub text: Option<String>,
+}
+
+/// One conversation in a customer's history.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct HistoryRow {
+    pub id: String,
+    pub kind: String,
+    pub case_number: Option<String>,
+    pub subject: String,
+    pub status: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// The 工号 of the agent holding it.
+    pub agent_no: Option<String>,
+    pub agent_name: Option<String>,
+    /// Entries the customer can see.
+    pub entries: i64,
+}
+
+impl Store {
+    /// A customer's conversations across channels, newest first, filtered; at most `limit`.
+    pub async fn customer_history(&self, customer_id: &str, f: &HistoryFilter, limit: i64) -> Result<Vec<HistoryRow>> {
+        let like = f.text.as_deref().map(|t| {
+            let esc = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{esc}%")
+        });
+        let sql = format!(
+            "SELECT c.id, c.kind, c.case_number, c.subject, c.status, c.created_at, c.updated_at, a.agent_no, \
+             a.display_name AS agent_name, \
+             (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.internal = FALSE) AS entries \
+             FROM conversations c LEFT JOIN agents a ON a.id = c.assignee_id \
+             WHERE c.customer_id = $1 AND ($2 IS NULL OR c.kind = $2) AND ($3 IS NULL OR c.status = $3) \
+             AND ($4 IS NULL OR c.created_at >= $4) AND ($5 IS NULL OR c.created_at < $5) \
+             AND ($6 IS NULL OR c.subject LIKE $6 ESCAPE '\\' OR c.case_number LIKE $6 ESCAPE '\\' \
+                  OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.internal = FALSE \
+                             AND m.body LIKE $6 ESCAPE '\\')) \
+             ORDER BY c.created_at DESC, c.id DESC LIMIT {}",
+            limit.clamp(1, 500)
+        );
+        Ok(on_read!(self, |pool| sqlx::query_as(&sql)
+            .bind(customer_id)
+            .bind(&f.channel)
+            .bind(&f.status)
+            .bind(f.from)
+            .bind(f.to)
+            .bind(&like)
+            .fetch_all(pool)
+            .await)?)
+    }
+}

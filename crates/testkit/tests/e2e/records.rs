@@ -259,3 +259,75 @@ async fn sqlx_tamper_access_log(app: &TestApp) {
         }
     }
 }
+
+/// The customer's support history lists chats and tickets together, filters by channel, status and date, and
+/// searches their own conversations (never another customer's, never an internal note).
+async fn customers_find_their_history(app: &TestApp) {
+    let integration = app.integration_token().await;
+    let carol = app.customer_token("hist-carol");
+    let dave = app.customer_token("hist-dave");
+    let t1 = post(
+        app,
+        &carol,
+        "/api/v1/tickets",
+        json!({"subject": "提现审核太慢", "body": "提现 2 小时还在审核", "category": "withdrawal"}),
+    )
+    .await;
+    let t2 = post(
+        app,
+        &carol,
+        "/api/v1/tickets",
+        json!({"subject": "KYC 认证", "body": "护照照片被拒", "category": "account"}),
+    )
+    .await;
+    post(
+        app,
+        &integration,
+        &format!("/api/v1/tickets/{}/messages", t2["id"].as_str().unwrap()),
+        json!({"body": "请上传清晰的护照首页 SECRETNOTE", "internal": true}),
+    )
+    .await;
+    post(
+        app,
+        &integration,
+        &format!("/api/v1/tickets/{}/status", t2["id"].as_str().unwrap()),
+        json!({"status": "solved"}),
+    )
+    .await;
+    post(
+        app,
+        &dave,
+        "/api/v1/tickets",
+        json!({"subject": "提现审核太慢（dave）", "body": "同样的问题", "category": "withdrawal"}),
+    )
+    .await;
+    let get = |q: &str| {
+        let url = app.url(&format!("/portal/history{q}"));
+        let token = carol.clone();
+        async move {
+            let r = app.http.get(url).bearer_auth(token).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let case1 = t1["case_number"].as_str().unwrap();
+    let case2 = t2["case_number"].as_str().unwrap();
+    let (s, html) = get("").await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains(case1) && html.contains(case2) && !html.contains("（dave）"),
+        "both of carol's, none of dave's"
+    );
+    let (_, html) = get("?status=solved").await;
+    assert!(html.contains(case2) && !html.contains(case1), "by status");
+    let (_, html) = get("?q=%E5%AE%A1%E6%A0%B8").await; // 审核: in case 1's subject and body
+    assert!(html.contains(case1) && !html.contains(case2), "by words");
+    let (_, html) = get("?q=SECRETNOTE").await;
+    assert!(html.contains("history-empty"), "an internal note is not searched for the customer");
+    let (_, html) = get("?channel=chat").await;
+    assert!(html.contains("history-empty"), "carol had no chat");
+    let (_, html) = get("?from=2000-01-01&to=2000-01-02").await;
+    assert!(html.contains("history-empty"), "by date");
+    let (s, _) = get("?from=yesterday").await;
+    assert_eq!(s, 422, "a malformed date is a clear error");
+}
+on_both_backends!(customers_find_their_history_on, customers_find_their_history);

@@ -11,6 +11,7 @@ pub mod mail_console;
 pub mod notify_pages;
 pub mod portal;
 pub mod records_console;
+pub mod records_portal;
 
 use crate::AppState;
 use crate::auth::{Caller, SESSION_COOKIE, SESSION_TTL_MS};
@@ -59,6 +60,7 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
         .chain(notify_pages::TEMPLATES)
         .chain(mail_console::TEMPLATES)
         .chain(records_console::TEMPLATES)
+        .chain(records_portal::TEMPLATES)
     {
         env.add_template(name, src).expect("embedded templates compile (checked by a test)");
     }
@@ -178,6 +180,7 @@ pub fn router() -> Router<AppState> {
         .merge(notify_pages::router())
         .merge(mail_console::router())
         .merge(records_console::router())
+        .merge(records_portal::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
@@ -321,7 +324,8 @@ mod tests {
             + super::jobs_console::TEMPLATES.len()
             + super::notify_pages::TEMPLATES.len()
             + super::mail_console::TEMPLATES.len()
-            + super::records_console::TEMPLATES.len();
+            + super::records_console::TEMPLATES.len()
+            + super::records_portal::TEMPLATES.len();
         assert_eq!(env.templates().count(), all);
     }
 

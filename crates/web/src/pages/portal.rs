@@ -29,7 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/portal/tickets/{id}/solved", post(solved))
 }
 
-fn lang_for(headers: &HeaderMap, caller: Option<&Caller>) -> Lang {
+pub(super) fn lang_for(headers: &HeaderMap, caller: Option<&Caller>) -> Lang {
     let profile = match caller.map(|c| &c.principal) {
         Some(Principal::Customer(c)) => c.lang.as_deref(),
         _ => None,
