@@ -14,6 +14,7 @@ mod matrix;
 mod notify;
 mod pages;
 mod records;
+mod records_browser;
 mod security;
 mod ticket_search;
 mod tickets;
