@@ -45,8 +45,21 @@ impl App {
             let app = app.clone();
             async move { notify::run(&app, job, ctx).await }
         })?;
+        let app = self.clone();
+        registry.register(records::PURGE_JOB, move |job, ctx| {
+            let app = app.clone();
+            async move { records::purge(&app, job, ctx).await }
+        })?;
         let runner = jobs::Runner::start(self.store.clone(), registry, jobs::RunnerOptions::default())?;
         jobs::builtin::schedule(&self.store).await?;
+        self.store
+            .enqueue_jobs(&[jobs::builtin::next_in_chain(
+                records::PURGE_JOB,
+                serde_json::json!({"every_s": records::PURGE_EVERY_S, "recovery_days": records::RECOVERY_DAYS}),
+                records::PURGE_EVERY_S,
+                lifebuoy_store::now_ms(),
+            )])
+            .await?;
         Ok(runner)
     }
 }

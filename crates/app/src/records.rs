@@ -395,3 +395,116 @@ pub async fn history(
     }
     Ok(app.store.customer_history(&me.id, filter, 200).await?)
 }
+
+/// How long a deleted conversation can be restored before the purge erases it.
+pub const RECOVERY_DAYS: i64 = 30;
+/// The purge job: erases deleted conversations whose recovery window has passed (durable, chained hourly).
+pub const PURGE_JOB: &str = "records.purge";
+pub const PURGE_EVERY_S: i64 = 3600;
+
+fn require_supervisor(actor: &Actor) -> AppResult<String> {
+    match actor {
+        Actor::Agent(a) if a.role.sees_all() => Ok(format!("agent:{}", a.agent_no)),
+        Actor::System { job } => Ok(format!("system:{job}")),
+        _ => Err(AppError::forbidden("supervisors and admins only")),
+    }
+}
+
+/// Places a legal hold on a customer or one conversation (supervisors): while it lasts nothing of it is
+/// deleted, erased or purged.
+pub async fn place_hold(
+    app: &App,
+    actor: &Actor,
+    customer_id: Option<&str>,
+    conversation_id: Option<&str>,
+    reason: &str,
+) -> AppResult<lifebuoy_store::LegalHold> {
+    let by = require_supervisor(actor)?;
+    let reason = crate::tickets::text_field("reason", reason, 500)?;
+    match (customer_id, conversation_id) {
+        (Some(k), None) => {
+            app.store.customer(k).await?.ok_or(AppError::NotFound)?;
+        }
+        (None, Some(c)) => {
+            app.store.conversation(c).await?.ok_or(AppError::NotFound)?;
+        }
+        _ => return Err(AppError::invalid("customer_id", "name a customer or a conversation")),
+    }
+    Ok(app.store.place_hold(customer_id, conversation_id, &reason, &by).await?)
+}
+
+/// Releases a legal hold (supervisors).
+pub async fn release_hold(app: &App, actor: &Actor, hold_id: &str) -> AppResult<()> {
+    let by = require_supervisor(actor)?;
+    if app.store.release_hold(hold_id, &by).await? { Ok(()) } else { Err(AppError::NotFound) }
+}
+
+/// Deletes a conversation (supervisors): hidden from the customer's history and exports at once, restorable
+/// for [`RECOVERY_DAYS`], then erased by the purge. Refused under a legal hold.
+pub async fn delete_conversation(app: &App, actor: &Actor, id: &str) -> AppResult<()> {
+    let by = require_supervisor(actor)?;
+    Ok(app.store.delete_conversation(id, &by).await?)
+}
+
+/// Restores a deleted conversation within its recovery window (supervisors).
+pub async fn restore_conversation(app: &App, actor: &Actor, id: &str) -> AppResult<()> {
+    require_supervisor(actor)?;
+    if app.store.restore_conversation(id).await? {
+        Ok(())
+    } else {
+        Err(AppError::conflict("not_restorable", "the conversation is not deleted, or its recovery window has passed"))
+    }
+}
+
+/// Erases a conversation's content, keeping each entry's digest and leaf: the chain stays whole and exports
+/// made before still verify. Refused under a legal hold.
+pub async fn erase_conversation(app: &App, actor: &Actor, id: &str) -> AppResult<u64> {
+    require_supervisor(actor)?;
+    let entries = app.store.chain_entries(id).await?;
+    let leaves: Vec<(i64, String)> = entries
+        .iter()
+        .filter(|e| e.erased.is_none())
+        .map(|e| (e.seq, lifebuoy_records::leaf(id, e.seq, e.at, &e.content)))
+        .collect();
+    let n = app.store.erase_conversation(id, &leaves).await?;
+    tracing::info!(conversation = id, entries = n, by = %actor.key(), "erased a conversation's content");
+    Ok(n)
+}
+
+/// The purge job: erases every deleted conversation whose recovery window has passed (a held one stays and
+/// is tried again next time), then schedules itself again. `{"every_s", "recovery_days"}`.
+pub async fn purge(
+    app: &App,
+    job: lifebuoy_store::Job,
+    _ctx: crate::jobs::JobContext,
+) -> Result<crate::jobs::JobOutcome, crate::jobs::JobFailure> {
+    #[derive(serde::Deserialize)]
+    struct Args {
+        every_s: Option<i64>,
+        recovery_days: Option<i64>,
+    }
+    let args: Args = job.payload_as()?;
+    let window = args.recovery_days.unwrap_or(RECOVERY_DAYS).max(0) * 86_400_000;
+    let system = Actor::system(PURGE_JOB);
+    let (mut erased, mut held) = (Vec::new(), Vec::new());
+    for id in app.store.due_for_purge(now_ms() - window, 500).await? {
+        match erase_conversation(app, &system, &id).await {
+            Ok(_) => erased.push(id),
+            Err(AppError::Conflict { code: "legal_hold", .. }) => held.push(id),
+            Err(e) => return Err(crate::jobs::JobFailure::retry(e.to_string())),
+        }
+    }
+    if !erased.is_empty() || !held.is_empty() {
+        tracing::info!(erased = erased.len(), held = held.len(), "records purge");
+    }
+    let mut out = crate::jobs::JobOutcome::done().record(serde_json::json!({"erased": erased, "held": held}));
+    if let Some(every) = args.every_s {
+        out = out.then(crate::jobs::builtin::next_in_chain(
+            PURGE_JOB,
+            serde_json::json!({"every_s": every, "recovery_days": args.recovery_days.unwrap_or(RECOVERY_DAYS)}),
+            every,
+            now_ms(),
+        ));
+    }
+    Ok(out)
+}

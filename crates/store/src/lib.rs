@@ -39,7 +39,7 @@ pub use kb::{
 };
 pub use mail::{BlockedSender, MailContext, MailRecord, MailRejection};
 pub use notifications::{CaseRating, NewNotification, Notification, StoredTemplate};
-pub use records::{AccessRow, ChainEntry, CustomerHit, HistoryFilter, HistoryRow, NewAccess};
+pub use records::{AccessRow, ChainEntry, CustomerHit, HistoryFilter, HistoryRow, LegalHold, NewAccess};
 pub use rows::{Conversation, Department, Event, Message};
 pub use throttle::Throttled;
 pub use ticket_text::TicketText;
@@ -112,6 +112,9 @@ pub enum Conflict {
         "this article was saved by someone else meanwhile (version {saved} is newer than your {yours}); reload and edit again"
     )]
     StaleVersion { yours: i64, saved: i64 },
+    /// A legal hold covers the customer or the conversation: nothing of it may be deleted or erased.
+    #[error("a legal hold covers this customer or conversation: nothing of it may be deleted or erased while it lasts")]
+    LegalHold,
 }
 
 impl Conflict {
@@ -129,6 +132,7 @@ impl Conflict {
             Conflict::JobNotRetryable(_) => "job_not_retryable",
             Conflict::SlugTaken(_) => "slug_taken",
             Conflict::StaleVersion { .. } => "stale_version",
+            Conflict::LegalHold => "legal_hold",
         }
     }
 }

@@ -312,10 +312,11 @@ impl Store {
 }
 
 impl Store {
-    /// Every conversation of a customer, oldest first (merged ones too: they are part of the record).
+    /// Every conversation of a customer, oldest first (merged ones too: they are part of the record), but the
+    /// deleted ones.
     pub async fn customer_conversations(&self, customer_id: &str) -> Result<Vec<crate::Conversation>> {
         let sql = format!(
-            "SELECT {} FROM conversations WHERE customer_id = $1 ORDER BY created_at, id",
+            "SELECT {} FROM conversations WHERE customer_id = $1 AND deleted_at IS NULL ORDER BY created_at, id",
             crate::rows::CONVERSATION_COLS
         );
         Ok(on_read!(self, |pool| sqlx::query_as(&sql).bind(customer_id).fetch_all(pool).await)?)
@@ -658,7 +659,7 @@ impl Store {
              a.display_name AS agent_name, \
              (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.internal = FALSE) AS entries \
              FROM conversations c LEFT JOIN agents a ON a.id = c.assignee_id \
-             WHERE c.customer_id = $1 AND ($2 IS NULL OR c.kind = $2) AND ($3 IS NULL OR c.status = $3) \
+             WHERE c.customer_id = $1 AND c.deleted_at IS NULL AND ($2 IS NULL OR c.kind = $2) AND ($3 IS NULL OR c.status = $3) \
              AND ($4 IS NULL OR c.created_at >= $4) AND ($5 IS NULL OR c.created_at < $5) \
              AND ($6 IS NULL OR c.subject LIKE $6 ESCAPE '\\' OR c.case_number LIKE $6 ESCAPE '\\' \
                   OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.internal = FALSE \
@@ -675,5 +676,203 @@ impl Store {
             .bind(&like)
             .fetch_all(pool)
             .await)?)
+    }
+}
+
+/// A legal hold.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct LegalHold {
+    pub id: String,
+    pub customer_id: Option<String>,
+    pub conversation_id: Option<String>,
+    pub reason: String,
+    pub placed_by: String,
+    pub placed_at: i64,
+    pub released_by: Option<String>,
+    pub released_at: Option<i64>,
+}
+
+const HOLD_COLS: &str = "id, customer_id, conversation_id, reason, placed_by, placed_at, released_by, released_at";
+
+/// Whether a live hold covers a conversation (of `$cid`, whose customer is `$kid`), inside a write.
+macro_rules! held {
+    ($tx:expr, $cid:expr, $kid:expr) => {{
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM legal_holds WHERE released_at IS NULL AND (conversation_id = $1 OR customer_id = $2)",
+        )
+        .bind($cid)
+        .bind($kid)
+        .fetch_one(&mut *$tx)
+        .await?;
+        n > 0
+    }};
+}
+
+impl Store {
+    /// Places a legal hold on a customer or a conversation.
+    pub async fn place_hold(
+        &self,
+        customer_id: Option<&str>,
+        conversation_id: Option<&str>,
+        reason: &str,
+        by: &str,
+    ) -> Result<LegalHold> {
+        let h = LegalHold {
+            id: crate::new_id(),
+            customer_id: customer_id.map(str::to_owned),
+            conversation_id: conversation_id.map(str::to_owned),
+            reason: reason.to_owned(),
+            placed_by: by.to_owned(),
+            placed_at: now_ms(),
+            released_by: None,
+            released_at: None,
+        };
+        let row = h.clone();
+        grouped_write!(self, (), [row], |conn| {
+            sqlx::query(&format!("INSERT INTO legal_holds ({HOLD_COLS}) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)"))
+                .bind(&row.id)
+                .bind(&row.customer_id)
+                .bind(&row.conversation_id)
+                .bind(&row.reason)
+                .bind(&row.placed_by)
+                .bind(row.placed_at)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })?;
+        Ok(h)
+    }
+
+    /// Releases a hold; `false` when it was not live.
+    pub async fn release_hold(&self, id: &str, by: &str) -> Result<bool> {
+        let (id, by) = (id.to_owned(), by.to_owned());
+        grouped_write!(self, bool, [id, by], |conn| {
+            let n = sqlx::query(
+                "UPDATE legal_holds SET released_at = $3, released_by = $2 WHERE id = $1 AND released_at IS NULL",
+            )
+            .bind(&id)
+            .bind(&by)
+            .bind(now_ms())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            Ok(n == 1)
+        })
+    }
+
+    /// The live holds on a customer or on any of their conversations.
+    pub async fn holds_of_customer(&self, customer_id: &str) -> Result<Vec<LegalHold>> {
+        let sql = format!(
+            "SELECT {HOLD_COLS} FROM legal_holds WHERE released_at IS NULL AND (customer_id = $1 OR conversation_id IN \
+             (SELECT id FROM conversations WHERE customer_id = $1)) ORDER BY placed_at"
+        );
+        Ok(on_read!(self, |pool| sqlx::query_as(&sql).bind(customer_id).fetch_all(pool).await)?)
+    }
+
+    /// Soft-deletes a conversation (hidden at once, erased by the purge after the recovery window). Refused
+    /// under a legal hold (`Conflict::LegalHold`).
+    pub async fn delete_conversation(&self, id: &str, by: &str) -> Result<()> {
+        let (id, by) = (id.to_owned(), by.to_owned());
+        grouped_write!(self, (), [id, by], |conn| {
+            let kid: Option<String> = sqlx::query_scalar("SELECT customer_id FROM conversations WHERE id = $1")
+                .bind(&id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let kid = kid.ok_or(crate::StoreError::NotFound)?;
+            if held!(conn, &id, &kid) {
+                return Err(crate::Conflict::LegalHold.into());
+            }
+            sqlx::query(
+                "UPDATE conversations SET deleted_at = $2, deleted_by = $3 WHERE id = $1 AND deleted_at IS NULL",
+            )
+            .bind(&id)
+            .bind(now_ms())
+            .bind(&by)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// Restores a soft-deleted conversation not yet erased; `false` when there was nothing to restore.
+    pub async fn restore_conversation(&self, id: &str) -> Result<bool> {
+        let id = id.to_owned();
+        grouped_write!(self, bool, [id], |conn| {
+            let n = sqlx::query(
+                "UPDATE conversations SET deleted_at = NULL, deleted_by = NULL WHERE id = $1 AND deleted_at IS NOT NULL \
+                 AND erased_at IS NULL",
+            )
+            .bind(&id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            Ok(n == 1)
+        })
+    }
+
+    /// Soft-deleted conversations whose recovery window ended before `before`, not yet erased, at most `limit`.
+    pub async fn due_for_purge(&self, before: i64, limit: i64) -> Result<Vec<String>> {
+        Ok(on_read!(self, |pool| sqlx::query_scalar(&format!(
+            "SELECT id FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at < $1 AND erased_at IS NULL \
+             ORDER BY deleted_at LIMIT {}",
+            limit.clamp(1, 1000)
+        ))
+        .bind(before)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Erases a conversation's content: every message's body and attachments' names, every event's data are
+    /// blanked, each entry keeping its digest and getting its leaf (`leaves`: seq → leaf, computed by the
+    /// caller from the content before), so the chain stays whole and older exports still verify. Refused
+    /// under a legal hold; answers how many entries it erased.
+    pub async fn erase_conversation(&self, id: &str, leaves: &[(i64, String)]) -> Result<u64> {
+        let (id, leaves) = (id.to_owned(), leaves.to_vec());
+        grouped_write!(self, u64, [id, leaves], |conn| {
+            let kid: Option<String> = sqlx::query_scalar("SELECT customer_id FROM conversations WHERE id = $1")
+                .bind(&id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let kid = kid.ok_or(crate::StoreError::NotFound)?;
+            if held!(conn, &id, &kid) {
+                return Err(crate::Conflict::LegalHold.into());
+            }
+            let now = now_ms();
+            let mut n = 0;
+            for (seq, leaf) in &leaves {
+                n += sqlx::query(
+                    "UPDATE messages SET body = '', body_html = NULL, leaf = $3, erased_at = $4 \
+                     WHERE conversation_id = $1 AND seq = $2 AND erased_at IS NULL",
+                )
+                .bind(&id)
+                .bind(seq)
+                .bind(leaf)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+                n += sqlx::query(
+                    "UPDATE events SET data = '{}', leaf = $3, erased_at = $4 \
+                     WHERE conversation_id = $1 AND seq = $2 AND erased_at IS NULL",
+                )
+                .bind(&id)
+                .bind(seq)
+                .bind(leaf)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            }
+            sqlx::query("UPDATE attachments SET filename = '' WHERE conversation_id = $1")
+                .bind(&id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("UPDATE conversations SET erased_at = $2, subject = '' WHERE id = $1")
+                .bind(&id)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            Ok(n)
+        })
     }
 }

@@ -331,3 +331,94 @@ async fn customers_find_their_history(app: &TestApp) {
     assert_eq!(s, 422, "a malformed date is a clear error");
 }
 on_both_backends!(customers_find_their_history_on, customers_find_their_history);
+
+/// Deletion, holds and erasure: a legal hold refuses deletion and erasure (and the purge leaves the case); a
+/// deleted case leaves the customer's history and can be restored; the purge erases it after its window; the
+/// erased case's content is gone from the database while the export made before, and a new one, still verify.
+async fn holds_stop_deletion_and_erasure_keeps_the_chain(app: &TestApp) {
+    use lifebuoy_app::{Actor, records};
+    use lifebuoy_domain::Role;
+    let integration = app.integration_token().await;
+    let erin = app.customer_token("ret-erin");
+    let t = post(app, &erin, "/api/v1/tickets", json!({"subject": "账户被冻结", "body": "我的账户 UID 5566 被冻结了，身份证号 110101199001011234", "category": "account"})).await;
+    let id = t["id"].as_str().unwrap().to_string();
+    post(app, &integration, &format!("/api/v1/tickets/{id}/messages"), json!({"body": "已提交风控复核"})).await;
+    let (_, before) = export(app, &erin, "format=json").await;
+    verify_json(&before, None).expect("verifies before");
+    let customer_id: Export = serde_json::from_str(&before).unwrap();
+    let customer_id = customer_id.customer.id;
+
+    let sup_id = app.agent("ret.sup@desk.example", "S301", Role::Supervisor, &["support"]).await;
+    let sup = Actor::Agent(app.store.agent(&sup_id).await.unwrap().expect("the supervisor"));
+    let l1_id = app.agent("ret.l1@desk.example", "L301", Role::AgentL1, &["support"]).await;
+    let l1 = Actor::Agent(app.store.agent(&l1_id).await.unwrap().expect("the agent"));
+    let code = |r: Result<(), lifebuoy_app::AppError>| r.err().map(|e| e.code());
+
+    // Only supervisors delete; a hold on the customer stops deletion, erasure and the purge.
+    assert_eq!(code(records::delete_conversation(&app.app, &l1, &id).await), Some("forbidden"));
+    let hold = records::place_hold(&app.app, &sup, Some(&customer_id), None, "仲裁进行中").await.unwrap();
+    assert_eq!(code(records::delete_conversation(&app.app, &sup, &id).await), Some("legal_hold"));
+    assert_eq!(records::erase_conversation(&app.app, &sup, &id).await.err().map(|e| e.code()), Some("legal_hold"));
+    records::release_hold(&app.app, &sup, &hold.id).await.unwrap();
+
+    // Deleted: out of the customer's history and exports at once; restorable.
+    records::delete_conversation(&app.app, &sup, &id).await.unwrap();
+    let (_, html) = export(app, &erin, "format=json").await;
+    assert!(!html.contains("账户被冻结"), "a deleted case leaves the export");
+    records::restore_conversation(&app.app, &sup, &id).await.unwrap();
+    let (_, back) = export(app, &erin, "format=json").await;
+    assert!(back.contains("账户被冻结"), "a restored case is back");
+
+    // Deleted again, then held on the conversation: the purge (window 0) leaves it; released: it erases it.
+    records::delete_conversation(&app.app, &sup, &id).await.unwrap();
+    let hold = records::place_hold(&app.app, &sup, None, Some(&id), "监管调取").await;
+    // A hold placed after deletion still stops the purge.
+    let hold = hold.expect("a hold on a deleted case");
+    // The purge, as the job runner runs it (a recovery window of 0 days: due at once).
+    let jobs = app.app.start_jobs().await.unwrap();
+    let purge = |app: &TestApp| {
+        let store = app.store.clone();
+        async move {
+            let j = lifebuoy_store::NewJob::new(records::PURGE_JOB, &json!({"recovery_days": 0}));
+            store.enqueue_job(&j).await.unwrap();
+            for _ in 0..200 {
+                if store.job(&j.id).await.unwrap().is_some_and(|j| j.state == "done") {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            panic!("the purge job did not finish: {:?}", store.job(&j.id).await.unwrap());
+        }
+    };
+    purge(app).await;
+    assert!(app.store.chain_entries(&id).await.unwrap().iter().all(|e| e.erased.is_none()), "held: not erased");
+    records::release_hold(&app.app, &sup, &hold.id).await.unwrap();
+    purge(app).await;
+    let entries = app.store.chain_entries(&id).await.unwrap();
+    assert!(entries.iter().all(|e| e.erased.is_some()), "erased after its window: {entries:?}");
+    let m = app.store.timeline(&id, true).await.unwrap();
+    let text = format!("{m:?}");
+    assert!(!text.contains("110101199001011234") && !text.contains("已提交风控复核"), "the content is gone");
+    assert_eq!(code(records::restore_conversation(&app.app, &sup, &id).await), Some("not_restorable"));
+
+    // The export made before still verifies; a staff export of the erased case verifies, its entries withheld.
+    verify_json(&before, None).expect("an older export still verifies");
+    let (s, after) = export(app, &integration, &format!("conversation={id}")).await;
+    assert_eq!(s, 200, "{after}");
+    verify_json(&after, None).expect("the erased case's chain still verifies");
+    let doc: Export = serde_json::from_str(&after).unwrap();
+    assert!(
+        doc.conversations[0]
+            .entries
+            .iter()
+            .all(|e| matches!(&e.body, EntryBody::Withheld { withheld, .. } if withheld == "erased")),
+        "every entry withheld as erased"
+    );
+    let old: Export = serde_json::from_str(&before).unwrap();
+    let old_c = old.conversations.iter().find(|c| c.id == id).unwrap();
+    let digests =
+        |c: &lifebuoy_records::ConversationRecord| c.entries.iter().map(|e| e.digest.clone()).collect::<Vec<_>>();
+    assert_eq!(digests(old_c), digests(&doc.conversations[0]), "the same chain, entry for entry");
+    jobs.shutdown().await;
+}
+on_both_backends!(holds_stop_deletion_and_erasure_keeps_the_chain_on, holds_stop_deletion_and_erasure_keeps_the_chain);
