@@ -350,7 +350,7 @@ pub async fn customer_page(app: &App, actor: &Actor, customer_id: &str, screen: 
     let all = app.store.customer_conversations(customer_id).await?;
     let total = all.len();
     let mut conversations: Vec<Conversation> = all.into_iter().filter(|c| scope.permits(c)).collect();
-    conversations.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    conversations.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
     audit(app, actor, "customer_page", Some(customer_id), None, screen).await?;
     Ok(CustomerPage { hidden: total - conversations.len(), customer, conversations })
 }

@@ -103,6 +103,21 @@ pub enum BenchCmd {
         #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
         sqlite_sync: String,
     },
+    /// Communication records at scale: a customer's history and customer lookups among N cases, the export of
+    /// a long history as JSON and PDF, and verification speed; one JSON line.
+    Records {
+        /// `postgres://.../postgres` gets a fresh database on that server; default a temporary SQLite file.
+        #[arg(long)]
+        database: Option<String>,
+        #[arg(long, default_value_t = 1_000_000)]
+        conversations: usize,
+        /// Messages of the one customer whose history is read and exported.
+        #[arg(long, default_value_t = 10_000)]
+        entries: usize,
+        /// Timed queries per measured kind.
+        #[arg(long, default_value_t = 500)]
+        iterations: usize,
+    },
     /// Load N tickets and time the agent queue's page queries.
     Queue {
         #[arg(long, default_value_t = 100_000)]
@@ -122,6 +137,15 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             tickets(url, identity_secret, database, concurrency, duration, sqlite_sync == "full").await
         }
         BenchCmd::Queue { tickets, database, iterations } => queue(tickets, database, iterations).await,
+        BenchCmd::Records { database, conversations, entries, iterations } => {
+            crate::bench_records::run(crate::bench_records::RecordsBench {
+                database,
+                conversations,
+                entries,
+                iterations,
+            })
+            .await
+        }
         BenchCmd::Mail { database, mails, connections, sqlite_sync } => {
             crate::bench_mail::run(crate::bench_mail::MailBench {
                 database,
@@ -457,9 +481,9 @@ pub(crate) fn tempdir() -> anyhow::Result<std::path::PathBuf> {
 }
 
 /// A tiny deterministic generator, so every run loads the same data.
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 impl Lcg {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 33
     }

@@ -5,6 +5,7 @@ mod bench;
 mod bench_chat;
 mod bench_jobs;
 mod bench_mail;
+mod bench_records;
 mod demo;
 mod kb;
 

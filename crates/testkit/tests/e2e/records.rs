@@ -39,7 +39,7 @@ async fn records_are_signed_evidence(app: &TestApp) {
     assert_eq!(r.status(), 201);
     let att: Value = r.json().await.unwrap();
     let t = post(
-        &app,
+        app,
         &alice,
         "/api/v1/tickets",
         json!({"subject": "充值未到账", "body": "我充值的 0.5 BTC 还没到账 <script>alert(1)</script>", "category": "deposit",
@@ -48,24 +48,19 @@ async fn records_are_signed_evidence(app: &TestApp) {
     .await;
     let id = t["id"].as_str().unwrap().to_string();
     let case = t["case_number"].as_str().unwrap().to_string();
+    post(app, &integration, &format!("/api/v1/tickets/{id}/messages"), json!({"body": "您好，我们正在核实這筆充值。"}))
+        .await;
     post(
-        &app,
-        &integration,
-        &format!("/api/v1/tickets/{id}/messages"),
-        json!({"body": "您好，我们正在核实這筆充值。"}),
-    )
-    .await;
-    post(
-        &app,
+        app,
         &integration,
         &format!("/api/v1/tickets/{id}/messages"),
         json!({"body": "内部：链上已确认 12 次", "internal": true}),
     )
     .await;
-    post(&app, &integration, &format!("/api/v1/tickets/{id}/status"), json!({"status": "pending"})).await;
-    post(&app, &alice, &format!("/api/v1/tickets/{id}/messages"), json!({"body": "补充：交易哈希 0xabc123"})).await;
+    post(app, &integration, &format!("/api/v1/tickets/{id}/status"), json!({"status": "pending"})).await;
+    post(app, &alice, &format!("/api/v1/tickets/{id}/messages"), json!({"body": "补充：交易哈希 0xabc123"})).await;
     let t2 = post(
-        &app,
+        app,
         &alice,
         "/api/v1/tickets",
         json!({"subject": "提币地址", "body": "地址填错了怎么办", "category": "withdrawal"}),
@@ -73,7 +68,7 @@ async fn records_are_signed_evidence(app: &TestApp) {
     .await;
 
     // The customer's own export verifies, covers both cases, and withholds the internal note.
-    let (s, text) = export(&app, &alice, "format=json").await;
+    let (s, text) = export(app, &alice, "format=json").await;
     assert_eq!(s, 200, "{text}");
     let v = verify_json(&text, None).unwrap_or_else(|e| panic!("an untouched export verifies: {e}"));
     assert_eq!((v.conversations, v.entries >= 7), (2, true), "{v:?}");
@@ -120,9 +115,9 @@ async fn records_are_signed_evidence(app: &TestApp) {
 
     // Another customer: not found, whichever way they ask.
     let alice_id = doc.customer.id.clone();
-    assert_eq!(export(&app, &bob, &format!("conversation={id}")).await.0, 404);
-    assert_eq!(export(&app, &bob, &format!("customer={alice_id}")).await.0, 404);
-    let (s, bobs) = export(&app, &bob, "format=json").await;
+    assert_eq!(export(app, &bob, &format!("conversation={id}")).await.0, 404);
+    assert_eq!(export(app, &bob, &format!("customer={alice_id}")).await.0, 404);
+    let (s, bobs) = export(app, &bob, "format=json").await;
     assert_eq!(s, 200);
     assert!(!bobs.contains(&case), "bob's export holds nothing of alice's");
     // Without a session: refused.
@@ -130,16 +125,16 @@ async fn records_are_signed_evidence(app: &TestApp) {
     assert_eq!(r.status(), 401);
 
     // Staff export on the customer's behalf by the exchange's UID, internal notes included.
-    let (s, staff) = export(&app, &integration, "customer=rec-alice&format=json").await;
+    let (s, staff) = export(app, &integration, "customer=rec-alice&format=json").await;
     assert_eq!(s, 200, "{staff}");
     verify_json(&staff, Some(&published)).expect("the staff export verifies");
     assert!(staff.contains("链上已确认"), "staff see the note");
-    let (s, one) = export(&app, &integration, &format!("conversation={}", t2["id"].as_str().unwrap())).await;
+    let (s, one) = export(app, &integration, &format!("conversation={}", t2["id"].as_str().unwrap())).await;
     assert_eq!(s, 200);
     assert_eq!(verify_json(&one, None).map(|v| v.conversations), Ok(1));
 
     // The readable forms.
-    let (s, html) = export(&app, &alice, "format=html&lang=zh-Hans").await;
+    let (s, html) = export(app, &alice, "format=html&lang=zh-Hans").await;
     assert_eq!(s, 200);
     assert!(html.contains(&case) && html.contains("&lt;script&gt;") && !html.contains("<script>alert"), "escaped");
     let r = app
@@ -169,7 +164,7 @@ async fn records_are_signed_evidence(app: &TestApp) {
     }
     assert!(!text.contains("链上已确认"), "nor does the customer's PDF hold the note");
     // A bad format is a clear error.
-    let (s, e) = export(&app, &alice, "format=docx").await;
+    let (s, e) = export(app, &alice, "format=docx").await;
     assert_eq!(s, 422, "{e}");
     assert!(e.contains("json, html or pdf"), "{e}");
 }
