@@ -1235,8 +1235,9 @@ impl Store {
             for c in rows {
                 sqlx::query(
                     "INSERT INTO conversations (id, kind, case_number, customer_id, subject, status, priority, \
-                     priority_rank, category, department_id, assignee_id, tier, lang, last_seq, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $15)",
+                     priority_rank, category, department_id, assignee_id, tier, lang, last_seq, created_at, updated_at, \
+                     order_id, tx_hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $15, $16, $17)",
                 )
                 .bind(&c.id)
                 .bind(&c.kind)
@@ -1253,6 +1254,8 @@ impl Store {
                 .bind(&c.lang)
                 .bind(c.created_at)
                 .bind(c.updated_at)
+                .bind(&c.order_id)
+                .bind(&c.tx_hash)
                 .execute(&mut *tx)
                 .await?;
             }
