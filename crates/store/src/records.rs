@@ -648,7 +648,8 @@ pub struct HistoryRow {
 }
 
 impl Store {
-    /// A customer's conversations across channels, newest first, filtered; at most `limit`.
+    /// A customer's conversations across channels, the most recently active first (the order of the
+    /// `conversations_customer` index: a first page reads only its rows), filtered; at most `limit`.
     pub async fn customer_history(&self, customer_id: &str, f: &HistoryFilter, limit: i64) -> Result<Vec<HistoryRow>> {
         let like = f.text.as_deref().map(|t| {
             let esc = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -664,7 +665,7 @@ impl Store {
              AND ($6 IS NULL OR c.subject LIKE $6 ESCAPE '\\' OR c.case_number LIKE $6 ESCAPE '\\' \
                   OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.internal = FALSE \
                              AND m.body LIKE $6 ESCAPE '\\')) \
-             ORDER BY c.created_at DESC, c.id DESC LIMIT {}",
+             ORDER BY c.updated_at DESC, c.id DESC LIMIT {}",
             limit.clamp(1, 500)
         );
         Ok(on_read!(self, |pool| sqlx::query_as(&sql)
