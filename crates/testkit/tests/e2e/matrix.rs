@@ -228,6 +228,9 @@ fn rows() -> Vec<Row> {
         r("GET /api/v1/chats/{id}/messages", "/api/v1/chats/{chat}/messages", NoBody, CASE),
         // A customer's own inbox; the integration names the customer (without `?customer=`: 422, the use case ran).
         r("GET /api/v1/notifications", "/api/v1/notifications", NoBody, CUSTOMERS | TOKEN),
+        // A's case: A and whoever sees the case; everyone else is told it does not exist.
+        r("GET /api/v1/records/export", "/api/v1/records/export?conversation={ticket}", NoBody, CASE),
+        r("GET /.well-known/lifebuoy-signing-keys", "/.well-known/lifebuoy-signing-keys", NoBody, PUBLIC),
         r("POST /api/v1/notifications/read", "/api/v1/notifications/read", Json("{}", None), CUSTOMERS | TOKEN),
         r("GET /api/v1/notifications/preferences", "/api/v1/notifications/preferences", NoBody, CUSTOMERS | TOKEN),
         r(
@@ -273,6 +276,7 @@ fn rows() -> Vec<Row> {
         ),
         fresh("POST /portal/tickets/{id}/solved", "/portal/tickets/{ticket}/solved", Form(&[]), CUST_A),
         r("GET /portal/inbox", "/portal/inbox", NoBody, CUSTOMERS),
+        r("GET /portal/history", "/portal/history", NoBody, CUSTOMERS),
         r("POST /portal/inbox/read", "/portal/inbox/read", Form(&[]), CUSTOMERS),
         r("GET /portal/inbox/{id}", "/portal/inbox/{notification}", NoBody, CUST_A),
         r("GET /portal/settings/notifications", "/portal/settings/notifications", NoBody, CUSTOMERS),
@@ -321,6 +325,11 @@ fn rows() -> Vec<Row> {
             ADMIN,
         ),
         r("GET /console/mail", "/console/mail", NoBody, ADMIN),
+        // Records: any agent finds a customer; the customer's page lists only what the agent's scope reaches
+        // (the words of A's case stay from agents outside it); the access log is the overseers'.
+        r("GET /console/customers", "/console/customers?q=matrix", NoBody, AGENTS),
+        r("GET /console/customers/{id}", "/console/customers/{customer_a}", NoBody, AGENTS),
+        r("GET /console/audit", "/console/audit", NoBody, OVERSEERS),
         r("POST /console/mail/block", "/console/mail/block", Form(&[("pattern", "matrix{n}@example.com")]), ADMIN),
         r("POST /console/mail/unblock", "/console/mail/unblock", Form(&[("pattern", "matrix{n}@example.com")]), ADMIN),
         // Knowledge base in the console
@@ -374,6 +383,8 @@ fn rows() -> Vec<Row> {
         r("POST /console/kb/a/{id}/restore", "/console/kb/a/{article}/restore", Form(&[("v", "1")]), OVERSEERS),
         // Help center and widget
         r("GET /help", "/help", NoBody, PUBLIC),
+        r("GET /help/verify", "/help/verify", NoBody, PUBLIC),
+        r("GET /help/{lang}/verify", "/help/en/verify", NoBody, PUBLIC),
         r("GET /help/{lang}", "/help/en", NoBody, PUBLIC),
         r("GET /help/{lang}/search", "/help/en/search?q=withdrawal", NoBody, PUBLIC),
         r("GET /help/{lang}/c/{category}", "/help/en/c/{category}", NoBody, PUBLIC),
@@ -669,6 +680,7 @@ async fn setup(app: &TestApp) -> (Fixtures, String) {
     // A "solved" notification of customer A's, on A's case.
     let shared = ids["ticket_shared"].clone();
     let owner = app.store.conversation(&shared).await.unwrap().expect("A's case").customer_id;
+    ids.insert("customer_a", owner.clone());
     let (n, _) = app
         .store
         .put_notification(&lifebuoy_store::NewNotification {
