@@ -132,11 +132,15 @@ pub async fn export(app: &App, actor: &Actor, req: &ExportRequest) -> AppResult<
     let lang = req.lang.or_else(|| customer.lang.as_deref().and_then(|l| Lang::parse(l).ok())).unwrap_or(Lang::En);
     app.signer.publish(app).await?;
     let mut records = Vec::with_capacity(conversations.len());
+    let mut new_seals = Vec::new();
     for c in &conversations {
-        if let Some(r) = conversation_record(app, c, scope.sees_internal()).await? {
+        if let Some((r, sealed)) = conversation_record(app, c, scope.sees_internal()).await? {
+            new_seals.extend(sealed.map(|s| (c.id.clone(), s)));
             records.push(r);
         }
     }
+    // The heads sealed for this export, kept in one write.
+    app.store.put_seals(&new_seals).await?;
     let mut export = Export {
         format: FORMAT.into(),
         exported_at: now_ms(),
@@ -171,36 +175,40 @@ fn exported_by(actor: &Actor) -> String {
 }
 
 /// One conversation's record: its entries as the reader may see them, its seals with the current head newly
-/// sealed. `None` for a conversation with no entry.
-async fn conversation_record(app: &App, c: &Conversation, internal: bool) -> AppResult<Option<ConversationRecord>> {
-    let mut entries = app.store.chain_entries(&c.id).await?;
-    if entries.iter().any(|e| e.digest.is_none()) {
-        // Written before chains existed: chain them now, then read again.
-        app.store.chain_legacy_entries().await?;
-        entries = app.store.chain_entries(&c.id).await?;
-    }
+/// sealed (that new seal also returned, for the caller to keep). `None` for a conversation with no entry.
+async fn conversation_record(
+    app: &App,
+    c: &Conversation,
+    internal: bool,
+) -> AppResult<Option<(ConversationRecord, Option<Seal>)>> {
+    let entries = app.store.chain_entries(&c.id).await?;
     let Some(last) = entries.last() else { return Ok(None) };
+    // Entries from before chains existed are chained when the server starts (`chain_legacy_entries`).
     let head =
         last.digest.clone().ok_or_else(|| AppError::Unavailable("the conversation's chain is incomplete".into()))?;
     let head_seq = last.seq;
     let mut seals = app.store.seals(&c.id).await?;
+    let mut sealed = None;
     if seals.last().map(|s| s.seq) != Some(head_seq) {
         let s = Seal::sign(&app.signer.key, &c.id, head_seq, &head, now_ms());
-        app.store.put_seal(&c.id, &s).await?;
-        seals.push(s);
+        seals.push(s.clone());
+        sealed = Some(s);
     }
     let entries = entries.into_iter().map(|e| entry_record(&c.id, e, internal)).collect();
-    Ok(Some(ConversationRecord {
-        id: c.id.clone(),
-        case_number: c.case_number.clone(),
-        channel: c.kind.clone(),
-        subject: c.subject.clone(),
-        status: c.status.clone(),
-        created_at: c.created_at,
-        updated_at: c.updated_at,
-        entries,
-        seals,
-    }))
+    Ok(Some((
+        ConversationRecord {
+            id: c.id.clone(),
+            case_number: c.case_number.clone(),
+            channel: c.kind.clone(),
+            subject: c.subject.clone(),
+            status: c.status.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            entries,
+            seals,
+        },
+        sealed,
+    )))
 }
 
 /// An entry as the reader sees it: shown, or withheld (erased, or an internal note for a customer) with its

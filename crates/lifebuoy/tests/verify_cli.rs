@@ -59,7 +59,9 @@ fn verify(file: &std::path::Path, keys: &[String]) -> (i32, String) {
         args.push(k.clone());
     }
     let out = Command::new(env!("CARGO_BIN_EXE_lifebuoy")).args(&args).output().expect("run lifebuoy verify");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    // Stdout is what the tests read; stderr is kept for the failure message.
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
 }
 
 #[test]

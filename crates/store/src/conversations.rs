@@ -89,6 +89,29 @@ pub struct NewTicket {
     pub attachment_ids: Vec<String>,
 }
 
+impl NewTicket {
+    /// A new case that carries on from `c`: its customer, subject, triage, language and what it is about, with
+    /// `body` as its first message.
+    pub fn from_case(c: &Conversation, kind: ConversationKind, body: &str) -> NewTicket {
+        NewTicket {
+            kind,
+            customer_id: c.customer_id.clone(),
+            subject: c.subject.clone(),
+            body: body.to_string(),
+            category: c.category(),
+            priority: c.priority(),
+            department: Some(c.department_id.clone()),
+            lang: Lang::parse(&c.lang).unwrap_or(Lang::En),
+            order_id: c.order_id.clone(),
+            tx_hash: c.tx_hash.clone(),
+            asset: c.asset.clone(),
+            amount: c.amount.clone(),
+            tags: vec![],
+            attachment_ids: vec![],
+        }
+    }
+}
+
 /// A change to a case, each written to its timeline.
 #[derive(Debug, Clone)]
 pub enum TicketChange {
@@ -556,20 +579,8 @@ macro_rules! write_reply {
         let mut written = Vec::with_capacity(2);
         if followup {
             let t = NewTicket {
-                kind: ConversationKind::parse(&c.kind).unwrap_or(ConversationKind::Ticket),
-                customer_id: c.customer_id.clone(),
-                subject: c.subject.clone(),
-                body: body.to_string(),
-                category: c.category(),
-                priority: c.priority(),
-                department: Some(c.department_id.clone()),
-                lang: Lang::parse(&c.lang).unwrap_or(Lang::En),
-                order_id: c.order_id.clone(),
-                tx_hash: c.tx_hash.clone(),
-                asset: c.asset.clone(),
-                amount: c.amount.clone(),
-                tags: vec![],
                 attachment_ids: attachment_ids.to_vec(),
+                ..NewTicket::from_case(&c, ConversationKind::parse(&c.kind).unwrap_or(ConversationKind::Ticket), body)
             };
             let (nc, m) = insert_conversation!($tx, t, actor, Some(c.id.clone()));
             mid = m;

@@ -340,6 +340,14 @@ pub struct MailContext {
     pub message: Option<crate::Message>,
 }
 
+/// A customer row with their anti-phishing code.
+#[derive(sqlx::FromRow)]
+struct CustomerWithCode {
+    #[sqlx(flatten)]
+    customer: Customer,
+    anti_phishing_code: Option<String>,
+}
+
 impl Store {
     /// [`MailContext`] of a conversation (and of one of its messages), on one pooled connection: a mail job
     /// reads its whole context for one pool checkout. `None` when the case or its customer is gone.
@@ -353,16 +361,7 @@ impl Store {
             else {
                 return Ok::<_, sqlx::Error>(None);
             };
-            let Some((id, external_id, kind, email, name, lang, created_at, anti_phishing_code)): Option<(
-                String,
-                Option<String>,
-                String,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                i64,
-                Option<String>,
-            )> = sqlx::query_as(
+            let Some(who): Option<CustomerWithCode> = sqlx::query_as(
                 "SELECT id, external_id, kind, email, name, lang, created_at, anti_phishing_code FROM customers \
                  WHERE id = $1",
             )
@@ -383,7 +382,7 @@ impl Store {
                 Some(m) => sqlx::query_as(&msql).bind(m).fetch_optional(&mut *c).await?,
                 None => None,
             };
-            let customer = Customer { id, external_id, kind, email, name, lang, created_at };
+            let (customer, anti_phishing_code) = (who.customer, who.anti_phishing_code);
             Ok(Some(MailContext { conversation, customer, anti_phishing_code, thread, message }))
         }
         .await)?;

@@ -229,22 +229,30 @@ impl Store {
             .collect())
     }
 
-    /// Stores a signed chain head (a second seal of the same entry is a no-op).
-    pub async fn put_seal(&self, conversation_id: &str, seal: &Seal) -> Result<()> {
-        on_write!(self, |pool, _l| sqlx::query(
-            "INSERT INTO chain_seals (conversation_id, seq, digest, signed_at, key_id, signature) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (conversation_id, seq) DO NOTHING"
-        )
-        .bind(conversation_id)
-        .bind(seal.seq)
-        .bind(&seal.digest)
-        .bind(seal.signed_at)
-        .bind(&seal.key_id)
-        .bind(&seal.signature)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        Ok(())
+    /// Stores signed chain heads, `(conversation, seal)`, in one write (a second seal of the same entry is a
+    /// no-op).
+    pub async fn put_seals(&self, seals: &[(String, Seal)]) -> Result<()> {
+        if seals.is_empty() {
+            return Ok(());
+        }
+        let seals = seals.to_vec();
+        grouped_write!(self, (), [seals], |conn| {
+            for (cid, seal) in &seals {
+                sqlx::query(
+                    "INSERT INTO chain_seals (conversation_id, seq, digest, signed_at, key_id, signature) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (conversation_id, seq) DO NOTHING",
+                )
+                .bind(cid)
+                .bind(seal.seq)
+                .bind(&seal.digest)
+                .bind(seal.signed_at)
+                .bind(&seal.key_id)
+                .bind(&seal.signature)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(())
+        })
     }
 
     /// A conversation's seals, oldest first.
@@ -334,6 +342,22 @@ pub struct CustomerHit {
     pub case_number: Option<String>,
 }
 
+/// The case a customer was found by.
+#[derive(sqlx::FromRow)]
+struct CaseOf {
+    conversation_id: String,
+    case_number: Option<String>,
+}
+
+/// A customer found through one of their cases.
+#[derive(sqlx::FromRow)]
+struct CustomerOfCase {
+    #[sqlx(flatten)]
+    customer: crate::Customer,
+    #[sqlx(flatten)]
+    case: CaseOf,
+}
+
 /// One row of the access log.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct AccessRow {
@@ -412,119 +436,52 @@ impl Store {
             crate::Backend::Sqlite => (">=", "<"),
             crate::Backend::Postgres => ("~>=~", "~<~"),
         };
-        let upper = |s: &str| format!("{s}\u{10FFFF}");
         let lower_q = q.to_lowercase();
         let cust = "c.id, c.external_id, c.kind, c.email, c.name, c.lang, c.created_at";
-        type Row = (String, Option<String>, String, Option<String>, Option<String>, Option<String>, i64);
-        type CaseRow = (
-            String,
-            Option<String>,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            i64,
-            String,
-            Option<String>,
-        );
-        let by_customer: [(&'static str, String, String, String); 4] = [
-            (
-                "id",
-                format!("SELECT {cust} FROM customers c WHERE c.id = $1 AND $2 = $2 LIMIT {limit}"),
-                q.to_owned(),
-                q.to_owned(),
-            ),
-            (
-                "uid",
-                format!(
-                    "SELECT {cust} FROM customers c WHERE c.external_id {ge} $1 AND c.external_id {lt} $2 ORDER BY c.external_id LIMIT {limit}"
-                ),
-                q.to_owned(),
-                upper(q),
-            ),
-            (
-                "email",
-                format!(
-                    "SELECT {cust} FROM customers c WHERE lower(c.email) {ge} $1 AND lower(c.email) {lt} $2 ORDER BY lower(c.email) LIMIT {limit}"
-                ),
-                lower_q.clone(),
-                upper(&lower_q),
-            ),
-            (
-                "name",
-                format!(
-                    "SELECT {cust} FROM customers c WHERE c.name {ge} $1 AND c.name {lt} $2 ORDER BY c.name LIMIT {limit}"
-                ),
-                q.to_owned(),
-                upper(q),
-            ),
-        ];
-        let by_case: [(&'static str, String, String, String); 3] = [
-            (
-                "case",
-                format!(
-                    "SELECT {cust}, v.id, v.case_number FROM conversations v JOIN customers c ON c.id = v.customer_id WHERE v.case_number = $1 AND $2 = $2 LIMIT {limit}"
-                ),
-                q.to_owned(),
-                q.to_owned(),
-            ),
-            (
-                "order",
-                format!(
-                    "SELECT {cust}, v.id, v.case_number FROM conversations v JOIN customers c ON c.id = v.customer_id WHERE v.order_id {ge} $1 AND v.order_id {lt} $2 ORDER BY v.order_id LIMIT {limit}"
-                ),
-                q.to_owned(),
-                upper(q),
-            ),
-            (
-                "tx",
-                format!(
-                    "SELECT {cust}, v.id, v.case_number FROM conversations v JOIN customers c ON c.id = v.customer_id WHERE v.tx_hash {ge} $1 AND v.tx_hash {lt} $2 ORDER BY v.tx_hash LIMIT {limit}"
-                ),
-                q.to_owned(),
-                upper(q),
-            ),
+        let by_case =
+            "v.id AS conversation_id, v.case_number FROM conversations v JOIN customers c ON c.id = v.customer_id";
+        let exact = |col: &str| format!("{col} = $1");
+        let prefix = |col: &str| format!("{col} {ge} $1 AND {col} {lt} $2 ORDER BY {col}");
+        // What to look in, in the order hits are listed: exact ids first, then prefixes. `true`: through a case.
+        let lookups: [(&'static str, bool, String, &str); 7] = [
+            ("id", false, exact("c.id"), q),
+            ("case", true, exact("v.case_number"), q),
+            ("uid", false, prefix("c.external_id"), q),
+            ("email", false, prefix("lower(c.email)"), &lower_q),
+            ("name", false, prefix("c.name"), q),
+            ("order", true, prefix("v.order_id"), q),
+            ("tx", true, prefix("v.tx_hash"), q),
         ];
         let mut hits: Vec<CustomerHit> = Vec::new();
-        let push =
-            |hits: &mut Vec<CustomerHit>, r: Row, matched: &'static str, conv: Option<(String, Option<String>)>| {
-                if hits.len() as i64 >= limit || hits.iter().any(|h| h.customer.id == r.0) {
-                    return;
-                }
-                let (conversation_id, case_number) = conv.map_or((None, None), |(i, n)| (Some(i), n));
-                hits.push(CustomerHit {
-                    customer: crate::Customer {
-                        id: r.0,
-                        external_id: r.1,
-                        kind: r.2,
-                        email: r.3,
-                        name: r.4,
-                        lang: r.5,
-                        created_at: r.6,
-                    },
-                    matched,
-                    conversation_id,
-                    case_number,
-                });
+        for (matched, through_case, cond, term) in lookups {
+            if hits.len() as i64 >= limit {
+                break;
+            }
+            let upper = format!("{term}\u{10FFFF}");
+            let prefixed = cond.contains("$2");
+            let found: Vec<(crate::Customer, Option<CaseOf>)> = if through_case {
+                let sql = format!("SELECT {cust}, {by_case} WHERE {cond} LIMIT {limit}");
+                let rows: Vec<CustomerOfCase> = on_read!(self, |pool| {
+                    let q = sqlx::query_as(&sql).bind(term);
+                    if prefixed { q.bind(&upper) } else { q }.fetch_all(pool).await
+                })?;
+                rows.into_iter().map(|r| (r.customer, Some(r.case))).collect()
+            } else {
+                let sql = format!("SELECT {cust} FROM customers c WHERE {cond} LIMIT {limit}");
+                let rows: Vec<crate::Customer> = on_read!(self, |pool| {
+                    let q = sqlx::query_as(&sql).bind(term);
+                    if prefixed { q.bind(&upper) } else { q }.fetch_all(pool).await
+                })?;
+                rows.into_iter().map(|c| (c, None)).collect()
             };
-        // Exact ids first (our id, a case number), then the prefix matches in the order above.
-        for (matched, sql, a, b) in by_customer.iter().take(1) {
-            let rows: Vec<Row> = on_read!(self, |pool| sqlx::query_as(sql).bind(a).bind(b).fetch_all(pool).await)?;
-            rows.into_iter().for_each(|r| push(&mut hits, r, matched, None));
-        }
-        for (matched, sql, a, b) in by_case.iter().take(1) {
-            let rows: Vec<CaseRow> = on_read!(self, |pool| sqlx::query_as(sql).bind(a).bind(b).fetch_all(pool).await)?;
-            rows.into_iter()
-                .for_each(|r| push(&mut hits, (r.0, r.1, r.2, r.3, r.4, r.5, r.6), matched, Some((r.7, r.8))));
-        }
-        for (matched, sql, a, b) in by_customer.iter().skip(1) {
-            let rows: Vec<Row> = on_read!(self, |pool| sqlx::query_as(sql).bind(a).bind(b).fetch_all(pool).await)?;
-            rows.into_iter().for_each(|r| push(&mut hits, r, matched, None));
-        }
-        for (matched, sql, a, b) in by_case.iter().skip(1) {
-            let rows: Vec<CaseRow> = on_read!(self, |pool| sqlx::query_as(sql).bind(a).bind(b).fetch_all(pool).await)?;
-            rows.into_iter()
-                .for_each(|r| push(&mut hits, (r.0, r.1, r.2, r.3, r.4, r.5, r.6), matched, Some((r.7, r.8))));
+            for (customer, case) in found {
+                if hits.len() as i64 >= limit || hits.iter().any(|h| h.customer.id == customer.id) {
+                    continue;
+                }
+                let (conversation_id, case_number) =
+                    case.map_or((None, None), |c| (Some(c.conversation_id), c.case_number));
+                hits.push(CustomerHit { customer, matched, conversation_id, case_number });
+            }
         }
         Ok(hits)
     }

@@ -4,6 +4,10 @@
 -- of its canonical bytes), hex; see crates/records. Written with the entry, never changed.
 ALTER TABLE messages ADD COLUMN digest TEXT;
 ALTER TABLE events ADD COLUMN digest TEXT;
+-- The rows not chained yet (written before this migration): what the start-up chaining looks for, on an index
+-- that is empty once it has run, so later starts read nothing.
+CREATE INDEX messages_unchained ON messages (conversation_id) WHERE digest IS NULL;
+CREATE INDEX events_unchained ON events (conversation_id) WHERE digest IS NULL;
 
 -- Erasure removes an entry's content and keeps its leaf, so the chain stays whole and older exports verify.
 ALTER TABLE messages ADD COLUMN erased_at BIGINT;

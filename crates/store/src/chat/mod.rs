@@ -956,20 +956,8 @@ impl Store {
             return self.conversation(t).await?.ok_or(StoreError::NotFound);
         }
         let t = NewTicket {
-            kind: ConversationKind::Ticket,
-            customer_id: c.customer_id.clone(),
-            subject: c.subject.clone(),
-            body: body.to_string(),
-            category: c.category(),
-            priority: c.priority(),
-            department: Some(c.department_id.clone()),
-            lang: Lang::parse(&c.lang).unwrap_or(Lang::En),
-            order_id: c.order_id.clone(),
-            tx_hash: c.tx_hash.clone(),
-            asset: c.asset.clone(),
-            amount: c.amount.clone(),
             tags: crate::clean_tags(&["from-chat".to_string()])?,
-            attachment_ids: vec![],
+            ..NewTicket::from_case(&c, ConversationKind::Ticket, body)
         };
         let res = on_write!(self, |pool, lock| async {
             let mut tx = pool.begin().await?;
