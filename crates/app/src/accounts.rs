@@ -98,6 +98,32 @@ impl App {
         Ok(n)
     }
 
+    /// Joins the chats a customer had as a visitor (the widget's pre-chat form, on this browser) to their
+    /// account once they sign in: holding the visitor session's token is the proof that those chats are theirs
+    /// (an email typed in the pre-chat form proves nothing). The visitor's sessions end and its open widget
+    /// connections are told. A token that is no live visitor session joins nothing. Returns the conversations
+    /// joined.
+    pub async fn join_visitor(&self, actor: &Actor, visitor_token: &str) -> AppResult<Vec<String>> {
+        let Actor::Customer(me) = actor else { return Err(AppError::forbidden("customers only")) };
+        if me.kind == "visitor" {
+            return Err(AppError::forbidden("sign in to join a visitor's chats to an account"));
+        }
+        let Some(s) = self.store.session(visitor_token).await?.filter(|s| s.principal_kind == "customer") else {
+            return Ok(Vec::new());
+        };
+        let joined = self.store.join_visitor(&s.principal_id, &me.id).await?;
+        if !joined.is_empty() {
+            tracing::info!(visitor = %s.principal_id, customer = %me.id, conversations = joined.len(), "joined a visitor's chats to an account");
+            self.end_sessions("customer", &s.principal_id, Ending::All).await?;
+            // The ticket index keeps each case's customer: re-read them (a failure leaves the index behind
+            // until its next rebuild, never the join undone).
+            if let Err(e) = self.reindex_tickets(&joined).await {
+                tracing::warn!(error = %e, "could not re-index joined conversations");
+            }
+        }
+        Ok(joined)
+    }
+
     /// Issues a guest sign-in code for an address and mails it. `client` is the asking client's address key
     /// (codes per client are capped). Returns the parsed address and the code (shown on screen in demo mode).
     pub async fn issue_guest_code(&self, client: &str, email: &str) -> AppResult<(Email, String)> {

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod actor;
 pub mod attachments;
 pub mod chat;
+pub mod customers;
 pub mod error;
 pub mod jobs;
 pub mod knowledge;

@@ -333,8 +333,10 @@ async fn take_unseen<T: AsyncRead + AsyncWrite + Unpin + Debug + Send>(
         let Some(raw) = raw else { continue };
         let outcome = if raw.len() > MAX_MAIL_BYTES {
             let reason = format!("too large ({} bytes, at most {MAX_MAIL_BYTES})", raw.len());
+            let size = raw.len().to_string();
+            let why = lifebuoy_store::RefusalReason { code: "too_large", detail: Some(&size), text: &reason };
             app.store
-                .record_mail_refusal(None, None, None, &reason, Refusal::Never.as_str())
+                .record_mail_refusal(None, None, None, &why, Refusal::Never.as_str())
                 .await
                 .map_err(|e| format!("noting a refused mail: {e}"))?;
             Received::Rejected { reason, refusal: Refusal::Never }

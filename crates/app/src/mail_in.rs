@@ -27,7 +27,7 @@
 use crate::mail_text;
 use crate::{Actor, App, AppError, AppResult};
 use lifebuoy_domain::{CaseNumber, Category, ConversationKind, Lang, Priority};
-use lifebuoy_store::{Actor as Author, NewTicket, ReplyOutcome};
+use lifebuoy_store::{Actor as Author, InboundMail, NewTicket, RefusalReason, ReplyOutcome, ReplyParts};
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
 use std::collections::HashMap;
 
@@ -83,7 +83,8 @@ impl Refusal {
 /// Takes in one mail (its raw bytes as received).
 pub async fn receive(app: &App, raw: &[u8]) -> AppResult<Received> {
     let Some(msg) = MessageParser::default().parse(raw) else {
-        return reject(app, None, None, None, "unreadable: not a mail message", Refusal::SetAside).await;
+        let why = Why::new("unreadable", None, "unreadable: not a mail message".into());
+        return reject(app, None, None, None, &why, Refusal::SetAside).await;
     };
     let message_id = msg.message_id().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).unwrap_or_else(|| {
         use sha2::{Digest, Sha256};
@@ -104,38 +105,40 @@ pub async fn receive(app: &App, raw: &[u8]) -> AppResult<Received> {
     let sender = from.and_then(|a| a.address()).map(|a| a.trim().to_lowercase());
     let name = from.and_then(|a| a.name()).map(str::to_string);
     let why = if sender.is_none() {
-        Some("no sender address".to_string())
+        Some(Why::new("no_sender", None, "no sender address".into()))
     } else if let Some(v) = header_text(&msg, "Auto-Submitted").filter(|v| !v.eq_ignore_ascii_case("no")) {
-        Some(format!("automatic mail (Auto-Submitted: {v})"))
+        let text = format!("automatic mail (Auto-Submitted: {v})");
+        Some(Why::new("auto_submitted", Some(v), text))
     } else if header_text(&msg, "X-Autoreply").is_some() || header_text(&msg, "X-Autorespond").is_some() {
-        Some("automatic reply (X-Autoreply)".to_string())
+        Some(Why::new("auto_reply", None, "automatic reply (X-Autoreply)".into()))
     } else if let Some(v) = header_text(&msg, "Precedence")
         .filter(|v| ["bulk", "junk", "list", "auto_reply"].contains(&v.to_ascii_lowercase().as_str()))
     {
-        Some(format!("bulk mail (Precedence: {v})"))
+        let text = format!("bulk mail (Precedence: {v})");
+        Some(Why::new("bulk", Some(v), text))
     } else if msg.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
     }) {
-        Some("delivery status report".to_string())
+        Some(Why::new("report", None, "delivery status report".into()))
     } else if sender.as_deref().is_some_and(|s| {
         let local = s.split('@').next().unwrap_or_default();
         local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster")
     }) {
-        Some("bounce (from the mail system)".to_string())
+        Some(Why::new("bounce", None, "bounce (from the mail system)".into()))
     } else if sender.is_some() && sender == app.mailer.support_address() {
-        Some("from the support address itself (a loop)".to_string())
+        Some(Why::new("loop", None, "from the support address itself (a loop)".into()))
     } else if lifebuoy_domain::Email::parse(sender.as_deref().unwrap_or_default()).is_err() {
-        Some("the sender's address is not valid".to_string())
+        Some(Why::new("invalid_sender", None, "the sender's address is not valid".into()))
     } else {
         None
     };
-    if let Some(reason) = why {
-        return reject(app, Some(&message_id), sender.as_deref(), subject.as_deref(), &reason, Refusal::SetAside).await;
+    if let Some(why) = why {
+        return reject(app, Some(&message_id), sender.as_deref(), subject.as_deref(), &why, Refusal::SetAside).await;
     }
     let sender = sender.unwrap_or_default();
     if let Some(pattern) = app.store.blocked_by(&sender).await? {
-        let reason = format!("blocked sender ({pattern})");
-        return reject(app, Some(&message_id), Some(&sender), subject.as_deref(), &reason, Refusal::Never).await;
+        let why = Why::new("blocked", Some(pattern.clone()), format!("blocked sender ({pattern})"));
+        return reject(app, Some(&message_id), Some(&sender), subject.as_deref(), &why, Refusal::Never).await;
     }
     if let Some(known) = app.store.mail_known(&message_id).await? {
         return Ok(Received::Duplicate { conversation_id: known.conversation_id });
@@ -166,14 +169,16 @@ pub async fn receive(app: &App, raw: &[u8]) -> AppResult<Received> {
     let hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
     let (opened, total) = app.store.mail_sender_counts(&sender, hour_ago).await?;
     let limit = if total >= MAILS_PER_HOUR {
-        Some(format!("rate limit: more than {MAILS_PER_HOUR} mails from this sender in an hour"))
+        let text = format!("rate limit: more than {MAILS_PER_HOUR} mails from this sender in an hour");
+        Some(Why::new("rate_mails", Some(MAILS_PER_HOUR.to_string()), text))
     } else if thread.is_none() && opened >= NEW_CASES_PER_HOUR {
-        Some(format!("rate limit: more than {NEW_CASES_PER_HOUR} new cases from this sender in an hour"))
+        let text = format!("rate limit: more than {NEW_CASES_PER_HOUR} new cases from this sender in an hour");
+        Some(Why::new("rate_cases", Some(NEW_CASES_PER_HOUR.to_string()), text))
     } else {
         None
     };
-    if let Some(reason) = limit {
-        return reject(app, Some(&message_id), Some(&sender), subject.as_deref(), &reason, Refusal::Later).await;
+    if let Some(why) = limit {
+        return reject(app, Some(&message_id), Some(&sender), subject.as_deref(), &why, Refusal::Later).await;
     }
 
     let mut body = mail_text_of(&msg);
@@ -185,17 +190,34 @@ pub async fn receive(app: &App, raw: &[u8]) -> AppResult<Received> {
         None => Lang::parse(lifebuoy_search::detect_lang(&format!("{}\n{body}", subject.as_deref().unwrap_or(""))))
             .unwrap_or(Lang::ZhHans),
     };
-    let files = take_attachments(app, &Actor::Customer(customer.clone()), &msg).await?;
+    let files = take_attachments(app, &Actor::Customer(customer.clone()), &msg, lang).await?;
+    if !files.forwarded.is_empty() {
+        body = format!("{body}\n\n{}", files.forwarded.join("\n\n"));
+        if body.chars().count() > MAX_BODY_CHARS {
+            body = body.chars().take(MAX_BODY_CHARS).collect::<String>() + "\n\n[…]";
+        }
+    }
     if !files.refused.is_empty() {
         let notes: Vec<String> = files.refused.iter().map(|(name, code)| refusal_line(lang, name, code)).collect();
         body = format!("{body}\n\n{}", notes.join("\n"));
     }
     let html = mail_html_of(&msg).map(|h| mail_text::stored_html(&h, &files.inline));
 
-    let (conversation_id, message_row, outcome) = if let Some(cid) = thread {
-        let out = app.store.reply(&cid, &author, &body, false, &files.ids, None, idem).await?;
-        let (ReplyOutcome::Added { message, conversation } | ReplyOutcome::FollowUp { message, conversation }) = out;
-        (conversation.id.clone(), Some(message.id), Received::Added { conversation_id: conversation.id })
+    // The mail is noted in the transaction that stores its message: a crash leaves both or neither, and the
+    // acknowledgement the new case sets off finds the mail to thread under.
+    let noted = InboundMail { message_id: message_id.clone(), sender: sender.clone(), html };
+    let outcome = if let Some(cid) = thread {
+        let parts = ReplyParts {
+            body: &body,
+            internal: false,
+            attachment_ids: &files.ids,
+            client_id: None,
+            status: None,
+            mail: Some(&noted),
+        };
+        let out = app.store.reply_with_status(&cid, &author, &parts, idem).await?;
+        let (ReplyOutcome::Added { conversation, .. } | ReplyOutcome::FollowUp { conversation, .. }) = out;
+        Received::Added { conversation_id: conversation.id }
     } else {
         let subject: String =
             subject.clone().unwrap_or_else(|| body.lines().next().unwrap_or("(no subject)").to_string());
@@ -216,33 +238,19 @@ pub async fn receive(app: &App, raw: &[u8]) -> AppResult<Received> {
             tags: vec!["email".into()],
             attachment_ids: files.ids.clone(),
         };
-        let (c, created) = app.store.create_ticket(&t, &author, idem).await?;
-        let first = app.store.first_message_id(&c.id).await?;
-        let outcome = if created {
-            Received::Opened { conversation_id: c.id.clone(), case_number: c.case_number }
+        let (c, created) = app.store.create_ticket_from_mail(&t, &author, idem, &noted).await?;
+        if created {
+            Received::Opened { conversation_id: c.id, case_number: c.case_number }
         } else {
-            Received::Duplicate { conversation_id: c.id.clone() }
-        };
-        (c.id, first, outcome)
+            Received::Duplicate { conversation_id: c.id }
+        }
     };
-    // After the case: a crash before these lines leaves a case whose mail is not yet recorded; the sending
-    // server, told nothing, sends again, the idempotency key finds the case, and these lines run then.
-    if let (Some(html), Some(mid)) = (&html, &message_row) {
-        app.store.set_message_html(mid, html).await?;
-    }
-    app.store
-        .record_mail_in(
-            &message_id,
-            &conversation_id,
-            message_row.as_deref(),
-            &sender,
-            matches!(outcome, Received::Opened { .. }),
-        )
-        .await?;
     for (name, code) in &files.refused {
         let reason = format!("attachment {name:?} not taken ({code}), noted in the case");
         tracing::info!(%message_id, %sender, %reason, "mail attachment refused");
-        app.store.record_mail_refusal(Some(&message_id), Some(&sender), subject.as_deref(), &reason, "note").await?;
+        // The file's own code (`file_too_large`, `mislabelled_file`, …), with its name.
+        let why = RefusalReason { code, detail: Some(name), text: &reason };
+        app.store.record_mail_refusal(Some(&message_id), Some(&sender), subject.as_deref(), &why, "note").await?;
     }
     Ok(outcome)
 }
@@ -289,14 +297,28 @@ struct Files {
     inline: HashMap<String, String>,
     /// (file name, why) of each file not taken.
     refused: Vec<(String, &'static str)>,
+    /// Each mail forwarded as an attachment (`message/rfc822`): its sender, date, subject and text, in the
+    /// case's language, for the message; its own files are taken with the rest.
+    forwarded: Vec<String>,
 }
 
 /// Runs every attachment of a mail (inline images included) through the portal's checks. A file that fails
 /// them is listed, not dropped silently; a storage failure fails the whole mail (the sender retries).
-async fn take_attachments(app: &App, actor: &Actor, msg: &mail_parser::Message<'_>) -> AppResult<Files> {
-    let mut files = Files { ids: vec![], inline: HashMap::new(), refused: vec![] };
+async fn take_attachments(app: &App, actor: &Actor, msg: &mail_parser::Message<'_>, lang: Lang) -> AppResult<Files> {
+    let mut files = Files { ids: vec![], inline: HashMap::new(), refused: vec![], forwarded: vec![] };
     let mut n = 0;
-    for part in msg.attachments() {
+    // The mail's parts, then those of each mail forwarded inside it (two levels at most: a forward of a forward).
+    let mut parts: Vec<(&mail_parser::MessagePart<'_>, u8)> = msg.attachments().map(|p| (p, 0)).collect();
+    let mut i = 0;
+    while let Some(&(part, depth)) = parts.get(i) {
+        i += 1;
+        if let Some(inner) = part.message()
+            && depth < 2
+        {
+            files.forwarded.push(forwarded_text(lang, inner));
+            parts.extend(inner.attachments().map(|p| (p, depth + 1)));
+            continue;
+        }
         let name = part.attachment_name().map(str::to_string);
         let declared = part.content_type().map(|ct| match ct.subtype() {
             Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
@@ -331,6 +353,29 @@ async fn take_attachments(app: &App, actor: &Actor, msg: &mail_parser::Message<'
         }
     }
     Ok(files)
+}
+
+/// A forwarded mail as the agent reads it in the case: a heading, its sender, date and subject, and its text,
+/// labelled in the case's language as mail clients label a forward.
+fn forwarded_text(lang: Lang, m: &mail_parser::Message<'_>) -> String {
+    let from = m
+        .from()
+        .and_then(|a| a.first())
+        .map(|a| match (a.name(), a.address()) {
+            (Some(n), Some(e)) => format!("{n} <{e}>"),
+            (None, Some(e)) => e.to_string(),
+            (Some(n), None) => n.to_string(),
+            (None, None) => String::new(),
+        })
+        .unwrap_or_default();
+    let date = m.date().map(|d| d.to_rfc3339()).unwrap_or_default();
+    let subject = m.subject().unwrap_or_default();
+    let (title, f, d, s, sep) = match lang {
+        Lang::ZhHans => ("转发的邮件", "发件人", "日期", "主题", "："),
+        Lang::ZhHant => ("轉寄的郵件", "寄件者", "日期", "主旨", "："),
+        Lang::En => ("Forwarded message", "From", "Date", "Subject", ": "),
+    };
+    format!("---------- {title} ----------\n{f}{sep}{from}\n{d}{sep}{date}\n{s}{sep}{subject}\n\n{}", mail_text_of(m))
 }
 
 /// The line that tells, in the case's language, that a file of the mail was not taken, and why.
@@ -376,12 +421,31 @@ async fn reject(
     message_id: Option<&str>,
     sender: Option<&str>,
     subject: Option<&str>,
-    reason: &str,
+    why: &Why,
     refusal: Refusal,
 ) -> AppResult<Received> {
-    tracing::info!(message_id, sender, reason, outcome = refusal.as_str(), "mail refused");
-    app.store.record_mail_refusal(message_id, sender, subject, reason, refusal.as_str()).await?;
-    Ok(Received::Rejected { reason: reason.to_string(), refusal })
+    tracing::info!(message_id, sender, reason = why.text, outcome = refusal.as_str(), "mail refused");
+    app.store.record_mail_refusal(message_id, sender, subject, &why.as_reason(), refusal.as_str()).await?;
+    Ok(Received::Rejected { reason: why.text.clone(), refusal })
+}
+
+/// Why a mail is refused: a stable code the console translates (`mail.reason.<code>`), what the mail said that
+/// the reason names, and the sentence in English for logs.
+#[derive(Debug, Clone)]
+pub struct Why {
+    pub code: &'static str,
+    pub detail: Option<String>,
+    pub text: String,
+}
+
+impl Why {
+    pub fn new(code: &'static str, detail: Option<String>, text: String) -> Why {
+        Why { code, detail, text }
+    }
+
+    pub fn as_reason(&self) -> RefusalReason<'_> {
+        RefusalReason { code: self.code, detail: self.detail.as_deref(), text: &self.text }
+    }
 }
 
 fn header_text(msg: &mail_parser::Message<'_>, name: &str) -> Option<String> {

@@ -643,18 +643,8 @@ async fn send_mail(
     .map_err(|e| JobFailure::permanent(format!("the customer's address does not parse: {e}")))?;
     let from = app.mailer.reply_from().ok_or_else(|| JobFailure::retry("no sender address configured"))?;
     let own = format!("lb-n-{}@{}", n.id, app.mailer.message_id_domain());
-    // A case opened by mail has its first mail noted just after the case commits (mail_in): the notification
-    // it caused can start first. Wait a moment for it, so that the acknowledgement threads under that mail.
-    let mut thread = ctx.thread.clone();
-    if c.kind == "email" && !thread.iter().any(|r| r.direction == "in") {
-        for _ in 0..50 {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            thread = app.store.mail_thread_records(&c.id).await?;
-            if thread.iter().any(|r| r.direction == "in") {
-                break;
-            }
-        }
-    }
+    // A case opened by mail noted its first mail in the transaction that opened it: the thread is whole.
+    let thread = &ctx.thread;
     let refs: Vec<String> =
         thread.iter().filter(|r| r.message_id != own).map(|r| format!("<{}>", r.message_id)).collect();
     let text = crate::mail_out::with_footer(

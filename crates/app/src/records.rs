@@ -41,25 +41,31 @@ impl Signer {
                 Ok(Signer { key, created_at, published: Default::default() })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(dir)?;
                 let s = Signer::ephemeral();
-                let tmp = dir.join(format!("{KEY_FILE}.tmp"));
-                {
-                    use std::io::Write;
-                    let mut o = std::fs::OpenOptions::new();
-                    o.write(true).create(true).truncate(true);
-                    #[cfg(unix)]
-                    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-                    let mut f = o.open(&tmp)?;
-                    writeln!(f, "{} {}", s.created_at, s.key.to_hex())?;
-                    f.sync_all()?;
-                }
-                std::fs::rename(&tmp, &path)?;
+                s.write_to(dir)?;
                 tracing::info!(key = %s.key.id(), file = %path.display(), "created the records signing key");
                 Ok(s)
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Writes the key file in `dir` (mode 0600) through a temporary file and a rename: a crash leaves the old
+    /// file or the new one, never half of one.
+    fn write_to(&self, dir: &Path) -> std::io::Result<()> {
+        use std::io::Write;
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!("{KEY_FILE}.tmp"));
+        {
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+            let mut f = o.open(&tmp)?;
+            writeln!(f, "{} {}", self.created_at, self.key.to_hex())?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, dir.join(KEY_FILE))
     }
 
     pub fn id(&self) -> String {
@@ -77,6 +83,27 @@ impl Signer {
             .await?;
         Ok(())
     }
+}
+
+/// Rotates the signing key kept in `dir` (`lifebuoy keys rotate`): the old key's public half stays published,
+/// marked retired, so everything it signed still verifies; its secret half is overwritten, so a leaked old key
+/// can sign nothing the desk would vouch for. Returns (old, new). A running node keeps signing with the key it
+/// started with until it is restarted.
+pub async fn rotate_signing_key(store: &lifebuoy_store::Store, dir: &Path) -> AppResult<(PublicKey, PublicKey)> {
+    if !dir.join(KEY_FILE).exists() {
+        return Err(AppError::conflict("no_key", "there is no signing key here yet: the first start creates one"));
+    }
+    let old =
+        Signer::load_or_create(dir).map_err(|e| AppError::Unavailable(format!("reading the signing key: {e}")))?;
+    // Published before it is replaced: an old key nobody can look up would make its exports unverifiable.
+    store.register_signing_key(&old.public()).await?;
+    let new = Signer::ephemeral();
+    new.write_to(dir).map_err(|e| AppError::Unavailable(format!("writing the new signing key: {e}")))?;
+    store.register_signing_key(&new.public()).await?;
+    store.retire_signing_key(&old.id()).await?;
+    let retired = store.signing_keys().await?.into_iter().find(|k| k.id == old.id()).unwrap_or_else(|| old.public());
+    tracing::info!(old = %old.id(), new = %new.id(), "rotated the records signing key");
+    Ok((retired, new.public()))
 }
 
 /// The published keys, for `/.well-known/lifebuoy-signing-keys`: every key that ever signed here, this node's

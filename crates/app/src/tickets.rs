@@ -253,6 +253,7 @@ pub async fn reply(
         attachment_ids: &m.attachment_ids,
         client_id: None,
         status: m.status,
+        mail: None,
     };
     let out = app.store.reply_with_status(&c.id, &author, &parts, idem).await?;
     Ok(out)

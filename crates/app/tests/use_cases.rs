@@ -482,3 +482,108 @@ async fn chat_entries_reach_the_hub_sqlite() {
 async fn chat_entries_reach_the_hub_postgres() {
     chat_entries_reach_the_hub(Backend::Postgres).await;
 }
+
+/// Rotating the records signing key: exports signed before still verify against the published keys (the old
+/// one now marked retired), a restarted node signs with the new key, and a data directory without a key has
+/// nothing to rotate.
+async fn signing_key_rotation(backend: Backend) {
+    use lifebuoy_app::records::{self, ExportRequest};
+    let f = fixture(backend).await;
+    let keys_dir = f.dir.join("keys");
+    let nothing = records::rotate_signing_key(&f.app.store, &keys_dir).await;
+    assert!(matches!(nothing, Err(AppError::Conflict { code: "no_key", .. })), "{nothing:?}");
+
+    let app = f.app.clone().with_signing_key_in(&keys_dir).unwrap();
+    let alice = customer(&app, "alice").await;
+    let alice = Actor::Customer(alice);
+    tickets::create(&app, &alice, ticket("withdrawal stuck"), None).await.unwrap();
+    let before = records::export(&app, &alice, &ExportRequest::default()).await.unwrap();
+    let first_key = before.signature.as_ref().unwrap().key_id.clone();
+
+    let (old, new) = records::rotate_signing_key(&app.store, &keys_dir).await.unwrap();
+    assert_eq!(old.id, first_key);
+    assert!(old.retired_at.is_some(), "the old key is marked retired");
+    assert_ne!(new.id, old.id);
+    let secret = std::fs::read_to_string(keys_dir.join("records-signing.key")).unwrap();
+
+    // The node restarted: it signs with the new key.
+    let restarted = f.app.clone().with_signing_key_in(&keys_dir).unwrap();
+    let after = records::export(&restarted, &alice, &ExportRequest::default()).await.unwrap();
+    assert_eq!(after.signature.as_ref().unwrap().key_id, new.id);
+
+    let published = records::signing_keys(&restarted).await.unwrap();
+    let ids: Vec<(&str, bool)> = published.iter().map(|k| (k.id.as_str(), k.retired_at.is_some())).collect();
+    assert!(ids.contains(&(old.id.as_str(), true)) && ids.contains(&(new.id.as_str(), false)), "{ids:?}");
+    for export in [&before, &after] {
+        lifebuoy_records::verify(export, Some(&published)).expect("verifies against the published keys");
+    }
+    // Only the old key trusted: the new export is not vouched for by it.
+    let only_old: Vec<_> = published.iter().filter(|k| k.id == old.id).cloned().collect();
+    assert!(lifebuoy_records::verify(&after, Some(&only_old)).is_err());
+    // Rotating again retires the second key and leaves the file with a third.
+    let (second, third) = records::rotate_signing_key(&restarted.store, &keys_dir).await.unwrap();
+    assert_eq!(second.id, new.id);
+    assert_ne!(std::fs::read_to_string(keys_dir.join("records-signing.key")).unwrap(), secret);
+    assert_eq!(records::signing_keys(&restarted).await.unwrap().iter().filter(|k| k.retired_at.is_none()).count(), 1);
+    assert!(third.retired_at.is_none());
+}
+
+#[tokio::test]
+async fn signing_key_rotation_sqlite() {
+    signing_key_rotation(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn signing_key_rotation_postgres() {
+    signing_key_rotation(Backend::Postgres).await;
+}
+
+/// What agents keep about a customer: tags cleaned as a case's are, notes by agents only, and the card beside a
+/// case lists the customer's other conversations the agent's departments reach, never the case itself.
+async fn customer_tags_notes_and_card(backend: Backend) {
+    use lifebuoy_app::customers;
+    let f = fixture(backend).await;
+    let app = &f.app;
+    let k = customer(app, "carol").await;
+    let carol = Actor::Customer(k.clone());
+    let l1 = Actor::Agent(agent(app, "A201", Role::AgentL1, &["support"]).await);
+    let sup = Actor::Agent(agent(app, "S201", Role::Supervisor, &["support"]).await);
+
+    let tags = customers::set_tags(app, &l1, &k.id, &[" VIP ".into(), "otc".into(), "vip".into()]).await.unwrap();
+    assert_eq!(tags, ["otc", "vip"]);
+    assert_forbidden(customers::set_tags(app, &carol, &k.id, &["x".into()]).await, "a customer tags");
+    assert!(matches!(customers::set_tags(app, &l1, "nobody", &[]).await, Err(AppError::NotFound)));
+    let note = customers::add_note(app, &l1, &k.id, "  Asked twice about the same TRC20 deposit.  ").await.unwrap();
+    assert_eq!(
+        (note.body.as_str(), note.agent_no.as_deref()),
+        ("Asked twice about the same TRC20 deposit.", Some("A201"))
+    );
+    assert_forbidden(customers::add_note(app, &carol, &k.id, "hi").await, "a customer writes a note");
+    assert!(matches!(customers::add_note(app, &l1, &k.id, "   ").await, Err(AppError::Invalid { .. })));
+
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(tickets::create(app, &carol, ticket(&format!("case {i}")), None).await.unwrap().0.id);
+    }
+    // One in a department the L1 agent does not reach.
+    let risk = tickets::create(app, &carol, ticket("frozen"), None).await.unwrap().0;
+    let to_risk = tickets::StaffAction::Transfer { department: "risk".into(), reason: "frozen account".into() };
+    tickets::staff_action(app, &sup, &risk, to_risk).await.unwrap();
+    let card = customers::card(app, &l1, &k.id, Some(&ids[6])).await.unwrap();
+    let recent: Vec<&str> = card.recent.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(recent.len(), customers::RECENT_SHOWN);
+    assert!(!recent.contains(&ids[6].as_str()) && !recent.contains(&risk.id.as_str()), "{recent:?}");
+    assert_eq!(card.more, 1, "seven of theirs in reach, one shown beside: five listed and one more");
+    assert_eq!((card.tags.len(), card.notes.len()), (2, 1));
+    assert_forbidden(customers::card(app, &carol, &k.id, None).await, "a customer reads agents' notes");
+}
+
+#[tokio::test]
+async fn customer_tags_notes_and_card_sqlite() {
+    customer_tags_notes_and_card(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn customer_tags_notes_and_card_postgres() {
+    customer_tags_notes_and_card(Backend::Postgres).await;
+}

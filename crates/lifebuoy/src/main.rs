@@ -90,10 +90,31 @@ enum Cmd {
         #[arg(long)]
         key: Vec<String>,
     },
+    /// The key this node signs communication records with (kept in `<data>/keys`).
+    Keys {
+        #[command(subcommand)]
+        cmd: KeysCmd,
+    },
     /// Benchmarks that print their figures, ending with one JSON line.
     Bench {
         #[command(subcommand)]
         cmd: bench::BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Every public key this desk has published, retired ones included (what /.well-known/lifebuoy-signing-keys
+    /// serves).
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Replace this node's signing key: the old public key stays published, marked retired, so every export it
+    /// signed still verifies; its secret is overwritten. Restart the node to sign with the new key.
+    Rotate {
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 
@@ -258,11 +279,7 @@ fn main() -> anyhow::Result<()> {
                 let store = data.open().await?;
                 let tokens = store.api_tokens().await?;
                 store.close().await;
-                let when = |ms: i64| {
-                    chrono::DateTime::from_timestamp_millis(ms)
-                        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-                        .unwrap_or_default()
-                };
+                let when = iso_time;
                 println!("{:<36}  {:<24}  {:<20}  revoked", "id", "name", "created");
                 for t in &tokens {
                     let revoked = t.revoked_at.map_or_else(|| "-".to_string(), when);
@@ -289,6 +306,27 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Cmd::Verify { file, key } => verify(&file, &key),
+            Cmd::Keys { cmd: KeysCmd::List { data } } => {
+                let store = data.open().await?;
+                let keys = store.signing_keys().await;
+                store.close().await;
+                println!("{:<44}  {:<20}  retired", "id", "created");
+                for k in keys? {
+                    let retired = k.retired_at.map_or_else(|| "-".to_string(), iso_time);
+                    println!("{:<44}  {:<20}  {retired}", k.id, iso_time(k.created_at));
+                }
+                Ok(())
+            }
+            Cmd::Keys { cmd: KeysCmd::Rotate { data } } => {
+                let store = data.open().await?;
+                let rotated = lifebuoy_app::records::rotate_signing_key(&store, &data.data.join("keys")).await;
+                store.close().await;
+                let (old, new) = rotated.map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("retired {}", old.id);
+                println!("signing {}", new.id);
+                eprintln!("Restart this node to sign with the new key; exports signed before still verify.");
+                Ok(())
+            }
             Cmd::Bench { cmd } => bench::run(cmd).await,
             Cmd::Kb { cmd } => kb::run(cmd).await,
         }
@@ -431,6 +469,11 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     jobs.shutdown().await;
     store.close().await;
     Ok(())
+}
+
+/// Unix milliseconds as `2026-05-01T02:00:00Z`.
+fn iso_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
 }
 
 /// `lifebuoy verify FILE [--key K]…`: prints "valid" and what was checked, or the first problem and exits 1.

@@ -120,8 +120,9 @@ struct SealMessage<'a> {
 impl Seal {
     /// The bytes a seal signs: JCS of `{conversation_id, seq, digest, signed_at, key_id}`.
     pub fn message(conversation_id: &str, seq: i64, digest: &str, signed_at: i64, key_id: &str) -> Vec<u8> {
-        serde_json_canonicalizer::to_vec(&SealMessage { conversation_id, seq, digest, signed_at, key_id })
-            .expect("plain JSON")
+        crate::jcs::to_vec(
+            &serde_json::to_value(SealMessage { conversation_id, seq, digest, signed_at, key_id }).expect("plain JSON"),
+        )
     }
 
     /// Seals a chain head with `key`.
@@ -135,11 +136,12 @@ impl Seal {
 impl Export {
     /// The bytes the document signature covers: JCS of the export without `signature`.
     pub fn signed_bytes(&self) -> Vec<u8> {
-        let mut v = serde_json::to_value(self).expect("an export serialises");
-        if let Some(o) = v.as_object_mut() {
-            o.remove("signature");
-        }
-        serde_json_canonicalizer::to_vec(&v).expect("plain JSON")
+        Export::signed_bytes_of(&serde_json::to_value(self).expect("an export serialises"))
+    }
+
+    /// [`Export::signed_bytes`] of an export as a JSON value: as received, for a verifier.
+    pub(crate) fn signed_bytes_of(v: &serde_json::Value) -> Vec<u8> {
+        crate::jcs::to_vec_without(v, "signature")
     }
 
     /// Signs the document with `key` (and lists the key among `keys` if it is not there).

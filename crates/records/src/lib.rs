@@ -8,13 +8,14 @@
 //! - [`html`] and [`pdf`]: its readable forms in the export's language (zh-Hans, zh-Hant, en), with the
 //!   digests and key ids a reader needs to verify the JSON; [`font`] finds the CJK font the PDF is set in.
 //!
-//! Canonical bytes are RFC 8785 (JCS), so that a verifier in any language (the help center's page does it in
+//! Canonical bytes are RFC 8785 (JCS, written by `jcs`), so that a verifier in any language (the help center's page does it in
 //! the browser with WebCrypto) computes the same digests.
 
 pub mod chain;
 pub mod export;
 pub mod font;
 pub mod html;
+mod jcs;
 pub mod keys;
 pub mod pdf;
 mod readable;

@@ -554,6 +554,8 @@ pub struct ReplyParts<'a> {
     pub client_id: Option<&'a str>,
     /// A status the staff's reply sets too, in the same transaction.
     pub status: Option<Status>,
+    /// The mail this message came in as, noted in the same transaction (threading and duplicates read it).
+    pub mail: Option<&'a crate::InboundMail>,
 }
 
 /// The writes of one reply (see [`Store::reply_with_status`]), over `$tx`: a transaction on PostgreSQL, the
@@ -562,7 +564,7 @@ pub struct ReplyParts<'a> {
 macro_rules! write_reply {
     ($store:expr, $tx:expr, $lock:expr, $id:expr, $actor:expr, $parts:expr, $idem:expr) => {{
         let (actor, idem) = ($actor, $idem);
-        let (body, internal, attachment_ids, client_id, requested) = $parts;
+        let (body, internal, attachment_ids, client_id, requested, mail) = $parts;
         let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{}", $lock);
         let mut c: Conversation =
             sqlx::query_as(&sql).bind($id).fetch_optional(&mut *$tx).await?.ok_or(StoreError::NotFound)?;
@@ -619,6 +621,10 @@ macro_rules! write_reply {
             save_conversation!($tx, c);
         }
         written.push(c);
+        if let Some(m) = mail {
+            // The case the message landed in: the follow-up when a closed case was answered.
+            crate::mail::note_mail_in!($tx, m, &written[0].id, &mid, false);
+        }
         if let Some((principal, key, hash)) = idem {
             crate::idempotency::remember!($tx, principal, key, hash, &mid);
         }
@@ -739,6 +745,28 @@ impl Store {
         actor: &Actor,
         idem: Option<(&str, &str, &str)>,
     ) -> Result<(Conversation, bool)> {
+        self.open_case(t, actor, idem, None).await
+    }
+
+    /// [`Store::create_ticket`] for a case opened by a mail: the mail is noted in the same transaction, so
+    /// whatever the new case sets off (its acknowledgement) finds it to thread under.
+    pub async fn create_ticket_from_mail(
+        &self,
+        t: &NewTicket,
+        actor: &Actor,
+        idem: Option<(&str, &str, &str)>,
+        mail: &crate::InboundMail,
+    ) -> Result<(Conversation, bool)> {
+        self.open_case(t, actor, idem, Some(mail)).await
+    }
+
+    async fn open_case(
+        &self,
+        t: &NewTicket,
+        actor: &Actor,
+        idem: Option<(&str, &str, &str)>,
+        mail: Option<&crate::InboundMail>,
+    ) -> Result<(Conversation, bool)> {
         if let Some((principal, key, hash)) = idem
             && let Some(id) = self.idempotent_replay(principal, key, hash).await?
         {
@@ -751,14 +779,18 @@ impl Store {
         let res: Result<Conversation> = match &*self.db {
             // SQLite: through the group-commit writer, in a savepoint of a shared transaction.
             crate::Db::Sqlite { group, .. } => {
-                let actor = actor.clone();
+                let (actor, mail) = (actor.clone(), mail.cloned());
                 let idem = idem.map(|(p, k, h)| (p.to_string(), k.to_string(), h.to_string()));
                 let outbox = self.outbox.clone();
                 group
                     .run(move |conn| {
                         let (t, actor, idem, outbox) = (t.clone(), actor.clone(), idem.clone(), outbox.clone());
+                        let mail = mail.clone();
                         Box::pin(async move {
-                            let (mut conv, _mid) = insert_conversation!(conn, t, actor, None::<String>);
+                            let (mut conv, mid) = insert_conversation!(conn, t, actor, None::<String>);
+                            if let Some(m) = &mail {
+                                crate::mail::note_mail_in!(conn, m, &conv.id, &mid, true);
+                            }
                             if let Some((principal, key, hash)) = &idem {
                                 crate::idempotency::remember!(conn, principal, key, hash, &conv.id);
                             }
@@ -771,7 +803,10 @@ impl Store {
             crate::Db::Postgres(pool) => {
                 async {
                     let mut tx = pool.begin().await?;
-                    let (mut conv, _mid) = insert_conversation!(tx, t, actor, None::<String>);
+                    let (mut conv, mid) = insert_conversation!(tx, t, actor, None::<String>);
+                    if let Some(m) = mail {
+                        crate::mail::note_mail_in!(tx, m, &conv.id, &mid, true);
+                    }
                     if let Some((principal, key, hash)) = idem {
                         crate::idempotency::remember!(tx, principal, key, hash, &conv.id);
                     }
@@ -1127,7 +1162,7 @@ impl Store {
         client_id: Option<&str>,
         idem: Option<(&str, &str, &str)>,
     ) -> Result<ReplyOutcome> {
-        let parts = ReplyParts { body, internal, attachment_ids, client_id, status: None };
+        let parts = ReplyParts { body, internal, attachment_ids, client_id, status: None, mail: None };
         self.reply_inner(id, actor, &parts, idem).await
     }
 
@@ -1151,7 +1186,7 @@ impl Store {
         parts: &ReplyParts<'_>,
         idem: Option<(&str, &str, &str)>,
     ) -> Result<ReplyOutcome> {
-        let ReplyParts { body, internal, attachment_ids, client_id, status: requested } = *parts;
+        let ReplyParts { body, internal, attachment_ids, client_id, status: requested, mail } = *parts;
         if internal && !actor.is_staff() {
             return Err(StoreError::Forbidden("only agents write internal notes".into()));
         }
@@ -1172,21 +1207,28 @@ impl Store {
         // whether the outbox rules wrote jobs. On SQLite the reply runs in the group-commit writer, sharing one
         // fsync with every write queued meanwhile: a mail desk's agents reply in bursts, and each reply on its
         // own commit would cap replies (and their mails) at one per fsync.
-        let parts = (body, internal, attachment_ids, client_id, requested);
+        let parts = (body, internal, attachment_ids, client_id, requested, mail);
         let res: Result<(String, Vec<Conversation>, bool)> = match &*self.db {
             crate::Db::Sqlite { group, .. } => {
                 let (store, id, actor) = (self.clone(), id.to_string(), actor.clone());
                 let (body, attachment_ids) = (body.to_string(), attachment_ids.to_vec());
-                let client_id = client_id.map(str::to_string);
+                let (client_id, mail) = (client_id.map(str::to_string), mail.cloned());
                 let idem = idem.map(|(p, k, h)| (p.to_string(), k.to_string(), h.to_string()));
                 group
                     .run(move |conn| {
                         let (store, id, actor, body) = (store.clone(), id.clone(), actor.clone(), body.clone());
-                        let (attachment_ids, client_id, idem) =
-                            (attachment_ids.clone(), client_id.clone(), idem.clone());
+                        let (attachment_ids, client_id, idem, mail) =
+                            (attachment_ids.clone(), client_id.clone(), idem.clone(), mail.clone());
                         Box::pin(async move {
                             let idem = idem.as_ref().map(|(p, k, h)| (p.as_str(), k.as_str(), h.as_str()));
-                            let parts = (body.as_str(), internal, &attachment_ids[..], client_id.as_deref(), requested);
+                            let parts = (
+                                body.as_str(),
+                                internal,
+                                &attachment_ids[..],
+                                client_id.as_deref(),
+                                requested,
+                                mail.as_ref(),
+                            );
                             Ok(write_reply!(store, conn, "", id.as_str(), &actor, parts, idem))
                         })
                     })

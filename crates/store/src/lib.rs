@@ -6,6 +6,7 @@ mod accounts;
 mod chat;
 mod commits;
 mod conversations;
+mod customer_notes;
 mod files;
 mod idempotency;
 mod jobs;
@@ -31,13 +32,14 @@ pub use conversations::{
     Actor, Cursor, NewTicket, Page, QueueFilter, QueueSort, ReplyOutcome, ReplyParts, Scope, TicketChange,
     TimelineItem, clean_tags, default_department,
 };
+pub use customer_notes::CustomerNote;
 pub use files::{AttachmentMeta, FileStore};
 pub use jobs::{DEFAULT_MAX_ATTEMPTS, JOB_STATES, Job, JobCounts, JobDone, JobFailed, JobRun, NewJob};
 pub use kb::{
     KbArticle, KbArticleInput, KbAuthor, KbCategory, KbDeflection, KbFilter, KbImportReport, KbQueryCount, KbSearchLog,
     KbSynonymGroup, KbTranslation, KbVersion, KbVoteCount, clean_article, split_keywords, valid_slug,
 };
-pub use mail::{BlockedSender, MailContext, MailRecord, MailRejection};
+pub use mail::{BlockedSender, InboundMail, MailContext, MailRecord, MailRejection, RefusalReason};
 pub use notifications::{CaseRating, NewNotification, Notification, StoredTemplate};
 pub use records::{AccessRow, ChainEntry, CustomerHit, HistoryFilter, HistoryRow, LegalHold, NewAccess};
 pub use rows::{Conversation, Department, Event, Message};

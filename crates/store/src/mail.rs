@@ -25,11 +25,25 @@ pub struct MailRejection {
     pub message_id: Option<String>,
     pub sender: Option<String>,
     pub subject: Option<String>,
+    /// In English (logs; rows noted before codes have only this).
     pub reason: String,
+    /// The reason as a stable code the console translates (`auto_submitted`, `blocked`, `rate_mails`, …).
+    pub code: Option<String>,
+    /// What the mail said that the reason names: a header's value, the blocking pattern, a file's name.
+    pub detail: Option<String>,
     /// What the sending server was told: `accepted` (250, set aside), `temporary` (451: try later),
     /// `permanent` (550), or `note` (the mail was taken, a part of it was not).
     pub outcome: String,
     pub created_at: i64,
+}
+
+/// Why a mail, or a part of it, was refused (see [`MailRejection`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RefusalReason<'a> {
+    pub code: &'a str,
+    pub detail: Option<&'a str>,
+    /// The English sentence.
+    pub text: &'a str,
 }
 
 /// A blocked sender: an address, or a whole domain written `@example.com`.
@@ -41,6 +55,41 @@ pub struct BlockedSender {
     pub created_by: Option<String>,
     pub created_at: i64,
 }
+
+/// A mail taken in, noted in the transaction that stores its message: see [`note_mail_in!`].
+#[derive(Debug, Clone)]
+pub struct InboundMail {
+    /// Its `Message-ID`, without angle brackets.
+    pub message_id: String,
+    /// The sender's address, lower case.
+    pub sender: String,
+    /// Its sanitised HTML, shown beside the text.
+    pub html: Option<String>,
+}
+
+/// Notes inbound mail `$m` as the message `$mid` of conversation `$cid`, over `$tx` (a transaction on
+/// PostgreSQL, the group writer's connection on SQLite); `$opened`: it opened the case.
+macro_rules! note_mail_in {
+    ($tx:expr, $m:expr, $cid:expr, $mid:expr, $opened:expr) => {{
+        let (m, mid): (&$crate::InboundMail, &str) = ($m, $mid);
+        sqlx::query(
+            "INSERT INTO mail_messages (message_id, conversation_id, direction, message_row_id, sender, opened, created_at) \
+             VALUES ($1, $2, 'in', $3, $4, $5, $6) ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(&m.message_id)
+        .bind($cid)
+        .bind(mid)
+        .bind(&m.sender)
+        .bind(i64::from($opened))
+        .bind($crate::now_ms())
+        .execute(&mut *$tx)
+        .await?;
+        if let Some(html) = &m.html {
+            sqlx::query("UPDATE messages SET body_html = $1 WHERE id = $2").bind(html).bind(mid).execute(&mut *$tx).await?;
+        }
+    }};
+}
+pub(crate) use note_mail_in;
 
 impl Store {
     /// The customer a mail's sender stands for. An exchange customer whose address the exchange vouched for (the
@@ -167,7 +216,8 @@ impl Store {
         subject: Option<&str>,
         reason: &str,
     ) -> Result<()> {
-        self.record_mail_refusal(message_id, sender, subject, reason, "accepted").await
+        let why = RefusalReason { code: "other", detail: None, text: reason };
+        self.record_mail_refusal(message_id, sender, subject, &why, "accepted").await
     }
 
     /// Notes a refusal with what the sending server was told (`accepted`, `temporary`, `permanent`, `note`).
@@ -176,19 +226,21 @@ impl Store {
         message_id: Option<&str>,
         sender: Option<&str>,
         subject: Option<&str>,
-        reason: &str,
+        reason: &RefusalReason<'_>,
         outcome: &str,
     ) -> Result<()> {
         let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();
         on_write!(self, |pool, _l| sqlx::query(
-            "INSERT INTO mail_rejections (id, message_id, sender, subject, reason, outcome, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO mail_rejections (id, message_id, sender, subject, reason, code, detail, outcome, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         )
         .bind(new_id())
         .bind(message_id.map(|m| clip(m, 300)))
         .bind(sender.map(|m| clip(m, 300)))
         .bind(subject.map(|s| clip(s, 300)))
-        .bind(clip(reason, 1000))
+        .bind(clip(reason.text, 1000))
+        .bind(reason.code)
+        .bind(reason.detail.map(|d| clip(d, 300)))
         .bind(outcome)
         .bind(now_ms())
         .execute(pool)
@@ -200,40 +252,12 @@ impl Store {
     /// The latest refused mails, newest first.
     pub async fn mail_rejections(&self, limit: i64) -> Result<Vec<MailRejection>> {
         Ok(on_read!(self, |pool| sqlx::query_as(
-            "SELECT id, message_id, sender, subject, reason, outcome, created_at FROM mail_rejections \
+            "SELECT id, message_id, sender, subject, reason, code, detail, outcome, created_at FROM mail_rejections \
              ORDER BY created_at DESC LIMIT $1"
         )
         .bind(limit.clamp(1, 1000))
         .fetch_all(pool)
         .await)?)
-    }
-
-    /// Notes a mail taken in from `sender`: its thread record, and what the rate limit counts (`opened`: it
-    /// opened a new case).
-    pub async fn record_mail_in(
-        &self,
-        message_id: &str,
-        conversation_id: &str,
-        message_row_id: Option<&str>,
-        sender: &str,
-        opened: bool,
-    ) -> Result<()> {
-        on_write!(self, |pool, _l| {
-            sqlx::query(
-            "INSERT INTO mail_messages (message_id, conversation_id, direction, message_row_id, sender, opened, created_at) \
-             VALUES ($1, $2, 'in', $3, $4, $5, $6) ON CONFLICT (message_id) DO NOTHING"
-        )
-        .bind(message_id)
-        .bind(conversation_id)
-        .bind(message_row_id)
-        .bind(sender)
-        .bind(i64::from(opened))
-        .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        Ok(())
     }
 
     /// How many mails from `sender` were taken in since `since_ms`: (those that opened a case, all).
@@ -258,17 +282,6 @@ impl Store {
         .fetch_optional(pool)
         .await)?;
         Ok(row.map(|r| r.0))
-    }
-
-    /// Keeps the sanitised HTML of a message that came by mail (shown instead of its text).
-    pub async fn set_message_html(&self, message_id: &str, html: &str) -> Result<()> {
-        on_write!(self, |pool, _l| sqlx::query("UPDATE messages SET body_html = $1 WHERE id = $2")
-            .bind(html)
-            .bind(message_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(())
     }
 
     /// The messages of a conversation that have HTML: (message id, sanitised HTML).

@@ -198,16 +198,18 @@ impl Store {
         Ok(())
     }
 
-    /// Retires every published key but `current` (a rotation: old signatures still verify with them).
-    pub async fn retire_signing_keys_but(&self, current: &str) -> Result<u64> {
+    /// Marks a published key retired (a rotation): signatures made with it still verify, the desk no longer
+    /// signs with it. Retiring it again keeps the first time.
+    pub async fn retire_signing_key(&self, id: &str) -> Result<bool> {
         Ok(on_write!(self, |pool, _l| sqlx::query(
-            "UPDATE signing_keys SET retired_at = $2 WHERE id <> $1 AND retired_at IS NULL"
+            "UPDATE signing_keys SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL"
         )
-        .bind(current)
+        .bind(id)
         .bind(now_ms())
         .execute(pool)
         .await
-        .map(|r| r.rows_affected()))?)
+        .map(|r| r.rows_affected()))?
+            > 0)
     }
 
     /// Every published key, oldest first.

@@ -3,7 +3,7 @@
 //! stands for (only an address the exchange's token vouched for joins an exchange customer).
 
 use lifebuoy_domain::{Category, ConversationKind, Lang, Priority};
-use lifebuoy_store::{Actor, NewTicket};
+use lifebuoy_store::{Actor, InboundMail, NewTicket, RefusalReason, ReplyParts, TimelineItem};
 use lifebuoy_testkit::{BOTH_BACKENDS, on_backends};
 
 #[tokio::test]
@@ -42,26 +42,51 @@ async fn mail_in_records() {
             tags: vec![],
             attachment_ids: vec![],
         };
-        let (c, _) = store.create_ticket(&t, &Actor::Customer(guest.id.clone()), None).await.unwrap();
+        // Each mail is noted in the transaction that stores its message, with its HTML beside the text.
+        let author = Actor::Customer(guest.id.clone());
+        let m1 = InboundMail {
+            message_id: "m1@x".into(),
+            sender: "sender@example.com".into(),
+            html: Some("<p>text <b>body</b></p>".into()),
+        };
+        let (c, _) = store.create_ticket_from_mail(&t, &author, Some(("mail", "m1@x", "m1@x")), &m1).await.unwrap();
         let first = store.first_message_id(&c.id).await.unwrap().expect("the first message");
-        store.record_mail_in("m1@x", &c.id, Some(&first), "sender@example.com", true).await.unwrap();
-        store.record_mail_in("m2@x", &c.id, None, "sender@example.com", false).await.unwrap();
-        store.record_mail_in("m2@x", &c.id, None, "sender@example.com", false).await.unwrap();
+        let m2 = InboundMail { message_id: "m2@x".into(), sender: "sender@example.com".into(), html: None };
+        let parts = ReplyParts {
+            body: "a second mail",
+            internal: false,
+            attachment_ids: &[],
+            client_id: None,
+            status: None,
+            mail: Some(&m2),
+        };
+        // Delivered twice: one message, one record.
+        for _ in 0..2 {
+            store.reply_with_status(&c.id, &author, &parts, Some(("mail", "m2@x", "m2@x"))).await.unwrap();
+        }
+        let timeline = store.timeline(&c.id, true).await.unwrap();
+        let messages = timeline.iter().filter(|i| matches!(i, TimelineItem::Message { .. })).count();
+        assert_eq!(messages, 2, "the second delivery of m2 is not stored again");
         let hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
         assert_eq!(store.mail_sender_counts("sender@example.com", hour_ago).await.unwrap(), (1, 2));
         assert_eq!(store.mail_sender_counts("other@example.com", hour_ago).await.unwrap(), (0, 0));
         assert_eq!(store.mail_thread(&["m2@x".into()]).await.unwrap().as_deref(), Some(c.id.as_str()));
-
-        // The HTML beside the text.
-        store.set_message_html(&first, "<p>text <b>body</b></p>").await.unwrap();
+        let noted = store.mail_thread_records(&c.id).await.unwrap();
+        assert_eq!(noted.iter().filter(|r| r.direction == "in").count(), 2, "both mails noted: {noted:?}");
         assert_eq!(store.message_html(&c.id).await.unwrap(), vec![(first.clone(), "<p>text <b>body</b></p>".into())]);
 
         // Refusals keep what the sending server was told.
-        store.record_mail_refusal(Some("r1@x"), Some("a@b.example"), None, "rate limit", "temporary").await.unwrap();
+        let why = RefusalReason { code: "rate_mails", detail: Some("30"), text: "rate limit" };
+        store.record_mail_refusal(Some("r1@x"), Some("a@b.example"), None, &why, "temporary").await.unwrap();
         store.record_mail_rejection(Some("r2@x"), None, Some("s"), "auto").await.unwrap();
         let rows = store.mail_rejections(10).await.unwrap();
         let outcome = |id: &str| rows.iter().find(|r| r.message_id.as_deref() == Some(id)).map(|r| r.outcome.clone());
         assert_eq!((outcome("r1@x").as_deref(), outcome("r2@x").as_deref()), (Some("temporary"), Some("accepted")));
+        let r1 = rows.iter().find(|r| r.message_id.as_deref() == Some("r1@x")).unwrap();
+        assert_eq!(
+            (r1.code.as_deref(), r1.detail.as_deref(), r1.reason.as_str()),
+            (Some("rate_mails"), Some("30"), "rate limit")
+        );
 
         // Which customer an address stands for: the exchange's vouched address, not a typed one.
         let typed = store.exchange_customer_or_insert("u-typed", Some("typed@example.com"), None, None).await.unwrap();

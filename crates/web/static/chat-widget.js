@@ -108,7 +108,7 @@
           updateTicks();
         }
         break;
-      case "history": renderHistory(f.chats || []); break;
+      case "history": historyChats = f.chats || []; renderHistory(); break;
       case "rated":
         rated[f.conversation_id] = f.score;
         store.set("rated", rated);
@@ -641,33 +641,60 @@
   });
   $("inbox-back").addEventListener("click", function () { show("chat"); });
 
-  // History.
-  var historyChats = [];
+  // History: every conversation of this customer across channels (chats, tickets, mail) from the records
+  // API, searchable; chats open here with the state and rating the chat protocol's history frame gives them,
+  // tickets and mail in the help center.
+  var historyChats = [], historyRows = null, historyAsked = 0, historyTimer = null;
   $("btn-history").addEventListener("click", function () {
-    $("history-list").textContent = "";
-    $("history-list").appendChild(el("li", "lbw-muted", "…"));
     show("history");
+    loadHistory();
     send({ type: "history" });
   });
   $("history-back").addEventListener("click", function () { show("chat"); });
   $("past-back").addEventListener("click", function () { viewing = null; renderThread(); });
-  function renderHistory(chats) {
-    historyChats = chats;
-    var ul = $("history-list");
+  $("history-filter").addEventListener("input", function () { clearTimeout(historyTimer); historyTimer = setTimeout(loadHistory, 250); });
+  $("history-filter").addEventListener("submit", function (e) { e.preventDefault(); loadHistory(); });
+  function loadHistory() {
+    var f = $("history-filter"), qs = new URLSearchParams(), mine = ++historyAsked, ul = $("history-list");
+    if (f.q.value.trim()) qs.set("q", f.q.value.trim());
+    if (f.channel.value) qs.set("channel", f.channel.value);
     ul.textContent = "";
-    if (!chats.length) { ul.appendChild(el("li", "lbw-muted", t("history_empty"))); return; }
-    chats.forEach(function (c) {
-      var li = el("li");
-      var b = el("button", "lbw-hist");
-      b.type = "button";
-      var top = el("span", "lbw-hist-top");
-      top.appendChild(el("strong", null, c.case_number || ""));
-      top.appendChild(el("span", "lbw-pill st-" + c.state, t("st_" + c.state)));
+    ul.appendChild(el("li", "lbw-muted", "…"));
+    fetch("/api/v1/records/history?" + qs.toString(), { headers: { Authorization: "Bearer " + session.token } })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error((j.error && j.error.message) || r.status); return j; }); })
+      .then(function (j) { if (mine === historyAsked) { historyRows = j.conversations || []; renderHistory(); } })
+      .catch(function (e) {
+        if (mine !== historyAsked) return;
+        ul.textContent = "";
+        ul.appendChild(el("li", "lbw-error", t("history_failed", { msg: e.message })));
+      });
+  }
+  function renderHistory() {
+    if (historyRows === null) return;
+    var ul = $("history-list"), f = $("history-filter");
+    ul.textContent = "";
+    if (!historyRows.length) {
+      ul.appendChild(el("li", "lbw-muted", t(f.q.value.trim() || f.channel.value ? "history_none_found" : "history_empty")));
+      return;
+    }
+    historyRows.forEach(function (r) {
+      var chat = historyChats.filter(function (h) { return h.conversation_id === r.id; })[0];
+      var isChat = r.kind === "chat";
+      var b = el(isChat ? "button" : "a", "lbw-hist");
+      if (isChat) b.type = "button";
+      else { b.href = "/portal/tickets/" + encodeURIComponent(r.id); b.target = "_blank"; b.rel = "noopener"; b.title = t("history_open"); }
+      var top = el("span", "lbw-hist-top"), left = el("span");
+      left.appendChild(el("span", "lbw-pill ch", (S.channel && S.channel[r.kind]) || r.kind));
+      left.appendChild(el("strong", null, r.case_number || ""));
+      top.appendChild(left);
+      if (chat) top.appendChild(el("span", "lbw-pill st-" + chat.state, t("st_" + chat.state)));
+      else top.appendChild(el("span", "lbw-pill st-" + r.status, (S.status && S.status[r.status]) || r.status));
       b.appendChild(top);
-      var sub = el("span", "lbw-muted", fmtDate(c.started_at) + (c.topic && S.category && S.category[c.topic] ? " · " + S.category[c.topic] : ""));
-      b.appendChild(sub);
-      if (c.csat_score) b.appendChild(el("span", "lbw-stars-static", "★★★★★".slice(0, c.csat_score)));
-      b.addEventListener("click", function () { openPast(c); });
+      b.appendChild(el("span", "lbw-hist-subj", r.subject));
+      b.appendChild(el("span", "lbw-muted", fmtDate(r.updated_at) + (r.agent_no ? " · " + t("agent_no", { no: r.agent_no }) : "")));
+      if (chat && chat.csat_score) b.appendChild(el("span", "lbw-stars-static", "★★★★★".slice(0, chat.csat_score)));
+      if (isChat) b.addEventListener("click", function () { openPast(chat || { conversation_id: r.id, state: "ended" }); });
+      var li = el("li");
       li.appendChild(b);
       ul.appendChild(li);
     });
@@ -722,13 +749,19 @@
   }
 
   function startIdentified(token) {
+    // The chats this browser had as a visitor join the account: the visitor session's token is the proof.
+    var saved = store.get("session");
+    var req = { identity_token: token };
+    if (saved && saved.kind === "visitor" && saved.token) req.visitor_token = saved.token;
     fetch("/api/v1/chat/session", { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ identity_token: token }) })
+      body: JSON.stringify(req) })
       .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || r.status); return j; }); })
       .then(function (j) {
         agentsOnline = j.agents_online !== false;
         var prev = store.get("session");
-        if (!prev || prev.customer !== j.customer.id) {
+        if (prev && prev.kind === "visitor" && j.joined > 0) {
+          // The visitor's chat is the customer's now: keep it open.
+        } else if (!prev || prev.customer !== j.customer.id) {
           // Another person on this browser: forget the last one's chat.
           store.del("cid"); client.clearOutbox();
           currentCid = null;

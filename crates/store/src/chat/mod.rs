@@ -947,6 +947,42 @@ impl Store {
         self.customer(&id).await?.ok_or(StoreError::NotFound)
     }
 
+    /// Joins a visitor's conversations to a signed-in customer (the visitor proved the visitor session theirs
+    /// by holding its token), in one transaction: the conversations, their chats, notifications and ratings
+    /// move to `customer_id`, and every session of the visitor ends. Returns the ids of the conversations moved.
+    /// Only a visitor is joined: a customer of the exchange is never folded into another.
+    pub async fn join_visitor(&self, visitor_id: &str, customer_id: &str) -> Result<Vec<String>> {
+        on_write!(self, |pool, _lock| {
+            let mut tx = pool.begin().await?;
+            let kind: Option<(String,)> = sqlx::query_as("SELECT kind FROM customers WHERE id = $1")
+                .bind(visitor_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if kind.is_none_or(|(k,)| k != "visitor") || visitor_id == customer_id {
+                return Ok(Vec::new());
+            }
+            let moved: Vec<(String,)> =
+                sqlx::query_as("UPDATE conversations SET customer_id = $2 WHERE customer_id = $1 RETURNING id")
+                    .bind(visitor_id)
+                    .bind(customer_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for table in ["chats", "notifications", "case_ratings"] {
+                sqlx::query(&format!("UPDATE {table} SET customer_id = $2 WHERE customer_id = $1"))
+                    .bind(visitor_id)
+                    .bind(customer_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM sessions WHERE principal_kind = 'customer' AND principal_id = $1")
+                .bind(visitor_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(moved.into_iter().map(|(id,)| id).collect())
+        })
+    }
+
     /// Turns a chat into a ticket, in one transaction: the ticket (its first message `body`, the transcript the
     /// caller wrote in the customer's language), the chat's link to it and the chat's `converted_to_ticket`
     /// event all commit together or not at all. Converting again returns the ticket made the first time.

@@ -291,3 +291,48 @@ async fn offline_form_and_prechat_validation(app: &TestApp) {
     assert_eq!(r.status(), 401);
 }
 on_both_backends!(offline_form_and_prechat_validation_on, offline_form_and_prechat_validation);
+
+/// A visitor who signs in on the same browser: the widget sends the visitor session's token with the identity
+/// token, and the visitor's chat joins the account (history, export, the open chat). Holding the token is the
+/// proof: someone else's token, a made-up one or one already used joins nothing, and the visitor session ends.
+async fn visitor_chats_join_the_account(app: &TestApp) {
+    let visitor = app.visitor_token("walk.in@example.com", "zh-Hans").await;
+    let (mut ws, _) = app.customer_ws(&visitor, None).await;
+    let cid = send(&mut ws, "v-1", "我充值的USDT还没到账").await["conversation_id"].as_str().unwrap().to_string();
+    drop(ws);
+    let session = |body: Value| async move {
+        let r = app.http.post(app.url("/api/v1/chat/session")).json(&body).send().await.unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    let (s, e) = session(json!({"email": "x@example.com", "lang": "en", "visitor_token": visitor})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("invalid")), "{e}");
+
+    let bob = lifebuoy_testkit::identity_token("bob-join", "en", 600);
+    let (_, b) = session(json!({"identity_token": bob})).await;
+    let alice = lifebuoy_testkit::identity_token("alice-join", "zh-Hans", 600);
+    for not_a_visitor in [b["token"].as_str().unwrap(), "made-up-token"] {
+        let (s, a) = session(json!({"identity_token": alice, "visitor_token": not_a_visitor})).await;
+        assert_eq!((s, a["joined"].as_i64()), (201, Some(0)), "{a}");
+    }
+    let (s, a) = session(json!({"identity_token": alice, "visitor_token": visitor})).await;
+    assert_eq!((s, a["joined"].as_i64()), (201, Some(1)), "{a}");
+    let (alice_id, alice_token) = (a["customer"]["id"].as_str().unwrap(), a["token"].as_str().unwrap());
+    assert_eq!(app.store.conversation(&cid).await.unwrap().unwrap().customer_id, alice_id);
+
+    // Hers now: the open chat in her widget, and in her export.
+    let (_ws, welcome) = app.customer_ws(alice_token, None).await;
+    assert_eq!(welcome["chat"]["conversation_id"], cid.as_str(), "{welcome}");
+    let r = app.http.get(app.url("/api/v1/records/export?format=json")).bearer_auth(alice_token).send().await.unwrap();
+    let export: Value = r.json().await.unwrap();
+    let ids: Vec<&str> =
+        export["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [cid.as_str()]);
+
+    // The visitor session has ended; presented again, it joins nothing.
+    let r = app.http.get(app.url("/api/v1/records/export?format=json")).bearer_auth(&visitor).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let (s, again) = session(json!({"identity_token": bob, "visitor_token": visitor})).await;
+    assert_eq!((s, again["joined"].as_i64()), (201, Some(0)), "{again}");
+    assert_eq!(app.store.conversation(&cid).await.unwrap().unwrap().customer_id, alice_id);
+}
+on_both_backends!(visitor_chats_join_the_account_on, visitor_chats_join_the_account);

@@ -289,8 +289,23 @@ async fn chat_widget_and_console_in_chromium() {
     // The ended chat opens again from the past chats, read-only.
     wait_css(&customer, "#lifebuoy-chat iframe").await.enter_frame().await.unwrap();
     wait_css(&customer, "#btn-history").await.click().await.unwrap();
-    wait_text(&customer, "#history-list .lbw-hist", "已结束").await;
-    wait_css(&customer, "#history-list .lbw-hist").await.click().await.unwrap();
+    wait_text(&customer, "#history-list button.lbw-hist", "已结束").await;
+    // The support history holds every channel: the ticket made from the chat is there too, opening in the help
+    // center; the channel filter keeps it alone.
+    let ticket_row = wait_text(&customer, "#history-list a.lbw-hist", "工单").await;
+    assert!(ticket_row.contains("LB-"), "{ticket_row}");
+    customer.enter_parent_frame().await.unwrap();
+    shot(&customer, "chat-06b-widget-history-zh-Hans").await;
+    wait_css(&customer, "#lifebuoy-chat iframe").await.enter_frame().await.unwrap();
+    wait_css(&customer, "#history-filter select").await.select_by_value("ticket").await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !customer.find_all(Locator::Css("#history-list button.lbw-hist")).await.unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the channel filter still lists the chat");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_css(&customer, "#history-list a.lbw-hist").await;
+    wait_css(&customer, "#history-filter select").await.select_by_value("").await.unwrap();
+    wait_css(&customer, "#history-list button.lbw-hist").await.click().await.unwrap();
     wait_css(&customer, "#past-bar:not([hidden])").await;
     wait_text(&customer, ".lbw-msg.agent .lbw-body", "请问还有其他问题吗").await;
     assert!(customer.find(Locator::Css("#composer")).await.unwrap().attr("hidden").await.unwrap().is_some());

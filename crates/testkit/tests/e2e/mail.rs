@@ -303,7 +303,9 @@ async fn blocked_senders_rate_limits_and_html_mail_over_smtp() {
     assert!(answer.starts_with("550 5.7.1"), "{answer}");
     let page = console.get(app.url("/console/mail")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("<code>@spam.example</code>") && page.contains("钓鱼邮件"), "{page}");
-    assert!(page.contains("win@spam.example") && page.contains("blocked sender (@spam.example)"), "{page}");
+    // The reason in the admin's language, not the English kept for logs.
+    assert!(page.contains("win@spam.example") && page.contains("发件人已被屏蔽（@spam.example）"), "{page}");
+    assert!(!page.contains("blocked sender (@spam.example)"), "{page}");
     assert!(page.contains("已拒收（550）"), "{page}");
 
     // Over the hourly limit of new cases: 451, the sending server tries again later.
@@ -320,6 +322,9 @@ async fn blocked_senders_rate_limits_and_html_mail_over_smtp() {
     ];
     let answer = tokio::task::spawn_blocking(move || send_mail_answer(port, &busy, "hi", None)).await.unwrap();
     assert!(answer.starts_with("451 4.7.1"), "{answer}");
+    let page = console.get(app.url("/console/mail")).send().await.unwrap().text().await.unwrap();
+    let limit = format!("同一发件人一小时内新建超过 {} 个工单", lifebuoy_app::mail_in::NEW_CASES_PER_HOUR);
+    assert!(page.contains(&limit), "{page}");
 
     // An HTML mail: shown sanitised, the quote folded, in the console and in the portal.
     let html = r#"<div>My <b>deposit</b> html-5501 is missing.<script>alert(1)</script><img src="https://tracker.example/o.gif"></div>

@@ -230,6 +230,8 @@ fn rows() -> Vec<Row> {
         r("GET /api/v1/notifications", "/api/v1/notifications", NoBody, CUSTOMERS | TOKEN),
         // A's case: A and whoever sees the case; everyone else is told it does not exist.
         r("GET /api/v1/records/export", "/api/v1/records/export?conversation={ticket}", NoBody, CASE),
+        // A customer's own history; staff and the integration are refused (403: staff look customers up in the console).
+        r("GET /api/v1/records/history", "/api/v1/records/history", NoBody, CUSTOMERS),
         r("GET /.well-known/lifebuoy-signing-keys", "/.well-known/lifebuoy-signing-keys", NoBody, PUBLIC),
         r("POST /api/v1/notifications/read", "/api/v1/notifications/read", Json("{}", None), CUSTOMERS | TOKEN),
         r("GET /api/v1/notifications/preferences", "/api/v1/notifications/preferences", NoBody, CUSTOMERS | TOKEN),
@@ -330,6 +332,19 @@ fn rows() -> Vec<Row> {
         r("GET /console/customers", "/console/customers?q=matrix", NoBody, AGENTS),
         r("GET /console/customers/{id}", "/console/customers/{customer_a}", NoBody, AGENTS),
         r("GET /console/audit", "/console/audit", NoBody, OVERSEERS),
+        // What agents keep about a customer: any agent (never the customer, never shown to them).
+        r(
+            "POST /console/customers/{id}/tags",
+            "/console/customers/{customer_a}/tags",
+            Form(&[("tags", "matrix")]),
+            AGENTS,
+        ),
+        r(
+            "POST /console/customers/{id}/notes",
+            "/console/customers/{customer_a}/notes",
+            Form(&[("body", "matrix note")]),
+            AGENTS,
+        ),
         r("POST /console/mail/block", "/console/mail/block", Form(&[("pattern", "matrix{n}@example.com")]), ADMIN),
         r("POST /console/mail/unblock", "/console/mail/unblock", Form(&[("pattern", "matrix{n}@example.com")]), ADMIN),
         // Knowledge base in the console

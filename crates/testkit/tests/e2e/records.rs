@@ -417,3 +417,59 @@ async fn holds_stop_deletion_and_erasure_keeps_the_chain(app: &TestApp) {
     jobs.shutdown().await;
 }
 on_both_backends!(holds_stop_deletion_and_erasure_keeps_the_chain_on, holds_stop_deletion_and_erasure_keeps_the_chain);
+
+/// Agents keep tags and notes on a customer from the customer page (a form with its token, from the desk's own
+/// origin); both show there and beside the customer's case, and never reach the customer: not in the
+/// portal's history, not in the export.
+async fn agents_keep_tags_and_notes_on_a_customer(app: &TestApp) {
+    use lifebuoy_domain::Role;
+    let carol = app.customer_token("note-carol");
+    let t = post(
+        app,
+        &carol,
+        "/api/v1/tickets",
+        json!({"subject": "OTC 大额入金", "body": "想咨询 OTC", "category": "deposit"}),
+    )
+    .await;
+    let id = t["id"].as_str().unwrap().to_string();
+    let customer_id = app.store.conversation(&id).await.unwrap().unwrap().customer_id;
+    let agent = app.agent("note.l1@desk.example", "N101", Role::AgentL1, &["support"]).await;
+    let (token, csrf) = app.store.create_session("agent", &agent, 3_600_000).await.unwrap();
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("cookie", format!("lb_session={token}; lb_lang=zh-Hans").parse().unwrap());
+    let c = reqwest::Client::builder().default_headers(h).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form = |path: String, fields: Vec<(&'static str, String)>, origin: &'static str| {
+        let (c, url) = (c.clone(), app.url(&path));
+        let origin = if origin.is_empty() { app.base.clone() } else { origin.to_string() };
+        async move { c.post(url).header("origin", origin).form(&fields).send().await.unwrap().status().as_u16() }
+    };
+    let tags_url = format!("/console/customers/{customer_id}/tags");
+    let notes_url = format!("/console/customers/{customer_id}/notes");
+    let note = "大客户，OTC 需先经风控复核 mxkeptnote";
+    // Without the form's token, or from another site: refused, nothing kept.
+    assert_eq!(form(tags_url.clone(), vec![("_csrf", "wrong".into()), ("tags", "vip".into())], "").await, 403);
+    let evil = vec![("_csrf", csrf.clone()), ("body", note.to_string())];
+    assert_eq!(form(notes_url.clone(), evil, "https://evil.example").await, 403);
+    assert!(app.store.customer_tags(&customer_id).await.unwrap().is_empty());
+    assert_eq!(form(tags_url, vec![("_csrf", csrf.clone()), ("tags", "VIP，otc、 vip".into())], "").await, 303);
+    assert_eq!(form(notes_url.clone(), vec![("_csrf", csrf.clone()), ("body", note.into())], "").await, 303);
+    assert_eq!(form(notes_url, vec![("_csrf", csrf.clone()), ("body", "   ".into())], "").await, 422);
+
+    let page = |path: String| {
+        let (c, url) = (c.clone(), app.url(&path));
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let html = page(format!("/console/customers/{customer_id}")).await;
+    assert!(html.contains("<span class=\"tag\">otc</span><span class=\"tag\">vip</span>"), "{html}");
+    assert!(html.contains(note) && html.contains("N101"), "the note and who left it");
+    let html = page(format!("/console/tickets/{id}")).await;
+    assert!(html.contains("id=\"customer-tags\"") && html.contains(note), "beside the case too");
+
+    // Never the customer's: not in their history, not in their export.
+    let r = app.http.get(app.url("/api/v1/records/history")).bearer_auth(&carol).send().await.unwrap();
+    assert!(!r.text().await.unwrap().contains("mxkeptnote"));
+    let (s, text) = export(app, &carol, "format=json").await;
+    assert_eq!(s, 200);
+    assert!(!text.contains("mxkeptnote") && !text.contains("\"otc\""), "the export carries no agent's note or tag");
+}
+on_both_backends!(agents_keep_tags_and_notes_on_a_customer_on, agents_keep_tags_and_notes_on_a_customer);

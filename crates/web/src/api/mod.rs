@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/chat/offline", post(crate::chat::api::offline))
         .route("/chats/{id}/messages", get(crate::chat::api::transcript))
         .route("/records/export", get(records::export))
+        .route("/records/history", get(records::history))
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::read))
         .route("/notifications/preferences", get(notifications::prefs).put(notifications::set_prefs))

@@ -24,6 +24,17 @@ pub struct ExportQuery {
     lang: Option<String>,
 }
 
+/// `GET /api/v1/records/history?channel=&status=&from=&to=&q=`: the customer's own conversations across
+/// channels (chats, tickets, mail), most recently active first: the widget's and the exchange app's history.
+pub(crate) async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<crate::pages::records_portal::HistoryQuery>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let rows = records::history(&state, &caller.actor(), &q.filter()?).await?;
+    Ok(axum::Json(serde_json::json!({ "conversations": rows })))
+}
+
 /// `GET /api/v1/records/export`: a download of the caller's (or, for staff, the named customer's) records.
 pub async fn export(
     State(state): State<AppState>,

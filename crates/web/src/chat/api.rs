@@ -26,6 +26,9 @@ pub struct SessionRequest {
     pub name: Option<String>,
     pub lang: Option<String>,
     pub topic: Option<String>,
+    /// With `identity_token`: the token of the visitor session this browser had before the customer signed
+    /// in. Its chats join the customer's account (holding the token proves they are theirs).
+    pub visitor_token: Option<String>,
 }
 
 /// `POST /api/v1/chat/session`: a signed-in customer of the exchange (identity token) or a visitor (pre-chat
@@ -67,6 +70,12 @@ pub async fn session(
             state.store.create_visitor(Some(email.as_str()), name, lang).await?
         }
     };
+    let mut joined = 0;
+    if let (Some(_), Some(vt)) = (&r.identity_token, r.visitor_token.as_deref().filter(|t| !t.is_empty())) {
+        joined = state.app.join_visitor(&lifebuoy_app::Actor::Customer(customer.clone()), vt).await?.len();
+    } else if r.visitor_token.is_some() {
+        return Err(ApiError::invalid("visitor_token", "goes with an identity_token"));
+    }
     let (token, _csrf) = state.store.create_session("customer", &customer.id, ttl).await?;
     let lang = lang_of(r.lang.as_deref())?
         .or_else(|| customer.lang.as_deref().and_then(Lang::from_tag))
@@ -75,7 +84,8 @@ pub async fn session(
     Ok((
         StatusCode::CREATED,
         ApiJson(json!({"token": token, "customer": {"id": customer.id, "name": customer.name, "email": customer.email,
-            "kind": customer.kind, "lang": customer.lang}, "lang": lang.as_str(), "agents_online": online})),
+            "kind": customer.kind, "lang": customer.lang}, "lang": lang.as_str(), "agents_online": online,
+            "joined": joined})),
     ))
 }
 

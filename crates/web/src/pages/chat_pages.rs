@@ -56,6 +56,8 @@ fn strings_json(lang: Lang, extra: Value) -> minijinja::Value {
         "lang": lang.as_str(),
         "chat": t.get("chat").cloned().unwrap_or(Value::Null),
         "category": t.get("category").cloned().unwrap_or(Value::Null),
+        "status": t.get("status").cloned().unwrap_or(Value::Null),
+        "channel": t.get("records").and_then(|r| r.get("channel")).cloned().unwrap_or(Value::Null),
     });
     if let (Some(m), Value::Object(e)) = (v.as_object_mut(), extra) {
         m.extend(e);

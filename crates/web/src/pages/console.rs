@@ -200,10 +200,11 @@ async fn show(
             )
             .await?;
         let mail = lifebuoy_app::mail_text::thread_views(&state.store, &t, &timeline).await?;
-        Ok::<_, ApiError>((t, timeline, customer, tags, agents, departments, history, mail))
+        let kept = lifebuoy_app::customers::kept(&state, &c.actor(), &t.customer_id, 3).await?;
+        Ok::<_, ApiError>((t, timeline, customer, tags, agents, departments, history, mail, kept))
     };
     match run.await {
-        Ok((t, timeline, customer, tags, agents, departments, history, mail)) => {
+        Ok((t, timeline, customer, tags, agents, departments, history, mail, (customer_tags, customer_notes))) => {
             let base = Base::new(&state, lang, Some(&c), "console", &format!("/console/tickets/{id}"));
             let next_statuses: Vec<&str> =
                 Status::ALL.iter().filter(|s| t.status().transition(**s).is_ok()).map(|s| s.as_str()).collect();
@@ -221,7 +222,8 @@ async fn show(
                 &base,
                 minijinja::context! {
                     t, timeline, mail, customer, tags => tags.join(", "), agents, departments, history => history.items, next_statuses, dept_names, agent_names,
-                    priorities, categories, can_escalate, me, closed => t.status() == Status::Closed
+                    priorities, categories, can_escalate, me, closed => t.status() == Status::Closed,
+                    customer_tags, customer_notes
                 },
             )
         }

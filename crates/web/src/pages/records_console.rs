@@ -1,16 +1,16 @@
 //! The console's customer records: find a customer (`/console/customers?q=`: UID, email, name, case number,
 //! order id, tx hash), a customer's page with every conversation across channels and the exports on their
-//! behalf (`/console/customers/{id}`), and the access log for supervisors (`/console/audit`). The rules and the
+//! behalf (`/console/customers/{id}`), with the tags and notes agents keep about them, and the access log for supervisors (`/console/audit`). The rules and the
 //! logging of who opened what are `lifebuoy_app::records`.
 
 use super::{Base, error_page, render};
-use crate::auth::{Caller, ConsoleAgent};
+use crate::auth::{Caller, ConsoleAgent, check_form_token, check_same_origin};
 use crate::{AppState, i18n};
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use lifebuoy_app::records;
 use lifebuoy_domain::Lang;
 use serde::Deserialize;
@@ -25,6 +25,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/console/customers", get(find))
         .route("/console/customers/{id}", get(customer))
+        .route("/console/customers/{id}/tags", post(set_tags))
+        .route("/console/customers/{id}/notes", post(add_note))
         .route("/console/audit", get(audit))
 }
 
@@ -71,13 +73,75 @@ async fn customer(
         Ok(p) => p,
         Err(e) => return error_page(&state, lang, Some(&c), e.into()),
     };
+    let card = match lifebuoy_app::customers::card(&state, &c.actor(), &id, None).await {
+        Ok(card) => card,
+        Err(e) => return error_page(&state, lang, Some(&c), e.into()),
+    };
     let base = Base::new(&state, lang, Some(&c), "console", &format!("/console/customers/{id}"));
     render(
         &state,
         "console_customer.html",
         &base,
-        minijinja::context! { customer => page.customer, conversations => page.conversations, hidden => page.hidden },
+        minijinja::context! {
+            customer => page.customer, conversations => page.conversations, hidden => page.hidden,
+            tags => card.tags, notes => card.notes,
+        },
     )
+}
+
+#[derive(Deserialize)]
+struct TagsForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    tags: String,
+}
+
+/// `POST /console/customers/{id}/tags`: the customer's tags, comma-separated (agents).
+async fn set_tags(
+    State(state): State<AppState>,
+    ConsoleAgent(c): ConsoleAgent,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<TagsForm>,
+) -> Response {
+    let lang = lang_of(&headers, &c);
+    let tags: Vec<String> = f.tags.split([',', '，', '、']).map(str::to_string).collect();
+    let done = async {
+        check_same_origin(&headers)?;
+        check_form_token(&c, Some(&f.csrf))?;
+        lifebuoy_app::customers::set_tags(&state, &c.actor(), &id, &tags).await.map_err(crate::error::ApiError::from)
+    };
+    match done.await {
+        Ok(_) => Redirect::to(&format!("/console/customers/{id}")).into_response(),
+        Err(e) => error_page(&state, lang, Some(&c), e),
+    }
+}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    body: String,
+}
+
+/// `POST /console/customers/{id}/notes`: a note on the customer (agents).
+async fn add_note(
+    State(state): State<AppState>,
+    ConsoleAgent(c): ConsoleAgent,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<NoteForm>,
+) -> Response {
+    let lang = lang_of(&headers, &c);
+    let done = async {
+        check_same_origin(&headers)?;
+        check_form_token(&c, Some(&f.csrf))?;
+        lifebuoy_app::customers::add_note(&state, &c.actor(), &id, &f.body).await.map_err(crate::error::ApiError::from)
+    };
+    match done.await {
+        Ok(_) => Redirect::to(&format!("/console/customers/{id}#customer-notes")).into_response(),
+        Err(e) => error_page(&state, lang, Some(&c), e),
+    }
 }
 
 #[derive(Deserialize, Default)]

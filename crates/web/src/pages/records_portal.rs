@@ -19,8 +19,9 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/portal/history", get(history))
 }
 
+/// The history's filters, as the portal's form and `GET /api/v1/records/history` take them.
 #[derive(Deserialize, Default)]
-struct HistoryQuery {
+pub(crate) struct HistoryQuery {
     channel: Option<String>,
     status: Option<String>,
     /// `YYYY-MM-DD` (UTC), inclusive.
@@ -42,6 +43,23 @@ fn day_ms(s: Option<&str>, field: &str) -> Result<Option<i64>, lifebuoy_app::App
     }
 }
 
+impl HistoryQuery {
+    fn keep(s: &Option<String>) -> Option<String> {
+        s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    }
+
+    /// The store's filter: empty fields left out, dates read as whole UTC days (`to` inclusive).
+    pub(crate) fn filter(&self) -> Result<HistoryFilter, lifebuoy_app::AppError> {
+        Ok(HistoryFilter {
+            channel: Self::keep(&self.channel),
+            status: Self::keep(&self.status),
+            from: day_ms(self.from.as_deref(), "from")?,
+            to: day_ms(self.to.as_deref(), "to")?.map(|t| t + 86_400_000),
+            text: Self::keep(&self.q),
+        })
+    }
+}
+
 /// `GET /portal/history`: the customer's conversations across channels.
 async fn history(
     State(state): State<AppState>,
@@ -50,18 +68,8 @@ async fn history(
     Query(q): Query<HistoryQuery>,
 ) -> Response {
     let lang = super::portal::lang_for(&headers, Some(&c));
-    let keep = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-    let run = async {
-        let to = day_ms(q.to.as_deref(), "to")?.map(|t| t + 86_400_000);
-        let filter = HistoryFilter {
-            channel: keep(&q.channel),
-            status: keep(&q.status),
-            from: day_ms(q.from.as_deref(), "from")?,
-            to,
-            text: keep(&q.q),
-        };
-        lifebuoy_app::records::history(&state, &c.actor(), &filter).await
-    };
+    let keep = HistoryQuery::keep;
+    let run = async { lifebuoy_app::records::history(&state, &c.actor(), &q.filter()?).await };
     let items = match run.await {
         Ok(v) => v,
         Err(e) => return error_page(&state, lang, Some(&c), e.into()),
