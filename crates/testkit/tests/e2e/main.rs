@@ -13,6 +13,7 @@ mod mail_transport;
 mod matrix;
 mod notify;
 mod pages;
+mod privacy;
 mod records;
 mod records_browser;
 mod security;

@@ -200,10 +200,11 @@ async fn show(
             )
             .await?;
         let mail = lifebuoy_app::mail_text::thread_views(&state.store, &t, &timeline).await?;
-        Ok::<_, ApiError>((t, timeline, customer, tags, agents, departments, history, mail))
+        let retention = lifebuoy_app::privacy::case_retention(&state, &c.actor(), &t.id).await?;
+        Ok::<_, ApiError>((t, timeline, customer, tags, agents, departments, history, mail, retention))
     };
     match run.await {
-        Ok((t, timeline, customer, tags, agents, departments, history, mail)) => {
+        Ok((t, timeline, customer, tags, agents, departments, history, mail, retention)) => {
             let base = Base::new(&state, lang, Some(&c), "console", &format!("/console/tickets/{id}"));
             let next_statuses: Vec<&str> =
                 Status::ALL.iter().filter(|s| t.status().transition(**s).is_ok()).map(|s| s.as_str()).collect();
@@ -221,7 +222,8 @@ async fn show(
                 &base,
                 minijinja::context! {
                     t, timeline, mail, customer, tags => tags.join(", "), agents, departments, history => history.items, next_statuses, dept_names, agent_names,
-                    priorities, categories, can_escalate, me, closed => t.status() == Status::Closed
+                    priorities, categories, can_escalate, me, closed => t.status() == Status::Closed,
+                    holds => retention.holds.clone(), hold_conversation => t.id.clone(), retention, back => format!("/console/tickets/{id}"),
                 },
             )
         }
