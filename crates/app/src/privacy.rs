@@ -279,7 +279,7 @@ pub async fn open_requests(app: &App, actor: &Actor) -> AppResult<Vec<RequestVie
 /// Carries out an open request (supervisors): access — the customer is told where to download their signed
 /// records; correction — the field is changed; erasure — every conversation of the customer no hold covers is
 /// erased (digests kept: older exports still verify) and their name, email and anti-phishing code blanked.
-/// A legal hold on the customer refuses erasure. The customer is notified; the access log notes it.
+/// A legal hold on the customer refuses erasure (`customer_on_hold`, its reason as the message). The customer is notified; the access log notes it.
 pub async fn complete_request(app: &App, actor: &Actor, id: &str) -> AppResult<RequestView> {
     let by = records::require_supervisor(actor)?;
     let r = open_request(app, id).await?;
@@ -336,13 +336,8 @@ async fn resolve(
 async fn erase_customer(app: &App, actor: &Actor, customer_id: &str) -> AppResult<String> {
     let holds = app.store.holds_of_customer(customer_id).await?;
     if let Some(h) = holds.iter().find(|h| h.customer_id.as_deref() == Some(customer_id)) {
-        return Err(AppError::conflict(
-            "legal_hold",
-            format!(
-                "a legal hold on this customer stops erasure while it lasts ({}); refuse the request or wait for its release",
-                h.reason
-            ),
-        ));
+        // The message is the hold's reason as the supervisor who placed it wrote it: the console says the rest.
+        return Err(AppError::conflict("customer_on_hold", h.reason.clone()));
     }
     let by = format!("{}:erasure", actor.key());
     let (mut erased, mut kept) = (0, 0);

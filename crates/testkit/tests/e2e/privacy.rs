@@ -328,8 +328,16 @@ async fn customers_ask_for_their_data(app: &TestApp) {
         call(sup.post(app.url("/api/v1/records/holds")).json(&json!({"customer_id": customer, "reason": "司法冻结"})))
             .await;
     let (s, e) = call(complete(&ids["erasure"])).await;
-    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("legal_hold")));
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("customer_on_hold")));
     assert!(e["error"]["message"].as_str().unwrap_or("").contains("司法冻结"), "the reason is given: {e}");
+    let cookie = app.agent_cookie("pv.sup@desk.example").await;
+    let csrf = app.store.session(cookie.split_once('=').unwrap().1).await.unwrap().unwrap().csrf;
+    let form = app.http.post(app.url(&format!("/console/data-requests/{}/complete", ids["erasure"])));
+    let r = form.header("cookie", &cookie).header("accept-language", "zh-CN").form(&[("_csrf", csrf.as_str())]);
+    let (s, html) = call(r).await;
+    let html = html.as_str().unwrap_or_default().to_string();
+    assert_eq!(s, 409);
+    assert!(html.contains("法律保留") && html.contains("司法冻结"), "the console says why, in Chinese: {html}");
     assert!(!erased(app, &case).await, "nothing erased under the hold");
     call(sup.delete(app.url(&format!("/api/v1/records/holds/{}", h["id"].as_str().unwrap())))).await;
     let (s, r) = call(complete(&ids["erasure"])).await;
