@@ -207,6 +207,8 @@ async fn deleted_cases_leave_the_queue_until_restored(app: &TestApp) {
     assert!(!queue_has(l1.clone()).await, "not in the console queue");
     let (_, mine) = call(app.http.get(app.url("/api/v1/tickets")).bearer_auth(&k)).await;
     assert!(!mine.to_string().contains(&id), "nor in the customer's list");
+    let own = || app.http.get(app.url(&format!("/api/v1/tickets/{id}"))).bearer_auth(&k);
+    assert_eq!(call(own()).await.0, 404, "nor can the customer open it");
     // The supervisors' list shows it with its purge date and a restore button; the case page says so.
     let (s, html) = page(&sup, app, "/console/deleted").await;
     assert_eq!(s, 200);
@@ -221,6 +223,7 @@ async fn deleted_cases_leave_the_queue_until_restored(app: &TestApp) {
     assert_eq!(call(restore(&sup)).await.0, 204);
     assert!(sees(l1.clone(), "/api/v1/tickets").await && sees(l1.clone(), "/api/v1/tickets?q=zebraword").await);
     assert!(queue_has(l1.clone()).await, "back in the queue");
+    assert_eq!(call(own()).await.0, 200, "the customer has it back");
     assert_eq!(call(restore(&sup)).await.0, 409);
 
     // A hold stops deletion until it is released; releasing twice is harmless, an unknown hold is not found.
@@ -339,6 +342,8 @@ async fn customers_ask_for_their_data(app: &TestApp) {
     assert_eq!(s, 409);
     assert!(html.contains("法律保留") && html.contains("司法冻结"), "the console says why, in Chinese: {html}");
     assert!(!erased(app, &case).await, "nothing erased under the hold");
+    let (_, html) = page(&sup, app, &format!("/console/customers/{customer}")).await;
+    assert!(html.contains("hold-list") && html.contains("司法冻结"), "the customer's page shows the hold");
     call(sup.delete(app.url(&format!("/api/v1/records/holds/{}", h["id"].as_str().unwrap())))).await;
     let (s, r) = call(complete(&ids["erasure"])).await;
     assert_eq!((s, r["status"].as_str()), (200, Some("done")), "{r}");
