@@ -14,6 +14,7 @@ mod matrix;
 mod notify;
 mod pages;
 mod privacy;
+mod privacy_browser;
 mod records;
 mod records_browser;
 mod security;
