@@ -19,6 +19,7 @@ pub mod mail_in;
 pub mod mail_out;
 pub mod mail_text;
 pub mod notify;
+pub mod privacy;
 pub mod records;
 pub mod ticket_search;
 pub mod tickets;

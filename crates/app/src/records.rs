@@ -437,9 +437,12 @@ pub const RECOVERY_DAYS: i64 = 30;
 pub const PURGE_JOB: &str = "records.purge";
 pub const PURGE_EVERY_S: i64 = 3600;
 
-fn require_supervisor(actor: &Actor) -> AppResult<String> {
+/// Supervisors and admins, the exchange's backend (its compliance staff place holds and act on requests through
+/// the API) and the system's jobs. Answers who, as the records name them.
+pub(crate) fn require_supervisor(actor: &Actor) -> AppResult<String> {
     match actor {
         Actor::Agent(a) if a.role.sees_all() => Ok(format!("agent:{}", a.agent_no)),
+        Actor::Integration { name, .. } => Ok(format!("integration:{name}")),
         Actor::System { job } => Ok(format!("system:{job}")),
         _ => Err(AppError::forbidden("supervisors and admins only")),
     }
@@ -456,36 +459,50 @@ pub async fn place_hold(
 ) -> AppResult<lifebuoy_store::LegalHold> {
     let by = require_supervisor(actor)?;
     let reason = crate::tickets::text_field("reason", reason, 500)?;
-    match (customer_id, conversation_id) {
-        (Some(k), None) => {
-            app.store.customer(k).await?.ok_or(AppError::NotFound)?;
-        }
-        (None, Some(c)) => {
-            app.store.conversation(c).await?.ok_or(AppError::NotFound)?;
-        }
+    let customer = match (customer_id, conversation_id) {
+        (Some(k), None) => app.store.customer(k).await?.ok_or(AppError::NotFound)?.id,
+        (None, Some(c)) => app.store.conversation(c).await?.ok_or(AppError::NotFound)?.customer_id,
         _ => return Err(AppError::invalid("customer_id", "name a customer or a conversation")),
-    }
-    Ok(app.store.place_hold(customer_id, conversation_id, &reason, &by).await?)
+    };
+    let hold = app.store.place_hold(customer_id, conversation_id, &reason, &by).await?;
+    audit(app, actor, "hold_placed", Some(&customer), conversation_id, &format!("hold:{}", hold.id)).await?;
+    Ok(hold)
 }
 
-/// Releases a legal hold (supervisors).
-pub async fn release_hold(app: &App, actor: &Actor, hold_id: &str) -> AppResult<()> {
+/// Releases a legal hold (supervisors). Releasing one already released changes nothing and is no error; an
+/// unknown hold is not found.
+pub async fn release_hold(app: &App, actor: &Actor, hold_id: &str) -> AppResult<lifebuoy_store::LegalHold> {
     let by = require_supervisor(actor)?;
-    if app.store.release_hold(hold_id, &by).await? { Ok(()) } else { Err(AppError::NotFound) }
+    if app.store.release_hold(hold_id, &by).await? {
+        let h = app.store.hold(hold_id).await?.ok_or(AppError::NotFound)?;
+        let customer = match (&h.customer_id, &h.conversation_id) {
+            (Some(k), _) => Some(k.clone()),
+            (None, Some(c)) => app.store.conversation(c).await?.map(|c| c.customer_id),
+            (None, None) => None,
+        };
+        let screen = format!("hold:{}", h.id);
+        audit(app, actor, "hold_released", customer.as_deref(), h.conversation_id.as_deref(), &screen).await?;
+        Ok(h)
+    } else {
+        app.store.hold(hold_id).await?.ok_or(AppError::NotFound)
+    }
 }
 
-/// Deletes a conversation (supervisors): hidden from the customer's history and exports at once, restorable
-/// for [`RECOVERY_DAYS`], then erased by the purge. Refused under a legal hold.
+/// Deletes a conversation (supervisors): hidden from the customer's history and exports and from the agents'
+/// queue at once, restorable for [`RECOVERY_DAYS`], then erased by the purge. Refused under a legal hold.
 pub async fn delete_conversation(app: &App, actor: &Actor, id: &str) -> AppResult<()> {
     let by = require_supervisor(actor)?;
-    Ok(app.store.delete_conversation(id, &by).await?)
+    let c = app.store.conversation(id).await?.ok_or(AppError::NotFound)?;
+    app.store.delete_conversation(id, &by).await?;
+    audit(app, actor, "conversation_deleted", Some(&c.customer_id), Some(id), "records.delete").await
 }
 
 /// Restores a deleted conversation within its recovery window (supervisors).
 pub async fn restore_conversation(app: &App, actor: &Actor, id: &str) -> AppResult<()> {
     require_supervisor(actor)?;
+    let c = app.store.conversation(id).await?.ok_or(AppError::NotFound)?;
     if app.store.restore_conversation(id).await? {
-        Ok(())
+        audit(app, actor, "conversation_restored", Some(&c.customer_id), Some(id), "records.restore").await
     } else {
         Err(AppError::conflict("not_restorable", "the conversation is not deleted, or its recovery window has passed"))
     }
@@ -494,6 +511,12 @@ pub async fn restore_conversation(app: &App, actor: &Actor, id: &str) -> AppResu
 /// Erases a conversation's content, keeping each entry's digest and leaf: the chain stays whole and exports
 /// made before still verify. Refused under a legal hold.
 pub async fn erase_conversation(app: &App, actor: &Actor, id: &str) -> AppResult<u64> {
+    erase_as(app, actor, id, None).await
+}
+
+/// [`erase_conversation`], also marking the conversation deleted by `hide_by` if it was not (erased by a
+/// retention rule or on the customer's request, it leaves every list at once).
+pub(crate) async fn erase_as(app: &App, actor: &Actor, id: &str, hide_by: Option<&str>) -> AppResult<u64> {
     require_supervisor(actor)?;
     let entries = app.store.chain_entries(id).await?;
     let leaves: Vec<(i64, String)> = entries
@@ -501,7 +524,7 @@ pub async fn erase_conversation(app: &App, actor: &Actor, id: &str) -> AppResult
         .filter(|e| e.erased.is_none())
         .map(|e| (e.seq, lifebuoy_records::leaf(id, e.seq, e.at, &e.content)))
         .collect();
-    let n = app.store.erase_conversation(id, &leaves).await?;
+    let n = app.store.erase_conversation(id, &leaves, hide_by).await?;
     tracing::info!(conversation = id, entries = n, by = %actor.key(), "erased a conversation's content");
     Ok(n)
 }
@@ -521,8 +544,12 @@ pub async fn purge(
     let args: Args = job.payload_as()?;
     let window = args.recovery_days.unwrap_or(RECOVERY_DAYS).max(0) * 86_400_000;
     let system = Actor::system(PURGE_JOB);
-    let (mut erased, mut held) = (Vec::new(), Vec::new());
-    for id in app.store.due_for_purge(now_ms() - window, 500).await? {
+    let now = now_ms();
+    let mut erased = Vec::new();
+    // Held ones are looked up apart, so that held conversations never fill the batch and stop the others.
+    let mut held = app.store.held_deleted(now - window, 100).await?;
+    let due = app.store.due_for_purge(now - window, crate::privacy::PURGE_BATCH).await?;
+    for id in due {
         match erase_conversation(app, &system, &id).await {
             Ok(_) => erased.push(id),
             Err(AppError::Conflict { code: "legal_hold", .. }) => held.push(id),
@@ -531,8 +558,16 @@ pub async fn purge(
     }
     if !erased.is_empty() || !held.is_empty() {
         tracing::info!(erased = erased.len(), held = held.len(), "records purge");
+        app.store.log_purge("recovery_window", &erased, &held).await?;
     }
-    let mut out = crate::jobs::JobOutcome::done().record(serde_json::json!({"erased": erased, "held": held}));
+    // Then each channel's retention.
+    let by_retention = crate::privacy::purge_by_retention(app, now, crate::privacy::PURGE_BATCH)
+        .await
+        .map_err(|e| crate::jobs::JobFailure::retry(e.to_string()))?;
+    let rules: Vec<serde_json::Value> =
+        by_retention.iter().map(|l| serde_json::json!({"rule": l.rule, "erased": l.erased, "held": l.held})).collect();
+    let mut out =
+        crate::jobs::JobOutcome::done().record(serde_json::json!({"erased": erased, "held": held, "retention": rules}));
     if let Some(every) = args.every_s {
         out = out.then(crate::jobs::builtin::next_in_chain(
             PURGE_JOB,

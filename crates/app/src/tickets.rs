@@ -213,6 +213,10 @@ pub async fn visible(app: &crate::App, actor: &Actor, id: &str) -> AppResult<Con
         None
     };
     match c {
+        // A deleted conversation is gone for its customer at once; staff still open it (to restore it).
+        Some(c) if actor.customer().is_some() && app.store.deletion_state(&c.id).await?.deleted_at.is_some() => {
+            Err(AppError::NotFound)
+        }
         Some(c) if actor.scope().permits(&c) => Ok(c),
         _ => Err(AppError::NotFound),
     }

@@ -899,7 +899,9 @@ impl Store {
         limit: usize,
     ) -> Result<Page<Conversation>> {
         let limit = limit.clamp(1, 200);
-        let mut w: Vec<String> = Vec::new();
+        // A deleted conversation (migration 0014) leaves every listing at once. A residual filter on the rows each
+        // index range yields: the queue's indexes and their partial predicates are used as before.
+        let mut w: Vec<String> = vec!["deleted_at IS NULL".into()];
         let mut b: Vec<Bind> = Vec::new();
         let p = |b: &mut Vec<Bind>, v: Bind| {
             b.push(v);
@@ -1005,8 +1007,7 @@ impl Store {
             });
         }
         let sql = format!(
-            "SELECT {CONVERSATION_COLS} FROM conversations{}{} ORDER BY {order} LIMIT {}",
-            if w.is_empty() { "" } else { " WHERE " },
+            "SELECT {CONVERSATION_COLS} FROM conversations WHERE {} ORDER BY {order} LIMIT {}",
             w.join(" AND "),
             limit + 1
         );

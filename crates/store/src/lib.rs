@@ -13,6 +13,7 @@ mod jobs;
 mod kb;
 mod mail;
 mod notifications;
+mod privacy;
 mod records;
 pub mod routing;
 mod rows;
@@ -41,6 +42,7 @@ pub use kb::{
 };
 pub use mail::{BlockedSender, InboundMail, MailContext, MailRecord, MailRejection, RefusalReason};
 pub use notifications::{CaseRating, NewNotification, Notification, StoredTemplate};
+pub use privacy::{DataRequest, DeletedRow, DeletionState, PurgeLogRow, RetentionPolicy};
 pub use records::{AccessRow, ChainEntry, CustomerHit, HistoryFilter, HistoryRow, LegalHold, NewAccess};
 pub use rows::{Conversation, Department, Event, Message};
 pub use throttle::Throttled;

@@ -770,11 +770,13 @@ impl Store {
         })
     }
 
-    /// Soft-deleted conversations whose recovery window ended before `before`, not yet erased, at most `limit`.
+    /// Soft-deleted conversations whose recovery window ended before `before`, not yet erased and under no
+    /// legal hold (those are [`Store::held_deleted`]), at most `limit`.
     pub async fn due_for_purge(&self, before: i64, limit: i64) -> Result<Vec<String>> {
         Ok(on_read!(self, |pool| sqlx::query_scalar(&format!(
-            "SELECT id FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at < $1 AND erased_at IS NULL \
-             ORDER BY deleted_at LIMIT {}",
+            "SELECT c.id FROM conversations c WHERE c.deleted_at IS NOT NULL AND c.deleted_at < $1 \
+             AND c.erased_at IS NULL AND NOT {} ORDER BY c.deleted_at LIMIT {}",
+            crate::privacy::HELD_SQL,
             limit.clamp(1, 1000)
         ))
         .bind(before)
@@ -785,10 +787,12 @@ impl Store {
     /// Erases a conversation's content: every message's body and attachments' names, every event's data are
     /// blanked, each entry keeping its digest and getting its leaf (`leaves`: seq → leaf, computed by the
     /// caller from the content before), so the chain stays whole and older exports still verify. Refused
-    /// under a legal hold; answers how many entries it erased.
-    pub async fn erase_conversation(&self, id: &str, leaves: &[(i64, String)]) -> Result<u64> {
-        let (id, leaves) = (id.to_owned(), leaves.to_vec());
-        grouped_write!(self, u64, [id, leaves], |conn| {
+    /// under a legal hold; answers how many entries it erased. With `hide_by`, a conversation not yet deleted
+    /// is also marked deleted by that name (erased by a retention rule or on the customer's request, it leaves
+    /// every list at once).
+    pub async fn erase_conversation(&self, id: &str, leaves: &[(i64, String)], hide_by: Option<&str>) -> Result<u64> {
+        let (id, leaves, hide_by) = (id.to_owned(), leaves.to_vec(), hide_by.map(str::to_owned));
+        grouped_write!(self, u64, [id, leaves, hide_by], |conn| {
             let kid: Option<String> = sqlx::query_scalar("SELECT customer_id FROM conversations WHERE id = $1")
                 .bind(&id)
                 .fetch_optional(&mut *conn)
@@ -827,11 +831,16 @@ impl Store {
                 .bind(&id)
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query("UPDATE conversations SET erased_at = $2, subject = '' WHERE id = $1")
-                .bind(&id)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(
+                "UPDATE conversations SET erased_at = $2, subject = '', \
+                 deleted_at = CASE WHEN deleted_at IS NULL AND $3 IS NOT NULL THEN $2 ELSE deleted_at END, \
+                 deleted_by = CASE WHEN deleted_at IS NULL AND $3 IS NOT NULL THEN $3 ELSE deleted_by END WHERE id = $1",
+            )
+            .bind(&id)
+            .bind(now)
+            .bind(&hide_by)
+            .execute(&mut *conn)
+            .await?;
             Ok(n)
         })
     }

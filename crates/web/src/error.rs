@@ -167,6 +167,7 @@ mod tests {
             Conflict::JobNotRetryable("done".into()),
             Conflict::SlugTaken("x".into()),
             Conflict::StaleVersion { yours: 1, saved: 2 },
+            Conflict::LegalHold,
         ];
         let mut errors: Vec<AppError> = conflicts.into_iter().map(|c| StoreError::Conflict(c).into()).collect();
         errors.extend([
@@ -176,6 +177,10 @@ mod tests {
             AppError::IllegalStatus(lifebuoy_domain::StatusError::Closed),
             AppError::conflict("chat_taken", "taken"),
             AppError::conflict("own_account", "own"),
+            AppError::conflict("not_restorable", "gone"),
+            AppError::conflict("request_open", "open"),
+            AppError::conflict("request_closed", "closed"),
+            AppError::conflict("customer_on_hold", "仲裁进行中"),
             AppError::RateLimited { code: "rate_limited", retry_after_s: 1, message: "slow".into() },
             AppError::RateLimited { code: "locked", retry_after_s: 1, message: "locked".into() },
             AppError::Unauthenticated { code: "invalid_code", message: "wrong".into() },

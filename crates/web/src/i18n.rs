@@ -34,6 +34,7 @@ static DICTS: LazyLock<[serde_json::Value; 3]> = LazyLock::new(|| {
                 include_str!(concat!("../i18n/notify/", $lang, ".json")),
                 include_str!(concat!("../i18n/mail/", $lang, ".json")),
                 include_str!(concat!("../i18n/records/", $lang, ".json")),
+                include_str!(concat!("../i18n/privacy/", $lang, ".json")),
             ])
         };
     }

@@ -653,6 +653,7 @@
   $("history-back").addEventListener("click", function () { show("chat"); });
   $("past-back").addEventListener("click", function () { viewing = null; renderThread(); });
   $("history-filter").addEventListener("input", function () { clearTimeout(historyTimer); historyTimer = setTimeout(loadHistory, 250); });
+  $("history-filter").addEventListener("change", function () { clearTimeout(historyTimer); loadHistory(); });
   $("history-filter").addEventListener("submit", function (e) { e.preventDefault(); loadHistory(); });
   function loadHistory() {
     var f = $("history-filter"), qs = new URLSearchParams(), mine = ++historyAsked, ul = $("history-list");

@@ -97,7 +97,7 @@ impl Store {
     /// An agent's chat inbox: chats assigned to them, and (unless `mine_only`) queued and active chats of their
     /// departments (every department for supervisors: `departments = None`), newest first.
     pub async fn chat_inbox(&self, agent_id: &str, departments: Option<&[String]>) -> Result<Vec<InboxItem>> {
-        let base = format!("{INBOX_SELECT} AND ch.state IN ('queued', 'active')");
+        let base = format!("{INBOX_SELECT} AND ch.state IN ('queued', 'active') AND c.deleted_at IS NULL");
         let rows: Vec<InboxItem> = match departments {
             None => {
                 let sql = format!("{base} ORDER BY c.updated_at DESC LIMIT 500");

@@ -300,7 +300,10 @@ async fn chat_widget_and_console_in_chromium() {
     wait_css(&customer, "#history-filter select").await.select_by_value("ticket").await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !customer.find_all(Locator::Css("#history-list button.lbw-hist")).await.unwrap().is_empty() {
-        assert!(std::time::Instant::now() < deadline, "the channel filter still lists the chat");
+        if std::time::Instant::now() >= deadline {
+            let dbg = customer.execute("return document.querySelector('#history-filter select').value + ' | ' + document.getElementById('history-list').innerText", vec![]).await.unwrap();
+            panic!("the channel filter still lists the chat: {dbg}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     wait_css(&customer, "#history-list a.lbw-hist").await;

@@ -13,6 +13,8 @@ mod mail_transport;
 mod matrix;
 mod notify;
 mod pages;
+mod privacy;
+mod privacy_browser;
 mod records;
 mod records_browser;
 mod security;

@@ -233,6 +233,56 @@ fn rows() -> Vec<Row> {
         // A customer's own history; staff and the integration are refused (403: staff look customers up in the console).
         r("GET /api/v1/records/history", "/api/v1/records/history", NoBody, CUSTOMERS),
         r("GET /.well-known/lifebuoy-signing-keys", "/.well-known/lifebuoy-signing-keys", NoBody, PUBLIC),
+        // Retention and privacy: holds, deletion and restoration are the overseers' and the exchange's (a fresh
+        // case for each: restoring one that is not deleted is a 409, the use case ran); retention is set by
+        // admins and the exchange, read by overseers; customers file and read their own data requests, which
+        // overseers and the exchange list, complete and refuse ({request}: customer A's request for a copy).
+        r(
+            "POST /api/v1/records/holds",
+            "/api/v1/records/holds",
+            Json(r#"{"conversation_id":"{ticket}","reason":"matrix {n}"}"#, None),
+            OVERSEERS | TOKEN,
+        ),
+        r("DELETE /api/v1/records/holds/{id}", "/api/v1/records/holds/{hold}", NoBody, OVERSEERS | TOKEN),
+        fresh(
+            "DELETE /api/v1/records/conversations/{id}",
+            "/api/v1/records/conversations/{ticket}",
+            NoBody,
+            OVERSEERS | TOKEN,
+        ),
+        fresh(
+            "POST /api/v1/records/conversations/{id}/restore",
+            "/api/v1/records/conversations/{ticket}/restore",
+            NoBody,
+            OVERSEERS | TOKEN,
+        ),
+        r("GET /api/v1/records/retention", "/api/v1/records/retention", NoBody, OVERSEERS | TOKEN),
+        r(
+            "PUT /api/v1/records/retention/{channel}",
+            "/api/v1/records/retention/email",
+            Json(r#"{"keep_days":null}"#, None),
+            ADMIN | TOKEN,
+        ),
+        r("GET /api/v1/records/requests", "/api/v1/records/requests", NoBody, CUSTOMERS | OVERSEERS | TOKEN),
+        r("POST /api/v1/records/requests", "/api/v1/records/requests", Json(r#"{"kind":"access"}"#, None), CUSTOMERS),
+        r(
+            "GET /api/v1/records/requests/{id}",
+            "/api/v1/records/requests/{request}",
+            NoBody,
+            CUST_A | OVERSEERS | TOKEN,
+        ),
+        r(
+            "POST /api/v1/records/requests/{id}/complete",
+            "/api/v1/records/requests/{request}/complete",
+            NoBody,
+            OVERSEERS | TOKEN,
+        ),
+        r(
+            "POST /api/v1/records/requests/{id}/refuse",
+            "/api/v1/records/requests/{request}/refuse",
+            Json(r#"{"reason":"matrix"}"#, None),
+            OVERSEERS | TOKEN,
+        ),
         r("POST /api/v1/notifications/read", "/api/v1/notifications/read", Json("{}", None), CUSTOMERS | TOKEN),
         r("GET /api/v1/notifications/preferences", "/api/v1/notifications/preferences", NoBody, CUSTOMERS | TOKEN),
         r(
@@ -279,6 +329,9 @@ fn rows() -> Vec<Row> {
         fresh("POST /portal/tickets/{id}/solved", "/portal/tickets/{ticket}/solved", Form(&[]), CUST_A),
         r("GET /portal/inbox", "/portal/inbox", NoBody, CUSTOMERS),
         r("GET /portal/history", "/portal/history", NoBody, CUSTOMERS),
+        r("GET /portal/privacy", "/portal/privacy", NoBody, CUSTOMERS),
+        r("POST /portal/privacy", "/portal/privacy", Form(&[("kind", "access")]), CUSTOMERS),
+        r("GET /portal/privacy/{id}", "/portal/privacy/{request}", NoBody, CUST_A),
         r("POST /portal/inbox/read", "/portal/inbox/read", Form(&[]), CUSTOMERS),
         r("GET /portal/inbox/{id}", "/portal/inbox/{notification}", NoBody, CUST_A),
         r("GET /portal/settings/notifications", "/portal/settings/notifications", NoBody, CUSTOMERS),
@@ -347,6 +400,42 @@ fn rows() -> Vec<Row> {
         ),
         r("POST /console/mail/block", "/console/mail/block", Form(&[("pattern", "matrix{n}@example.com")]), ADMIN),
         r("POST /console/mail/unblock", "/console/mail/unblock", Form(&[("pattern", "matrix{n}@example.com")]), ADMIN),
+        // Retention and privacy in the console: overseers read and act; only admins set retention.
+        r("GET /console/retention", "/console/retention", NoBody, OVERSEERS),
+        r("POST /console/retention", "/console/retention", Form(&[("channel", "email"), ("keep_days", "")]), ADMIN),
+        r("GET /console/deleted", "/console/deleted", NoBody, OVERSEERS),
+        r("GET /console/data-requests", "/console/data-requests", NoBody, OVERSEERS),
+        r(
+            "POST /console/data-requests/{id}/complete",
+            "/console/data-requests/{request}/complete",
+            Form(&[]),
+            OVERSEERS,
+        ),
+        r(
+            "POST /console/data-requests/{id}/refuse",
+            "/console/data-requests/{request}/refuse",
+            Form(&[("reason", "matrix")]),
+            OVERSEERS,
+        ),
+        r(
+            "POST /console/records/holds",
+            "/console/records/holds",
+            Form(&[("conversation_id", "{ticket}"), ("reason", "matrix {n}")]),
+            OVERSEERS,
+        ),
+        r("POST /console/records/holds/{id}/release", "/console/records/holds/{hold}/release", Form(&[]), OVERSEERS),
+        fresh(
+            "POST /console/records/conversations/{id}/delete",
+            "/console/records/conversations/{ticket}/delete",
+            Form(&[]),
+            OVERSEERS,
+        ),
+        fresh(
+            "POST /console/records/conversations/{id}/restore",
+            "/console/records/conversations/{ticket}/restore",
+            Form(&[]),
+            OVERSEERS,
+        ),
         // Knowledge base in the console
         r("GET /console/kb", "/console/kb", NoBody, AGENTS),
         r("GET /console/kb/new", "/console/kb/new", NoBody, OVERSEERS),
@@ -713,6 +802,27 @@ async fn setup(app: &TestApp) -> (Fixtures, String) {
         .await
         .expect("a notification");
     ids.insert("notification", n.id);
+    // A legal hold on A's case, to release; and A's request for a copy of their data.
+    let hold = app.store.place_hold(None, Some(&shared), "matrix", "agent:S1").await.expect("a hold");
+    ids.insert("hold", hold.id);
+    let customer_a = ids["customer_a"].clone();
+    let now = lifebuoy_store::now_ms();
+    let request = lifebuoy_store::DataRequest {
+        id: uuid::Uuid::new_v4().to_string(),
+        customer_id: customer_a,
+        kind: "access".into(),
+        field: None,
+        value: None,
+        note: None,
+        status: "open".into(),
+        filed_at: now,
+        due_at: now + 30 * 86_400_000,
+        resolved_at: None,
+        resolved_by: None,
+        outcome: None,
+    };
+    app.store.file_data_request(&request).await.expect("a data request");
+    ids.insert("request", request.id);
     let fx = Fixtures { ids, people, token, assignee, a_token, counter: Default::default() };
     (fx, assignee_cookie)
 }

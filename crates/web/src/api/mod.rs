@@ -5,12 +5,13 @@ pub mod attachments;
 pub mod guests;
 pub mod kb;
 pub mod notifications;
+pub mod privacy;
 pub mod records;
 pub mod tickets;
 
 use crate::AppState;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 
 /// The OpenAPI 3 document, kept beside the handlers it describes (a test checks every route is in it).
 pub const OPENAPI: &str = include_str!("../../openapi.json");
@@ -46,6 +47,16 @@ pub fn router() -> Router<AppState> {
         .route("/chats/{id}/messages", get(crate::chat::api::transcript))
         .route("/records/export", get(records::export))
         .route("/records/history", get(records::history))
+        .route("/records/holds", post(privacy::place_hold))
+        .route("/records/holds/{id}", delete(privacy::release_hold))
+        .route("/records/conversations/{id}", delete(privacy::delete_conversation))
+        .route("/records/conversations/{id}/restore", post(privacy::restore_conversation))
+        .route("/records/retention", get(privacy::retention))
+        .route("/records/retention/{channel}", put(privacy::set_retention))
+        .route("/records/requests", get(privacy::requests).post(privacy::file_request))
+        .route("/records/requests/{id}", get(privacy::request))
+        .route("/records/requests/{id}/complete", post(privacy::complete_request))
+        .route("/records/requests/{id}/refuse", post(privacy::refuse_request))
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::read))
         .route("/notifications/preferences", get(notifications::prefs).put(notifications::set_prefs))

@@ -201,10 +201,21 @@ async fn show(
             .await?;
         let mail = lifebuoy_app::mail_text::thread_views(&state.store, &t, &timeline).await?;
         let kept = lifebuoy_app::customers::kept(&state, &c.actor(), &t.customer_id, 3).await?;
-        Ok::<_, ApiError>((t, timeline, customer, tags, agents, departments, history, mail, kept))
+        let retention = lifebuoy_app::privacy::case_retention(&state, &c.actor(), &t.id).await?;
+        Ok::<_, ApiError>((t, timeline, customer, tags, agents, departments, history, mail, (retention, kept)))
     };
     match run.await {
-        Ok((t, timeline, customer, tags, agents, departments, history, mail, (customer_tags, customer_notes))) => {
+        Ok((
+            t,
+            timeline,
+            customer,
+            tags,
+            agents,
+            departments,
+            history,
+            mail,
+            (retention, (customer_tags, customer_notes)),
+        )) => {
             let base = Base::new(&state, lang, Some(&c), "console", &format!("/console/tickets/{id}"));
             let next_statuses: Vec<&str> =
                 Status::ALL.iter().filter(|s| t.status().transition(**s).is_ok()).map(|s| s.as_str()).collect();
@@ -223,7 +234,8 @@ async fn show(
                 minijinja::context! {
                     t, timeline, mail, customer, tags => tags.join(", "), agents, departments, history => history.items, next_statuses, dept_names, agent_names,
                     priorities, categories, can_escalate, me, closed => t.status() == Status::Closed,
-                    customer_tags, customer_notes
+                    customer_tags, customer_notes,
+                    holds => retention.holds.clone(), hold_conversation => t.id.clone(), retention, back => format!("/console/tickets/{id}"),
                 },
             )
         }

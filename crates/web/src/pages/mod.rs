@@ -10,6 +10,8 @@ pub mod kb_console;
 pub mod mail_console;
 pub mod notify_pages;
 pub mod portal;
+pub mod privacy_console;
+pub mod privacy_portal;
 pub mod records_console;
 pub mod records_portal;
 
@@ -61,6 +63,8 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
         .chain(mail_console::TEMPLATES)
         .chain(records_console::TEMPLATES)
         .chain(records_portal::TEMPLATES)
+        .chain(privacy_console::TEMPLATES)
+        .chain(privacy_portal::TEMPLATES)
     {
         env.add_template(name, src).expect("embedded templates compile (checked by a test)");
     }
@@ -181,6 +185,8 @@ pub fn router() -> Router<AppState> {
         .merge(mail_console::router())
         .merge(records_console::router())
         .merge(records_portal::router())
+        .merge(privacy_console::router())
+        .merge(privacy_portal::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
@@ -325,7 +331,9 @@ mod tests {
             + super::notify_pages::TEMPLATES.len()
             + super::mail_console::TEMPLATES.len()
             + super::records_console::TEMPLATES.len()
-            + super::records_portal::TEMPLATES.len();
+            + super::records_portal::TEMPLATES.len()
+            + super::privacy_console::TEMPLATES.len()
+            + super::privacy_portal::TEMPLATES.len();
         assert_eq!(env.templates().count(), all);
     }
 

@@ -117,6 +117,10 @@ async fn open(
     };
     match run.await {
         Ok(n) => match (n.kind.as_str(), n.conversation_id) {
+            // A data request's answer (`lifebuoy_app::privacy`) opens the request.
+            (_, None) if n.link.as_deref().is_some_and(|l| l.starts_with("/portal/privacy/")) => {
+                Redirect::to(n.link.as_deref().unwrap_or("/portal/inbox")).into_response()
+            }
             ("transcript", _) | (_, None) => Redirect::to("/portal/inbox").into_response(),
             (_, Some(cid)) => Redirect::to(&format!("/portal/tickets/{cid}")).into_response(),
         },

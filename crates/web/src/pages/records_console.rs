@@ -77,7 +77,12 @@ async fn customer(
         Ok(card) => card,
         Err(e) => return error_page(&state, lang, Some(&c), e.into()),
     };
-    let base = Base::new(&state, lang, Some(&c), "console", &format!("/console/customers/{id}"));
+    let holds = match lifebuoy_app::privacy::customer_holds(&state, &c.actor(), &id).await {
+        Ok(h) => h,
+        Err(e) => return error_page(&state, lang, Some(&c), e.into()),
+    };
+    let back = format!("/console/customers/{id}");
+    let base = Base::new(&state, lang, Some(&c), "console", &back);
     render(
         &state,
         "console_customer.html",
@@ -85,6 +90,7 @@ async fn customer(
         minijinja::context! {
             customer => page.customer, conversations => page.conversations, hidden => page.hidden,
             tags => card.tags, notes => card.notes,
+            holds, hold_customer => id, back,
         },
     )
 }
