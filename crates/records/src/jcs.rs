@@ -108,9 +108,9 @@ mod tests {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(|i| Value::from(i)),
-            any::<u64>().prop_map(|u| Value::from(u)),
-            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| Value::from(f)),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
             ".*".prop_map(Value::String),
             "[\\u{0}-\\u{1f}\"\\\\/\\u{7f}\\u{2028}\\u{FFFF}\\u{10000}-\\u{10FFFF}a-z]{0,8}".prop_map(Value::String),
         ];
