@@ -54,6 +54,8 @@ fn main() {
     };
     export.sign(&key, 1);
     let text = serde_json::to_string(&export).unwrap();
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    println!("threads {threads}");
     for _ in 0..3 {
         let t = Instant::now();
         let v = verify_json(&text, None).unwrap();
@@ -73,6 +75,13 @@ fn main() {
         let t = Instant::now();
         verify(&e, None).unwrap();
         let ver = t.elapsed();
+        let t = Instant::now();
+        let sb_bytes = e.signed_bytes();
+        let ver_sig = t.elapsed();
+        let t = Instant::now();
+        verify_json(&text, None).unwrap();
+        println!("verify_json again {:?}; signed bytes {ver_sig:?}", t.elapsed());
+        let _ = sb_bytes;
         let t = Instant::now();
         let _ = e.signed_bytes();
         let sb = t.elapsed();

@@ -66,7 +66,26 @@ struct Canonical<'a> {
 
 /// The leaf of an entry: SHA-256 of the JCS bytes of `{conversation_id, seq, at, content}`, hex.
 pub fn leaf(conversation_id: &str, seq: i64, at: i64, content: &Content) -> String {
-    hex::encode(Sha256::digest(canonical_bytes(conversation_id, seq, at, content)))
+    hex::encode(leaf_bytes(conversation_id, seq, at, content))
+}
+
+/// [`leaf`] as its 32 bytes.
+pub(crate) fn leaf_bytes(conversation_id: &str, seq: i64, at: i64, content: &Content) -> [u8; 32] {
+    Sha256::digest(canonical_bytes(conversation_id, seq, at, content)).into()
+}
+
+/// [`digest`] over bytes: SHA-256(prev ‖ leaf).
+pub(crate) fn digest_bytes(prev: &[u8; 32], leaf: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(leaf);
+    h.finalize().into()
+}
+
+/// 32 bytes written as 64 hex digits, or `None` for anything else.
+pub(crate) fn hex32(s: &str) -> Option<[u8; 32]> {
+    let mut b = [0u8; 32];
+    hex::decode_to_slice(s, &mut b).ok().map(|()| b)
 }
 
 /// The JCS bytes of [`Canonical`], written field by field in JCS's order (the names sorted) rather than

@@ -108,6 +108,7 @@ pub struct Seal {
     pub signature: String,
 }
 
+#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Serialize)]
 struct SealMessage<'a> {
     conversation_id: &'a str,
@@ -120,9 +121,22 @@ struct SealMessage<'a> {
 impl Seal {
     /// The bytes a seal signs: JCS of `{conversation_id, seq, digest, signed_at, key_id}`.
     pub fn message(conversation_id: &str, seq: i64, digest: &str, signed_at: i64, key_id: &str) -> Vec<u8> {
-        crate::jcs::to_vec(
-            &serde_json::to_value(SealMessage { conversation_id, seq, digest, signed_at, key_id }).expect("plain JSON"),
-        )
+        // JCS of {conversation_id, digest, key_id, seq, signed_at}: the names in order, written directly (a
+        // verification makes one per conversation); `SealMessage` is the reference a test holds it to.
+        use crate::jcs::{write, write_str};
+        let mut o = Vec::with_capacity(200);
+        o.extend_from_slice(b"{\"conversation_id\":");
+        write_str(&mut o, conversation_id);
+        o.extend_from_slice(b",\"digest\":");
+        write_str(&mut o, digest);
+        o.extend_from_slice(b",\"key_id\":");
+        write_str(&mut o, key_id);
+        o.extend_from_slice(b",\"seq\":");
+        write(&mut o, &serde_json::Value::from(seq));
+        o.extend_from_slice(b",\"signed_at\":");
+        write(&mut o, &serde_json::Value::from(signed_at));
+        o.push(b'}');
+        o
     }
 
     /// Seals a chain head with `key`.
@@ -152,5 +166,27 @@ impl Export {
         self.signature = None;
         let value = key.sign(&self.signed_bytes());
         self.signature = Some(DocumentSignature { key_id: key.id(), value });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The seal's bytes, written directly, are the JCS crate's.
+        #[test]
+        fn a_seal_message_is_the_jcs_of_its_fields(
+            cid in "[a-z0-9\\u{0}-\\u{1f}\"中\\u{10000}-]{0,12}",
+            seq in proptest::prelude::any::<i64>(),
+            digest in "[0-9a-f\"\\\\]{0,8}",
+            at in proptest::prelude::any::<i64>(),
+            key in "[0-9a-z]{0,16}",
+        ) {
+            let want = serde_json_canonicalizer::to_vec(&SealMessage {
+                conversation_id: &cid, seq, digest: &digest, signed_at: at, key_id: &key,
+            }).unwrap();
+            proptest::prop_assert_eq!(Seal::message(&cid, seq, &digest, at, &key), want);
+        }
     }
 }

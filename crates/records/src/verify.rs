@@ -2,7 +2,7 @@
 //! the document's signature. The first problem found is named by conversation and entry: an entry altered,
 //! removed, inserted or out of order.
 
-use crate::chain::{GENESIS, digest, leaf};
+use crate::chain::{digest, digest_bytes, hex32, leaf_bytes};
 use crate::export::{ConversationRecord, EntryBody, Export, FORMAT, Seal};
 use crate::keys::{PreparedKey, PublicKey, SignatureError};
 use std::fmt;
@@ -157,8 +157,9 @@ fn check_run(run: &[ConversationRecord], keys: &Keys<'_>) -> Result<(usize, Vec<
     for c in run {
         let (cid, case) = (&c.id, &c.case_number);
         let at = |seq| (cid.clone(), case.clone(), seq);
-        let mut prev = GENESIS.to_string();
-        let mut digests: Vec<String> = Vec::with_capacity(c.entries.len());
+        // Digests as bytes: hex only at the edges (each entry's written digest is read once).
+        let mut prev = [0u8; 32];
+        let mut digests: Vec<[u8; 32]> = Vec::with_capacity(c.entries.len());
         let signed_to = c.seals.last().map_or(i64::MAX, |s| s.seq);
         for (i, e) in c.entries.iter().enumerate() {
             let expected = i as i64 + 1;
@@ -174,12 +175,15 @@ fn check_run(run: &[ConversationRecord], keys: &Keys<'_>) -> Result<(usize, Vec<
                     Tamper::Removed { conversation, case, seq: expected }
                 });
             }
-            let l = match &e.body {
-                EntryBody::Shown { content, .. } => leaf(cid, e.seq, e.at, content),
-                EntryBody::Withheld { leaf, .. } => leaf.clone(),
+            let d = match &e.body {
+                EntryBody::Shown { content, .. } => digest_bytes(&prev, &leaf_bytes(cid, e.seq, e.at, content)),
+                EntryBody::Withheld { leaf, .. } => match hex32(leaf) {
+                    Some(l) => digest_bytes(&prev, &l),
+                    // A leaf that is not 32 bytes of hex still gives a digest, as the chain defines it.
+                    None => hex32(&digest(&hex::encode(prev), leaf)).unwrap_or_default(),
+                },
             };
-            let d = digest(&prev, &l);
-            if d != e.digest {
+            if hex32(&e.digest) != Some(d) {
                 let (conversation, case, seq) = at(e.seq);
                 // Past the signed head nothing was ever signed: such an entry was made up, not altered.
                 return Err(if seq > signed_to {
@@ -188,7 +192,7 @@ fn check_run(run: &[ConversationRecord], keys: &Keys<'_>) -> Result<(usize, Vec<
                     Tamper::Altered { conversation, case, seq }
                 });
             }
-            digests.push(d.clone());
+            digests.push(d);
             prev = d;
         }
         entries += c.entries.len();
@@ -203,7 +207,7 @@ fn check_run(run: &[ConversationRecord], keys: &Keys<'_>) -> Result<(usize, Vec<
                 // The head names an entry that is not here: the last ones were removed.
                 return Err(Tamper::Removed { conversation, case, seq: last + 1 });
             }
-            if digests[(s.seq - 1) as usize] != s.digest {
+            if hex32(&s.digest) != Some(digests[(s.seq - 1) as usize]) {
                 return Err(Tamper::Seal { conversation, case, seq, why: "its digest differs".into() });
             }
             keys.check(&s.key_id, &Seal::message(cid, s.seq, &s.digest, s.signed_at, &s.key_id), &s.signature)
