@@ -61,7 +61,7 @@ pub async fn set_retention(app: &App, actor: &Actor, ch: &str, days: Option<i64>
     let by = require_admin(actor)?;
     let (ch, days) = (channel(ch)?, keep_days(days)?);
     app.store.set_retention_policy(ch, days, &by).await?;
-    audit(app, actor, "retention_set", None, None, &format!("retention:{ch}")).await?;
+    records::audit(app, actor, "retention_set", None, None, &format!("retention:{ch}")).await?;
     Ok(PolicyView { channel: ch, keep_days: days, updated_by: Some(by), updated_at: Some(now_ms()) })
 }
 
@@ -374,20 +374,8 @@ async fn log_request(app: &App, actor: &Actor, r: &DataRequest, what: &str) -> A
                 .await?;
             Ok(())
         }
-        _ => audit(app, actor, what, Some(&r.customer_id), None, &screen).await,
+        _ => records::audit(app, actor, what, Some(&r.customer_id), None, &screen).await,
     }
-}
-
-/// [`records::audit`] for the changes of this module.
-async fn audit(
-    app: &App,
-    actor: &Actor,
-    what: &str,
-    customer_id: Option<&str>,
-    conversation_id: Option<&str>,
-    screen: &str,
-) -> AppResult<()> {
-    records::audit(app, actor, what, customer_id, conversation_id, screen).await
 }
 
 /// Tells the customer in their inbox (站内信) that their request was done or refused.
