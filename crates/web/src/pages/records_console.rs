@@ -73,10 +73,12 @@ async fn customer(
         Ok(p) => p,
         Err(e) => return error_page(&state, lang, Some(&c), e.into()),
     };
-    let card = match lifebuoy_app::customers::card(&state, &c.actor(), &id, None).await {
-        Ok(card) => card,
-        Err(e) => return error_page(&state, lang, Some(&c), e.into()),
-    };
+    // The page already has the customer's conversations: only the tags and notes are read here.
+    let (tags, notes) =
+        match lifebuoy_app::customers::kept(&state, &c.actor(), &id, lifebuoy_app::customers::NOTES_SHOWN).await {
+            Ok(kept) => kept,
+            Err(e) => return error_page(&state, lang, Some(&c), e.into()),
+        };
     let holds = match lifebuoy_app::privacy::customer_holds(&state, &c.actor(), &id).await {
         Ok(h) => h,
         Err(e) => return error_page(&state, lang, Some(&c), e.into()),
@@ -89,7 +91,7 @@ async fn customer(
         &base,
         minijinja::context! {
             customer => page.customer, conversations => page.conversations, hidden => page.hidden,
-            tags => card.tags, notes => card.notes,
+            tags, notes,
             holds, hold_customer => id, back,
         },
     )
