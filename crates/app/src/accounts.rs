@@ -115,11 +115,8 @@ impl App {
         if !joined.is_empty() {
             tracing::info!(visitor = %s.principal_id, customer = %me.id, conversations = joined.len(), "joined a visitor's chats to an account");
             self.end_sessions("customer", &s.principal_id, Ending::All).await?;
-            // The ticket index keeps each case's customer: re-read them (a failure leaves the index behind
-            // until its next rebuild, never the join undone).
-            if let Err(e) = self.reindex_tickets(&joined).await {
-                tracing::warn!(error = %e, "could not re-index joined conversations");
-            }
+            // The ticket index keeps each case's customer: the join logged the change; read it now.
+            self.tickets.changed();
         }
         Ok(joined)
     }

@@ -1,17 +1,28 @@
 //! The knowledge base between the database and the search index. The database holds the articles; each node
-//! keeps an in-memory index built from it at start ([`App::load_kb`]). After a save the saving node
-//! re-reads the article and updates its index at once, then announces the change on the hub (topic `kb`, carried
-//! to other nodes by NATS); every other node re-reads that article from the database and updates its own index.
-//! Synonym edits travel the same way. A node whose hub queue overflowed rebuilds its whole index.
+//! keeps an index of them, in memory or, with [`App::with_kb_index_in`], on disk across restarts, stamped with
+//! how far it has read the database's change log ([`lifebuoy_store::index_log`]).
+//!
+//! Every save of an article, and every edit of the synonym groups, leaves a row in the change log in its own
+//! transaction. The saving node re-reads the article into its index at once, then announces the change on the
+//! hub (topic `kb`, carried to other nodes by NATS); every node reads the log on when it hears a notice and
+//! every [`KB_POLL`] regardless, re-reading the articles named there (and the synonyms, when they changed). So
+//! a save made while a node was down, by `lifebuoy kb import` beside a running server, or whose notice was lost,
+//! reaches every index. At start a kept index in step (same build, same database, not older than the log's
+//! pruned floor) is caught up from its stamp; any other is rebuilt from the database.
 
 use crate::App;
 use crate::chat::Inbox;
+use crate::index_dir::NodeDir;
 use lifebuoy_search::{ArticleDoc, Synonyms};
-use lifebuoy_store::{KbArticle, KbArticleInput, KbAuthor, KbFilter, KbTranslation};
+use lifebuoy_store::{Indexed, KbArticle, KbArticleInput, KbAuthor, KbFilter, KbTranslation, LogPos, LogReader};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The hub topic of knowledge-base changes.
 pub const TOPIC: &str = "kb";
+
+/// How often a node reads the change log when nobody told it of a change.
+pub const KB_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Errors of loading or syncing the knowledge base.
 #[derive(Debug, thiserror::Error)]
@@ -32,13 +43,39 @@ pub struct KbSync {
     node: String,
     listening: AtomicBool,
     watching: AtomicBool,
+    /// No periodic read of the change log (notices only).
+    no_polling: AtomicBool,
+    /// How far the index has read the change log.
+    log: Mutex<LogReader>,
+    /// The database the index is filled from (the log's epoch).
+    epoch: Mutex<String>,
+    /// The stamp a kept index was opened with.
+    opened: Mutex<Option<KbStamp>>,
+    /// The kept index's directory and its lock (none in memory).
+    dir: Mutex<Option<NodeDir>>,
+    /// Serialises reading the log (the poller, notices and the start's catch-up).
+    reading: tokio::sync::Mutex<()>,
+    /// A notice or a save asks for a read of the log.
+    wake: tokio::sync::Notify,
+    /// Full builds since start.
+    rebuilds: std::sync::atomic::AtomicU64,
 }
 
 impl KbSync {
-    /// Keeps this node from looking in the database for saves it was not told of ([`App::load_kb`] then
+    /// Keeps this node from reading the change log but when told of a change on the hub ([`App::load_kb`] then
     /// starts no poller): for a test that must see the hub alone carry a change from node to node.
     pub fn without_polling(&self) {
-        self.watching.store(true, Ordering::SeqCst);
+        self.no_polling.store(true, Ordering::SeqCst);
+    }
+
+    /// How far the index has read the change log.
+    pub fn position(&self) -> LogPos {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).pos
+    }
+
+    /// Full builds from the database since start.
+    pub fn rebuilds(&self) -> u64 {
+        self.rebuilds.load(Ordering::Relaxed)
     }
 }
 
@@ -48,8 +85,40 @@ impl Default for KbSync {
             node: uuid::Uuid::new_v4().simple().to_string(),
             listening: AtomicBool::new(false),
             watching: AtomicBool::new(false),
+            no_polling: AtomicBool::new(false),
+            log: Mutex::new(LogReader::default()),
+            epoch: Mutex::new(String::new()),
+            opened: Mutex::new(None),
+            dir: Mutex::new(None),
+            reading: tokio::sync::Mutex::new(()),
+            wake: tokio::sync::Notify::new(),
+            rebuilds: Default::default(),
         }
     }
+}
+
+/// What a kept knowledge-base index is stamped with at each commit.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KbStamp {
+    pub version: u32,
+    pub analyser: u32,
+    pub epoch: String,
+    pub pos: LogPos,
+}
+
+impl KbStamp {
+    fn current(epoch: &str, pos: LogPos) -> KbStamp {
+        KbStamp {
+            version: lifebuoy_search::KB_INDEX_VERSION,
+            analyser: lifebuoy_search::ANALYSER_VERSION,
+            epoch: epoch.to_string(),
+            pos,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -142,33 +211,117 @@ impl App {
         Ok(r.created)
     }
 
-    /// Builds this node's index from the database (synonyms included, seeded once from the built-in set) and
-    /// starts following other nodes' changes. Returns the number of indexed documents.
-    pub async fn load_kb(&self) -> Result<u64, KbError> {
-        // Follow first, so that no change saved on another node while this one builds is missed.
-        self.follow_kb_changes();
-        self.watch_kb_saves();
-        self.store.kb_seed_synonyms(&default_synonym_groups()).await?;
-        self.reload_synonyms().await?;
-        self.rebuild_kb().await
+    /// Keeps the knowledge-base index on disk, in a directory of this node's own under `root`, across restarts
+    /// (call before [`App::load_kb`]).
+    pub fn with_kb_index_in(mut self, root: &std::path::Path) -> Result<Self, KbError> {
+        let dir = NodeDir::claim(root, "kb").map_err(|e| KbError::Files(format!("{}: {e}", root.display())))?;
+        let (kb, payload) = lifebuoy_search::KbIndex::open_kept(&dir.path)?;
+        self.kb = std::sync::Arc::new(kb);
+        *lock(&self.kb_sync.opened) = payload.as_deref().and_then(|p| serde_json::from_str(p).ok());
+        *lock(&self.kb_sync.dir) = Some(dir);
+        Ok(self)
     }
 
-    /// Rebuilds the whole index from the database in one commit.
+    /// Makes this node's index current (synonyms included, seeded once from the built-in set): a kept index in
+    /// step is caught up from its stamp, any other is rebuilt from the database. Then follows every change
+    /// (notices, the change log). Returns the number of indexed documents.
+    pub async fn load_kb(&self) -> Result<u64, KbError> {
+        self.follow_kb_changes();
+        self.store.kb_seed_synonyms(&default_synonym_groups()).await?;
+        self.reload_synonyms().await?;
+        let info = self.store.index_log_info().await?;
+        *lock(&self.kb_sync.epoch) = info.epoch.clone();
+        let kept = lock(&self.kb_sync.opened).clone().filter(|s| {
+            s.version == lifebuoy_search::KB_INDEX_VERSION
+                && s.analyser == lifebuoy_search::ANALYSER_VERSION
+                && s.epoch == info.epoch
+                && s.pos >= info.floor
+        });
+        match kept {
+            Some(s) => {
+                *lock(&self.kb_sync.log) = LogReader::starting_at(s.pos);
+                let n = self.apply_kb_log().await?;
+                tracing::info!(documents = self.kb.num_docs(), changes = n, "knowledge-base index kept; caught up");
+            }
+            None => {
+                self.rebuild_kb().await?;
+            }
+        }
+        self.watch_kb_log();
+        Ok(self.kb.num_docs())
+    }
+
+    /// Rebuilds the whole index from the database in one commit, stamped with the change log's head as it was
+    /// before the articles were read (saves made meanwhile are read from the log afterwards).
     pub async fn rebuild_kb(&self) -> Result<u64, KbError> {
+        let _reading = self.kb_sync.reading.lock().await;
+        self.kb_sync.rebuilds.fetch_add(1, Ordering::Relaxed);
+        let head = self.store.index_log_head().await?;
         let articles = self.store.kb_articles(&KbFilter::default()).await?;
         let kb = self.kb.clone();
-        tokio::task::spawn_blocking(move || -> Result<u64, KbError> {
+        let stamp = serde_json::to_string(&KbStamp::current(&lock(&self.kb_sync.epoch), head)).unwrap_or_default();
+        let n = tokio::task::spawn_blocking(move || -> Result<u64, KbError> {
             kb.clear()?;
             for a in &articles {
                 for d in index_docs(a) {
                     kb.upsert(&d)?;
                 }
             }
-            kb.commit()?;
+            kb.commit_with(&stamp)?;
             Ok(kb.num_docs())
         })
         .await
-        .map_err(|_| KbError::Join)?
+        .map_err(|_| KbError::Join)??;
+        *lock(&self.kb_sync.log) = LogReader::starting_at(head);
+        Ok(n)
+    }
+
+    /// Reads the change log on from the index's position: the articles saved since re-read (the synonyms
+    /// reloaded when they changed), committed with the new position. Answers how many changes it took.
+    pub async fn apply_kb_log(&self) -> Result<usize, KbError> {
+        let _reading = self.kb_sync.reading.lock().await;
+        let mut total = 0;
+        loop {
+            let reader = lock(&self.kb_sync.log).clone();
+            let (changes, keep, more) = reader.read(&self.store, &[Indexed::Article, Indexed::Synonyms], 2000).await?;
+            if changes.iter().any(|c| c.entity == Indexed::Synonyms.as_str()) {
+                self.reload_synonyms().await?;
+            }
+            let mut ids: Vec<String> =
+                changes.iter().filter(|c| c.entity == Indexed::Article.as_str()).map(|c| c.entity_id.clone()).collect();
+            ids.sort();
+            ids.dedup();
+            if !changes.is_empty() {
+                let mut found = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    found.push((id.clone(), self.store.kb_article(id).await?));
+                }
+                let kb = self.kb.clone();
+                let stamp =
+                    serde_json::to_string(&KbStamp::current(&lock(&self.kb_sync.epoch), keep)).unwrap_or_default();
+                tokio::task::spawn_blocking(move || -> Result<(), KbError> {
+                    for (id, a) in &found {
+                        for l in lifebuoy_search::LANGS {
+                            kb.delete(id, l)?;
+                        }
+                        if let Some(a) = a {
+                            for d in index_docs(a) {
+                                kb.upsert(&d)?;
+                            }
+                        }
+                    }
+                    kb.commit_with(&stamp)?;
+                    Ok(())
+                })
+                .await
+                .map_err(|_| KbError::Join)??;
+            }
+            total += changes.len();
+            lock(&self.kb_sync.log).advance(&changes, keep);
+            if !more {
+                return Ok(total);
+            }
+        }
     }
 
     /// Re-reads one article from the database into this node's index (removing what is no longer there).
@@ -224,47 +377,30 @@ impl App {
         self.hub.announce(TOPIC, &n);
     }
 
-    /// Looks at the database every few seconds for articles saved without an announcement on the hub: a
-    /// `lifebuoy kb import` run beside this server, or a node without NATS next to others. Re-reads only those
-    /// (a save this node already indexed is re-read once more; that is harmless). A short overlap absorbs
-    /// small clock differences between processes.
-    fn watch_kb_saves(&self) {
+    /// Reads the change log when told to (another node's notice) and, unless [`KbSync::without_polling`], every
+    /// [`KB_POLL`]: saves nobody announced (`lifebuoy kb import` beside this server, a lost notice) are found.
+    fn watch_kb_log(&self) {
         if self.kb_sync.watching.swap(true, Ordering::SeqCst) {
             return;
         }
         let state = self.clone();
         tokio::spawn(async move {
-            const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
-            const OVERLAP_MS: i64 = 5_000;
-            let mut since = lifebuoy_store::now_ms();
-            let mut done: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
             loop {
-                tokio::time::sleep(EVERY).await;
-                let saved = match state.store.kb_saved_since(since - OVERLAP_MS).await {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "looking for knowledge-base saves failed");
-                        continue;
-                    }
-                };
-                for (id, at) in saved {
-                    since = since.max(at);
-                    if done.get(&id) == Some(&at) {
-                        continue;
-                    }
-                    match state.reindex_article(&id).await {
-                        Ok(()) => {
-                            done.insert(id, at);
-                        }
-                        Err(e) => tracing::error!(error = %e, article = %id, "re-reading a saved article failed"),
-                    }
+                if state.kb_sync.no_polling.load(Ordering::SeqCst) {
+                    state.kb_sync.wake.notified().await;
+                } else {
+                    let _ = tokio::time::timeout(KB_POLL, state.kb_sync.wake.notified()).await;
                 }
-                done.retain(|_, at| *at >= since - OVERLAP_MS);
+                if let Err(e) = state.apply_kb_log().await {
+                    tracing::error!(error = %e, "reading knowledge-base changes failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    state.kb_sync.wake.notify_one();
+                }
             }
         });
     }
 
-    /// Listens (once per node) for other nodes' knowledge-base changes.
+    /// Listens (once per node) for other nodes' knowledge-base notices: each is a reason to read the log now.
     fn follow_kb_changes(&self) {
         if self.kb_sync.listening.swap(true, Ordering::SeqCst) {
             return;
@@ -274,29 +410,12 @@ impl App {
         let state = self.clone();
         tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
-                if inbox.lagged.swap(false, Ordering::Relaxed) {
-                    // Some notices were lost: the database has the truth.
-                    let r = state.reload_synonyms().await;
-                    let r = r.and(state.rebuild_kb().await.map(|_| ()));
-                    if let Err(e) = r {
-                        tracing::error!(error = %e, "knowledge-base rebuild failed");
-                    }
-                    continue;
-                }
-                let Ok(n) = serde_json::from_str::<Notice>(&ev.frame) else {
-                    tracing::warn!("unreadable knowledge-base notice");
-                    continue;
-                };
-                if n.node == state.kb_sync.node {
-                    continue;
-                }
-                let r = match (&n.article, n.synonyms) {
-                    (Some(id), _) => state.reindex_article(id).await,
-                    (None, true) => state.reload_synonyms().await,
-                    (None, false) => Ok(()),
-                };
-                if let Err(e) = r {
-                    tracing::error!(error = %e, "applying a knowledge-base change from another node failed");
+                // Lost notices cost nothing: the log has every save, and the next read takes them.
+                inbox.lagged.swap(false, Ordering::Relaxed);
+                match serde_json::from_str::<Notice>(&ev.frame) {
+                    Ok(n) if n.node == state.kb_sync.node => {}
+                    Ok(_) => state.kb_sync.wake.notify_one(),
+                    Err(_) => tracing::warn!("unreadable knowledge-base notice"),
                 }
             }
         });

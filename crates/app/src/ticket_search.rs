@@ -1,29 +1,36 @@
-//! The agents' ticket search between the database and the index, on the knowledge base's pattern
-//! (`knowledge.rs`): the database holds the tickets; each node keeps its own [`TicketIndex`] built from it at
-//! start and kept in step with every change.
+//! The agents' ticket search between the database and the index: the database holds the tickets; each node
+//! keeps its own [`TicketIndex`] on disk, across restarts, stamped with how far it has read the database's
+//! change log ([`lifebuoy_store::index_log`]).
 //!
-//! - **Changes.** The post-commit stream ([`Store::on_commit`]) tells of every committed change to a case
-//!   (creation, message, note, status, assignment, transfer, merge, follow-up). The id is queued; one indexer
-//!   task per node re-reads queued tickets from the database in batches, replaces their documents and commits
-//!   once per batch. Re-reading (rather than applying the change itself) makes every update idempotent and
-//!   order-free. It then announces the ids on hub topic `tickets` (carried to other nodes by NATS); other nodes
-//!   queue them the same way, minus the announcing. A node whose hub queue overflowed rebuilds its index.
-//! - **Start.** The first build reads every ticket from the database in the background. Until it is done,
-//!   a text search falls back to what the queue did before the index: `LIKE` on the subject (with the exact
-//!   case number / order id / tx hash matches, which never need the index).
+//! - **Changes.** Every committed change to a case (creation, message, note, status, assignment, transfer,
+//!   merge, follow-up, erasure, a visitor's chats joined to an account) leaves a row in the change log in its
+//!   own transaction. One indexer task per node reads the log on from its position, re-reads the changed
+//!   tickets from the database, replaces their documents and commits them with the new position, in one index
+//!   commit. Re-reading (rather than applying the change itself) makes every update idempotent and order-free.
+//!   The indexer reads when this node commits a change ([`Store::on_commit`]), when another node says it did
+//!   (hub topic `tickets`, carried by NATS), and every [`POLL`] regardless: a notice lost, or a hub queue
+//!   overflowed, delays a change by at most that, never loses it.
+//! - **Start.** The index in the node's directory is opened and serves searches at once; the indexer catches
+//!   up from its stamped position (searches say how far behind it is: [`IndexState`]). It is rebuilt from the
+//!   database, in the background, only when it is missing, cannot be opened, fails its checksums, was written
+//!   by another schema or analyser version, from another database, or before the log's pruned floor. Until a
+//!   rebuild is done, a text search matches subjects with `LIKE` and says that it does.
 //! - **Searches** read their own writes: a search on a node first waits (up to [`CATCH_UP`]) until that node's
-//!   indexer has taken in every change queued before it, so a message is found as soon as it is posted.
+//!   indexer has taken in every change committed on it before the search.
 //!
 //! [`Store::on_commit`]: lifebuoy_store::Store::on_commit
 
 use crate::App;
 use crate::chat::Inbox;
+use crate::index_dir::NodeDir;
 use lifebuoy_domain::ConversationKind;
 use lifebuoy_search::{TicketDoc, TicketIndex, TicketMessage, TicketOrder, TicketQuery, TicketScope};
-use lifebuoy_store::{Conversation, Cursor, Page, QueueFilter, QueueSort, Scope, StoreError, TicketText};
+use lifebuoy_store::{
+    Conversation, Cursor, Indexed, LogPos, LogReader, Page, QueueFilter, QueueSort, Scope, StoreError, TicketText,
+};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
@@ -34,54 +41,107 @@ pub const TOPIC: &str = "tickets";
 /// How long a search waits for this node's index to take in the changes committed before it.
 pub const CATCH_UP: Duration = Duration::from_secs(2);
 
+/// How often the indexer reads the change log when nobody told it of a change.
+pub const POLL: Duration = Duration::from_secs(2);
+
 /// Tickets read from the database per step of a rebuild.
-const REBUILD_PAGE: usize = 200;
+const REBUILD_PAGE: usize = 500;
+
+/// Change-log rows taken per index commit while catching up.
+const LOG_BATCH: usize = 5000;
 
 /// The shortest time between two commits of the index: under a burst of changes, batches grow instead of
 /// commits multiplying (each writes and syncs a segment; measured 5 ms in memory, 10 ms on disk in a debug
 /// build). A change after a quiet spell is committed at once.
 const MIN_COMMIT_GAP: Duration = Duration::from_millis(50);
 
-/// Ticket ids per hub notice.
-const NOTICE_IDS: usize = 256;
-
 /// The most candidate ids one queue page asks the index for (and hands to SQL).
 const MAX_CANDIDATES: usize = 5000;
+
+/// How far behind an index may be counted (the count is shown, not used).
+const BEHIND_CAP: i64 = 10_000_000;
+
+/// Where a node's ticket index stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum IndexState {
+    /// Up to date: searches see every change committed before them.
+    Ready,
+    /// Serving searches while it reads the changes made since it last ran: about `behind` of them are not in
+    /// the results yet.
+    CatchingUp { behind: i64 },
+    /// Being built from the database (`done` of `total` tickets); until then text matches subjects only.
+    Building { done: u64, total: u64 },
+}
 
 /// This node's ticket index and what keeps it in step.
 pub struct TicketSearch {
     index: Arc<TicketIndex>,
-    /// Identifies this node's announcements, so it does not redo its own changes.
+    /// Identifies this node's announcements, so it does not wake itself.
     node: String,
     started: AtomicBool,
-    /// The first build is done: searches use the index.
+    /// Searches use the index (it was opened in step, or the first build is done).
     ready: AtomicBool,
-    /// A rebuild is under way (searches do not wait for it).
-    rebuilding: AtomicBool,
+    /// The stamp the index was opened with (on disk), read once at start.
+    opened: Mutex<Option<Stamp>>,
+    /// The database this index is filled from (the log's epoch, known once started).
+    epoch: Mutex<String>,
+    /// How far the index has read the change log.
+    log: Mutex<LogReader>,
     pending: Mutex<Pending>,
     wake: Notify,
     /// The generation of [`Pending`] the index has taken in.
     applied: watch::Sender<u64>,
+    /// About how many logged changes the index has yet to take in.
+    behind: AtomicI64,
+    /// Progress of a rebuild: tickets read, of how many.
+    built: AtomicU64,
+    to_build: AtomicU64,
+    /// Index commits since start (for `/metrics`).
+    commits: AtomicU64,
+    /// Full builds since start.
+    rebuilds: AtomicU64,
+    /// Held by the indexer for each pass ([`TicketSearch::hold_indexing`]).
+    hold: Arc<tokio::sync::Mutex<()>>,
     /// The on-disk directory's lock, held as long as the index lives (declared after `index`, so dropped after).
     _dir: Option<NodeDir>,
 }
 
-/// Ticket ids waiting for the indexer.
+/// What the indexer has been asked to do.
 #[derive(Default)]
 struct Pending {
-    /// Changed on this node: index, then announce.
-    local: HashSet<String>,
-    /// Announced by other nodes: index only.
-    remote: HashSet<String>,
+    /// Rebuild from the database.
     rebuild: bool,
-    /// Bumped by every change queued.
+    /// Bumped by every change this node commits (and every rebuild asked for).
     generation: u64,
+    /// This node committed changes since its last announcement.
+    local: bool,
+}
+
+/// What the index is stamped with at each commit: which build wrote it, from which database, and how far it
+/// has read that database's change log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Stamp {
+    pub version: u32,
+    pub analyser: u32,
+    pub epoch: String,
+    pub pos: LogPos,
+}
+
+impl Stamp {
+    fn current(epoch: &str, pos: LogPos) -> Stamp {
+        Stamp {
+            version: lifebuoy_search::TICKET_INDEX_VERSION,
+            analyser: lifebuoy_search::ANALYSER_VERSION,
+            epoch: epoch.to_string(),
+            pos,
+        }
+    }
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Notice {
     node: String,
-    ids: Vec<String>,
 }
 
 /// Errors of the ticket index.
@@ -98,32 +158,47 @@ pub enum TicketSearchError {
 }
 
 impl TicketSearch {
-    /// A ticket search over an index in memory (tests, benchmarks, in-process servers).
+    /// A ticket search over an index in memory (tests, benchmarks, in-process servers): built at each start.
     pub fn in_ram() -> Result<TicketSearch, TicketSearchError> {
-        Ok(TicketSearch::with(TicketIndex::open_in_ram()?, None))
+        Ok(TicketSearch::with(TicketIndex::open_in_ram()?, None, None))
     }
 
-    /// A ticket search over an index on disk: a directory of this node's own under `root` (several nodes may
-    /// share a data directory), created empty. Directories left by nodes that are gone are removed.
+    /// A ticket search over an index on disk, in a directory of this node's own under `root`: the directory a
+    /// node that stopped left (several nodes may share a data directory; each holds one by its lock), or a new
+    /// one. An index there that cannot be opened is discarded, and rebuilt once started.
     pub fn on_disk(root: &Path) -> Result<TicketSearch, TicketSearchError> {
-        let node = uuid::Uuid::new_v4().simple().to_string();
-        let dir = NodeDir::claim(root, &node).map_err(|e| TicketSearchError::Dir(root.to_path_buf(), e))?;
-        let index = TicketIndex::create_in_dir(&dir.path)?;
-        let mut s = TicketSearch::with(index, Some(dir));
-        s.node = node;
-        Ok(s)
+        let dir = NodeDir::claim(root, "tickets").map_err(|e| TicketSearchError::Dir(root.to_path_buf(), e))?;
+        let (index, stamp) = match TicketIndex::open_in_dir(&dir.path) {
+            Ok((index, payload)) => {
+                let stamp = payload.as_deref().and_then(|p| serde_json::from_str::<Stamp>(p).ok());
+                (index, stamp)
+            }
+            Err(e) => {
+                tracing::warn!(dir = %dir.path.display(), error = %e, "the ticket index cannot be opened: discarding it, it will be rebuilt");
+                (TicketIndex::create_in_dir(&dir.path)?, None)
+            }
+        };
+        Ok(TicketSearch::with(index, stamp, Some(dir)))
     }
 
-    fn with(index: TicketIndex, dir: Option<NodeDir>) -> TicketSearch {
+    fn with(index: TicketIndex, stamp: Option<Stamp>, dir: Option<NodeDir>) -> TicketSearch {
         TicketSearch {
             index: Arc::new(index),
             node: uuid::Uuid::new_v4().simple().to_string(),
             started: AtomicBool::new(false),
             ready: AtomicBool::new(false),
-            rebuilding: AtomicBool::new(false),
+            opened: Mutex::new(stamp),
+            epoch: Mutex::new(String::new()),
+            log: Mutex::new(LogReader::default()),
             pending: Mutex::new(Pending::default()),
             wake: Notify::new(),
             applied: watch::channel(0).0,
+            behind: AtomicI64::new(0),
+            built: AtomicU64::new(0),
+            to_build: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+            rebuilds: AtomicU64::new(0),
+            hold: Arc::new(tokio::sync::Mutex::new(())),
             _dir: dir,
         }
     }
@@ -133,28 +208,72 @@ impl TicketSearch {
         &self.index
     }
 
-    /// Whether the first build is done (before it, text searches use the subject `LIKE`).
+    /// The directory the index lives in (none in memory).
+    pub fn dir(&self) -> Option<&Path> {
+        self._dir.as_ref().map(|d| d.path.as_path())
+    }
+
+    /// Whether searches use the index (before it is, text searches use the subject `LIKE`).
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    /// Where the index stands.
+    pub fn state(&self) -> IndexState {
+        if !self.is_ready() {
+            return IndexState::Building {
+                done: self.built.load(Ordering::Relaxed),
+                total: self.to_build.load(Ordering::Relaxed),
+            };
+        }
+        match self.behind.load(Ordering::Relaxed) {
+            0 => IndexState::Ready,
+            n => IndexState::CatchingUp { behind: n.max(0) },
+        }
     }
 
-    fn enqueue(&self, id: &str, local: bool) {
+    /// The stamp the index was opened with, if it was opened from disk with one.
+    pub fn opened_stamp(&self) -> Option<Stamp> {
+        lock(&self.opened).clone()
+    }
+
+    /// How far the index has read the change log.
+    pub fn position(&self) -> LogPos {
+        lock(&self.log).pos
+    }
+
+    /// Index commits since start.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Full builds from the database since start.
+    pub fn rebuilds(&self) -> u64 {
+        self.rebuilds.load(Ordering::Relaxed)
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        lock(&self.pending)
+    }
+
+    /// Keeps the indexer from taking in changes until the guard is dropped (it finishes the pass under way
+    /// first): what searches say while an index is behind, seen in tests, or a maintenance window.
+    pub async fn hold_indexing(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.hold.clone().lock_owned().await
+    }
+
+    /// Something changed in the database (this node committed it): read the change log now.
+    pub fn changed(&self) {
+        self.behind.fetch_add(1, Ordering::Relaxed);
         let mut p = self.pending();
-        if local {
-            p.local.insert(id.to_string())
-        } else {
-            p.remote.insert(id.to_string())
-        };
         p.generation += 1;
+        p.local = true;
         drop(p);
         self.wake.notify_one();
     }
 
     fn request_rebuild(&self) {
+        self.ready.store(false, Ordering::SeqCst);
         let mut p = self.pending();
         p.rebuild = true;
         p.generation += 1;
@@ -162,16 +281,20 @@ impl TicketSearch {
         self.wake.notify_one();
     }
 
-    /// Waits until the index has taken in every change queued so far (not during a rebuild, and at most
-    /// [`CATCH_UP`]).
+    /// Waits until the index has taken in every change this node committed so far (not during a rebuild, and
+    /// at most [`CATCH_UP`]).
     async fn catch_up(&self) {
-        if self.rebuilding.load(Ordering::SeqCst) {
+        if !self.is_ready() {
             return;
         }
         let target = self.pending().generation;
         let mut rx = self.applied.subscribe();
         let _ = tokio::time::timeout(CATCH_UP, rx.wait_for(|g| *g >= target)).await;
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A ticket as the index takes it.
@@ -198,105 +321,219 @@ pub fn ticket_doc(t: &TicketText) -> TicketDoc {
 }
 
 impl App {
-    /// Builds this node's ticket index from the database in the background and keeps it in step from then on
-    /// (store callbacks, other nodes' notices on the hub). Returns at once; [`TicketSearch::is_ready`] says
-    /// when the first build is done. Calling it again does nothing.
+    /// Starts this node's ticket index: opened in step, it serves searches at once and catches up from its
+    /// stamp; otherwise it is built from the database in the background. Keeps it in step from then on (this
+    /// node's commits, other nodes' notices, the change log). Returns at once; [`TicketSearch::state`] says
+    /// where it stands. Calling it again does nothing.
     pub fn load_tickets(&self) {
         let ts = &self.tickets;
         if ts.started.swap(true, Ordering::SeqCst) {
             return;
         }
-        // Listen first, so that no change committed while the index builds is missed.
         let me = self.tickets.clone();
         self.store.on_commit(move |c| {
             // Live chats are not in the ticket index (a chat turned into a ticket is, as that ticket).
             if c.kind != ConversationKind::Chat {
-                me.enqueue(&c.conversation_id, true);
+                me.changed();
             }
         });
         self.follow_ticket_changes();
-        ts.request_rebuild();
         let state = self.clone();
-        tokio::spawn(async move { state.run_ticket_indexer().await });
+        tokio::spawn(async move {
+            state.open_tickets().await;
+            state.run_ticket_indexer().await
+        });
     }
 
-    /// The indexer task: takes the queued ids (or a rebuild) in batches, one commit per batch.
+    /// Decides, once at start, whether the index opened from disk can serve: same build, same database, and
+    /// its position not before the log's pruned floor. Otherwise asks for a rebuild. Then checks the index's
+    /// files in the background (a damaged one means a rebuild).
+    async fn open_tickets(&self) {
+        let ts = self.tickets.clone();
+        let info = loop {
+            match self.store.index_log_info().await {
+                Ok(i) => break i,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the index change log; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        };
+        *lock(&ts.epoch) = info.epoch.clone();
+        let stamp = ts.opened_stamp();
+        let usable = match &stamp {
+            None => Err("no index yet".to_string()),
+            Some(s) if s.version != lifebuoy_search::TICKET_INDEX_VERSION => Err(format!(
+                "index version {} (this build writes {})",
+                s.version,
+                lifebuoy_search::TICKET_INDEX_VERSION
+            )),
+            Some(s) if s.analyser != lifebuoy_search::ANALYSER_VERSION => {
+                Err(format!("analyser version {} (this build has {})", s.analyser, lifebuoy_search::ANALYSER_VERSION))
+            }
+            Some(s) if s.epoch != info.epoch => Err("built from another database".into()),
+            Some(s) if s.pos < info.floor => Err("older than the pruned change log".into()),
+            Some(s) => Ok(s.pos),
+        };
+        match usable {
+            Ok(pos) => {
+                *lock(&ts.log) = LogReader::starting_at(pos);
+                let behind = self.store.index_changes_behind(&[Indexed::Ticket], pos, BEHIND_CAP).await.unwrap_or(0);
+                ts.behind.store(behind, Ordering::SeqCst);
+                ts.ready.store(true, Ordering::SeqCst);
+                tracing::info!(tickets = ts.index.num_docs(), behind, "ticket index opened; catching up");
+                let check = ts.clone();
+                tokio::spawn(async move {
+                    let index = check.index.clone();
+                    match tokio::task::spawn_blocking(move || index.is_intact()).await {
+                        Ok(Ok(true)) => {}
+                        Ok(Ok(false)) => {
+                            tracing::error!("the ticket index failed its checksums: rebuilding it");
+                            check.request_rebuild();
+                        }
+                        Ok(Err(e)) => {
+                            tracing::error!(error = %e, "the ticket index cannot be checked: rebuilding it");
+                            check.request_rebuild();
+                        }
+                        Err(_) => {}
+                    }
+                });
+                ts.wake.notify_one();
+            }
+            Err(why) => {
+                tracing::info!(reason = %why, "building the ticket index from the database");
+                ts.request_rebuild();
+            }
+        }
+    }
+
+    /// The indexer task: rebuilds when asked, otherwise reads the change log on and applies it, one index
+    /// commit per batch.
     async fn run_ticket_indexer(self) {
         let ts = self.tickets.clone();
         let mut last_commit: Option<tokio::time::Instant> = None;
         loop {
-            ts.wake.notified().await;
+            let _ = tokio::time::timeout(POLL, ts.wake.notified()).await;
             loop {
                 if let Some(gap) = last_commit.map(|t| t.elapsed()).filter(|g| *g < MIN_COMMIT_GAP) {
                     tokio::time::sleep(MIN_COMMIT_GAP - gap).await;
                 }
-                let (local, remote, rebuild, generation) = {
+                let held = ts.hold.clone().lock_owned().await;
+                let (rebuild, generation, local) = {
                     let mut p = ts.pending();
-                    if p.local.is_empty() && p.remote.is_empty() && !p.rebuild {
-                        break;
-                    }
-                    let taken = (std::mem::take(&mut p.local), std::mem::take(&mut p.remote), p.rebuild, p.generation);
+                    let taken = (p.rebuild, p.generation, p.local);
                     p.rebuild = false;
+                    p.local = false;
                     taken
                 };
                 let done = if rebuild {
-                    // Reads every ticket after the ids above were queued: they are covered.
-                    self.rebuild_tickets().await.map(|n| tracing::info!(tickets = n, "ticket index built"))
+                    self.rebuild_tickets().await.map(|n| {
+                        tracing::info!(tickets = n, "ticket index built");
+                        (n, true)
+                    })
                 } else {
-                    let ids: Vec<String> = local.iter().chain(remote.iter()).cloned().collect();
-                    self.reindex_tickets(&ids).await
+                    self.apply_ticket_log().await
                 };
-                if let Err(e) = done {
-                    tracing::error!(error = %e, "ticket index update failed; retrying");
-                    {
-                        let mut p = ts.pending();
-                        p.rebuild |= rebuild;
-                        p.local.extend(local);
-                        p.remote.extend(remote);
+                drop(held);
+                let (n, more) = match done {
+                    Ok(d) => d,
+                    Err(e) => {
+                        tracing::error!(error = %e, "ticket index update failed; retrying");
+                        {
+                            let mut p = ts.pending();
+                            p.rebuild |= rebuild;
+                            p.local |= local;
+                        }
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
                     }
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
+                };
+                if n > 0 {
+                    last_commit = Some(tokio::time::Instant::now());
                 }
-                last_commit = Some(tokio::time::Instant::now());
                 ts.applied.send_replace(generation);
-                self.announce_tickets(local);
+                if local {
+                    self.hub.announce(TOPIC, &Notice { node: ts.node.clone() });
+                }
+                let settled = {
+                    let p = ts.pending();
+                    !more && !p.rebuild && p.generation == generation
+                };
+                if settled {
+                    break;
+                }
             }
         }
     }
 
-    /// Rebuilds the whole index from the database, in one commit (searches see the old index until then).
+    /// Reads the change log on from the index's position and applies it: the changed tickets re-read, the
+    /// index committed with the new position. Answers how many changes it took and whether more wait.
+    async fn apply_ticket_log(&self) -> Result<(u64, bool), TicketSearchError> {
+        let ts = self.tickets.clone();
+        let reader = lock(&ts.log).clone();
+        let (changes, keep, more) = reader.read(&self.store, &[Indexed::Ticket], LOG_BATCH).await?;
+        if changes.is_empty() {
+            lock(&ts.log).advance(&changes, keep);
+            ts.behind.store(0, Ordering::Relaxed);
+            return Ok((0, more));
+        }
+        let ids: Vec<String> =
+            changes.iter().map(|c| c.entity_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+        self.reindex_docs(&ids).await?;
+        let stamp = serde_json::to_string(&Stamp::current(&lock(&ts.epoch), keep)).unwrap_or_default();
+        let index = ts.index.clone();
+        tokio::task::spawn_blocking(move || index.commit_with(&stamp)).await.map_err(|_| TicketSearchError::Join)??;
+        ts.commits.fetch_add(1, Ordering::Relaxed);
+        lock(&ts.log).advance(&changes, keep);
+        let left = if more { (ts.behind.load(Ordering::Relaxed) - changes.len() as i64).max(1) } else { 0 };
+        ts.behind.store(left, Ordering::Relaxed);
+        Ok((changes.len() as u64, more))
+    }
+
+    /// Rebuilds the whole index from the database, in one commit, stamped with the change log's head as it was
+    /// before the first ticket was read (what changes during the build is read from the log afterwards).
     pub async fn rebuild_tickets(&self) -> Result<u64, TicketSearchError> {
         let ts = self.tickets.clone();
-        ts.rebuilding.store(true, Ordering::SeqCst);
-        let r = async {
+        ts.ready.store(false, Ordering::SeqCst);
+        ts.rebuilds.fetch_add(1, Ordering::Relaxed);
+        let head = self.store.index_log_head().await?;
+        let total = self.store.count_tickets().await.unwrap_or(0);
+        ts.to_build.store(total, Ordering::Relaxed);
+        ts.built.store(0, Ordering::Relaxed);
+        let index = ts.index.clone();
+        tokio::task::spawn_blocking(move || index.clear()).await.map_err(|_| TicketSearchError::Join)??;
+        let mut after: Option<String> = None;
+        let mut next_log = 100_000;
+        loop {
+            let page = self.store.ticket_texts(after.as_deref(), REBUILD_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.conversation.id.clone());
+            let n = page.len() as u64;
             let index = ts.index.clone();
-            tokio::task::spawn_blocking(move || index.clear()).await.map_err(|_| TicketSearchError::Join)??;
-            let mut after: Option<String> = None;
-            loop {
-                let page = self.store.ticket_texts(after.as_deref(), REBUILD_PAGE).await?;
-                let Some(last) = page.last() else { break };
-                after = Some(last.conversation.id.clone());
-                let index = ts.index.clone();
-                tokio::task::spawn_blocking(move || page.iter().try_for_each(|t| index.upsert(&ticket_doc(t))))
-                    .await
-                    .map_err(|_| TicketSearchError::Join)??;
-            }
-            let index = ts.index.clone();
-            tokio::task::spawn_blocking(move || index.commit().map(|_| index.num_docs()))
+            tokio::task::spawn_blocking(move || page.iter().try_for_each(|t| index.upsert(&ticket_doc(t))))
                 .await
-                .map_err(|_| TicketSearchError::Join)?
-                .map_err(TicketSearchError::from)
+                .map_err(|_| TicketSearchError::Join)??;
+            let done = ts.built.fetch_add(n, Ordering::Relaxed) + n;
+            if done >= next_log {
+                tracing::info!(done, total, "building the ticket index");
+                next_log += 100_000;
+            }
         }
-        .await;
-        ts.rebuilding.store(false, Ordering::SeqCst);
-        if r.is_ok() {
-            ts.ready.store(true, Ordering::SeqCst);
-        }
-        r
+        let stamp = serde_json::to_string(&Stamp::current(&lock(&ts.epoch), head)).unwrap_or_default();
+        let index = ts.index.clone();
+        let n = tokio::task::spawn_blocking(move || index.commit_with(&stamp).map(|_| index.num_docs()))
+            .await
+            .map_err(|_| TicketSearchError::Join)??;
+        ts.commits.fetch_add(1, Ordering::Relaxed);
+        *lock(&ts.log) = LogReader::starting_at(head);
+        ts.behind.store(0, Ordering::Relaxed);
+        ts.ready.store(true, Ordering::SeqCst);
+        Ok(n)
     }
 
-    /// Re-reads tickets from the database into the index (removing those that are gone or are no tickets).
-    pub async fn reindex_tickets(&self, ids: &[String]) -> Result<(), TicketSearchError> {
+    /// Re-reads tickets from the database into the index, uncommitted (removing those that are gone or are no
+    /// tickets).
+    async fn reindex_docs(&self, ids: &[String]) -> Result<(), TicketSearchError> {
         let found = self.store.ticket_texts_of(ids).await?;
         let present: HashSet<&str> = found.iter().map(|t| t.conversation.id.as_str()).collect();
         let gone: Vec<String> = ids.iter().filter(|id| !present.contains(id.as_str())).cloned().collect();
@@ -308,36 +545,25 @@ impl App {
             for t in &found {
                 index.upsert(&ticket_doc(t))?;
             }
-            index.commit()?;
             Ok(())
         })
         .await
         .map_err(|_| TicketSearchError::Join)?
     }
 
-    /// Tells the other nodes which tickets changed here.
-    fn announce_tickets(&self, ids: HashSet<String>) {
-        let ids: Vec<String> = ids.into_iter().collect();
-        for chunk in ids.chunks(NOTICE_IDS) {
-            self.hub.announce(TOPIC, &Notice { node: self.tickets.node.clone(), ids: chunk.to_vec() });
-        }
-    }
-
-    /// Listens for other nodes' ticket changes.
+    /// Listens for other nodes' ticket changes: each notice is a reason to read the change log now.
     fn follow_ticket_changes(&self) {
         let (inbox, mut rx) = Inbox::new();
         self.hub.subscribe(TOPIC, &inbox);
         let ts = self.tickets.clone();
         tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
-                if inbox.lagged.swap(false, Ordering::Relaxed) {
-                    // Some notices were lost: the database has the truth.
-                    ts.request_rebuild();
-                    continue;
-                }
+                // Notices lost to an overflowed queue cost nothing: the log has every change, and the next
+                // read (at the latest after `POLL`) takes them.
+                inbox.lagged.swap(false, Ordering::Relaxed);
                 match serde_json::from_str::<Notice>(&ev.frame) {
                     Ok(n) if n.node == ts.node => {}
-                    Ok(n) => n.ids.iter().for_each(|id| ts.enqueue(id, false)),
+                    Ok(_) => ts.wake.notify_one(),
                     Err(_) => tracing::warn!("unreadable ticket notice"),
                 }
             }
@@ -411,39 +637,5 @@ impl App {
             }
             q.limit = (q.limit * 4).min(MAX_CANDIDATES);
         }
-    }
-}
-
-/// This node's directory under the index root, and the lock that says it is in use.
-struct NodeDir {
-    path: PathBuf,
-    lock_path: PathBuf,
-    _lock: std::fs::File,
-}
-
-impl NodeDir {
-    fn claim(root: &Path, node: &str) -> std::io::Result<NodeDir> {
-        std::fs::create_dir_all(root)?;
-        // A node that is gone left its directory behind with a lock file nobody holds.
-        for entry in std::fs::read_dir(root)?.flatten() {
-            let name = entry.file_name().to_string_lossy().to_string();
-            let Some(stem) = name.strip_prefix("tickets-").and_then(|n| n.strip_suffix(".lock")) else { continue };
-            let Ok(f) = std::fs::File::open(entry.path()) else { continue };
-            if f.try_lock().is_ok() {
-                let _ = std::fs::remove_dir_all(root.join(format!("tickets-{stem}")));
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-        let lock_path = root.join(format!("tickets-{node}.lock"));
-        let lock = std::fs::File::create(&lock_path)?;
-        lock.try_lock().map_err(std::io::Error::other)?;
-        Ok(NodeDir { path: root.join(format!("tickets-{node}")), lock_path, _lock: lock })
-    }
-}
-
-impl Drop for NodeDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-        let _ = std::fs::remove_file(&self.lock_path);
     }
 }

@@ -5,6 +5,7 @@
 //! - `bench queue`: loads N tickets into a fresh database and times the agent-queue page queries.
 //! - `bench jobs`: runs N no-op jobs through the durable job queue (`bench_jobs.rs`).
 //! - `bench mail`: mails into the SMTP listener and replies out through the job runner (`bench_mail.rs`).
+//! - `bench restart`: search after a restart, from the index kept on disk (`bench_restart.rs`).
 
 use clap::Subcommand;
 use hdrhistogram::Histogram;
@@ -118,6 +119,18 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 500)]
         iterations: usize,
     },
+    /// Search after a restart: N tickets indexed, the node restarted (time to serve correct search), then
+    /// `--changes` made while it was down (time to take them in); one JSON line.
+    Restart {
+        #[arg(long, default_value_t = 200_000)]
+        tickets: usize,
+        /// Changes written while the node is down.
+        #[arg(long, default_value_t = 10_000)]
+        changes: usize,
+        /// `postgres://.../postgres` gets a fresh database on that server; default a temporary SQLite file.
+        #[arg(long)]
+        database: Option<String>,
+    },
     /// Load N tickets and time the agent queue's page queries.
     Queue {
         #[arg(long, default_value_t = 100_000)]
@@ -137,6 +150,9 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             tickets(url, identity_secret, database, concurrency, duration, sqlite_sync == "full").await
         }
         BenchCmd::Queue { tickets, database, iterations } => queue(tickets, database, iterations).await,
+        BenchCmd::Restart { tickets, changes, database } => {
+            crate::bench_restart::run(crate::bench_restart::RestartBench { database, tickets, changes }).await
+        }
         BenchCmd::Records { database, conversations, entries, iterations } => {
             crate::bench_records::run(crate::bench_records::RecordsBench {
                 database,

@@ -6,6 +6,7 @@ mod bench_chat;
 mod bench_jobs;
 mod bench_mail;
 mod bench_records;
+mod bench_restart;
 mod demo;
 mod kb;
 
@@ -419,8 +420,8 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("served over https: Secure cookies and Strict-Transport-Security");
     }
     let state = build_state_with(store.clone(), &a.data.data, config)
-        .with_ticket_index_in(&a.data.data.join("index"))
-        .context("opening the ticket index")?
+        .with_indexes_in(&a.data.data.join("index"))
+        .map_err(|e| anyhow::anyhow!("opening the search indexes: {e}"))?
         .with_signing_key_in(&a.data.data.join("keys"))
         .context("the records signing key")?;
     // Entries written before records existed get their chain digests (a no-op once done).

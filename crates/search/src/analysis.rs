@@ -13,6 +13,11 @@ use crate::fold::{fold_with_offsets, is_cjk};
 
 /// Name under which the word analyser is registered.
 pub const TEXT_ANALYZER: &str = "lb_text";
+
+/// The version of the analysers (folding, segmentation, the domain dictionary, bigrams, stemming, stop words):
+/// bump it with any change that turns some text into other tokens. Indexes kept on disk carry it in their
+/// stamp and are rebuilt when it differs.
+pub const ANALYSER_VERSION: u32 = 1;
 /// Name under which the CJK bigram analyser is registered.
 pub const BIGRAM_ANALYZER: &str = "lb_bigram";
 

@@ -19,6 +19,9 @@ pub enum SearchError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The index on disk was written with another schema.
+    #[error("{0}: the index on disk has another schema")]
+    SchemaChanged(PathBuf),
     /// A knowledge-base file is malformed.
     #[error("{path}:{line}: {message}")]
     KbFile {

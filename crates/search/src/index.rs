@@ -18,6 +18,11 @@ use crate::highlight::{Needles, snippet_html};
 use crate::markdown::to_plain_text;
 use crate::synonyms::{Expansion, Synonyms};
 
+/// The version of the knowledge-base index's schema: bump it when the schema
+/// changes. An index on disk stamped with another version (or with another
+/// [`crate::analysis::ANALYSER_VERSION`]) is rebuilt.
+pub const KB_INDEX_VERSION: u32 = 1;
+
 /// Languages an article can be written in.
 pub const LANGS: &[&str] = &["zh-Hans", "zh-Hant", "en"];
 /// Statuses an article can have.
@@ -233,6 +238,26 @@ impl KbIndex {
         KbIndex::from_index(index, fields)
     }
 
+    /// The index kept in directory `path` from an earlier run, with the
+    /// payload of its last commit (`None` for a new, empty index). One that
+    /// cannot be opened, or has another schema, is discarded and made anew
+    /// (payload `None`: the caller rebuilds it), with a warning.
+    pub fn open_kept(path: impl AsRef<Path>) -> Result<(KbIndex, Option<String>)> {
+        let path = path.as_ref();
+        let io = |source| SearchError::Io { path: path.to_path_buf(), source };
+        match KbIndex::open_in_dir(path) {
+            Ok(kb) => {
+                let payload = kb.index.load_metas()?.payload;
+                Ok((kb, payload))
+            }
+            Err(e) => {
+                tracing::warn!(dir = %path.display(), error = %e, "the knowledge-base index cannot be opened: discarding it");
+                std::fs::remove_dir_all(path).map_err(io)?;
+                Ok((KbIndex::open_in_dir(path)?, None))
+            }
+        }
+    }
+
     fn from_index(index: Index, fields: Fields) -> Result<KbIndex> {
         register(&index);
         let writer: IndexWriter = index.writer(WRITER_HEAP)?;
@@ -323,13 +348,36 @@ impl KbIndex {
         Ok(())
     }
 
-    /// Commits pending changes and reloads the reader.
+    /// Commits pending changes (keeping the payload of the last commit) and
+    /// reloads the reader.
     pub fn commit(&self) -> Result<()> {
+        let payload = self.index.load_metas()?.payload;
+        self.commit_payload(payload.as_deref())
+    }
+
+    /// Commits pending changes with `payload` (the caller's stamp of what the
+    /// index holds, given back by [`KbIndex::open_kept`]) and reloads the
+    /// reader.
+    pub fn commit_with(&self, payload: &str) -> Result<()> {
+        self.commit_payload(Some(payload))
+    }
+
+    fn commit_payload(&self, payload: Option<&str>) -> Result<()> {
         let mut w = self.writer()?;
-        w.commit()?;
+        let mut prepared = w.prepare_commit()?;
+        if let Some(p) = payload {
+            prepared.set_payload(p);
+        }
+        prepared.commit()?;
         drop(w);
         self.reader.reload()?;
         Ok(())
+    }
+
+    /// Whether every file of the index matches its checksum (reads the whole
+    /// index).
+    pub fn is_intact(&self) -> Result<bool> {
+        Ok(self.index.validate_checksum()?.is_empty())
     }
 
     pub(crate) fn searcher(&self) -> Searcher {
@@ -346,11 +394,24 @@ impl KbIndex {
         let bigrams: Vec<String> = bigram_tokens(q).into_iter().filter(|t| seen.insert(t.clone())).collect();
         let terms: Vec<String> = words.iter().map(|w| w.term.clone()).collect();
         let syn = self.synonyms();
-        let expansions = syn
+        let mut expansions: Vec<Expansion> = syn
             .expand_prepared(&folded, &terms)
             .into_iter()
             .filter(|e| !(e.tokens.len() == 1 && toks.contains(&e.tokens[0])))
             .collect();
+        // A misspelt word reaches the synonyms of the word it misspells, as the right spelling does.
+        for t in &terms {
+            for gi in syn.near_groups(t, Self::fuzzy_distance(t)) {
+                for (_, group_tokens, _) in syn.group_terms(gi) {
+                    let known = group_tokens.is_empty()
+                        || (group_tokens.len() == 1 && toks.contains(&group_tokens[0]))
+                        || expansions.iter().any(|e| e.tokens == group_tokens);
+                    if !known {
+                        expansions.push(Expansion { term: group_tokens.join(" "), tokens: group_tokens });
+                    }
+                }
+            }
+        }
         Analysed { folded, tokens: toks, words, bigrams, expansions }
     }
 
@@ -409,6 +470,15 @@ impl KbIndex {
         for b in &a.bigrams {
             clauses.push((Occur::Should, self.term_query(f.title_bi, b, w.title_bigram)));
             clauses.push((Occur::Should, self.term_query(f.body_bi, b, w.body_bigram)));
+        }
+        // A word of one Chinese character (币, 冻) also finds the words that hold it, scored below a whole-word
+        // match (a constant, small score per field).
+        for word in a.words.iter().filter(|x| x.term.chars().count() == 1) {
+            for (fld, boost) in [(f.title_bi, w.title_bigram * 0.25), (f.body_bi, w.body_bigram * 0.25)] {
+                if let Some(q) = crate::tickets::single_char_query(fld, &word.term) {
+                    clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(q, boost))));
+                }
+            }
         }
         for e in &a.expansions {
             if e.tokens.len() == 1 {

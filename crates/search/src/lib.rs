@@ -34,13 +34,16 @@ pub mod markdown;
 mod synonyms;
 mod tickets;
 
-pub use analysis::{BIGRAM_ANALYZER, TEXT_ANALYZER, bigram_analyzer, bigram_tokens, register, text_analyzer, tokens};
+pub use analysis::{
+    ANALYSER_VERSION, BIGRAM_ANALYZER, TEXT_ANALYZER, bigram_analyzer, bigram_tokens, register, text_analyzer, tokens,
+};
 pub use answer::{Answer, Audience, MAX_ANSWERS, MAX_PASSAGE_CHARS, MIN_CONFIDENCE};
 pub use error::{Result, SearchError};
 pub use fold::{Folded, detect_lang, fold, fold_with_offsets, is_cjk};
 pub use highlight::escape_html;
-pub use index::{ArticleDoc, Hit, KbIndex, LANGS, STATUSES, SearchOpts, Weights};
+pub use index::{ArticleDoc, Hit, KB_INDEX_VERSION, KbIndex, LANGS, STATUSES, SearchOpts, Weights};
 pub use synonyms::{DEFAULT_EXCHANGE_SYNONYMS, Expansion, Synonyms};
 pub use tickets::{
-    TICKET_WRITER_HEAP, TicketDoc, TicketHits, TicketIndex, TicketMessage, TicketOrder, TicketQuery, TicketScope,
+    TICKET_INDEX_VERSION, TICKET_WRITER_HEAP, TicketDoc, TicketHits, TicketIndex, TicketMessage, TicketOrder,
+    TicketQuery, TicketScope,
 };

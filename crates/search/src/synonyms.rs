@@ -266,6 +266,26 @@ impl Synonyms {
             .map_or_else(Vec::new, |g| g.iter().map(|t| (t.folded.clone(), t.tokens.clone(), t.cjk)).collect())
     }
 
+    /// The groups with a one-word, non-Chinese term within `max` typos of `term` (an analysed query word that
+    /// is no term itself): a misspelt word reaches its synonyms as the word spelt right does ("withdrawl" →
+    /// withdrawal → 提现). Insertions, deletions, substitutions and swaps of two neighbours count one each, as
+    /// in the indexes' fuzzy matching.
+    pub(crate) fn near_groups(&self, term: &str, max: u8) -> Vec<usize> {
+        if max == 0 {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (gi, g) in self.groups.iter().enumerate() {
+            let near = g.iter().any(|t| {
+                !t.cjk && t.tokens.len() == 1 && t.tokens[0] != term && typos(&t.tokens[0], term) <= max as usize
+            });
+            if near {
+                out.push(gi);
+            }
+        }
+        out
+    }
+
     /// For each group the query mentions, all of its terms' folded forms and
     /// tokens (used to decide whether a document covers a query word).
     pub(crate) fn group_of(&self, folded_word: &str, term: &str) -> Option<Vec<(String, Vec<String>)>> {
@@ -276,6 +296,34 @@ impl Synonyms {
         }
         None
     }
+}
+
+/// Optimal-string-alignment distance between two words (a swap of neighbours counts one), stopping early past
+/// 3: only small distances are ever asked for.
+fn typos(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > 3 {
+        return 4;
+    }
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
 }
 
 /// The synonym set an index searches with, swapped whole when admins edit the groups (shared by the
@@ -317,6 +365,25 @@ mod tests {
         assert_eq!(s.to_text(), "提现, 提币, withdraw\nkyc, 实名\n");
         let again = Synonyms::parse(&s.to_text());
         assert_eq!(again.groups(), s.groups());
+    }
+
+    #[test]
+    fn typo_distance_counts_swaps_as_one() {
+        assert_eq!(typos("withdrawl", "withdraw"), 1);
+        assert_eq!(typos("withdrwa", "withdraw"), 1, "a swap of neighbours");
+        assert_eq!(typos("deposit", "dpeosti"), 2, "two swaps");
+        assert_eq!(typos("abc", "abc"), 0);
+        assert_eq!(typos("kyc", "verification"), 4, "far apart stops early");
+    }
+
+    #[test]
+    fn a_misspelt_word_reaches_its_group() {
+        let syn = Synonyms::default_exchange().prepared();
+        let gi = syn.near_groups("withdrawl", 1);
+        assert!(!gi.is_empty(), "withdrawl is one typo from withdraw");
+        assert!(syn.group_terms(gi[0]).iter().any(|(f, _, _)| f == "提现"), "and its group holds 提现");
+        assert!(syn.near_groups("zzzzzzzz", 2).is_empty());
+        assert!(syn.near_groups("withdrawl", 0).is_empty(), "no typos allowed, none matched");
     }
 
     #[test]

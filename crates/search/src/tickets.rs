@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use tantivy::collector::TopDocs;
 use tantivy::columnar::StrColumn;
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, Query, RangeQuery, RegexQuery, TermQuery};
 use tantivy::schema::{FAST, Field, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions};
 use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
@@ -33,6 +33,11 @@ use crate::synonyms::Synonyms;
 /// Indexing memory of the ticket index's single writer thread (tantivy's
 /// minimum is 15 MB per thread): past it, the writer flushes a segment.
 pub const TICKET_WRITER_HEAP: usize = 16_000_000;
+
+/// The version of the ticket index's schema and of how it analyses text:
+/// bump it when either changes. An index on disk stamped with another
+/// version (with [`crate::analysis::ANALYSER_VERSION`]) is rebuilt.
+pub const TICKET_INDEX_VERSION: u32 = 1;
 
 /// Words of a query past this many are ignored (every word must match, so a
 /// pasted paragraph would find nothing anyway).
@@ -224,9 +229,37 @@ impl TicketIndex {
         TicketIndex::from_index(Index::create_in_ram(schema), fields)
     }
 
+    /// The index kept in directory `path` from an earlier run, with the
+    /// payload of its last commit ([`TicketIndex::commit_with`]): the caller's
+    /// stamp of what it holds. A directory without an index gets a new, empty
+    /// one (payload `None`). An index that cannot be opened, or whose schema
+    /// is not this build's, is an error: the caller discards it
+    /// ([`TicketIndex::create_in_dir`]) and rebuilds.
+    pub fn open_in_dir(path: impl AsRef<Path>) -> Result<(TicketIndex, Option<String>)> {
+        let path = path.as_ref();
+        let io = |source| SearchError::Io { path: path.to_path_buf(), source };
+        std::fs::create_dir_all(path).map_err(io)?;
+        let dir = MmapDirectory::open(path)?;
+        let (schema, fields) = schema();
+        if !Index::exists(&dir).map_err(|e| SearchError::Index(e.into()))? {
+            return Ok((TicketIndex::create_in_dir(path)?, None));
+        }
+        let index = Index::open(dir)?;
+        if index.schema() != schema {
+            return Err(SearchError::SchemaChanged(path.to_path_buf()));
+        }
+        let payload = index.load_metas()?.payload;
+        Ok((TicketIndex::from_index(index, fields)?, payload))
+    }
+
+    /// Whether every file of the index matches its checksum (reads the whole
+    /// index: run it in the background).
+    pub fn is_intact(&self) -> Result<bool> {
+        Ok(self.index.validate_checksum()?.is_empty())
+    }
+
     /// A new, empty index in directory `path` (created if missing; an index
-    /// already there is discarded: this index is always rebuilt from the
-    /// database).
+    /// already there is discarded).
     pub fn create_in_dir(path: impl AsRef<Path>) -> Result<TicketIndex> {
         let path = path.as_ref();
         let io = |source| SearchError::Io { path: path.to_path_buf(), source };
@@ -314,13 +347,35 @@ impl TicketIndex {
         Ok(())
     }
 
-    /// Commits pending changes and reloads the reader.
+    /// Commits pending changes (keeping the payload of the last commit) and
+    /// reloads the reader.
     pub fn commit(&self) -> Result<()> {
+        let payload = self.index.load_metas()?.payload;
+        self.commit_payload(payload.as_deref())
+    }
+
+    /// Commits pending changes with `payload` (what the caller stamps the
+    /// index with: which changes it holds; given back by
+    /// [`TicketIndex::open_in_dir`]) and reloads the reader.
+    pub fn commit_with(&self, payload: &str) -> Result<()> {
+        self.commit_payload(Some(payload))
+    }
+
+    fn commit_payload(&self, payload: Option<&str>) -> Result<()> {
         let mut w = self.writer()?;
-        w.commit()?;
+        let mut prepared = w.prepare_commit()?;
+        if let Some(p) = payload {
+            prepared.set_payload(p);
+        }
+        prepared.commit()?;
         drop(w);
         self.reader.reload()?;
         Ok(())
+    }
+
+    /// The payload of the last commit.
+    pub fn payload(&self) -> Result<Option<String>> {
+        Ok(self.index.load_metas()?.payload)
     }
 
     /// The tickets whose text matches `q.text` and that pass `q`'s filters, in
@@ -422,20 +477,14 @@ impl TicketIndex {
             let mut end = i + 1;
             if let Some((_, e, gi)) = spans.next_if(|&(s, _, _)| s == i) {
                 end = e;
-                for (folded, toks, cjk) in syn.group_terms(gi) {
-                    if !toks.is_empty() {
-                        alts.push(all_of(wf, &toks));
-                    }
-                    if cjk && folded.chars().filter(|&c| is_cjk(c)).count() >= 2 {
-                        let bi = bigram_tokens(&folded);
-                        if !bi.is_empty() {
-                            alts.push(all_of(bf, &bi));
-                        }
-                    }
-                }
+                alts.extend(group_alternatives(&syn, gi, wf, bf));
             }
             if end == i + 1 {
                 alts.extend(self.word_alternatives(&words[i], wf, bf));
+                // A misspelt word reaches the synonyms of the word it misspells.
+                for gi in syn.near_groups(&words[i].term, KbIndex::fuzzy_distance(&words[i].term)) {
+                    alts.extend(group_alternatives(&syn, gi, wf, bf));
+                }
             }
             concepts.push((Occur::Must, any_of(alts)));
             i = end;
@@ -454,10 +503,19 @@ impl TicketIndex {
         if subs.len() >= 2 {
             alts.push(all_of(wf, &subs));
         }
-        if w.surface.chars().filter(|&c| is_cjk(c)).count() >= 2 {
+        let cjk = w.surface.chars().filter(|&c| is_cjk(c)).count();
+        if cjk >= 2 {
             let bi = bigram_tokens(&w.surface);
             if !bi.is_empty() {
                 alts.push(all_of(bf, &bi));
+            }
+        }
+        // One Chinese character (币, 冻) finds the words that contain it: every bigram it starts or ends.
+        if cjk == 1 && w.term.chars().count() == 1 {
+            for &fld in bf {
+                if let Some(q) = single_char_query(fld, &w.term) {
+                    alts.push(q);
+                }
             }
         }
         // Unlike the knowledge base, which tries typos only for words no article contains, always: whether some
@@ -470,6 +528,30 @@ impl TicketIndex {
         }
         alts
     }
+}
+
+/// The ways a synonym group can match: each term by its words, and a Chinese term also by its bigrams.
+fn group_alternatives(syn: &Synonyms, gi: usize, wf: &[Field], bf: &[Field]) -> Vec<Box<dyn Query>> {
+    let mut alts = Vec::new();
+    for (folded, toks, cjk) in syn.group_terms(gi) {
+        if !toks.is_empty() {
+            alts.push(all_of(wf, &toks));
+        }
+        if cjk && folded.chars().filter(|&c| is_cjk(c)).count() >= 2 {
+            let bi = bigram_tokens(&folded);
+            if !bi.is_empty() {
+                alts.push(all_of(bf, &bi));
+            }
+        }
+    }
+    alts
+}
+
+/// The bigrams of `field` that start or end with the one character `c` (a walk of the term dictionary's
+/// automaton, not a scan of documents).
+pub(crate) fn single_char_query(field: Field, c: &str) -> Option<Box<dyn Query>> {
+    let ch = c.chars().next().filter(|ch| is_cjk(*ch))?;
+    RegexQuery::from_pattern(&format!("{ch}.|.{ch}"), field).ok().map(|q| Box::new(q) as Box<dyn Query>)
 }
 
 fn exact(field: Field, value: &str) -> Box<dyn Query> {
@@ -538,7 +620,11 @@ mod tests {
         let idx = index();
         assert_eq!(find(&idx, "三小時"), vec!["t1"], "Traditional finds Simplified");
         assert_eq!(find(&idx, "提幣"), vec!["t3", "t1"], "提币 and its synonym 提现");
-        assert_eq!(find(&idx, "withdrawl"), vec!["t1"], "a typo");
+        assert_eq!(find(&idx, "withdrawl"), vec!["t3", "t1"], "a typo, and through withdrawal's group 提现");
+        assert_eq!(find(&idx, "币"), vec!["t1"], "one character finds the word 提币 that holds it");
+        assert_eq!(find(&idx, "幣"), vec!["t1"], "in either script");
+        assert_eq!(find(&idx, "拒"), vec!["t2"], "被拒绝");
+        assert_eq!(find(&idx, "鑫"), Vec::<String>::new(), "a character no ticket holds finds nothing");
         assert_eq!(find(&idx, "withdrawal"), vec!["t3", "t1"], "提现 is in withdrawal's synonym group");
         assert_eq!(find(&idx, "出金"), vec!["t3", "t1"], "synonyms of the group");
         assert_eq!(find(&idx, "登录"), vec!["t4"], "Simplified finds Traditional");

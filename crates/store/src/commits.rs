@@ -74,12 +74,15 @@ impl Outbox {
     }
 }
 
-/// Inside a write's transaction (`$tx`, a connection or transaction), after its timeline rows: inserts the jobs
-/// the outbox rules ask for the conversations written, and marks them [`Conversation::enqueued`] so that
+/// Inside a write's transaction (`$tx`, a connection or transaction), after its timeline rows: logs the change
+/// for the search indexes ([`crate::index_log`]), inserts the jobs the outbox rules ask for the conversations written, and marks them [`Conversation::enqueued`] so that
 /// [`Store::committed`] wakes the job runners once the transaction has committed. `$outbox` is the store's
 /// `Arc<Outbox>` (cloned into writes that run on the group-commit writer).
 macro_rules! enqueue_outbox {
     ($outbox:expr, $tx:expr, $($c:expr),+ $(,)?) => {{
+        // The search indexes' change log rides along: whatever appended to a case's timeline changed its
+        // indexed text or columns.
+        $crate::index_log::log_ticket_changes!($tx, $($c),+);
         let jobs = $outbox.jobs(&[$(&$c),+]);
         if !jobs.is_empty() {
             $crate::jobs::insert_jobs(&mut *$tx, &jobs, $crate::now_ms()).await?;

@@ -1313,6 +1313,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            let ids: Vec<&str> = rows.iter().filter(|c| c.kind != "chat").map(|c| c.id.as_str()).collect();
+            crate::index_log::log_changes(&mut *tx, crate::Indexed::Ticket, &ids).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })?;

@@ -303,6 +303,8 @@ macro_rules! save_article {
         let (id, a, version, author, note, now): (&str, &KbArticleInput, i64, &KbAuthor, &str, i64) =
             ($id, $a, $version, $author, $note, $now);
         sqlx::query("DELETE FROM kb_translations WHERE article_id = $1").bind(id).execute(&mut *$conn).await?;
+        // Every node's knowledge-base index reads the save from the change log.
+        crate::index_log::log_changes(&mut *$conn, crate::Indexed::Article, &[id]).await?;
         for t in &a.translations {
             let kw = serde_json::to_string(&t.keywords).unwrap_or_else(|_| "[]".into());
             sqlx::query(
@@ -872,26 +874,30 @@ impl Store {
         let id = new_id();
         let terms = clean.join(", ");
         let now = now_ms();
-        on_write!(self, |pool, _lock| sqlx::query(
-            "INSERT INTO kb_synonyms (id, terms, created_at) VALUES ($1, $2, $3)"
-        )
-        .bind(&id)
-        .bind(&terms)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+        in_tx!(self, (), |conn| {
+            sqlx::query("INSERT INTO kb_synonyms (id, terms, created_at) VALUES ($1, $2, $3)")
+                .bind(&id)
+                .bind(&terms)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            crate::index_log::log_changes(&mut *conn, crate::Indexed::Synonyms, &[id.as_str()]).await?;
+            Ok(())
+        })?;
         Ok(KbSynonymGroup { id, terms: clean })
     }
 
     /// Removes a group.
     pub async fn kb_delete_synonyms(&self, id: &str) -> Result<()> {
-        let r = on_write!(self, |pool, _lock| sqlx::query("DELETE FROM kb_synonyms WHERE id = $1")
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        if r == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        let id = id.to_string();
+        in_tx!(self, (), |conn| {
+            let r = sqlx::query("DELETE FROM kb_synonyms WHERE id = $1").bind(&id).execute(&mut *conn).await?;
+            if r.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            crate::index_log::log_changes(&mut *conn, crate::Indexed::Synonyms, &[id.as_str()]).await?;
+            Ok(())
+        })
     }
 }
 

@@ -9,6 +9,7 @@ mod conversations;
 mod customer_notes;
 mod files;
 mod idempotency;
+pub mod index_log;
 mod jobs;
 mod kb;
 mod mail;
@@ -35,6 +36,7 @@ pub use conversations::{
 };
 pub use customer_notes::CustomerNote;
 pub use files::{AttachmentMeta, FileStore};
+pub use index_log::{ChangePage, IndexChange, Indexed, LogInfo, LogPos, LogReader};
 pub use jobs::{DEFAULT_MAX_ATTEMPTS, JOB_STATES, Job, JobCounts, JobDone, JobFailed, JobRun, NewJob};
 pub use kb::{
     KbArticle, KbArticleInput, KbAuthor, KbCategory, KbDeflection, KbFilter, KbImportReport, KbQueryCount, KbSearchLog,
@@ -173,6 +175,40 @@ pub struct Store {
     pub(crate) outbox: std::sync::Arc<commits::Outbox>,
     /// Wakes this process's job runners after a commit that enqueued jobs ([`Store::wake_runners`]).
     pub(crate) jobs_wake: std::sync::Arc<tokio::sync::Notify>,
+}
+
+/// A handle on a [`Store`] that does not keep it open: for what the store itself holds (a post-commit listener
+/// that reads from the store would otherwise keep it, its pools and every other listener alive forever).
+#[derive(Clone)]
+pub struct WeakStore {
+    db: std::sync::Weak<Db>,
+    listeners: std::sync::Weak<commits::Listeners>,
+    outbox: std::sync::Weak<commits::Outbox>,
+    jobs_wake: std::sync::Weak<tokio::sync::Notify>,
+}
+
+impl WeakStore {
+    /// The store, while anything else still holds it.
+    pub fn upgrade(&self) -> Option<Store> {
+        Some(Store {
+            db: self.db.upgrade()?,
+            listeners: self.listeners.upgrade()?,
+            outbox: self.outbox.upgrade()?,
+            jobs_wake: self.jobs_wake.upgrade()?,
+        })
+    }
+}
+
+impl Store {
+    /// A handle that does not keep the store open ([`WeakStore`]).
+    pub fn downgrade(&self) -> WeakStore {
+        WeakStore {
+            db: std::sync::Arc::downgrade(&self.db),
+            listeners: std::sync::Arc::downgrade(&self.listeners),
+            outbox: std::sync::Arc::downgrade(&self.outbox),
+            jobs_wake: std::sync::Arc::downgrade(&self.jobs_wake),
+        }
+    }
 }
 
 /// Runs `$body` with `$pool` bound to the writer pool of whichever backend this is, and `$lock` to the row-lock

@@ -827,6 +827,8 @@ impl Store {
                 .await?
                 .rows_affected();
             }
+            // The index drops the erased words with the rest.
+            crate::index_log::log_changes(&mut *conn, crate::Indexed::Ticket, &[id.as_str()]).await?;
             sqlx::query("UPDATE attachments SET filename = '' WHERE conversation_id = $1")
                 .bind(&id)
                 .execute(&mut *conn)

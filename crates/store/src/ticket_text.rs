@@ -27,6 +27,13 @@ impl Store {
         self.with_messages(convs).await
     }
 
+    /// How many tickets there are (what a full build of the ticket index reads).
+    pub async fn count_tickets(&self) -> Result<u64> {
+        let sql = format!("SELECT COUNT(*) FROM conversations WHERE {CASE_KINDS_SQL}");
+        let n: i64 = on_read!(self, |pool| sqlx::query_scalar(&sql).fetch_one(pool).await)?;
+        Ok(n.max(0) as u64)
+    }
+
     /// One ticket with its messages; `None` when there is no such ticket (or the conversation is not a ticket).
     pub async fn ticket_text(&self, id: &str) -> Result<Option<TicketText>> {
         Ok(self.ticket_texts_of(&[id.to_string()]).await?.pop())

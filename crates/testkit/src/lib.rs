@@ -126,8 +126,8 @@ pub async fn spawn_app_configured(backend: Backend, configure: impl FnOnce(&mut 
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (store, pg_db) = fresh_store(backend, &dir).await;
     let state = lifebuoy_web::AppState::new(store.clone(), FileStore::new(dir.join("files")), config)
-        .with_ticket_index_in(&dir.join("index"))
-        .expect("open the ticket index");
+        .with_indexes_in(&dir.join("index"))
+        .expect("open the search indexes");
     // As `serve` does: demo mode imports the repository's starter knowledge base into the empty database, then
     // the index is built from the database.
     if demo {

@@ -130,16 +130,16 @@ impl AppState {
         }
     }
 
-    /// Puts the ticket index on disk, in a directory of this node's own under `root` (call before
-    /// [`App::load_tickets`]).
     /// Signs communication records with the node's key kept in `dir` (created there on first start).
     pub fn with_signing_key_in(mut self, dir: &std::path::Path) -> std::io::Result<Self> {
         self.app = self.app.with_signing_key_in(dir)?;
         Ok(self)
     }
 
-    pub fn with_ticket_index_in(mut self, root: &std::path::Path) -> Result<Self, ticket_search::TicketSearchError> {
-        self.app = self.app.with_ticket_index_in(root)?;
+    /// Keeps the ticket and knowledge-base indexes on disk across restarts, in directories of this node's own
+    /// under `root` (call before [`App::load_kb`] and [`App::load_tickets`]).
+    pub fn with_indexes_in(mut self, root: &std::path::Path) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        self.app = self.app.with_ticket_index_in(root)?.with_kb_index_in(root)?;
         Ok(self)
     }
 
@@ -247,6 +247,26 @@ async fn metrics(
             j.queued, j.running, j.failed, j.dead, j.due
         ));
     }
+    // This node's ticket index: serving or being built, how far behind the change log, rebuild progress.
+    let (ready, behind, done, total) = match state.tickets.state() {
+        lifebuoy_app::ticket_search::IndexState::Ready => (1, 0, 0, 0),
+        lifebuoy_app::ticket_search::IndexState::CatchingUp { behind } => (1, behind, 0, 0),
+        lifebuoy_app::ticket_search::IndexState::Building { done, total } => (0, 0, done, total),
+    };
+    body.push_str(&format!(
+        "# TYPE lifebuoy_ticket_index_ready gauge\nlifebuoy_ticket_index_ready {ready}\n\
+         # TYPE lifebuoy_ticket_index_behind gauge\nlifebuoy_ticket_index_behind {behind}\n\
+         # TYPE lifebuoy_ticket_index_build_done gauge\nlifebuoy_ticket_index_build_done {done}\n\
+         # TYPE lifebuoy_ticket_index_build_total gauge\nlifebuoy_ticket_index_build_total {total}\n\
+         # TYPE lifebuoy_ticket_index_docs gauge\nlifebuoy_ticket_index_docs {}\n\
+         # TYPE lifebuoy_ticket_index_commits_total counter\nlifebuoy_ticket_index_commits_total {}\n\
+         # TYPE lifebuoy_ticket_index_rebuilds_total counter\nlifebuoy_ticket_index_rebuilds_total {}\n\
+         # TYPE lifebuoy_kb_index_rebuilds_total counter\nlifebuoy_kb_index_rebuilds_total {}\n",
+        state.tickets.index().num_docs(),
+        state.tickets.commits(),
+        state.tickets.rebuilds(),
+        state.kb_sync.rebuilds()
+    ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

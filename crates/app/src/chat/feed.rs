@@ -16,9 +16,12 @@ use lifebuoy_store::{Committed, Entry, Store};
 
 /// Publishes what commits append to chats, from now on.
 pub(crate) fn attach(store: &Store, hub: &Hub) {
-    let (reader, hub) = (store.clone(), hub.clone());
+    // Weak: the store holds this listener, which must not hold the store open in turn.
+    let (reader, hub) = (store.downgrade(), hub.clone());
     store.on_commit(move |c| {
-        if c.kind == ConversationKind::Chat {
+        if c.kind == ConversationKind::Chat
+            && let Some(reader) = reader.upgrade()
+        {
             publish(&reader, &hub, c);
         }
     });

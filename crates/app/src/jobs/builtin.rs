@@ -5,8 +5,8 @@
 //!   completed, once. With `{"every_s": n}` it schedules the next beat `n` seconds on, in that same
 //!   transaction, under an idempotency key naming its time slot: any number of nodes keep one chain. `serve`
 //!   starts the chain (every 5 minutes); the console shows the latest beat.
-//! - `jobs.purge`: deletes done jobs and recorded runs past their retention, then schedules itself again the
-//!   same way (hourly).
+//! - `jobs.purge`: deletes done jobs and recorded runs past their retention, and the search indexes' change log
+//!   past a week, then schedules itself again the same way (hourly).
 
 use super::{JobContext, JobError, JobFailure, JobOutcome, Registry, Runner, RunnerHandle, RunnerOptions};
 use lifebuoy_store::{Job, NewJob, Store, now_ms};
@@ -22,6 +22,8 @@ pub const HEARTBEAT_EVERY_S: i64 = 300;
 pub const PURGE_EVERY_S: i64 = 3600;
 pub const KEEP_DONE_DAYS: i64 = 7;
 pub const KEEP_RUNS_DAYS: i64 = 30;
+/// How long the search indexes' change log is kept: a node stopped for longer rebuilds its indexes on start.
+pub const KEEP_INDEX_CHANGES_DAYS: i64 = 7;
 
 #[derive(Debug, Default, Deserialize)]
 struct Every {
@@ -74,6 +76,11 @@ async fn purge(job: Job, ctx: JobContext) -> Result<JobOutcome, JobFailure> {
         ctx.store.purge_jobs(now - args.keep_done_days.max(1) * day, now - args.keep_runs_days.max(1) * day).await?;
     if deleted > 0 {
         tracing::info!(deleted, "purged old jobs");
+    }
+    // The search indexes' change log: a node down for longer than this rebuilds its indexes.
+    let pruned = ctx.store.prune_index_changes(now - KEEP_INDEX_CHANGES_DAYS * day).await?;
+    if pruned > 0 {
+        tracing::info!(pruned, "pruned the index change log");
     }
     let mut out = JobOutcome::done();
     if let Some(every) = args.every_s.filter(|s| *s > 0) {

@@ -978,6 +978,9 @@ impl Store {
                 .bind(visitor_id)
                 .execute(&mut *tx)
                 .await?;
+            // The ticket index keeps each case's customer.
+            let ids: Vec<&str> = moved.iter().map(|(id,)| id.as_str()).collect();
+            crate::index_log::log_changes(&mut *tx, crate::Indexed::Ticket, &ids).await?;
             tx.commit().await?;
             Ok(moved.into_iter().map(|(id,)| id).collect())
         })

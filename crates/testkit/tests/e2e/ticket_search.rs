@@ -63,11 +63,13 @@ async fn queue_search_uses_the_analyser_and_the_permissions(app: &TestApp) {
     .await;
     assert_eq!(s, 201);
 
-    // Traditional finds Simplified (and 提币's synonyms: withdrawal); a typo finds the word; a word of a reply
+    // Traditional finds Simplified (and 提币's synonyms: withdrawal); a typo finds the word and its synonyms; a word of a reply
     // (not of the subject) finds its case.
     assert_eq!(search(app, &sp, "提幣").await, vec![b.clone(), a.clone()]);
     assert_eq!(search(app, &sp, "三小時 提幣").await, vec![a.clone()]);
-    assert_eq!(search(app, &sp, "withdrawl").await, vec![b.clone()]);
+    assert_eq!(search(app, &sp, "withdrawl").await, vec![b.clone(), a.clone()], "a typo reaches the synonyms too");
+    // One Chinese character finds the words that hold it.
+    assert_eq!(search(app, &sp, "幣").await, vec![a.clone()]);
     assert_eq!(search(app, &sp, "screenshots").await, vec![d.clone()]);
     // 出金 is a synonym of 提币, 提现 and withdrawal; the support agent never gets finance's 提现 case, the
     // finance agent does.

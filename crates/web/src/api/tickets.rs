@@ -143,15 +143,26 @@ impl ListQuery {
     }
 }
 
+/// A page of tickets; with a text search, where the search index stands (`ready`, `catching_up` with about how
+/// many changes are not in the results yet, or `building`, when only subjects are matched).
+#[derive(Debug, Serialize)]
+pub struct TicketList {
+    #[serde(flatten)]
+    pub page: Page<Conversation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<lifebuoy_app::ticket_search::IndexState>,
+}
+
 /// `GET /api/v1/tickets`: a customer's own tickets, or the agent queue.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<ListQuery>,
-) -> ApiResult<ApiJson<Page<Conversation>>> {
+) -> ApiResult<ApiJson<TicketList>> {
     let (f, sort, cursor) = q.filter(&caller)?;
     let page = state.list_conversations(&caller.scope(), &f, sort, cursor.as_ref(), q.limit.unwrap_or(50)).await?;
-    Ok(ApiJson(page))
+    let search = f.text.as_deref().filter(|t| !t.trim().is_empty()).map(|_| state.tickets.state());
+    Ok(ApiJson(TicketList { page, search }))
 }
 
 /// A ticket with its timeline.

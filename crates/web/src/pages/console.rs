@@ -152,13 +152,19 @@ async fn queue(
             let agent_names: std::collections::HashMap<String, String> =
                 agents.iter().map(|a| (a.id.clone(), format!("{} · {}", a.display_name, a.agent_no))).collect();
             let me = c.agent().map(|a| a.id.clone());
+            // A text search says when the index is behind or being rebuilt, instead of quietly missing tickets.
+            let search_state =
+                q.q.as_deref()
+                    .filter(|t| !t.trim().is_empty())
+                    .map(|_| state.tickets.state())
+                    .filter(|s| *s != lifebuoy_app::ticket_search::IndexState::Ready);
             render(
                 &state,
                 "console_queue.html",
                 &base,
                 minijinja::context! {
                     page, q => minijinja::context! { status => q.status, department => q.department, assignee => q.assignee, priority => q.priority, category => q.category, q => q.q, sort => q.sort },
-                    statuses, priorities, categories, departments, agents, dept_names, agent_names, me
+                    statuses, priorities, categories, departments, agents, dept_names, agent_names, me, search_state
                 },
             )
         }
