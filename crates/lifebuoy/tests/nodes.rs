@@ -1,7 +1,7 @@
 //! The `lifebuoy` binary as operators run it, in separate processes: a server killed with SIGKILL in the middle
 //! of a conversation and started again loses and doubles nothing that it acknowledged; two servers on one
 //! PostgreSQL joined by NATS carry a conversation between a customer on one and an agent on the other, and keep
-//! their ticket indexes in step.
+//! their ticket indexes in step, across a restart of one of them too.
 
 use lifebuoy_testkit::{SECRET, WsClient, identity_token, pg_admin_url};
 use serde_json::{Value, json};
@@ -597,6 +597,30 @@ async fn two_nodes_on_postgres_and_nats_carry_one_conversation() {
         .expect("reply");
     assert_eq!(r.status(), 201);
     b.search_until(&on_b, "arbitrum", &[&ticket]).await;
+
+    // Node B stops; a change is made on A meanwhile. B, started again on its data directory, serves search from
+    // the index it kept and takes in the change from the database's change log: no rebuild.
+    let b_data = dir.join("b");
+    let b_port: u16 = b.addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).expect("port");
+    drop(b);
+    let r = http
+        .post(format!("{}/api/v1/tickets/{ticket}/messages", a.base))
+        .bearer_auth(&customer)
+        .json(&json!({"body": "polygonscan shows it confirmed"}))
+        .send()
+        .await
+        .expect("reply while B is down");
+    assert_eq!(r.status(), 201);
+    let t0 = Instant::now();
+    let b = Node::start(b_port, &b_data, &["--database", &db, "--nats", &nats, "--metrics-allow", "127.0.0.1"]).await;
+    let on_b = b.agent_http(AGENT).await;
+    b.search_until(&on_b, "polygonscan", &[&ticket]).await;
+    eprintln!("two nodes: B restarted found the change made while it was down {:?} after start", t0.elapsed());
+    b.search_until(&on_b, "arbitrum", &[&ticket]).await;
+    let metrics = reqwest::get(format!("{}/metrics", b.base)).await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains("lifebuoy_ticket_index_rebuilds_total 0"), "B rebuilt its ticket index:\n{metrics}");
+    assert!(metrics.contains("lifebuoy_kb_index_rebuilds_total 0"), "B rebuilt its knowledge-base index");
+    assert!(metrics.contains("lifebuoy_ticket_index_ready 1"));
 
     drop(a);
     drop(b);

@@ -140,3 +140,59 @@ on_both_backends!(
     queue_search_uses_the_analyser_and_the_permissions_on,
     queue_search_uses_the_analyser_and_the_permissions
 );
+
+/// While the index is behind, the queue says so instead of quietly missing tickets: in Chromium, the agent
+/// searches while the indexer is held (two new tickets not taken in yet) and reads "about 2 changes" above the
+/// results; once the indexer runs again, the notice is gone and the tickets are found. The API says the same
+/// in `search`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_says_when_search_is_catching_up_in_chromium() {
+    use fantoccini::Locator;
+    let app = lifebuoy_testkit::spawn_app_with(lifebuoy_testkit::Backend::Sqlite, false).await;
+    app.agent("wang@search.dev", "A2048", Role::AgentL1, &["support"]).await;
+    let agent_api = app.agent_client("wang@search.dev").await;
+    let alice = app.customer_token("u-catching-up");
+    let held = app.app.tickets.hold_indexing().await;
+    let (a, _) = ticket(&app, &alice, "狗狗币提币卡住 dogewhale", "DOGE pending", None).await;
+    let (b, _) = ticket(&app, &alice, "dogewhale 充值没到", "DOGE deposit", None).await;
+    let r = agent_api.get(app.url("/api/v1/tickets")).query(&[("q", "dogewhale")]).send().await.unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["search"], json!({"state": "catching_up", "behind": 2}), "{v}");
+
+    let driver = lifebuoy_testkit::ChromeDriver::start().await;
+    let c = driver.session("zh-CN").await;
+    c.goto(&app.url("/console/login")).await.unwrap();
+    c.find(Locator::Css("input[name=email]")).await.unwrap().send_keys("wang@search.dev").await.unwrap();
+    c.find(Locator::Css("input[name=password]")).await.unwrap().send_keys(lifebuoy_testkit::PASSWORD).await.unwrap();
+    c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css(".queue h1")).await.unwrap();
+    c.goto(&app.url("/console?q=dogewhale&status=all")).await.unwrap();
+    let notice = c.wait().for_element(Locator::Css("#search-state")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("还有约 2 条变更"), "{notice}");
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(lifebuoy_testkit::screenshot_dir().join("search-catching-up-zh-Hans.png"), png).unwrap();
+
+    drop(held);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        c.refresh().await.unwrap();
+        c.wait().for_element(Locator::Css(".queue h1")).await.unwrap();
+        let notice = c.find(Locator::Css("#search-state")).await.is_ok();
+        let rows = c.find_all(Locator::Css("#queue tbody tr")).await.unwrap().len();
+        if !notice && rows == 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "notice {notice}, {rows} rows after the indexer ran again");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let r = agent_api.get(app.url("/api/v1/tickets")).query(&[("q", "dogewhale")]).send().await.unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["search"], json!({"state": "ready"}));
+    let mut ids: Vec<&str> = v["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    ids.sort();
+    let mut want = vec![a.as_str(), b.as_str()];
+    want.sort();
+    assert_eq!(ids, want);
+    c.close().await.unwrap();
+    app.cleanup().await;
+}
