@@ -442,17 +442,6 @@ impl Store {
         Ok(n == 0)
     }
 
-    /// Articles saved at or after `since_ms` (milliseconds), oldest first: `(id, updated_at)`. How a node
-    /// notices saves that no hub announced (`lifebuoy kb import` run beside a live server).
-    pub async fn kb_saved_since(&self, since_ms: i64) -> Result<Vec<(String, i64)>> {
-        Ok(on_read!(self, |pool| sqlx::query_as(
-            "SELECT id, updated_at FROM kb_articles WHERE updated_at >= $1 ORDER BY updated_at LIMIT 10000"
-        )
-        .bind(since_ms)
-        .fetch_all(pool)
-        .await)?)
-    }
-
     /// Creates an article (version 1). A slug in use is a conflict; an unknown category is created.
     pub async fn kb_create_article(&self, input: &KbArticleInput, author: &KbAuthor) -> Result<KbArticle> {
         let a = clean_article(input)?;
