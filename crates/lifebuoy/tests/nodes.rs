@@ -611,12 +611,33 @@ async fn two_nodes_on_postgres_and_nats_carry_one_conversation() {
         .await
         .expect("reply while B is down");
     assert_eq!(r.status(), 201);
+    // And an article published by a supervisor on A.
+    let admin_on_a = a.agent_http("admin@demo.lifebuoy.dev").await;
+    let r = admin_on_a
+        .post(format!("{}/api/v1/kb/articles", a.base))
+        .header("origin", &a.base)
+        .json(&json!({"slug": "restart-kb-check", "category": "withdrawal", "status": "published",
+            "translations": [{"lang": "en", "title": "Whitelisting a withdrawal address", "body": "Add the address under zebrawhitelist settings.", "keywords": []}]}))
+        .send()
+        .await
+        .expect("publish an article");
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
     let t0 = Instant::now();
     let b = Node::start(b_port, &b_data, &["--database", &db, "--nats", &nats, "--metrics-allow", "127.0.0.1"]).await;
     let on_b = b.agent_http(AGENT).await;
     b.search_until(&on_b, "polygonscan", &[&ticket]).await;
     eprintln!("two nodes: B restarted found the change made while it was down {:?} after start", t0.elapsed());
     b.search_until(&on_b, "arbitrum", &[&ticket]).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = reqwest::get(format!("{}/api/v1/kb/search?q=zebrawhitelist", b.base)).await.expect("kb search");
+        let v: Value = r.json().await.expect("json");
+        if v.to_string().contains("restart-kb-check") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the article published while B was down is not found on B: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let metrics = reqwest::get(format!("{}/metrics", b.base)).await.expect("metrics").text().await.expect("text");
     assert!(metrics.contains("lifebuoy_ticket_index_rebuilds_total 0"), "B rebuilt its ticket index:\n{metrics}");
     assert!(metrics.contains("lifebuoy_kb_index_rebuilds_total 0"), "B rebuilt its knowledge-base index");
