@@ -224,7 +224,10 @@ async fn secrets_are_redacted_before_storage(app: &TestApp) {
     assert_eq!(kinds[1]["data"]["kinds"], json!(["mnemonic", "password"]));
 
     // A chat message over the socket.
-    let (mut ws, _) = app.customer_ws(&customer, None).await;
+    let (_, session) =
+        call(app.http.post(app.url("/api/v1/chat/session")).json(&json!({"identity_token": customer, "lang": "en"})))
+            .await;
+    let (mut ws, _) = app.customer_ws(session["token"].as_str().expect("a chat session"), None).await;
     ws.send(json!({"type": "send", "client_id": "c-seed", "body": format!("seed: {PHRASE}")})).await;
     let ack = ws.recv_until("ack", |v| v["type"] == "ack" && v["client_id"] == "c-seed").await;
     let cid = ack["conversation_id"].as_str().unwrap().to_string();

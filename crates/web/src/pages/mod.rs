@@ -78,6 +78,14 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
         }
         Ok(out)
     });
+    // JSON for a `<script type="application/json">` block or a single-quoted attribute: `<`, `>`, `&` and `'`
+    // escaped as JSON escapes, so the text can neither close the element nor the attribute.
+    env.add_filter("tojson", |v: minijinja::Value| -> Result<minijinja::Value, minijinja::Error> {
+        let s = serde_json::to_string(&v)
+            .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))?;
+        let s = s.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026").replace('\'', "\\u0027");
+        Ok(minijinja::Value::from_safe_string(s))
+    });
     env.add_filter("dt", |ms: i64| -> String {
         chrono::DateTime::from_timestamp_millis(ms)
             .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
