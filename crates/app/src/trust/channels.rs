@@ -326,19 +326,17 @@ pub fn domain_imitates(candidate: &str, official: &str) -> bool {
     if looks_like(&cn, &on) || looks_like(&cn.replace(['.', '-'], ""), &on.replace(['.', '-'], "")) {
         return true;
     }
-    let ow: Vec<String> = words(official).into_iter().filter(|w| !generic(w)).collect();
+    // The official brand (the distinctive word before the ending: `okx`, `lifebuoy`) among added words (as
+    // written or drawn with look-alike characters).
+    let brand = words(official).into_iter().rfind(|w| !generic(w));
     let cw: Vec<String> = words(candidate);
-    let brand = ow.last().cloned();
-    // Every distinctive word of the official name present (each as written or as a look-alike)…
-    let all_present = !ow.is_empty() && ow.iter().all(|o| cw.iter().any(|c| word_matches(c, o)));
-    // …or its brand (the name before the ending) present among added words.
     let brand_present = brand.is_some_and(|b| cw.iter().any(|c| word_matches(c, &b)) && cw.len() > 2);
     // The brand run together with other words (`okxsupport.com`), for brands too long to occur by chance.
     let brand_inside = words(official)
         .into_iter()
         .filter(|w| !generic(w) && w.chars().count() >= 5)
         .any(|b| skel(&cn.replace(['.', '-'], "")).contains(&skel(&b)));
-    all_present || brand_present || brand_inside
+    brand_present || brand_inside
 }
 
 /// A word of a candidate standing for an official word: the same, or the same drawn with look-alike characters
@@ -426,6 +424,8 @@ mod tests {
             ("www.okx-cn.com", "okx.com"),
             ("0kx.com", "okx.com"),
             ("оkx.com", "okx.com"),                      // Cyrillic о
+            ("оkх.com", "okx.com"),                      // Cyrillic о and х: two letters off, one skeleton
+            ("bіnаnсe.com", "binance.com"),              // three Cyrillic letters
             ("https://xn--kx-emc.com/login", "okx.com"), // the same, in punycode
             ("oxk.com", "okx.com"),
             ("okx.co", "okx.com"),
@@ -485,6 +485,7 @@ mod tests {
             "lifebuoydmeo",
             "lifebuoy.demo.help",
             "lifebuоydemo",
+            "lifebuоydеmо", // three Cyrillic letters
         ] {
             assert!(handle_imitates(h, official), "{h}");
         }
