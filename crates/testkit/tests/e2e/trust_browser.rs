@@ -168,6 +168,7 @@ async fn widget_stops_a_pasted_phrase(app: &TestApp) {
     let warn = wait_text(&c, "#linkcheck:not([hidden]) #linkcheck-body", "demo.lifebuoy.dev").await;
     assert!(warn.contains("仿冒") && warn.contains("demo-lifebuoy-support.dev"), "{warn}");
     assert_eq!(c.windows().await.unwrap().len(), 1, "nothing opened before the confirm step");
+    c.execute("document.querySelector('.lbw-msg.agent').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
     shot(&c, "trust-03-badge-and-link").await;
     wait_css(&c, "#linkcheck-cancel").await.click().await.unwrap();
     c.close().await.unwrap();
