@@ -51,10 +51,10 @@ pub async fn verify(app: &crate::App, input: &str) -> AppResult<Verdict> {
     let mut v = judge(&ch, &registry);
     if !v.official
         && ch.kind == ChannelKind::AgentNo
-        && let Some((name, no)) = app.store.active_agent_by_no(&ch.value).await?
+        && let Some((name, _)) = app.store.active_agent_by_no(&ch.value).await?
     {
         v.official = true;
-        v.label = Some(format!("{name} · {no}"));
+        v.label = Some(name);
     }
     Ok(v)
 }

@@ -162,14 +162,17 @@ async fn widget_stops_a_pasted_phrase(app: &TestApp) {
     let verdict = wait_text(&c, ".lbw-msg.agent .lbw-verdict", "A3001").await;
     assert!(verdict.contains("官方客服"), "{verdict}");
     let bad = wait_css(&c, ".lbw-msg.agent a[data-check='lookalike']").await;
+    c.execute("document.querySelector('.lbw-msg.agent .lbw-verdict').scrollIntoView({block: 'end'})", vec![])
+        .await
+        .unwrap();
+    shot(&c, "trust-03a-badge-verified").await;
     wait_css(&c, ".lbw-msg.agent a[data-check='official']").await;
     wait_text(&c, ".lbw-linktag.is-lookalike", "").await;
     bad.click().await.unwrap();
     let warn = wait_text(&c, "#linkcheck:not([hidden]) #linkcheck-body", "demo.lifebuoy.dev").await;
     assert!(warn.contains("仿冒") && warn.contains("demo-lifebuoy-support.dev"), "{warn}");
     assert_eq!(c.windows().await.unwrap().len(), 1, "nothing opened before the confirm step");
-    c.execute("document.querySelector('.lbw-msg.agent').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
-    shot(&c, "trust-03-badge-and-link").await;
+    shot(&c, "trust-03b-link-confirm").await;
     wait_css(&c, "#linkcheck-cancel").await.click().await.unwrap();
     c.close().await.unwrap();
 
