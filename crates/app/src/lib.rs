@@ -22,9 +22,11 @@ pub mod mail_text;
 pub mod notify;
 pub mod privacy;
 pub mod records;
+pub mod signing;
 pub mod ticket_search;
 pub mod tickets;
 pub mod tls;
+pub mod trust;
 
 pub use actor::Actor;
 pub use error::{AppError, AppResult};
@@ -47,6 +49,11 @@ impl App {
         registry.register(notify::JOB, move |job, ctx| {
             let app = app.clone();
             async move { notify::run(&app, job, ctx).await }
+        })?;
+        let app = self.clone();
+        registry.register(trust::emergency::FREEZE_JOB, move |job, ctx| {
+            let app = app.clone();
+            async move { trust::emergency::run_freeze(&app, job, ctx).await }
         })?;
         let app = self.clone();
         registry.register(records::PURGE_JOB, move |job, ctx| {
@@ -87,6 +94,8 @@ pub struct App {
     /// The key that signs communication records (an ephemeral one unless [`App::with_signing_key_in`] set the
     /// node's own).
     pub signer: Arc<records::Signer>,
+    /// The exchange's freeze endpoint for "my account may be stolen" (`--freeze-url`, `--freeze-secret`).
+    pub freeze: Option<trust::emergency::FreezeEndpoint>,
 }
 
 impl App {
@@ -107,6 +116,7 @@ impl App {
             tickets: Arc::new(ticket_search::TicketSearch::in_ram().expect("an in-memory index opens")),
             public_url: None,
             signer: Arc::new(records::Signer::ephemeral()),
+            freeze: None,
         }
     }
 

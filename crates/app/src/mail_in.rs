@@ -201,7 +201,13 @@ pub async fn receive(app: &App, raw: &[u8]) -> AppResult<Received> {
         let notes: Vec<String> = files.refused.iter().map(|(name, code)| refusal_line(lang, name, code)).collect();
         body = format!("{body}\n\n{}", notes.join("\n"));
     }
-    let html = mail_html_of(&msg).map(|h| mail_text::stored_html(&h, &files.inline));
+    // The secret guard: a mail holding a recovery phrase, a key or a password is stored redacted, and then
+    // without its HTML (which would carry the secret again).
+    let guarded = crate::trust::guard(&body, lang);
+    let body = guarded.text;
+    let mut hidden = guarded.kinds;
+    let html =
+        if hidden.is_empty() { mail_html_of(&msg).map(|h| mail_text::stored_html(&h, &files.inline)) } else { None };
 
     // The mail is noted in the transaction that stores its message: a crash leaves both or neither, and the
     // acknowledgement the new case sets off finds the mail to thread under.
@@ -216,12 +222,18 @@ pub async fn receive(app: &App, raw: &[u8]) -> AppResult<Received> {
             mail: Some(&noted),
         };
         let out = app.store.reply_with_status(&cid, &author, &parts, idem).await?;
-        let (ReplyOutcome::Added { conversation, .. } | ReplyOutcome::FollowUp { conversation, .. }) = out;
+        let (ReplyOutcome::Added { conversation, message } | ReplyOutcome::FollowUp { conversation, message }) = out;
+        crate::trust::flag(app, &message.conversation_id, message.seq, &hidden).await?;
         Received::Added { conversation_id: conversation.id }
     } else {
         let subject: String =
             subject.clone().unwrap_or_else(|| body.lines().next().unwrap_or("(no subject)").to_string());
         let subject: String = subject.chars().take(200).collect();
+        let subject = crate::trust::guard(&subject, lang);
+        hidden.extend(subject.kinds);
+        hidden.sort();
+        hidden.dedup();
+        let subject = subject.text;
         let t = NewTicket {
             kind: ConversationKind::Email,
             customer_id: customer.id.clone(),
@@ -235,10 +247,17 @@ pub async fn receive(app: &App, raw: &[u8]) -> AppResult<Received> {
             tx_hash: None,
             asset: None,
             amount: None,
-            tags: vec!["email".into()],
+            tags: if hidden.is_empty() {
+                vec!["email".into()]
+            } else {
+                vec!["email".into(), crate::trust::SECRET_TAG.into()]
+            },
             attachment_ids: files.ids.clone(),
         };
         let (c, created) = app.store.create_ticket_from_mail(&t, &author, idem, &noted).await?;
+        if created {
+            crate::trust::flag(app, &c.id, 1, &hidden).await?;
+        }
         if created {
             Received::Opened { conversation_id: c.id, case_number: c.case_number }
         } else {

@@ -143,7 +143,7 @@ pub(crate) async fn create_tagged(
 ) -> AppResult<(Conversation, bool)> {
     let subject = text_field("subject", &input.subject, 200)?;
     let body = text_field("body", &input.body, 20_000)?;
-    let customer = match (actor, input.customer) {
+    let customer = match (actor, input.customer.take()) {
         (Actor::Customer(c), None) => {
             if input.priority.is_some() {
                 return Err(AppError::forbidden("priority is set by the support team"));
@@ -178,6 +178,15 @@ pub(crate) async fn create_tagged(
         return Err(AppError::invalid("attachment_ids", "at most 10 attachments"));
     }
     input.tags.extend(channel_tags.iter().map(|t| t.to_string()));
+    // The secret guard: a recovery phrase, a key or a password never reaches the store.
+    let (subject, body) = (crate::trust::guard(&subject, lang), crate::trust::guard(&body, lang));
+    let mut hidden: Vec<_> = subject.kinds.iter().chain(&body.kinds).copied().collect();
+    hidden.sort();
+    hidden.dedup();
+    if !hidden.is_empty() {
+        input.tags.push(crate::trust::SECRET_TAG.into());
+    }
+    let (subject, body) = (subject.text, body.text);
     let t = NewTicket {
         kind: ConversationKind::Ticket,
         customer_id: customer.id.clone(),
@@ -196,7 +205,11 @@ pub(crate) async fn create_tagged(
     };
     let key = actor.key();
     let idem = idem.map(|(k, h)| (key.as_str(), k, h));
-    Ok(app.store.create_ticket(&t, &actor.author(), idem).await?)
+    let (c, new) = app.store.create_ticket(&t, &actor.author(), idem).await?;
+    if new {
+        crate::trust::flag(app, &c.id, 1, &hidden).await?;
+    }
+    Ok((c, new))
 }
 
 /// Loads a ticket the actor may see, by id or case number; anything else is [`AppError::NotFound`], never
@@ -237,6 +250,9 @@ pub async fn reply(
     idem: Idempotency<'_>,
 ) -> AppResult<ReplyOutcome> {
     let body = text_field("body", &m.body, 20_000)?;
+    let lang = Lang::parse(&c.lang).unwrap_or(Lang::ZhHans);
+    let guarded = crate::trust::guard(&body, lang);
+    let (body, hidden) = (guarded.text, guarded.kinds);
     if m.internal && !actor.is_staff() {
         return Err(AppError::forbidden("only agents write internal notes"));
     }
@@ -260,6 +276,10 @@ pub async fn reply(
         mail: None,
     };
     let out = app.store.reply_with_status(&c.id, &author, &parts, idem).await?;
+    if !hidden.is_empty() {
+        let (ReplyOutcome::Added { message, .. } | ReplyOutcome::FollowUp { message, .. }) = &out;
+        crate::trust::flag(app, &message.conversation_id, message.seq, &hidden).await?;
+    }
     Ok(out)
 }
 

@@ -59,6 +59,21 @@ pub enum Event {
     /// `created`: no longer written (a case's first message is its creation record); kept so that rows of
     /// databases from before that change still read.
     Created { kind: ConversationKind, follow_up_of: Option<String> },
+    /// `secret_redacted` (public: the customer is told, the risk team is flagged): the message at `seq` held
+    /// what looked like secrets of these kinds (`mnemonic`, `private_key`, `api_secret`, `password`,
+    /// `one_time_code`), replaced by markers before it was stored. Never the secret itself.
+    SecretRedacted { seq: i64, kinds: Vec<String> },
+    /// `freeze_requested`: the customer confirmed "my account may be stolen" with a fresh sign-in (`auth_time`,
+    /// unix seconds); the freeze call to the exchange goes out.
+    FreezeRequested { emergency: String, auth_time: i64 },
+    /// `freeze_answered`: the exchange's answer to the freeze call (`frozen` true when it said so) and its HTTP
+    /// status (`None`: it could not be reached).
+    FreezeAnswered { emergency: String, frozen: bool, status: Option<i64> },
+    /// `step_up_requested`: an agent asked the customer to re-verify before an account action (`unlock`,
+    /// `2fa_reset`, `whitelist_change`, `other`).
+    StepUpRequested { step_up: String, action: String },
+    /// `step_up_completed`: the customer re-verified on the exchange (`auth_time`, unix seconds).
+    StepUpCompleted { step_up: String, action: String, auth_time: i64 },
 }
 
 impl Event {
@@ -78,6 +93,11 @@ impl Event {
             Event::ChatEnded => "chat_ended",
             Event::ConvertedToTicket { .. } => "converted_to_ticket",
             Event::Created { .. } => "created",
+            Event::SecretRedacted { .. } => "secret_redacted",
+            Event::FreezeRequested { .. } => "freeze_requested",
+            Event::FreezeAnswered { .. } => "freeze_answered",
+            Event::StepUpRequested { .. } => "step_up_requested",
+            Event::StepUpCompleted { .. } => "step_up_completed",
         }
     }
 
@@ -101,6 +121,15 @@ impl Event {
             Event::ChatEnded => json!({}),
             Event::ConvertedToTicket { ticket, case_number } => json!({"ticket": ticket, "case_number": case_number}),
             Event::Created { kind, follow_up_of } => json!({"kind": kind, "follow_up_of": follow_up_of}),
+            Event::SecretRedacted { seq, kinds } => json!({"seq": seq, "kinds": kinds}),
+            Event::FreezeRequested { emergency, auth_time } => json!({"emergency": emergency, "auth_time": auth_time}),
+            Event::FreezeAnswered { emergency, frozen, status } => {
+                json!({"emergency": emergency, "frozen": frozen, "status": status})
+            }
+            Event::StepUpRequested { step_up, action } => json!({"step_up": step_up, "action": action}),
+            Event::StepUpCompleted { step_up, action, auth_time } => {
+                json!({"step_up": step_up, "action": action, "auth_time": auth_time})
+            }
         }
     }
 
@@ -121,7 +150,12 @@ impl Event {
             | Event::ChatAssigned { .. }
             | Event::ChatEnded
             | Event::ConvertedToTicket { .. }
-            | Event::Created { .. } => false,
+            | Event::Created { .. }
+            | Event::SecretRedacted { .. }
+            | Event::FreezeRequested { .. }
+            | Event::FreezeAnswered { .. }
+            | Event::StepUpRequested { .. }
+            | Event::StepUpCompleted { .. } => false,
         }
     }
 
@@ -161,6 +195,23 @@ impl Event {
                 Event::ConvertedToTicket { ticket: field(d, "ticket")?, case_number: field(d, "case_number")? }
             }
             "created" => Event::Created { kind: field(d, "kind")?, follow_up_of: field(d, "follow_up_of")? },
+            "secret_redacted" => Event::SecretRedacted { seq: field(d, "seq")?, kinds: field(d, "kinds")? },
+            "freeze_requested" => {
+                Event::FreezeRequested { emergency: field(d, "emergency")?, auth_time: field(d, "auth_time")? }
+            }
+            "freeze_answered" => Event::FreezeAnswered {
+                emergency: field(d, "emergency")?,
+                frozen: field(d, "frozen")?,
+                status: field(d, "status")?,
+            },
+            "step_up_requested" => {
+                Event::StepUpRequested { step_up: field(d, "step_up")?, action: field(d, "action")? }
+            }
+            "step_up_completed" => Event::StepUpCompleted {
+                step_up: field(d, "step_up")?,
+                action: field(d, "action")?,
+                auth_time: field(d, "auth_time")?,
+            },
             _ => return None,
         })
     }
@@ -217,6 +268,38 @@ mod tests {
             to: to.map(str::to_string),
         };
         vec![
+            // the secret guard (issue 16): the message it redacted and what it found
+            (
+                Event::SecretRedacted { seq: 1, kinds: vec!["mnemonic".into()] },
+                "secret_redacted",
+                json!({"seq": 1, "kinds": ["mnemonic"]}),
+                false,
+            ),
+            // "my account may be stolen" and step-up verification (issue 16)
+            (
+                Event::FreezeRequested { emergency: "e1".into(), auth_time: 1_700_000_000 },
+                "freeze_requested",
+                json!({"emergency": "e1", "auth_time": 1_700_000_000}),
+                false,
+            ),
+            (
+                Event::FreezeAnswered { emergency: "e1".into(), frozen: true, status: Some(200) },
+                "freeze_answered",
+                json!({"emergency": "e1", "frozen": true, "status": 200}),
+                false,
+            ),
+            (
+                Event::StepUpRequested { step_up: "s1".into(), action: "2fa_reset".into() },
+                "step_up_requested",
+                json!({"step_up": "s1", "action": "2fa_reset"}),
+                false,
+            ),
+            (
+                Event::StepUpCompleted { step_up: "s1".into(), action: "2fa_reset".into(), auth_time: 1_700_000_000 },
+                "step_up_completed",
+                json!({"step_up": "s1", "action": "2fa_reset", "auth_time": 1_700_000_000}),
+                false,
+            ),
             // plan_change, TicketChange::Status
             (
                 Event::StatusChanged { from: Status::Open, to: Status::Solved, by_reply: None },
@@ -396,9 +479,14 @@ mod tests {
                 Event::ChatEnded => "ChatEnded",
                 Event::ConvertedToTicket { .. } => "ConvertedToTicket",
                 Event::Created { .. } => "Created",
+                Event::SecretRedacted { .. } => "SecretRedacted",
+                Event::FreezeRequested { .. } => "FreezeRequested",
+                Event::FreezeAnswered { .. } => "FreezeAnswered",
+                Event::StepUpRequested { .. } => "StepUpRequested",
+                Event::StepUpCompleted { .. } => "StepUpCompleted",
             })
             .collect();
-        assert_eq!(names.len(), 15);
+        assert_eq!(names.len(), 20);
     }
 
     #[test]

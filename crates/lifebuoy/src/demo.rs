@@ -38,7 +38,24 @@ pub const DEMO_AGENTS: &[(&str, &str, &str, Role, &[Lang], &[&str])] = &[
     ("admin@demo.lifebuoy.dev", "Admin", "ADM01", Role::Admin, &[Lang::En, Lang::ZhHans], &["support"]),
 ];
 
+/// The demo exchange's official channels (issue 16): (kind, value in normal form, label). The agents' numbers
+/// are official through the agents table.
+pub const DEMO_CHANNELS: &[(&str, &str, &str)] = &[
+    ("domain", "demo.lifebuoy.dev", "官方网站 · Official website"),
+    ("email", "support@demo.lifebuoy.dev", "官方客服邮箱 · Support email"),
+    ("email", "security@demo.lifebuoy.dev", "安全与风控邮箱 · Security team"),
+    ("phone", "+864001234567", "官方客服热线 · Support hotline"),
+    ("telegram", "lifebuoydemo", "官方 Telegram 公告频道 · Official Telegram channel"),
+    ("x", "lifebuoydemo", "官方 X 账号 · Official X account"),
+    ("agent_no", "P2001", "电话客服 · Phone support agent"),
+];
+
 pub async fn load(store: &Store) -> anyhow::Result<()> {
+    if store.trust_channels().await?.is_empty() {
+        for (kind, value, label) in DEMO_CHANNELS {
+            store.put_trust_channel(kind, value, label, None).await?;
+        }
+    }
     if !store.agents().await?.is_empty() {
         return Ok(());
     }

@@ -218,6 +218,13 @@ pub struct ServeArgs {
     /// The address customers write to: replies by mail come from it, and mail from it is never taken in.
     #[arg(long, env = "LIFEBUOY_SUPPORT_ADDRESS")]
     support_address: Option<String>,
+    /// The exchange's endpoint that freezes an account when its customer confirms "my account may be stolen"
+    /// (POST, JSON, signed `Lifebuoy-Signature: t=…,v1=…` with `--freeze-secret`).
+    #[arg(long, env = "LIFEBUOY_FREEZE_URL")]
+    freeze_url: Option<String>,
+    /// The secret the freeze calls are signed with (shared with the exchange).
+    #[arg(long, env = "LIFEBUOY_FREEZE_SECRET", hide_env_values = true)]
+    freeze_secret: Option<String>,
     /// Sender address of outgoing mail.
     #[arg(long, env = "LIFEBUOY_MAIL_FROM", default_value = "Lifebuoy Support <support@localhost>")]
     mail_from: String,
@@ -415,6 +422,13 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies: a.trusted_proxy.clone(),
         metrics_allow: a.metrics_allow.clone(),
         strict_templates: false,
+        freeze: match (&a.freeze_url, &a.freeze_secret) {
+            (Some(url), Some(secret)) => {
+                Some(lifebuoy_app::trust::emergency::FreezeEndpoint { url: url.clone(), secret: secret.clone() })
+            }
+            (Some(_), None) => anyhow::bail!("--freeze-url needs --freeze-secret (the calls are signed)"),
+            _ => None,
+        },
     };
     if config.https() {
         tracing::info!("served over https: Secure cookies and Strict-Transport-Security");

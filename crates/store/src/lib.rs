@@ -20,6 +20,7 @@ pub mod routing;
 mod rows;
 mod throttle;
 mod ticket_text;
+mod trust;
 mod writer;
 
 pub use accounts::{
@@ -49,6 +50,7 @@ pub use records::{AccessRow, ChainEntry, CustomerHit, HistoryFilter, HistoryRow,
 pub use rows::{Conversation, Department, Event, Message};
 pub use throttle::Throttled;
 pub use ticket_text::TicketText;
+pub use trust::{Emergency, StepUp, TrustChannel};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -121,6 +123,9 @@ pub enum Conflict {
     /// A legal hold covers the customer or the conversation: nothing of it may be deleted or erased.
     #[error("a legal hold covers this customer or conversation: nothing of it may be deleted or erased while it lasts")]
     LegalHold,
+    /// A one-time step taken already (an emergency confirmed, a step-up completed).
+    #[error("this has already been done")]
+    AlreadyDone,
 }
 
 impl Conflict {
@@ -128,6 +133,7 @@ impl Conflict {
     pub fn code(&self) -> &'static str {
         match self {
             Conflict::AgentExists => "agent_exists",
+            Conflict::AlreadyDone => "already_done",
             Conflict::ChatEnded => "chat_ended",
             Conflict::NotRateable => "not_rateable",
             Conflict::SameAssignee => "same_assignee",

@@ -38,6 +38,10 @@ struct Issued {
     claims: IdentityClaims,
     #[serde(default)]
     iat: Option<i64>,
+    /// When the customer last signed in on the exchange (OpenID Connect's `auth_time`): step-up verification and
+    /// the emergency's confirmation need it recent.
+    #[serde(default)]
+    auth_time: Option<i64>,
 }
 
 /// Verifies identity tokens. Only HS256 is accepted; `exp` and `sub` are required, `nbf` is honoured, `iss`
@@ -81,6 +85,20 @@ impl IdentityVerifier {
     }
 
     pub fn verify(&self, token: &str) -> Result<IdentityClaims, ApiError> {
+        self.verify_issued(token).map(|(claims, _)| claims)
+    }
+
+    /// Verifies a fresh identity token, as [`IdentityVerifier::verify`] does, and reads its `auth_time`: the
+    /// exchange's word that the customer signed in again just now (`None` when the token does not say).
+    pub fn verify_fresh(&self, token: &str) -> Result<lifebuoy_app::trust::emergency::FreshSignIn, ApiError> {
+        let (claims, auth_time) = self.verify_issued(token)?;
+        let auth_time = auth_time.ok_or_else(|| {
+            ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "not_fresh", "the token carries no auth_time")
+        })?;
+        Ok(lifebuoy_app::trust::emergency::FreshSignIn { sub: claims.sub, auth_time })
+    }
+
+    fn verify_issued(&self, token: &str) -> Result<(IdentityClaims, Option<i64>), ApiError> {
         let key = self.key.as_ref().ok_or_else(|| {
             ApiError::new(
                 axum::http::StatusCode::UNAUTHORIZED,
@@ -91,7 +109,7 @@ impl IdentityVerifier {
         let rejected = |why: String| ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_identity_token", why);
         let data = jsonwebtoken::decode::<Issued>(token, key, &self.validation)
             .map_err(|e| rejected(format!("identity token rejected: {e}")))?;
-        let Issued { claims, iat } = data.claims;
+        let Issued { claims, iat, auth_time } = data.claims;
         if claims.sub.trim().is_empty() || claims.sub.len() > 128 {
             return Err(rejected("sub must be 1 to 128 characters".into()));
         }
@@ -108,8 +126,22 @@ impl IdentityVerifier {
             }
             _ => {}
         }
-        Ok(claims)
+        Ok((claims, auth_time))
     }
+}
+
+/// Signs an identity token with `auth_time` (the sign-in it vouches for was just now): the exchange's fresh token
+/// for a step-up or an emergency's confirmation, as the demo and the tests sign it.
+pub fn sign_fresh_identity(secret: &str, claims: &IdentityClaims, auth_time: i64) -> String {
+    let mut v = serde_json::to_value(claims).expect("claims serialise");
+    v["auth_time"] = auth_time.into();
+    v["iat"] = chrono::Utc::now().timestamp().into();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &v,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("HS256 signing cannot fail")
 }
 
 /// Signs an identity token: used by the demo and by tests, as the exchange's backend would.

@@ -35,6 +35,7 @@ static DICTS: LazyLock<[serde_json::Value; 3]> = LazyLock::new(|| {
                 include_str!(concat!("../i18n/mail/", $lang, ".json")),
                 include_str!(concat!("../i18n/records/", $lang, ".json")),
                 include_str!(concat!("../i18n/privacy/", $lang, ".json")),
+                include_str!(concat!("../i18n/trust/", $lang, ".json")),
             ])
         };
     }

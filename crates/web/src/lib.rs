@@ -60,6 +60,8 @@ pub struct WebConfig {
     /// Fail a page whose template prints a variable its handler did not give, instead of printing nothing
     /// (the test suite turns this on, so that a missing variable is a failing test, not a blank on the page).
     pub strict_templates: bool,
+    /// The exchange's freeze endpoint ("my account may be stolen"), and the secret its calls are signed with.
+    pub freeze: Option<lifebuoy_app::trust::emergency::FreezeEndpoint>,
 }
 
 impl WebConfig {
@@ -110,6 +112,7 @@ impl AppState {
         };
         let mut app = App::new(store, files, mailer);
         app.public_url = config.public_url.clone();
+        app.freeze = config.freeze.clone();
         AppState {
             app,
             identity: auth::IdentityVerifier::new(config.identity_secret.as_deref()).with_rules(

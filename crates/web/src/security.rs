@@ -139,6 +139,11 @@ pub fn class_of(method: &Method, path: &str) -> Option<Class> {
         ("POST", "/api/v1/chat/session" | "/api/v1/guest/code" | "/api/v1/guest/verify")
         | ("POST", "/portal/guest/code" | "/portal/guest/verify")
         | ("GET" | "POST", "/portal/sso") => Some(Class::Session),
+        // Reports open cases: limited like sign-ins; checks like searches.
+        ("POST", "/api/v1/verify/report") => Some(Class::Session),
+        ("POST", p) if p.starts_with("/help/") && p.ends_with("/official/report") => Some(Class::Session),
+        ("GET", "/api/v1/verify") => Some(Class::Search),
+        ("GET", p) if p.starts_with("/help/") && p.ends_with("/official") => Some(Class::Search),
         ("POST", "/api/v1/answers") | ("GET", "/api/v1/kb/search") => Some(Class::Search),
         ("GET", p) if p.starts_with("/help/") && p.ends_with("/search") => Some(Class::Search),
         _ => None,

@@ -6,11 +6,16 @@
   "use strict";
   var S = JSON.parse(document.getElementById("lb-strings").textContent);
   var T = S.chat || {};
+  var TR = S.trust || {};
   var LANG = S.lang;
-  function t(key, vars) {
-    var s = T[key] || key;
+  function fill(s, vars) {
     if (vars) for (var k in vars) s = s.split("{" + k + "}").join(String(vars[k]));
     return s;
+  }
+  function t(key, vars) { return fill(T[key] || key, vars); }
+  function tr(key, vars) { return fill(TR[key] || key, vars); }
+  function kindsText(kinds) {
+    return kinds.map(function (k) { return (TR.secret_kinds || {})[k] || k; }).join(TR.kinds_sep || ", ");
   }
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
@@ -39,12 +44,13 @@
   function toParent(msg) { if (embedded) window.parent.postMessage(msg, "*"); }
 
   // ---- views ----
-  var views = ["prechat", "history", "inbox", "offline", "chat"];
+  var views = ["prechat", "history", "inbox", "offline", "chat", "sos"];
   function show(name) {
     views.forEach(function (v) { $("view-" + v).hidden = v !== name; });
     $("conn").hidden = !session;
     $("btn-history").hidden = !session || name === "prechat";
     $("btn-inbox").hidden = !session || session.kind !== "identified" || name === "prechat";
+    $("btn-sos").hidden = !session || session.kind !== "identified" || name === "prechat" || name === "sos";
     updateChrome();
     if (name === "chat") scrollDown(true);
   }
@@ -237,7 +243,7 @@
   }
 
   // Text first, then links: https:// and /help/ only, as anchors whose text is the URL itself.
-  var LINK = /(https:\/\/[^\s<>"'\u3000-\u303f\uff08\uff09\uff0c]+|\/help\/[A-Za-z-]+\/[A-Za-z0-9._~%-]+)/g;
+  var LINK = /(https?:\/\/[^\s<>"'\u3000-\u303f\uff08\uff09\uff0c]+|\/help\/[A-Za-z-]+\/[A-Za-z0-9._~%-]+)/g;
   function linkify(node, text) {
     var last = 0, m;
     LINK.lastIndex = 0;
@@ -249,10 +255,124 @@
       a.target = "_blank";
       a.rel = "noopener noreferrer";
       node.appendChild(a);
+      guardLink(a);
       last = m.index + url.length;
       LINK.lastIndex = last;
     }
     if (last < text.length) node.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  // ---- link safety: links to other sites are checked against the official registry; anything not official is
+  // marked, and opens only after a confirm step (a look-alike with a red warning) ----
+  var verdicts = {};                // value -> Promise of the /api/v1/verify answer
+  function verify(value) {
+    if (!verdicts[value]) {
+      verdicts[value] = fetch("/api/v1/verify?value=" + encodeURIComponent(value))
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .catch(function () { return null; });
+    }
+    return verdicts[value];
+  }
+  function guardLink(a) {
+    var host;
+    try { host = new URL(a.href, location.href).host; } catch (e) { return; }
+    if (host === location.host) return;
+    a.dataset.check = "pending";
+    var tag = null;
+    verify(a.href).then(function (v) {
+      a.dataset.check = v && v.official ? "official" : v && v.lookalike_of ? "lookalike" : "unknown";
+      if (v && v.official) return;
+      a.classList.add(v && v.lookalike_of ? "is-lookalike" : "is-warn");
+      tag = el("span", "lbw-linktag" + (v && v.lookalike_of ? " is-lookalike" : ""), v && v.lookalike_of ? TR.not_official || "!" : TR.link_badge || "!");
+      a.after(tag);
+    });
+    a.addEventListener("click", function (e) {
+      if (a.dataset.check === "official") return;
+      e.preventDefault();
+      verify(a.href).then(function (v) {
+        if (v && v.official) { window.open(a.href, "_blank", "noopener"); return; }
+        var box = $("linkcheck");
+        box.classList.toggle("is-lookalike", !!(v && v.lookalike_of));
+        $("linkcheck-body").textContent = v && v.lookalike_of
+          ? tr("link_lookalike", { host: v.value, official: v.lookalike_of })
+          : tr("link_unknown", { host: (v && v.value) || host });
+        box.hidden = false;
+        box.dataset.href = a.href;
+        $("linkcheck-cancel").focus();
+      });
+    });
+  }
+  $("linkcheck-cancel").addEventListener("click", function () { $("linkcheck").hidden = true; });
+  $("linkcheck-open").addEventListener("click", function () {
+    var box = $("linkcheck");
+    box.hidden = true;
+    if (box.dataset.href) window.open(box.dataset.href, "_blank", "noopener,noreferrer");
+  });
+
+  // ---- who is real: an agent's number opens the official-channel check's answer for it ----
+  function agentBadge(no) {
+    var b = el("button", "lbw-verified", tr("verified") + " · " + t("agent_no", { no: no }));
+    b.type = "button";
+    b.title = tr("verified_title", { no: no });
+    b.addEventListener("click", function () {
+      var li = b.closest("li");
+      var old = li && li.querySelector(".lbw-verdict");
+      if (old) { old.remove(); return; }
+      verify("工号 " + no).then(function (v) {
+        var ok = !!(v && v.official);
+        var p = el("p", "lbw-verdict" + (ok ? "" : " is-bad"), ok
+          ? tr("badge_official", { no: no, label: v.label || "" })
+          : tr("badge_not_official", { no: no }));
+        var more = el("a", null, " " + (TR.nav_official || ""));
+        more.href = "/help/" + LANG + "/official?value=" + encodeURIComponent("工号 " + no);
+        more.target = "_blank";
+        more.rel = "noopener";
+        p.appendChild(more);
+        if (li) li.appendChild(p);
+      });
+    });
+    return b;
+  }
+
+  // ---- fresh sign-ins from the exchange's page (step-up, the emergency's confirmation): widget.js asks the
+  // page (`window.LifebuoyReauth` or `data-reauth-url`) and posts back a fresh identity token ----
+  var reauthWaiters = [];
+  function freshToken() {
+    return new Promise(function (resolve, reject) {
+      if (!embedded) { reject(new Error("no exchange page")); return; }
+      reauthWaiters.push({ resolve: resolve, reject: reject });
+      toParent({ lifebuoy: "reauth" });
+      setTimeout(function () { reject(new Error("timeout")); }, 120000);
+    });
+  }
+  function jsonOf(r) {
+    return r.json().then(function (j) {
+      if (!r.ok) throw new Error((j && j.error && j.error.message) || r.status);
+      return j;
+    });
+  }
+  function postJson(url, body) {
+    return authFetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }).then(jsonOf);
+  }
+
+  function stepUpNode(f) {
+    var d = f.data || {};
+    var li = el("li", "lbw-stepup");
+    li.dataset.seq = f.seq;
+    var action = (TR.step_up_actions || {})[d.action] || d.action;
+    li.appendChild(el("strong", null, tr("step_up_title")));
+    li.appendChild(el("span", null, tr("step_up_body", { action: action })));
+    var b = el("button", "lbw-btn lbw-block", tr("step_up_btn"));
+    b.type = "button";
+    b.addEventListener("click", function () {
+      b.disabled = true;
+      freshToken()
+        .then(function (tok) { return postJson("/api/v1/trust/step-up/" + encodeURIComponent(d.step_up) + "/complete", { token: tok }); })
+        .then(function (s) { b.replaceWith(el("p", "lbw-muted", tr("step_up_done", { time: fmtTime(s.completed_at || Date.now()) }))); })
+        .catch(function (err) { b.disabled = false; toast(t("error", { msg: err.message })); });
+    });
+    li.appendChild(b);
+    return li;
   }
 
   function authFetch(url, opts) {
@@ -299,7 +419,7 @@
     var li = el("li", "lbw-msg " + (kind === "customer" ? "mine" : kind === "bot" ? "theirs bot" : "theirs agent"));
     if (kind !== "customer") {
       var who = el("div", "lbw-who", kind === "bot" ? t("bot") : (f.author.name || ""));
-      if (kind === "agent" && f.author.agent_no) who.appendChild(el("span", "lbw-no", t("agent_no", { no: f.author.agent_no })));
+      if (kind === "agent" && f.author.agent_no) who.appendChild(agentBadge(f.author.agent_no));
       li.appendChild(who);
     }
     var bubble = el("div", "lbw-bubble");
@@ -335,15 +455,20 @@
       case "assigned": return t("ev_assigned", { name: d.name || "", no: d.agent_no || "" });
       case "chat_ended": return t("ev_ended");
       case "converted_to_ticket": return t("ev_ticket", { case: d.case_number || "" });
+      case "secret_redacted": return tr("secret_event_customer", { kinds: kindsText(d.kinds || []) });
+      case "freeze_requested": return tr("ev_freeze_requested");
+      case "freeze_answered": return tr(d.frozen ? "ev_freeze_answered_ok" : "ev_freeze_answered_failed");
+      case "step_up_completed": return tr("ev_step_up_completed");
       default: return null;
     }
   }
 
   function itemNode(f) {
     if (f.type === "msg") return msgNode(f);
+    if (f.kind === "step_up_requested") return stepUpNode(f);
     var text = eventText(f);
     if (!text) return null;
-    var li = el("li", "lbw-event", text);
+    var li = el("li", "lbw-event" + (f.kind === "secret_redacted" ? " lbw-ev-risk" : ""), text);
     li.dataset.seq = f.seq;
     return li;
   }
@@ -511,11 +636,44 @@
     }
   }
 
+  // ---- the secret guard: a recovery phrase, a key, a password or a code is stopped here, before it is sent ----
+  var guarded = null;               // the text the guard stopped, waiting for the customer's choice
+  function marker(kind) { return (TR.marker || {})[kind] || "[…]"; }
+  function showGuard(body, found) {
+    guarded = body;
+    var kinds = found.map(function (f) { return f.kind; }).filter(function (k, i, a) { return a.indexOf(k) === i; });
+    $("guard-title").textContent = tr("guard_title", { kinds: kindsText(kinds) });
+    $("guard-body").textContent = tr("guard_body", { kinds: kindsText(kinds) });
+    $("guard").hidden = false;
+    $("guard-strip").focus();
+  }
+  function hideGuard() { guarded = null; $("guard").hidden = true; }
+  $("guard-edit").addEventListener("click", function () { hideGuard(); input.focus(); });
+  $("guard-strip").addEventListener("click", function () {
+    var body = window.LifebuoyGuard.redact(guarded || "", marker);
+    hideGuard();
+    input.value = "";
+    autosize();
+    if (body.replace(/\[[^\]]*\]/g, "").trim()) {
+      startNewIfEnded();
+      queueMessage(body);
+    }
+  });
+  function stopsSecret(body) {
+    var found = window.LifebuoyGuard ? window.LifebuoyGuard.scan(body) : [];
+    if (found.length) showGuard(body, found);
+    return found.length > 0;
+  }
+
   var input = $("input");
+  input.addEventListener("paste", function () {
+    setTimeout(function () { stopsSecret(input.value); }, 0);
+  });
   $("composer").addEventListener("submit", function (e) {
     e.preventDefault();
     var body = input.value.replace(/\s+$/, "");
     if (!body.trim()) return;
+    if (stopsSecret(body)) return;
     startNewIfEnded();
     queueMessage(body);
     input.value = "";
@@ -718,11 +876,54 @@
     f.body.focus();
   });
   $("offline-cancel").addEventListener("click", function () { show("chat"); });
+  // ---- "my account may be stolen": an urgent case, confirmed with a fresh sign-in, then the freeze ----
+  function sosStatus(text, done) {
+    var p = $("sos-status");
+    p.textContent = text || "";
+    p.hidden = !text;
+    p.classList.toggle("is-done", !!done);
+  }
+  $("btn-sos").addEventListener("click", function () { show("sos"); });
+  $("sos-back").addEventListener("click", function () { show("chat"); });
+  $("sos-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var btn = $("sos-start"), note = e.target.note.value.trim(), cas = "";
+    if (window.LifebuoyGuard && window.LifebuoyGuard.scan(note).length) note = window.LifebuoyGuard.redact(note, marker);
+    btn.disabled = true;
+    function poll(id, n) {
+      authFetch("/api/v1/trust/emergency/" + encodeURIComponent(id)).then(jsonOf).then(function (em) {
+        if (em.state === "frozen") sosStatus(tr("sos_frozen", { case: cas }), true);
+        else if (em.state === "failed") sosStatus(tr("sos_failed", { case: cas }));
+        else if (n < 90) setTimeout(function () { poll(id, n + 1); }, 1500);
+      });
+    }
+    postJson("/api/v1/trust/emergency", note ? { note: note } : {})
+      .then(function (j) {
+        cas = j.case_number || "";
+        sosStatus(tr("sos_opened", { case: cas }));
+        return freshToken().then(function (tok) {
+          return postJson("/api/v1/trust/emergency/" + encodeURIComponent(j.emergency.id) + "/confirm", { token: tok }).then(function () {
+            sosStatus(tr("sos_confirming"));
+            poll(j.emergency.id, 0);
+          });
+        }, function () { sosStatus(tr("sos_reauth_failed", { case: cas })); });
+      })
+      .catch(function (err) { btn.disabled = false; sosStatus(t("error", { msg: err.message })); });
+  });
+
   $("offline-form").addEventListener("submit", function (e) {
     e.preventDefault();
     var f = e.target;
     var body = f.body.value.trim();
     if (!body) { showError("offline-error", t("offline_body")); f.body.focus(); return; }
+    // The secret guard: the secret is taken out of the form (not sent); sending again sends the rest.
+    var found = window.LifebuoyGuard ? window.LifebuoyGuard.scan(body) : [];
+    if (found.length) {
+      var kinds = kindsText(found.map(function (x) { return x.kind; }).filter(function (k, i, a) { return a.indexOf(k) === i; }));
+      f.body.value = window.LifebuoyGuard.redact(body, marker);
+      showError("offline-error", tr("guard_title", { kinds: kinds }) + (LANG === "en" ? ". " : "。") + tr("guard_body", { kinds: kinds }));
+      return;
+    }
     var payload = { body: body };
     if (f.topic.value) payload.topic = f.topic.value;
     if (f.email.value.trim()) payload.email = f.email.value.trim();
@@ -815,6 +1016,9 @@
     if (e.data.lifebuoy === "init") {
       visible = !!e.data.open;
       start(e.data.identityToken);
+    } else if (e.data.lifebuoy === "reauth-token") {
+      var w = reauthWaiters.shift();
+      if (w) { if (e.data.token) w.resolve(e.data.token); else w.reject(new Error(e.data.error || "refused")); }
     } else if (e.data.lifebuoy === "visible") {
       visible = !!e.data.open;
       if (visible) { nowSeen(); scrollDown(true); if (!$("view-chat").hidden) input.focus(); }

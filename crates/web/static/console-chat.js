@@ -6,7 +6,13 @@
   "use strict";
   var S = JSON.parse(document.getElementById("lb-strings").textContent);
   var T = S.chat || {};
+  var TR = S.trust || {};
   var LANG = S.lang;
+  function tr(key, vars) {
+    var s = TR[key] || key;
+    if (vars) for (var k in vars) s = s.split("{" + k + "}").join(String(vars[k]));
+    return s;
+  }
   var ME = S.me;
   function t(key, vars) {
     var s = T[key] || key;
@@ -490,7 +496,7 @@
   }
 
   // ---- thread ----
-  var LINK = /(https:\/\/[^\s<>"'\u3000-\u303f\uff08\uff09\uff0c]+|\/help\/[A-Za-z-]+\/[A-Za-z0-9._~%-]+)/g;
+  var LINK = /(https?:\/\/[^\s<>"'\u3000-\u303f\uff08\uff09\uff0c]+|\/help\/[A-Za-z-]+\/[A-Za-z0-9._~%-]+)/g;
   function linkify(node, text) {
     var last = 0, m;
     LINK.lastIndex = 0;
@@ -500,6 +506,7 @@
       var a = el("a", null, url);
       a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";
       node.appendChild(a);
+      if (window.LifebuoyLinks) window.LifebuoyLinks.guard(a);
       last = m.index + url.length;
       LINK.lastIndex = last;
     }
@@ -552,13 +559,18 @@
       case "chat_ended": return t("ev_ended");
       case "converted_to_ticket": return t("ev_ticket", { case: d.case_number || "" });
       case "rated": return t("ev_rated", { n: d.score || "" });
+      case "secret_redacted": return tr("secret_event", { kinds: (d.kinds || []).map(function (k) { return (TR.secret_kinds || {})[k] || k; }).join(TR.kinds_sep || ", ") });
+      case "freeze_requested": return tr("ev_freeze_requested");
+      case "freeze_answered": return tr(d.frozen ? "ev_freeze_answered_ok" : "ev_freeze_answered_failed");
+      case "step_up_requested": return tr("ev_step_up_requested", { action: (TR.step_up_actions || {})[d.action] || d.action });
+      case "step_up_completed": return tr("ev_step_up_completed");
       default: return f.kind;
     }
   }
 
   function itemNode(f) {
     if (f.type === "msg") return msgNode(f);
-    var li = el("li", "event" + (f.internal ? " is-internal" : ""), eventText(f));
+    var li = el("li", "event" + (f.internal ? " is-internal" : "") + (f.kind === "secret_redacted" ? " event-risk" : ""), eventText(f));
     li.dataset.seq = f.seq;
     return li;
   }

@@ -136,6 +136,22 @@
       setBadge(isOpen ? 0 : Math.max(0, d.count | 0));
     } else if (d.lifebuoy === "close") {
       close();
+    } else if (d.lifebuoy === "reauth") {
+      // A fresh sign-in for a step-up or an emergency: the page's `window.LifebuoyReauth()` (a promise of a fresh
+      // identity token) or its `data-reauth-url` (JSON `{token}`, fetched with the page's cookies).
+      var url = script.getAttribute("data-reauth-url");
+      var reauth = window.LifebuoyReauth || (url && function () {
+        return fetch(url, { credentials: "include" }).then(function (r) {
+          if (!r.ok) throw new Error(String(r.status));
+          return r.json();
+        }).then(function (j) { return j.token; });
+      });
+      if (!reauth) { post({ lifebuoy: "reauth-token", error: "unsupported" }); return; }
+      Promise.resolve().then(reauth).then(function (token) {
+        post({ lifebuoy: "reauth-token", token: token });
+      }, function (err) {
+        post({ lifebuoy: "reauth-token", error: String((err && err.message) || err) });
+      });
     }
   });
 

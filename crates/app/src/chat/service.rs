@@ -172,6 +172,10 @@ pub async fn customer_send(
 ) -> Result<Appended, AppError> {
     check_client_id(client_id)?;
     let body = check_body(body, attachments)?;
+    // The secret guard: the widget stops a pasted secret before it leaves the device; this is for every other
+    // client (and a widget told to send anyway).
+    let guarded = crate::trust::guard(&body, lang);
+    let (body, hidden) = (guarded.text, guarded.kinds);
     let (category, department) = topic_route(topic);
     let actor = Author::Customer(customer.id.clone());
     // The connection usually knows the open chat already; a chat that has ended since refuses the message,
@@ -213,6 +217,7 @@ pub async fn customer_send(
     if a.duplicate {
         return Ok(a);
     }
+    crate::trust::flag(state, &a.conversation.id, a.message.seq, &hidden).await?;
     let new_chat = a.message.seq == 1;
     if new_chat {
         push_chat_state(state, &a.conversation.id, Some(Control::Follow)).await;
@@ -436,17 +441,21 @@ pub async fn agent_send(
     if !internal {
         require_holder(actor, &c)?;
     }
+    let guarded = crate::trust::guard(&body, Lang::parse(&c.lang).unwrap_or(Lang::ZhHans));
     let a = state
         .store
         .append_chat_message(
             conversation_id,
             &Author::Agent(agent.id.clone()),
-            &body,
+            &guarded.text,
             internal,
             Some(client_id),
             attachments,
         )
         .await?;
+    if !a.duplicate {
+        crate::trust::flag(state, conversation_id, a.message.seq, &guarded.kinds).await?;
+    }
     Ok(a)
 }
 

@@ -20,3 +20,5 @@ mod records_browser;
 mod security;
 mod ticket_search;
 mod tickets;
+mod trust;
+mod trust_browser;

@@ -233,6 +233,51 @@ fn rows() -> Vec<Row> {
         // A customer's own history; staff and the integration are refused (403: staff look customers up in the console).
         r("GET /api/v1/records/history", "/api/v1/records/history", NoBody, CUSTOMERS),
         r("GET /.well-known/lifebuoy-signing-keys", "/.well-known/lifebuoy-signing-keys", NoBody, PUBLIC),
+        // Trust and safety: anyone checks and reports; staff read the registry; admins and the exchange edit it
+        // (removing an id that is not listed is no error, so the cell shows who may, not what was there).
+        r("GET /api/v1/verify", "/api/v1/verify?value=matrix-lookalike.example", NoBody, PUBLIC),
+        r(
+            "POST /api/v1/verify/report",
+            "/api/v1/verify/report",
+            Json(r#"{"value":"https://matrix{n}-lookalike.example/login"}"#, None),
+            PUBLIC,
+        ),
+        r("GET /api/v1/trust/channels", "/api/v1/trust/channels", NoBody, STAFF),
+        r(
+            "POST /api/v1/trust/channels",
+            "/api/v1/trust/channels",
+            Json(r#"{"kind":"domain","value":"matrix{n}.example.com","label":"Matrix"}"#, None),
+            ACCOUNTS,
+        ),
+        r("DELETE /api/v1/trust/channels/{id}", "/api/v1/trust/channels/not-listed", NoBody, ACCOUNTS),
+        // "My account may be stolen": a customer's own; seen by the customer and those who see the risk
+        // department's case; confirmed only by its customer with a fresh sign-in of theirs (again: 409).
+        r("POST /api/v1/trust/emergency", "/api/v1/trust/emergency", Json("{}", None), CUSTOMERS),
+        r(
+            "GET /api/v1/trust/emergency/{id}",
+            "/api/v1/trust/emergency/{emergency}",
+            NoBody,
+            CUST_A | OVERSEERS | TOKEN,
+        ),
+        r(
+            "POST /api/v1/trust/emergency/{id}/confirm",
+            "/api/v1/trust/emergency/{emergency}/confirm",
+            Json(r#"{"token":"{fresh_a}"}"#, None),
+            CUST_A,
+        ),
+        // Step-up: staff who see A's case ask; A completes it with a fresh sign-in (again: 409).
+        r(
+            "POST /api/v1/trust/step-up",
+            "/api/v1/trust/step-up",
+            Json(r#"{"conversation_id":"{ticket}","action":"2fa_reset"}"#, None),
+            SEES_CASE,
+        ),
+        r(
+            "POST /api/v1/trust/step-up/{id}/complete",
+            "/api/v1/trust/step-up/{step_up}/complete",
+            Json(r#"{"token":"{fresh_a}"}"#, None),
+            CUST_A,
+        ),
         // Retention and privacy: holds, deletion and restoration are the overseers' and the exchange's (a fresh
         // case for each: restoring one that is not deleted is a 409, the use case ran); retention is set by
         // admins and the exchange, read by overseers; customers file and read their own data requests, which
@@ -329,6 +374,14 @@ fn rows() -> Vec<Row> {
         fresh("POST /portal/tickets/{id}/solved", "/portal/tickets/{ticket}/solved", Form(&[]), CUST_A),
         r("GET /portal/inbox", "/portal/inbox", NoBody, CUSTOMERS),
         r("GET /portal/history", "/portal/history", NoBody, CUSTOMERS),
+        r("POST /portal/emergency", "/portal/emergency", Form(&[]), CUSTOMERS),
+        r("GET /portal/emergency/{id}", "/portal/emergency/{emergency}", NoBody, CUST_A),
+        r(
+            "GET /portal/emergency/{id}/confirm",
+            "/portal/emergency/{emergency}/confirm?token={fresh_a}",
+            NoBody,
+            CUST_A,
+        ),
         r("GET /portal/privacy", "/portal/privacy", NoBody, CUSTOMERS),
         r("POST /portal/privacy", "/portal/privacy", Form(&[("kind", "access")]), CUSTOMERS),
         r("GET /portal/privacy/{id}", "/portal/privacy/{request}", NoBody, CUST_A),
@@ -380,6 +433,14 @@ fn rows() -> Vec<Row> {
             ADMIN,
         ),
         r("GET /console/mail", "/console/mail", NoBody, ADMIN),
+        r("GET /console/trust", "/console/trust?check=matrix.example", NoBody, AGENTS),
+        r(
+            "POST /console/trust/add",
+            "/console/trust/add",
+            Form(&[("kind", "domain"), ("value", "matrix{n}.example.org"), ("label", "Matrix")]),
+            ADMIN,
+        ),
+        r("POST /console/trust/remove", "/console/trust/remove", Form(&[("id", "not-listed")]), ADMIN),
         // Records: any agent finds a customer; the customer's page lists only what the agent's scope reaches
         // (the words of A's case stay from agents outside it); the access log is the overseers'.
         r("GET /console/customers", "/console/customers?q=matrix", NoBody, AGENTS),
@@ -489,6 +550,15 @@ fn rows() -> Vec<Row> {
         r("GET /help", "/help", NoBody, PUBLIC),
         r("GET /help/verify", "/help/verify", NoBody, PUBLIC),
         r("GET /help/{lang}/verify", "/help/en/verify", NoBody, PUBLIC),
+        r("GET /help/official", "/help/official", NoBody, PUBLIC),
+        r("GET /help/{lang}/official", "/help/en/official?value=matrix-lookalike.example", NoBody, PUBLIC),
+        r(
+            "POST /help/{lang}/official/report",
+            "/help/en/official/report",
+            Form(&[("value", "matrix{n}-lookalike.example")]),
+            PUBLIC,
+        ),
+        r("GET /trust/words.js", "/trust/words.js", NoBody, PUBLIC),
         r("GET /help/{lang}", "/help/en", NoBody, PUBLIC),
         r("GET /help/{lang}/search", "/help/en/search?q=withdrawal", NoBody, PUBLIC),
         r("GET /help/{lang}/c/{category}", "/help/en/c/{category}", NoBody, PUBLIC),
@@ -498,6 +568,7 @@ fn rows() -> Vec<Row> {
         r("GET /widget.js", "/widget.js", NoBody, PUBLIC),
         r("GET /chat/widget", "/chat/widget", NoBody, PUBLIC),
         r("GET /demo/exchange", "/demo/exchange", NoBody, PUBLIC),
+        r("GET /demo/exchange/reauth", "/demo/exchange/reauth?as=U10001", NoBody, PUBLIC),
         // Last: it ends every principal's session.
         r("POST /logout", "/logout", Form(&[]), PUBLIC),
     ]
@@ -823,6 +894,30 @@ async fn setup(app: &TestApp) -> (Fixtures, String) {
     };
     app.store.file_data_request(&request).await.expect("a data request");
     ids.insert("request", request.id);
+    // Trust and safety: A's emergency (its case is the risk department's), a fresh sign-in of A's, and a step-up
+    // asked on A's case.
+    let e = api(app, reqwest::Method::POST, "/api/v1/trust/emergency", &a_token, json!({})).await;
+    ids.insert("emergency", e["emergency"]["id"].as_str().unwrap().to_string());
+    let claims = lifebuoy_web::auth::IdentityClaims {
+        sub: "matrix-alice".into(),
+        email: None,
+        name: None,
+        lang: Some("en".into()),
+        exp: chrono::Utc::now().timestamp() + 3600,
+        anti_phishing_code: None,
+    };
+    let fresh =
+        lifebuoy_web::auth::sign_fresh_identity(lifebuoy_testkit::SECRET, &claims, chrono::Utc::now().timestamp());
+    ids.insert("fresh_a", fresh);
+    let step = lifebuoy_app::trust::emergency::request_step_up(
+        &app.app,
+        &lifebuoy_app::Actor::system("matrix"),
+        &ids["ticket_shared"],
+        "unlock",
+    )
+    .await
+    .expect("a step-up");
+    ids.insert("step_up", step.id);
     let fx = Fixtures { ids, people, token, assignee, a_token, counter: Default::default() };
     (fx, assignee_cookie)
 }

@@ -8,6 +8,7 @@ pub mod notifications;
 pub mod privacy;
 pub mod records;
 pub mod tickets;
+pub mod trust;
 
 use crate::AppState;
 use axum::Router;
@@ -60,4 +61,13 @@ pub fn router() -> Router<AppState> {
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::read))
         .route("/notifications/preferences", get(notifications::prefs).put(notifications::set_prefs))
+        .route("/verify", get(trust::verify))
+        .route("/verify/report", post(trust::report))
+        .route("/trust/channels", get(trust::channels).post(trust::add_channel))
+        .route("/trust/channels/{id}", delete(trust::remove_channel))
+        .route("/trust/emergency", post(trust::open_emergency))
+        .route("/trust/emergency/{id}", get(trust::get_emergency))
+        .route("/trust/emergency/{id}/confirm", post(trust::confirm_emergency))
+        .route("/trust/step-up", post(trust::request_step_up))
+        .route("/trust/step-up/{id}/complete", post(trust::complete_step_up))
 }

@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/widget.js", get(widget_js))
         .route("/chat/widget", get(widget_page))
         .route("/demo/exchange", get(demo_exchange))
+        .route("/demo/exchange/reauth", get(demo_reauth))
         .route("/console/chats", get(console_chats))
         .route("/console/chats/{id}/context", get(chat_context))
 }
@@ -58,6 +59,7 @@ fn strings_json(lang: Lang, extra: Value) -> minijinja::Value {
         "category": t.get("category").cloned().unwrap_or(Value::Null),
         "status": t.get("status").cloned().unwrap_or(Value::Null),
         "channel": t.get("records").and_then(|r| r.get("channel")).cloned().unwrap_or(Value::Null),
+        "trust": t.get("trust").cloned().unwrap_or(Value::Null),
     });
     if let (Some(m), Value::Object(e)) = (v.as_object_mut(), extra) {
         m.extend(e);
@@ -97,10 +99,42 @@ async fn widget_page(State(state): State<AppState>, headers: HeaderMap, Query(q)
     r
 }
 
+/// `GET /demo/exchange/reauth?as=U10001`: the demo exchange's fresh sign-in (a real exchange asks for the
+/// password or a passkey here): an identity token with `auth_time` now, for step-up and the emergency's
+/// confirmation. Demo mode only.
+async fn demo_reauth(State(state): State<AppState>, Query(q): Query<AsQuery>) -> Response {
+    if !state.config.demo {
+        return error_page(&state, Lang::En, None, ApiError::not_found());
+    }
+    let Some((uid, name, email, l)) = DEMO_CUSTOMERS.iter().find(|(uid, ..)| Some(*uid) == q.who.as_deref()) else {
+        return error_page(&state, Lang::En, None, ApiError::not_found());
+    };
+    let now = chrono::Utc::now().timestamp();
+    let token = crate::auth::sign_fresh_identity(
+        &state.config.identity_secret.clone().unwrap_or_default(),
+        &crate::auth::IdentityClaims {
+            sub: uid.to_string(),
+            email: Some(email.to_string()),
+            name: Some(name.to_string()),
+            lang: Some(l.to_string()),
+            exp: now + 600,
+            anti_phishing_code: None,
+        },
+        now,
+    );
+    // From the portal's emergency page: back to where it confirms, with the fresh token.
+    if let Some(back) = q.back.as_deref().filter(|b| b.starts_with("/portal/emergency/") && !b.contains("//")) {
+        return axum::response::Redirect::to(&format!("{back}?token={token}")).into_response();
+    }
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(json!({ "token": token }))).into_response()
+}
+
 #[derive(Deserialize)]
 struct AsQuery {
     #[serde(rename = "as")]
     who: Option<String>,
+    /// `/demo/exchange/reauth` only: where to send the fresh token.
+    back: Option<String>,
 }
 
 /// `GET /demo/exchange`: a sample exchange page embedding the widget, as a demo customer or a visitor.

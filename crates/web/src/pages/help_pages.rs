@@ -222,7 +222,7 @@ fn urlencode(s: &str) -> String {
     out
 }
 
-fn same_page_menu(suffix: &str) -> Vec<minijinja::Value> {
+pub(crate) fn same_page_menu(suffix: &str) -> Vec<minijinja::Value> {
     lang_menu(["zh-Hans", "zh-Hant", "en"].map(|l| (l, format!("/help/{l}{suffix}"))))
 }
 

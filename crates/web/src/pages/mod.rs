@@ -14,6 +14,7 @@ pub mod privacy_console;
 pub mod privacy_portal;
 pub mod records_console;
 pub mod records_portal;
+pub mod trust_pages;
 
 use crate::AppState;
 use crate::auth::{Caller, SESSION_COOKIE, SESSION_TTL_MS};
@@ -65,6 +66,7 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
         .chain(records_portal::TEMPLATES)
         .chain(privacy_console::TEMPLATES)
         .chain(privacy_portal::TEMPLATES)
+        .chain(trust_pages::TEMPLATES)
     {
         env.add_template(name, src).expect("embedded templates compile (checked by a test)");
     }
@@ -75,6 +77,14 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
             out = out.replace(&format!("{{{k}}}"), &v.to_string());
         }
         Ok(out)
+    });
+    // JSON for a `<script type="application/json">` block or a single-quoted attribute: `<`, `>`, `&` and `'`
+    // escaped as JSON escapes, so the text can neither close the element nor the attribute.
+    env.add_filter("tojson", |v: minijinja::Value| -> Result<minijinja::Value, minijinja::Error> {
+        let s = serde_json::to_string(&v)
+            .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))?;
+        let s = s.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026").replace('\'', "\\u0027");
+        Ok(minijinja::Value::from_safe_string(s))
     });
     env.add_filter("dt", |ms: i64| -> String {
         chrono::DateTime::from_timestamp_millis(ms)
@@ -187,6 +197,7 @@ pub fn router() -> Router<AppState> {
         .merge(records_portal::router())
         .merge(privacy_console::router())
         .merge(privacy_portal::router())
+        .merge(trust_pages::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
@@ -194,7 +205,12 @@ async fn static_file(Path(file): Path<String>) -> Response {
         "app.css" => (include_str!("../../static/app.css"), "text/css; charset=utf-8"),
         "app.js" => (include_str!("../../static/app.js"), "text/javascript; charset=utf-8"),
         "sso.js" => (include_str!("../../static/sso.js"), "text/javascript; charset=utf-8"),
-        other => match chat_pages::STATIC.iter().chain(help_pages::STATIC).find(|(n, _, _)| *n == other) {
+        other => match chat_pages::STATIC
+            .iter()
+            .chain(help_pages::STATIC)
+            .chain(trust_pages::STATIC)
+            .find(|(n, _, _)| *n == other)
+        {
             Some((_, body, ct)) => (body, ct),
             None => return StatusCode::NOT_FOUND.into_response(),
         },
