@@ -328,3 +328,24 @@ fn answer_is_judged_on_the_version_in_the_question_language() {
     assert_eq!(a[0].slug, "kyc-time");
     assert_eq!(a[0].lang, "en");
 }
+
+#[test]
+fn a_typo_reaches_synonyms_and_one_character_finds_the_words_holding_it() {
+    let idx = KbIndex::open_in_ram().unwrap();
+    idx.set_synonyms(Synonyms::default_exchange());
+    idx.upsert(&doc("cn", "zh-Hans", "提现多久到账", "提现审核一般十分钟内完成。")).unwrap();
+    idx.upsert(&doc("frozen", "zh-Hans", "账户被冻结怎么办", "冻结后请联系客服。")).unwrap();
+    idx.upsert(&doc("coin", "zh-Hans", "币", "币 是什么：本文介绍平台支持的资产。")).unwrap();
+    idx.upsert(&doc("fees", "zh-Hans", "手续费说明", "不同网络收取不同费用。")).unwrap();
+    idx.upsert(&doc("usdt", "zh-Hans", "稳定币充值", "稳定币充值需要链上确认。")).unwrap();
+    idx.commit().unwrap();
+    let hit = |q: &str| slugs(&idx, q, &SearchOpts::default()).into_iter().map(|s| s.0).collect::<Vec<_>>();
+    // Only Chinese text holds the withdrawal: the misspelt English word reaches it through its synonym group.
+    assert_eq!(hit("withdrawl"), vec!["cn"], "withdrawl → withdrawal → 提现");
+    assert_eq!(hit("冻"), vec!["frozen"], "冻 finds 冻结");
+    // 币 as a word of its own ranks above the words that merely hold it.
+    let coin = hit("币");
+    assert_eq!(coin, vec!["coin", "usdt"], "稳定币 holds it, below the article where it is a word");
+    assert!(!coin.contains(&"fees".to_string()), "{coin:?}");
+    assert!(hit("鑫").is_empty(), "a character no article holds finds nothing");
+}
