@@ -144,7 +144,7 @@ async fn chat_widget_and_console_in_chromium() {
     let frame = wait_css(&customer, "#lifebuoy-chat iframe").await;
     frame.enter_frame().await.unwrap();
     wait_text(&customer, ".lbw-msg.agent .lbw-body", "请提供提币的 TxID").await;
-    wait_text(&customer, ".lbw-msg.agent .lbw-no", "A2048").await;
+    wait_text(&customer, ".lbw-msg.agent .lbw-verified", "工号 A2048").await;
     wait_text(&customer, "#banner .lbw-b-agent", "A2048").await;
     // Typing shows on the other side.
     wait_css(&customer, "#input").await.send_keys(XSS).await.unwrap();

@@ -349,7 +349,8 @@ mod tests {
             + super::records_console::TEMPLATES.len()
             + super::records_portal::TEMPLATES.len()
             + super::privacy_console::TEMPLATES.len()
-            + super::privacy_portal::TEMPLATES.len();
+            + super::privacy_portal::TEMPLATES.len()
+            + super::trust_pages::TEMPLATES.len();
         assert_eq!(env.templates().count(), all);
     }
 
