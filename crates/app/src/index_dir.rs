@@ -3,7 +3,53 @@
 //! A node starting takes a directory no running node holds, the most recently used first, so that a restarted
 //! node finds the index it left (several nodes may share one data directory, each with its own).
 
+use lifebuoy_store::{LogInfo, LogPos};
 use std::path::{Path, PathBuf};
+
+/// What a kept index is stamped with at each commit: which build wrote it (its index version and the
+/// analyser's), from which database (the change log's epoch), and how far it has read that database's log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Stamp {
+    pub version: u32,
+    pub analyser: u32,
+    pub epoch: String,
+    pub pos: LogPos,
+}
+
+impl Stamp {
+    /// The stamp this build writes for an index of `version`.
+    pub(crate) fn current(version: u32, epoch: &str, pos: LogPos) -> Stamp {
+        Stamp { version, analyser: lifebuoy_search::ANALYSER_VERSION, epoch: epoch.to_string(), pos }
+    }
+
+    /// The JSON the index commits carry.
+    pub(crate) fn payload(version: u32, epoch: &str, pos: LogPos) -> String {
+        serde_json::to_string(&Stamp::current(version, epoch, pos)).unwrap_or_default()
+    }
+
+    /// Reads a commit's payload (none, or unreadable: no stamp).
+    pub(crate) fn parse(payload: Option<&str>) -> Option<Stamp> {
+        payload.and_then(|p| serde_json::from_str(p).ok())
+    }
+
+    /// Where a kept index with this stamp (if any) resumes reading the log, or why it must be rebuilt: another
+    /// index or analyser version, another database, or older than the log's pruned floor.
+    pub(crate) fn resume_at(stamp: Option<&Stamp>, version: u32, log: &LogInfo) -> Result<LogPos, String> {
+        let analyser = lifebuoy_search::ANALYSER_VERSION;
+        match stamp {
+            None => Err("no index yet".into()),
+            Some(s) if s.version != version => {
+                Err(format!("index version {} (this build writes {version})", s.version))
+            }
+            Some(s) if s.analyser != analyser => {
+                Err(format!("analyser version {} (this build has {analyser})", s.analyser))
+            }
+            Some(s) if s.epoch != log.epoch => Err("built from another database".into()),
+            Some(s) if s.pos < log.floor => Err("older than the pruned change log".into()),
+            Some(s) => Ok(s.pos),
+        }
+    }
+}
 
 /// This node's directory under the index root, and the lock that says it is in use.
 pub(crate) struct NodeDir {

@@ -12,7 +12,8 @@
 
 use crate::App;
 use crate::chat::Inbox;
-use crate::index_dir::NodeDir;
+use crate::index_dir::{NodeDir, Stamp};
+use lifebuoy_search::KB_INDEX_VERSION;
 use lifebuoy_search::{ArticleDoc, Synonyms};
 use lifebuoy_store::{Indexed, KbArticle, KbArticleInput, KbAuthor, KbFilter, KbTranslation, LogPos, LogReader};
 use std::sync::Mutex;
@@ -50,7 +51,7 @@ pub struct KbSync {
     /// The database the index is filled from (the log's epoch).
     epoch: Mutex<String>,
     /// The stamp a kept index was opened with.
-    opened: Mutex<Option<KbStamp>>,
+    opened: Mutex<Option<Stamp>>,
     /// The kept index's directory and its lock (none in memory).
     dir: Mutex<Option<NodeDir>>,
     /// Serialises reading the log (the poller, notices and the start's catch-up).
@@ -93,26 +94,6 @@ impl Default for KbSync {
             reading: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
             rebuilds: Default::default(),
-        }
-    }
-}
-
-/// What a kept knowledge-base index is stamped with at each commit.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct KbStamp {
-    pub version: u32,
-    pub analyser: u32,
-    pub epoch: String,
-    pub pos: LogPos,
-}
-
-impl KbStamp {
-    fn current(epoch: &str, pos: LogPos) -> KbStamp {
-        KbStamp {
-            version: lifebuoy_search::KB_INDEX_VERSION,
-            analyser: lifebuoy_search::ANALYSER_VERSION,
-            epoch: epoch.to_string(),
-            pos,
         }
     }
 }
@@ -217,7 +198,7 @@ impl App {
         let dir = NodeDir::claim(root, "kb").map_err(|e| KbError::Files(format!("{}: {e}", root.display())))?;
         let (kb, payload) = lifebuoy_search::KbIndex::open_kept(&dir.path)?;
         self.kb = std::sync::Arc::new(kb);
-        *lock(&self.kb_sync.opened) = payload.as_deref().and_then(|p| serde_json::from_str(p).ok());
+        *lock(&self.kb_sync.opened) = Stamp::parse(payload.as_deref());
         *lock(&self.kb_sync.dir) = Some(dir);
         Ok(self)
     }
@@ -231,19 +212,15 @@ impl App {
         self.reload_synonyms().await?;
         let info = self.store.index_log_info().await?;
         *lock(&self.kb_sync.epoch) = info.epoch.clone();
-        let kept = lock(&self.kb_sync.opened).clone().filter(|s| {
-            s.version == lifebuoy_search::KB_INDEX_VERSION
-                && s.analyser == lifebuoy_search::ANALYSER_VERSION
-                && s.epoch == info.epoch
-                && s.pos >= info.floor
-        });
+        let kept = Stamp::resume_at(lock(&self.kb_sync.opened).as_ref(), KB_INDEX_VERSION, &info);
         match kept {
-            Some(s) => {
-                *lock(&self.kb_sync.log) = LogReader::starting_at(s.pos);
+            Ok(pos) => {
+                *lock(&self.kb_sync.log) = LogReader::starting_at(pos);
                 let n = self.apply_kb_log().await?;
                 tracing::info!(documents = self.kb.num_docs(), changes = n, "knowledge-base index kept; caught up");
             }
-            None => {
+            Err(why) => {
+                tracing::info!(reason = %why, "building the knowledge-base index from the database");
                 self.rebuild_kb().await?;
             }
         }
@@ -259,7 +236,7 @@ impl App {
         let head = self.store.index_log_head().await?;
         let articles = self.store.kb_articles(&KbFilter::default()).await?;
         let kb = self.kb.clone();
-        let stamp = serde_json::to_string(&KbStamp::current(&lock(&self.kb_sync.epoch), head)).unwrap_or_default();
+        let stamp = Stamp::payload(KB_INDEX_VERSION, &lock(&self.kb_sync.epoch), head);
         let n = tokio::task::spawn_blocking(move || -> Result<u64, KbError> {
             kb.clear()?;
             for a in &articles {
@@ -297,8 +274,7 @@ impl App {
                     found.push((id.clone(), self.store.kb_article(id).await?));
                 }
                 let kb = self.kb.clone();
-                let stamp =
-                    serde_json::to_string(&KbStamp::current(&lock(&self.kb_sync.epoch), keep)).unwrap_or_default();
+                let stamp = Stamp::payload(KB_INDEX_VERSION, &lock(&self.kb_sync.epoch), keep);
                 tokio::task::spawn_blocking(move || -> Result<(), KbError> {
                     for (id, a) in &found {
                         for l in lifebuoy_search::LANGS {

@@ -10,7 +10,7 @@ pub mod attachments;
 pub mod chat;
 pub mod customers;
 pub mod error;
-mod index_dir;
+pub mod index_dir;
 pub mod jobs;
 pub mod knowledge;
 pub mod mail;

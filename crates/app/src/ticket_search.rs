@@ -22,8 +22,9 @@
 
 use crate::App;
 use crate::chat::Inbox;
-use crate::index_dir::NodeDir;
+use crate::index_dir::{NodeDir, Stamp};
 use lifebuoy_domain::ConversationKind;
+use lifebuoy_search::TICKET_INDEX_VERSION;
 use lifebuoy_search::{TicketDoc, TicketIndex, TicketMessage, TicketOrder, TicketQuery, TicketScope};
 use lifebuoy_store::{
     Conversation, Cursor, Indexed, LogPos, LogReader, Page, QueueFilter, QueueSort, Scope, StoreError, TicketText,
@@ -118,27 +119,6 @@ struct Pending {
     local: bool,
 }
 
-/// What the index is stamped with at each commit: which build wrote it, from which database, and how far it
-/// has read that database's change log.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Stamp {
-    pub version: u32,
-    pub analyser: u32,
-    pub epoch: String,
-    pub pos: LogPos,
-}
-
-impl Stamp {
-    fn current(epoch: &str, pos: LogPos) -> Stamp {
-        Stamp {
-            version: lifebuoy_search::TICKET_INDEX_VERSION,
-            analyser: lifebuoy_search::ANALYSER_VERSION,
-            epoch: epoch.to_string(),
-            pos,
-        }
-    }
-}
-
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Notice {
     node: String,
@@ -170,7 +150,7 @@ impl TicketSearch {
         let dir = NodeDir::claim(root, "tickets").map_err(|e| TicketSearchError::Dir(root.to_path_buf(), e))?;
         let (index, stamp) = match TicketIndex::open_in_dir(&dir.path) {
             Ok((index, payload)) => {
-                let stamp = payload.as_deref().and_then(|p| serde_json::from_str::<Stamp>(p).ok());
+                let stamp = Stamp::parse(payload.as_deref());
                 (index, stamp)
             }
             Err(e) => {
@@ -361,20 +341,7 @@ impl App {
         };
         *lock(&ts.epoch) = info.epoch.clone();
         let stamp = ts.opened_stamp();
-        let usable = match &stamp {
-            None => Err("no index yet".to_string()),
-            Some(s) if s.version != lifebuoy_search::TICKET_INDEX_VERSION => Err(format!(
-                "index version {} (this build writes {})",
-                s.version,
-                lifebuoy_search::TICKET_INDEX_VERSION
-            )),
-            Some(s) if s.analyser != lifebuoy_search::ANALYSER_VERSION => {
-                Err(format!("analyser version {} (this build has {})", s.analyser, lifebuoy_search::ANALYSER_VERSION))
-            }
-            Some(s) if s.epoch != info.epoch => Err("built from another database".into()),
-            Some(s) if s.pos < info.floor => Err("older than the pruned change log".into()),
-            Some(s) => Ok(s.pos),
-        };
+        let usable = Stamp::resume_at(stamp.as_ref(), TICKET_INDEX_VERSION, &info);
         match usable {
             Ok(pos) => {
                 *lock(&ts.log) = LogReader::starting_at(pos);
@@ -480,7 +447,7 @@ impl App {
         let ids: Vec<String> =
             changes.iter().map(|c| c.entity_id.clone()).collect::<HashSet<_>>().into_iter().collect();
         self.reindex_docs(&ids).await?;
-        let stamp = serde_json::to_string(&Stamp::current(&lock(&ts.epoch), keep)).unwrap_or_default();
+        let stamp = Stamp::payload(TICKET_INDEX_VERSION, &lock(&ts.epoch), keep);
         let index = ts.index.clone();
         tokio::task::spawn_blocking(move || index.commit_with(&stamp)).await.map_err(|_| TicketSearchError::Join)??;
         ts.commits.fetch_add(1, Ordering::Relaxed);
@@ -519,7 +486,7 @@ impl App {
                 next_log += 100_000;
             }
         }
-        let stamp = serde_json::to_string(&Stamp::current(&lock(&ts.epoch), head)).unwrap_or_default();
+        let stamp = Stamp::payload(TICKET_INDEX_VERSION, &lock(&ts.epoch), head);
         let index = ts.index.clone();
         let n = tokio::task::spawn_blocking(move || index.commit_with(&stamp).map(|_| index.num_docs()))
             .await

@@ -42,7 +42,7 @@ pub use error::{Result, SearchError};
 pub use fold::{Folded, detect_lang, fold, fold_with_offsets, is_cjk};
 pub use highlight::escape_html;
 pub use index::{ArticleDoc, Hit, KB_INDEX_VERSION, KbIndex, LANGS, STATUSES, SearchOpts, Weights};
-pub use synonyms::{DEFAULT_EXCHANGE_SYNONYMS, Expansion, Synonyms};
+pub use synonyms::{DEFAULT_EXCHANGE_SYNONYMS, Expansion, Synonyms, typo_distance};
 pub use tickets::{
     TICKET_INDEX_VERSION, TICKET_WRITER_HEAP, TicketDoc, TicketHits, TicketIndex, TicketMessage, TicketOrder,
     TicketQuery, TicketScope,

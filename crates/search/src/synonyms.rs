@@ -298,12 +298,13 @@ impl Synonyms {
     }
 }
 
-/// Optimal-string-alignment distance between two words (a swap of neighbours counts one), stopping early past
-/// 3: only small distances are ever asked for.
-fn typos(a: &str, b: &str) -> usize {
+/// Optimal-string-alignment (Damerau–Levenshtein) distance between two words, over characters: insertions,
+/// deletions, substitutions and swaps of two neighbours count one each, as in the indexes' fuzzy matching.
+/// Stops early past `max` (answers `max + 1`): only small distances are ever asked for.
+pub fn typo_distance(a: &str, b: &str, max: usize) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a.len().abs_diff(b.len()) > 3 {
-        return 4;
+    if a.len().abs_diff(b.len()) > max {
+        return max + 1;
     }
     let w = b.len() + 1;
     let mut d = vec![0usize; (a.len() + 1) * w];
@@ -324,6 +325,11 @@ fn typos(a: &str, b: &str) -> usize {
         }
     }
     d[a.len() * w + b.len()]
+}
+
+/// [`typo_distance`] up to 3.
+fn typos(a: &str, b: &str) -> usize {
+    typo_distance(a, b, 3)
 }
 
 /// The synonym set an index searches with, swapped whole when admins edit the groups (shared by the

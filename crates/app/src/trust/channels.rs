@@ -252,31 +252,9 @@ fn skel(s: &str) -> String {
     skeleton(&lowered).collect::<String>().to_lowercase()
 }
 
-/// Damerau–Levenshtein distance (optimal string alignment) over characters, stopping early past `max`.
+/// The search crate's typo distance (optimal string alignment), stopping early past `max`.
 fn distance(a: &str, b: &str, max: usize) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a.len().abs_diff(b.len()) > max {
-        return max + 1;
-    }
-    let w = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * w];
-    for i in 0..=a.len() {
-        d[i * w] = i;
-    }
-    for (j, x) in d.iter_mut().enumerate().take(w) {
-        *x = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[(i - 2) * w + j - 2] + 1);
-            }
-            d[i * w + j] = v;
-        }
-    }
-    d[a.len() * w + b.len()]
+    lifebuoy_search::typo_distance(a, b, max)
 }
 
 /// Two names that a hurried reader takes for one another: the same skeleton, or (long enough to tell) one
