@@ -158,6 +158,11 @@ fn require_admin(actor: &Actor) -> AppResult<()> {
     }
 }
 
+/// The registry as the public page lists it, for anyone (no sign-in): what customers are told is official.
+pub async fn public_channels(app: &crate::App) -> AppResult<Vec<TrustChannel>> {
+    Ok(app.store.trust_channels().await?)
+}
+
 /// The registry, for the console (every agent may read it: it is what customers are told).
 pub async fn channels(app: &crate::App, actor: &Actor) -> AppResult<Vec<TrustChannel>> {
     actor.require_staff()?;

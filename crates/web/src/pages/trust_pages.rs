@@ -96,7 +96,7 @@ async fn official_page(
         },
         None => (None, false),
     };
-    let listed = match state.store.trust_channels().await {
+    let listed = match trust::public_channels(&state).await {
         Ok(l) => l,
         Err(e) => return error_page(&state, lang, None, e.into()),
     };
@@ -305,7 +305,7 @@ async fn portal_emergency_page(
     let lang = portal_lang(&headers, &c);
     let run = async {
         let e = emergency::view(&state, &c.actor(), &id).await?;
-        let conv = state.store.conversation(&e.conversation_id).await?.ok_or(AppError::NotFound)?;
+        let conv = lifebuoy_app::tickets::visible(&state, &c.actor(), &e.conversation_id).await?;
         Ok::<_, AppError>((e, conv.case_number))
     };
     let (e, case_number) = match run.await {
