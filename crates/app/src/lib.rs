@@ -7,9 +7,11 @@
 pub mod accounts;
 pub mod actor;
 pub mod attachments;
+pub mod c2c;
 pub mod chat;
 pub mod customers;
 pub mod error;
+pub mod http_out;
 pub mod index_dir;
 pub mod jobs;
 pub mod knowledge;
@@ -27,6 +29,7 @@ pub mod ticket_search;
 pub mod tickets;
 pub mod tls;
 pub mod trust;
+pub mod webhooks;
 
 pub use actor::Actor;
 pub use error::{AppError, AppResult};
@@ -38,6 +41,11 @@ impl App {
     /// What `serve` runs: the job runner with the built-in kinds and this application's (mail replies), and the
     /// built-in chains started.
     pub async fn start_jobs(&self) -> Result<jobs::RunnerHandle, jobs::JobError> {
+        self.start_jobs_with(jobs::RunnerOptions::default()).await
+    }
+
+    /// [`App::start_jobs`] with the runner's options (a test's quicker backoff).
+    pub async fn start_jobs_with(&self, options: jobs::RunnerOptions) -> Result<jobs::RunnerHandle, jobs::JobError> {
         let mut registry = jobs::Registry::new();
         jobs::builtin::register(&mut registry)?;
         let app = self.clone();
@@ -56,11 +64,26 @@ impl App {
             async move { trust::emergency::run_freeze(&app, job, ctx).await }
         })?;
         let app = self.clone();
+        registry.register(c2c::EVIDENCE_JOB, move |job, ctx| {
+            let app = app.clone();
+            async move { c2c::run_deadline(&app, job, ctx).await }
+        })?;
+        let app = self.clone();
+        registry.register(webhooks::FANOUT_JOB, move |job, ctx| {
+            let app = app.clone();
+            async move { webhooks::run_fanout(&app, job, ctx).await }
+        })?;
+        let app = self.clone();
+        registry.register(webhooks::DELIVER_JOB, move |job, ctx| {
+            let app = app.clone();
+            async move { webhooks::run_deliver(&app, job, ctx).await }
+        })?;
+        let app = self.clone();
         registry.register(records::PURGE_JOB, move |job, ctx| {
             let app = app.clone();
             async move { records::purge(&app, job, ctx).await }
         })?;
-        let runner = jobs::Runner::start(self.store.clone(), registry, jobs::RunnerOptions::default())?;
+        let runner = jobs::Runner::start(self.store.clone(), registry, options)?;
         jobs::builtin::schedule(&self.store).await?;
         self.store
             .enqueue_jobs(&[jobs::builtin::next_in_chain(
@@ -106,6 +129,7 @@ impl App {
         chat::feed::attach(&store, &hub);
         store.add_outbox_rule(mail_out::outbox_rule);
         store.add_outbox_rule(notify::outbox_rule);
+        store.add_outbox_rule(webhooks::outbox_rule);
         App {
             store,
             files,

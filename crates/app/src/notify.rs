@@ -49,6 +49,10 @@ struct NotifyJob {
 /// also moves the case (to pending or solved) is one notification of that status, carrying the reply; a status
 /// a reply moved on the way (new → open) is not news beyond the reply.
 pub fn outbox_rule(c: &Conversation, entries: &[Entry]) -> Vec<NewJob> {
+    // An order's conversation has two parties; its notices are the appeal's own (issue 14), not a case's.
+    if c.kind == "appeal" {
+        return Vec::new();
+    }
     let Some(last) = entries.iter().map(Entry::seq).max() else { return Vec::new() };
     // A new case's first entry is its first message, at sequence 1 (no `created` event is written).
     let created = entries.iter().any(|e| e.seq() == 1);

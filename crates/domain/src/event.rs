@@ -9,7 +9,7 @@
 //! ([`Event::Transferred`], [`Event::ChatTransferred`]). Each shape is its own variant; `parse` tells them
 //! apart by the fields only the chat's shape has.
 
-use crate::{ConversationKind, Status, Tier};
+use crate::{AppealReason, AppealStatus, ConversationKind, Decision, OrderState, Party, Status, Tier};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -74,6 +74,28 @@ pub enum Event {
     StepUpRequested { step_up: String, action: String },
     /// `step_up_completed`: the customer re-verified on the exchange (`auth_time`, unix seconds).
     StepUpCompleted { step_up: String, action: String, auth_time: i64 },
+    /// `order_updated`, on a C2C order's conversation: the exchange reported the order `state` (public: both
+    /// parties see the order move).
+    OrderUpdated { order_id: String, state: OrderState },
+    /// `appeal_opened`: a party (`buyer` or `seller`) appealed the order, and why.
+    AppealOpened { appeal: String, order_id: String, party: Party, reason: AppealReason },
+    /// `appeal_status_changed`: the appeal moved. Asking for evidence names the `party` asked and the deadline
+    /// (`due_at`, ms); `reason` says why it moved when a rule moved it (`deadline_passed`, `evidence_received`,
+    /// `approval_refused`, `executed_by_exchange`).
+    AppealStatusChanged {
+        appeal: String,
+        from: AppealStatus,
+        to: AppealStatus,
+        party: Option<Party>,
+        due_at: Option<i64>,
+        reason: Option<String>,
+    },
+    /// `appeal_decision_proposed` (internal): an arbiter proposed a decision that needs a second arbiter's
+    /// approval (the amount is above the four-eyes threshold).
+    AppealDecisionProposed { appeal: String, decision: Decision, rationale: String },
+    /// `appeal_decided`: the decision and its written rationale (both parties see them); `approved_by` names the
+    /// second arbiter where four eyes were needed.
+    AppealDecided { appeal: String, decision: Decision, rationale: String, approved_by: Option<String> },
 }
 
 impl Event {
@@ -98,6 +120,11 @@ impl Event {
             Event::FreezeAnswered { .. } => "freeze_answered",
             Event::StepUpRequested { .. } => "step_up_requested",
             Event::StepUpCompleted { .. } => "step_up_completed",
+            Event::OrderUpdated { .. } => "order_updated",
+            Event::AppealOpened { .. } => "appeal_opened",
+            Event::AppealStatusChanged { .. } => "appeal_status_changed",
+            Event::AppealDecisionProposed { .. } => "appeal_decision_proposed",
+            Event::AppealDecided { .. } => "appeal_decided",
         }
     }
 
@@ -130,6 +157,31 @@ impl Event {
             Event::StepUpCompleted { step_up, action, auth_time } => {
                 json!({"step_up": step_up, "action": action, "auth_time": auth_time})
             }
+            Event::OrderUpdated { order_id, state } => json!({"order_id": order_id, "state": state}),
+            Event::AppealOpened { appeal, order_id, party, reason } => {
+                json!({"appeal": appeal, "order_id": order_id, "party": party, "reason": reason})
+            }
+            Event::AppealStatusChanged { appeal, from, to, party, due_at, reason } => {
+                let mut d = json!({"appeal": appeal, "from": from, "to": to});
+                if let Value::Object(m) = &mut d {
+                    if let Some(p) = party {
+                        m.insert("party".into(), json!(p));
+                    }
+                    if let Some(t) = due_at {
+                        m.insert("due_at".into(), json!(t));
+                    }
+                    if let Some(r) = reason {
+                        m.insert("reason".into(), json!(r));
+                    }
+                }
+                d
+            }
+            Event::AppealDecisionProposed { appeal, decision, rationale } => {
+                json!({"appeal": appeal, "decision": decision, "rationale": rationale})
+            }
+            Event::AppealDecided { appeal, decision, rationale, approved_by } => {
+                json!({"appeal": appeal, "decision": decision, "rationale": rationale, "approved_by": approved_by})
+            }
         }
     }
 
@@ -141,7 +193,8 @@ impl Event {
             | Event::Escalated { .. }
             | Event::Updated(_)
             | Event::TagsChanged { .. }
-            | Event::ChatTransferred { .. } => true,
+            | Event::ChatTransferred { .. }
+            | Event::AppealDecisionProposed { .. } => true,
             Event::StatusChanged { .. }
             | Event::MergedInto { .. }
             | Event::MergedFrom { .. }
@@ -155,7 +208,11 @@ impl Event {
             | Event::FreezeRequested { .. }
             | Event::FreezeAnswered { .. }
             | Event::StepUpRequested { .. }
-            | Event::StepUpCompleted { .. } => false,
+            | Event::StepUpCompleted { .. }
+            | Event::OrderUpdated { .. }
+            | Event::AppealOpened { .. }
+            | Event::AppealStatusChanged { .. }
+            | Event::AppealDecided { .. } => false,
         }
     }
 
@@ -211,6 +268,32 @@ impl Event {
                 step_up: field(d, "step_up")?,
                 action: field(d, "action")?,
                 auth_time: field(d, "auth_time")?,
+            },
+            "order_updated" => Event::OrderUpdated { order_id: field(d, "order_id")?, state: field(d, "state")? },
+            "appeal_opened" => Event::AppealOpened {
+                appeal: field(d, "appeal")?,
+                order_id: field(d, "order_id")?,
+                party: field(d, "party")?,
+                reason: field(d, "reason")?,
+            },
+            "appeal_status_changed" => Event::AppealStatusChanged {
+                appeal: field(d, "appeal")?,
+                from: field(d, "from")?,
+                to: field(d, "to")?,
+                party: field(d, "party")?,
+                due_at: field(d, "due_at")?,
+                reason: field(d, "reason")?,
+            },
+            "appeal_decision_proposed" => Event::AppealDecisionProposed {
+                appeal: field(d, "appeal")?,
+                decision: field(d, "decision")?,
+                rationale: field(d, "rationale")?,
+            },
+            "appeal_decided" => Event::AppealDecided {
+                appeal: field(d, "appeal")?,
+                decision: field(d, "decision")?,
+                rationale: field(d, "rationale")?,
+                approved_by: field(d, "approved_by")?,
             },
             _ => return None,
         })
@@ -268,6 +351,58 @@ mod tests {
             to: to.map(str::to_string),
         };
         vec![
+            // C2C orders and appeals (issue 14)
+            (
+                Event::OrderUpdated { order_id: "o1".into(), state: OrderState::Paid },
+                "order_updated",
+                json!({"order_id": "o1", "state": "paid"}),
+                false,
+            ),
+            (
+                Event::AppealOpened {
+                    appeal: "ap1".into(),
+                    order_id: "o1".into(),
+                    party: Party::Buyer,
+                    reason: AppealReason::PaidNotReleased,
+                },
+                "appeal_opened",
+                json!({"appeal": "ap1", "order_id": "o1", "party": "buyer", "reason": "paid_not_released"}),
+                false,
+            ),
+            (
+                Event::AppealStatusChanged {
+                    appeal: "ap1".into(),
+                    from: AppealStatus::InReview,
+                    to: AppealStatus::AwaitingEvidence,
+                    party: Some(Party::Seller),
+                    due_at: Some(1_700_000_000_000),
+                    reason: None,
+                },
+                "appeal_status_changed",
+                json!({"appeal": "ap1", "from": "in_review", "to": "awaiting_evidence", "party": "seller", "due_at": 1_700_000_000_000i64}),
+                false,
+            ),
+            (
+                Event::AppealDecisionProposed {
+                    appeal: "ap1".into(),
+                    decision: Decision::ReleaseToBuyer,
+                    rationale: "bank slip matches".into(),
+                },
+                "appeal_decision_proposed",
+                json!({"appeal": "ap1", "decision": "release_to_buyer", "rationale": "bank slip matches"}),
+                true,
+            ),
+            (
+                Event::AppealDecided {
+                    appeal: "ap1".into(),
+                    decision: Decision::ReleaseToBuyer,
+                    rationale: "bank slip matches".into(),
+                    approved_by: Some("a2".into()),
+                },
+                "appeal_decided",
+                json!({"appeal": "ap1", "decision": "release_to_buyer", "rationale": "bank slip matches", "approved_by": "a2"}),
+                false,
+            ),
             // the secret guard (issue 16): the message it redacted and what it found
             (
                 Event::SecretRedacted { seq: 1, kinds: vec!["mnemonic".into()] },
@@ -484,9 +619,14 @@ mod tests {
                 Event::FreezeAnswered { .. } => "FreezeAnswered",
                 Event::StepUpRequested { .. } => "StepUpRequested",
                 Event::StepUpCompleted { .. } => "StepUpCompleted",
+                Event::OrderUpdated { .. } => "OrderUpdated",
+                Event::AppealOpened { .. } => "AppealOpened",
+                Event::AppealStatusChanged { .. } => "AppealStatusChanged",
+                Event::AppealDecisionProposed { .. } => "AppealDecisionProposed",
+                Event::AppealDecided { .. } => "AppealDecided",
             })
             .collect();
-        assert_eq!(names.len(), 20);
+        assert_eq!(names.len(), 25);
     }
 
     #[test]

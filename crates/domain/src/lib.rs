@@ -2,11 +2,13 @@
 //! the state machines of a support case, and the events its timeline records. Nothing here does I/O.
 
 pub mod account;
+pub mod appeal;
 pub mod conversation;
 pub mod event;
 pub mod lang;
 
 pub use account::{AgentNo, Email, Role, Tier};
+pub use appeal::{AppealReason, AppealStatus, Decision, OrderState, Party};
 pub use conversation::{CaseNumber, Category, ChatState, ConversationKind, KbStatus, Priority, Status, StatusError};
 pub use event::{Event, FieldChange};
 pub use lang::Lang;

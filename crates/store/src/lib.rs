@@ -3,6 +3,7 @@
 //! SQL; each backend owns its migrations, run on open. Every write that belongs together is one transaction.
 
 mod accounts;
+mod c2c;
 mod chat;
 mod commits;
 mod conversations;
@@ -21,12 +22,14 @@ mod rows;
 mod throttle;
 mod ticket_text;
 mod trust;
+mod webhooks;
 mod writer;
 
 pub use accounts::{
     Agent, ApiTokenInfo, Customer, GUEST_CODE_BACKOFF_MS, GUEST_CODES_PER_HOUR, GUEST_LOCK_MS, GUEST_MAX_FAILURES,
     GuestCodeIssue, GuestVerify, NewAgent, Principal, Session,
 };
+pub use c2c::{Appeal, AppealChange, NewOrder, Order, OrderEventOutcome, QueuedAppeal};
 pub use chat::{
     Appended, CannedReply, Chat, ChatState, DEFAULT_CAPACITY, InboxItem, NewChat, Presence, Side, chat_status,
 };
@@ -51,6 +54,7 @@ pub use rows::{Conversation, Department, Event, Message};
 pub use throttle::Throttled;
 pub use ticket_text::TicketText;
 pub use trust::{Emergency, StepUp, TrustChannel};
+pub use webhooks::{WebhookDelivery, WebhookEndpoint};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -126,6 +130,15 @@ pub enum Conflict {
     /// A one-time step taken already (an emergency confirmed, a step-up completed).
     #[error("this has already been done")]
     AlreadyDone,
+    /// An order id registered already for another trade (other parties or amounts).
+    #[error("an order with this id is registered with other parties or amounts")]
+    OrderMismatch,
+    /// The order has an appeal still open.
+    #[error("this order has an appeal open already")]
+    AppealOpen,
+    /// The appeal moved meanwhile (someone else acted on it first).
+    #[error("the appeal changed meanwhile; reload it")]
+    AppealMoved,
 }
 
 impl Conflict {
@@ -145,6 +158,9 @@ impl Conflict {
             Conflict::SlugTaken(_) => "slug_taken",
             Conflict::StaleVersion { .. } => "stale_version",
             Conflict::LegalHold => "legal_hold",
+            Conflict::OrderMismatch => "order_mismatch",
+            Conflict::AppealOpen => "appeal_open",
+            Conflict::AppealMoved => "appeal_moved",
         }
     }
 }

@@ -278,6 +278,90 @@ fn rows() -> Vec<Row> {
             Json(r#"{"token":"{fresh_a}"}"#, None),
             CUST_A,
         ),
+        // C2C orders and appeals (issue 14): the exchange registers orders and reports their events; an order
+        // ({order}: customer A buys, its appeal {appeal} opened by A, in the risk department) is seen by its two
+        // parties and staff who see the risk department's cases; its chat takes the parties and agents; only
+        // the parties appeal (A again: 409, one at a time); only arbiters (none here) work appeals, and only
+        // the party who opened it withdraws it. Webhooks are the admins' and the exchange's.
+        r(
+            "POST /api/v1/c2c/orders",
+            "/api/v1/c2c/orders",
+            Json(
+                r#"{"id":"mx-{n}","buyer":"mxb{n}","seller":"mxs{n}","asset":"USDT","amount":"1","fiat_amount":"7","fiat_currency":"CNY","payment_method":"bank"}"#,
+                None,
+            ),
+            TOKEN,
+        ),
+        r("GET /api/v1/c2c/orders/{id}", "/api/v1/c2c/orders/{order}", NoBody, CUST_A | OVERSEERS | TOKEN),
+        r(
+            "POST /api/v1/c2c/orders/{id}/events",
+            "/api/v1/c2c/orders/{order}/events",
+            Json(r#"{"event":"paid"}"#, None),
+            TOKEN,
+        ),
+        r(
+            "POST /api/v1/c2c/orders/{id}/messages",
+            "/api/v1/c2c/orders/{order}/messages",
+            Json(r#"{"body":"matrix {n}"}"#, None),
+            CUST_A | OVERSEERS,
+        ),
+        r(
+            "POST /api/v1/c2c/orders/{id}/appeal",
+            "/api/v1/c2c/orders/{order}/appeal",
+            Json(r#"{"reason":"other","body":"matrix {n}"}"#, None),
+            CUST_A,
+        ),
+        r("GET /api/v1/c2c/four-eyes", "/api/v1/c2c/four-eyes", NoBody, STAFF),
+        r(
+            "PUT /api/v1/c2c/four-eyes/{currency}",
+            "/api/v1/c2c/four-eyes/CNY",
+            Json(r#"{"above":"50000"}"#, None),
+            ACCOUNTS,
+        ),
+        r("GET /api/v1/appeals", "/api/v1/appeals", NoBody, OVERSEERS | TOKEN),
+        r("GET /api/v1/appeals/{id}", "/api/v1/appeals/{appeal}", NoBody, OVERSEERS | TOKEN),
+        r("POST /api/v1/appeals/{id}/take", "/api/v1/appeals/{appeal}/take", NoBody, 0),
+        r(
+            "POST /api/v1/appeals/{id}/evidence",
+            "/api/v1/appeals/{appeal}/evidence",
+            Json(r#"{"party":"seller","note":"statement"}"#, None),
+            0,
+        ),
+        r(
+            "POST /api/v1/appeals/{id}/decide",
+            "/api/v1/appeals/{appeal}/decide",
+            Json(r#"{"decision":"cancel","rationale":"matrix"}"#, None),
+            0,
+        ),
+        r(
+            "POST /api/v1/appeals/{id}/approve",
+            "/api/v1/appeals/{appeal}/approve",
+            Json(r#"{"approve":true}"#, None),
+            0,
+        ),
+        r("POST /api/v1/appeals/{id}/close", "/api/v1/appeals/{appeal}/close", NoBody, 0),
+        r("POST /api/v1/appeals/{id}/withdraw", "/api/v1/appeals/{appeal_b}/withdraw", NoBody, CUST_A),
+        r(
+            "PUT /api/v1/agents/{id}/arbiter",
+            "/api/v1/agents/{victim}/arbiter",
+            Json(r#"{"granted":false}"#, None),
+            ADMIN,
+        ),
+        r(
+            "POST /api/v1/webhooks",
+            "/api/v1/webhooks",
+            Json(r#"{"url":"http://127.0.0.1:9/hook","events":["appeal.closed"],"secret":"matrix-secret-0000"}"#, None),
+            ACCOUNTS,
+        ),
+        r("GET /api/v1/webhooks", "/api/v1/webhooks", NoBody, ACCOUNTS),
+        r("DELETE /api/v1/webhooks/{id}", "/api/v1/webhooks/{webhook}", NoBody, ACCOUNTS),
+        r("GET /api/v1/webhooks/deliveries", "/api/v1/webhooks/deliveries", NoBody, ACCOUNTS),
+        r(
+            "POST /api/v1/webhooks/deliveries/{id}/replay",
+            "/api/v1/webhooks/deliveries/{delivery}/replay",
+            NoBody,
+            ACCOUNTS,
+        ),
         // Retention and privacy: holds, deletion and restoration are the overseers' and the exchange's (a fresh
         // case for each: restoring one that is not deleted is a 409, the use case ran); retention is set by
         // admins and the exchange, read by overseers; customers file and read their own data requests, which
@@ -918,6 +1002,33 @@ async fn setup(app: &TestApp) -> (Fixtures, String) {
     .await
     .expect("a step-up");
     ids.insert("step_up", step.id);
+    // C2C: two paid orders customer A buys, each appealed by A ({appeal}; {appeal_b} for A to withdraw); a
+    // webhook endpoint with one delivery.
+    let exchange = lifebuoy_app::Actor::Integration { token_id: "matrix".into(), name: "matrix".into() };
+    let alice = lifebuoy_app::Actor::Customer(
+        app.store.upsert_exchange_customer("matrix-alice", None, None, Some("en")).await.expect("A"),
+    );
+    for (key, id) in [("appeal", "matrix-order"), ("appeal_b", "matrix-order-b")] {
+        let o: lifebuoy_app::c2c::RegisterOrder = serde_json::from_value(json!({
+            "id": id, "buyer": "matrix-alice", "seller": "matrix-seller", "asset": "USDT", "amount": "10",
+            "fiat_amount": "72", "fiat_currency": "CNY", "payment_method": "bank_transfer", "state": "paid"
+        }))
+        .unwrap();
+        lifebuoy_app::c2c::register_order(&app.app, &exchange, o).await.expect("an order");
+        let input: lifebuoy_app::c2c::OpenAppeal =
+            serde_json::from_value(json!({"reason": "paid_not_released", "body": "matrix appeal"})).unwrap();
+        let a = lifebuoy_app::c2c::open_appeal(&app.app, &alice, id, input).await.expect("an appeal");
+        ids.insert(key, a.id);
+    }
+    ids.insert("order", "matrix-order".into());
+    let ep = app
+        .store
+        .add_webhook_endpoint("http://127.0.0.1:9/hook", &["appeal.closed".into()], "matrix-secret-0000", None)
+        .await
+        .expect("an endpoint");
+    let d = app.store.put_webhook_delivery(&ep.id, "evt_matrix", "appeal.closed", "{}").await.expect("a delivery");
+    ids.insert("webhook", ep.id);
+    ids.insert("delivery", d.id);
     let fx = Fixtures { ids, people, token, assignee, a_token, counter: Default::default() };
     (fx, assignee_cookie)
 }

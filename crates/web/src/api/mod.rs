@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod attachments;
+pub mod c2c;
 pub mod guests;
 pub mod kb;
 pub mod notifications;
@@ -70,4 +71,24 @@ pub fn router() -> Router<AppState> {
         .route("/trust/emergency/{id}/confirm", post(trust::confirm_emergency))
         .route("/trust/step-up", post(trust::request_step_up))
         .route("/trust/step-up/{id}/complete", post(trust::complete_step_up))
+        .route("/c2c/orders", post(c2c::register_order))
+        .route("/c2c/orders/{id}", get(c2c::get_order))
+        .route("/c2c/orders/{id}/events", post(c2c::order_event))
+        .route("/c2c/orders/{id}/messages", post(c2c::post_message))
+        .route("/c2c/orders/{id}/appeal", post(c2c::open_appeal))
+        .route("/c2c/four-eyes", get(c2c::four_eyes))
+        .route("/c2c/four-eyes/{currency}", put(c2c::set_four_eyes))
+        .route("/appeals", get(c2c::queue))
+        .route("/appeals/{id}", get(c2c::get_appeal))
+        .route("/appeals/{id}/take", post(c2c::take))
+        .route("/appeals/{id}/evidence", post(c2c::request_evidence))
+        .route("/appeals/{id}/decide", post(c2c::decide))
+        .route("/appeals/{id}/approve", post(c2c::approve))
+        .route("/appeals/{id}/withdraw", post(c2c::withdraw))
+        .route("/appeals/{id}/close", post(c2c::close))
+        .route("/agents/{id}/arbiter", put(c2c::set_arbiter))
+        .route("/webhooks", post(c2c::register_webhook).get(c2c::webhooks))
+        .route("/webhooks/{id}", delete(c2c::remove_webhook))
+        .route("/webhooks/deliveries", get(c2c::deliveries))
+        .route("/webhooks/deliveries/{id}/replay", post(c2c::replay))
 }
