@@ -15,7 +15,7 @@ use crate::{Actor, App, AppError, AppResult};
 use lettre::Message as Mail;
 use lettre::message::Mailbox;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lifebuoy_domain::{Lang, Priority, Role, Status};
+use lifebuoy_domain::{AppealStatus, Event, Lang, Party, Priority, Role, Status};
 use lifebuoy_store::{Conversation, Entry, NewNotification, Notification};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -27,7 +27,7 @@ lifebuoy_domain::wire_enum! {
     /// What a notification tells.
     Kind, "notification kind" {
         Received = "received", Replied = "replied", MoreInfo = "more_info", StatusChanged = "status_changed",
-        Solved = "solved", Transcript = "transcript"
+        Solved = "solved", Transcript = "transcript", Appeal = "appeal"
     }
 }
 
@@ -43,15 +43,23 @@ struct NotifyJob {
     /// The status the write moved the case to, if it did.
     #[serde(default)]
     status: Option<Status>,
+    /// An appeal's notice: the party it is for (each gets one), the appeal's status after the write, and what
+    /// to tell beside it (the reason, the decision and its rationale).
+    #[serde(default)]
+    party: Option<Party>,
+    #[serde(default)]
+    appeal_status: Option<AppealStatus>,
+    #[serde(default)]
+    note: Option<String>,
 }
 
 /// The outbox rule: at most one notification per write, for changes the customer did not make. A reply that
 /// also moves the case (to pending or solved) is one notification of that status, carrying the reply; a status
 /// a reply moved on the way (new → open) is not news beyond the reply.
 pub fn outbox_rule(c: &Conversation, entries: &[Entry]) -> Vec<NewJob> {
-    // An order's conversation has two parties; its notices are the appeal's own (issue 14), not a case's.
+    // An order's conversation has two parties: its notices are the appeal's, one to each.
     if c.kind == "appeal" {
-        return Vec::new();
+        return appeal_jobs(c, entries);
     }
     let Some(last) = entries.iter().map(Entry::seq).max() else { return Vec::new() };
     // A new case's first entry is its first message, at sequence 1 (no `created` event is written).
@@ -101,6 +109,9 @@ pub fn outbox_rule(c: &Conversation, entries: &[Entry]) -> Vec<NewJob> {
         kind,
         message: reply.map(str::to_string),
         status: status.map(|s| s.0),
+        party: None,
+        appeal_status: None,
+        note: None,
     };
     match serde_json::to_value(&job) {
         Ok(payload) => vec![NewJob::new(JOB, &payload).key(format!("notify-{}-{last}", c.id))],
@@ -108,6 +119,119 @@ pub fn outbox_rule(c: &Conversation, entries: &[Entry]) -> Vec<NewJob> {
             tracing::error!(error = %e, "a notify job does not serialise");
             Vec::new()
         }
+    }
+}
+
+/// An appeal's notices: one for each party when a write moved the appeal in a way both must know (opened,
+/// evidence asked for, decided, carried out, closed, withdrawn). Moves back to review and proposals awaiting a
+/// second arbiter are the desk's business.
+fn appeal_jobs(c: &Conversation, entries: &[Entry]) -> Vec<NewJob> {
+    let Some(last) = entries.iter().map(Entry::seq).max() else { return Vec::new() };
+    let mut found: Option<(AppealStatus, Option<String>)> = None;
+    let mut message = None;
+    for e in entries {
+        match e {
+            Entry::Message { id, internal: false, author: "agent", .. } => message = Some(id.clone()),
+            Entry::Event { event, internal: false, .. } => match event {
+                Event::AppealOpened { reason, .. } => {
+                    found = Some((AppealStatus::Submitted, Some(reason.as_str().into())))
+                }
+                Event::AppealStatusChanged { to, .. }
+                    if matches!(
+                        to,
+                        AppealStatus::AwaitingEvidence
+                            | AppealStatus::Executed
+                            | AppealStatus::Closed
+                            | AppealStatus::Withdrawn
+                    ) && found.as_ref().is_none_or(|f| f.0 != AppealStatus::Decided) =>
+                {
+                    found = Some((*to, None))
+                }
+                Event::AppealDecided { decision, rationale, .. } => {
+                    found = Some((AppealStatus::Decided, Some(format!("{}\n{rationale}", decision.as_str()))))
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    let Some((appeal_status, note)) = found else { return Vec::new() };
+    [Party::Buyer, Party::Seller]
+        .into_iter()
+        .filter_map(|party| {
+            let job = NotifyJob {
+                conversation: c.id.clone(),
+                seq: last,
+                kind: Kind::Appeal,
+                message: message.clone(),
+                status: None,
+                party: Some(party),
+                appeal_status: Some(appeal_status),
+                note: note.clone(),
+            };
+            let payload = serde_json::to_value(&job).ok()?;
+            Some(NewJob::new(JOB, &payload).key(format!("notify-{}-{last}-{party}", c.id)))
+        })
+        .collect()
+}
+
+/// An appeal's status as its parties read it (a proposal awaiting approval is still "in review" to them).
+pub fn appeal_status_label(lang: Lang, s: AppealStatus) -> &'static str {
+    use AppealStatus::*;
+    match (lang, s) {
+        (Lang::ZhHans, Submitted) | (Lang::ZhHant, Submitted) => "已提交",
+        (Lang::ZhHans, InReview | AwaitingApproval) | (Lang::ZhHant, InReview | AwaitingApproval) => "仲裁中",
+        (Lang::ZhHans, AwaitingEvidence) => "待补充证据",
+        (Lang::ZhHant, AwaitingEvidence) => "待補充證據",
+        (Lang::ZhHans, Decided) => "已裁决",
+        (Lang::ZhHant, Decided) => "已裁決",
+        (Lang::ZhHans, Executed) => "已执行",
+        (Lang::ZhHant, Executed) => "已執行",
+        (Lang::ZhHans, Closed) => "已结案",
+        (Lang::ZhHant, Closed) => "已結案",
+        (Lang::ZhHans, Withdrawn) => "已撤销",
+        (Lang::ZhHant, Withdrawn) => "已撤銷",
+        (Lang::En, Submitted) => "Submitted",
+        (Lang::En, InReview | AwaitingApproval) => "In review",
+        (Lang::En, AwaitingEvidence) => "Evidence requested",
+        (Lang::En, Decided) => "Decided",
+        (Lang::En, Executed) => "Carried out",
+        (Lang::En, Closed) => "Closed",
+        (Lang::En, Withdrawn) => "Withdrawn",
+    }
+}
+
+/// A decision or an appeal reason in the parties' words.
+pub fn appeal_word(lang: Lang, word: &str) -> &str {
+    match (lang, word) {
+        (Lang::ZhHans, "release_to_buyer") => "裁决：放币给买家",
+        (Lang::ZhHant, "release_to_buyer") => "裁決：放幣給買家",
+        (Lang::En, "release_to_buyer") => "Decision: the coins are released to the buyer",
+        (Lang::ZhHans, "return_to_seller") => "裁决：币退回卖家",
+        (Lang::ZhHant, "return_to_seller") => "裁決：幣退回賣家",
+        (Lang::En, "return_to_seller") => "Decision: the coins go back to the seller",
+        (Lang::ZhHans, "cancel") => "裁决：取消交易",
+        (Lang::ZhHant, "cancel") => "裁決：取消交易",
+        (Lang::En, "cancel") => "Decision: the trade is cancelled",
+        (Lang::ZhHans, "paid_not_released") => "申诉原因：已付款，卖家未放币",
+        (Lang::ZhHant, "paid_not_released") => "申訴原因：已付款，賣家未放幣",
+        (Lang::En, "paid_not_released") => "Reason: paid, but the seller has not released",
+        (Lang::ZhHans, "released_not_paid") => "申诉原因：已放币，未收到付款",
+        (Lang::ZhHant, "released_not_paid") => "申訴原因：已放幣，未收到付款",
+        (Lang::En, "released_not_paid") => "Reason: released, but the payment never came",
+        (Lang::ZhHans, "wrong_amount") => "申诉原因：付款金额不符",
+        (Lang::ZhHant, "wrong_amount") => "申訴原因：付款金額不符",
+        (Lang::En, "wrong_amount") => "Reason: the amount paid is wrong",
+        (Lang::ZhHans, "third_party_payment") => "申诉原因：第三方账户付款",
+        (Lang::ZhHant, "third_party_payment") => "申訴原因：第三方帳戶付款",
+        (Lang::En, "third_party_payment") => "Reason: paid from a third party's account",
+        (Lang::ZhHans, "account_frozen") => "申诉原因：银行账户被冻结",
+        (Lang::ZhHant, "account_frozen") => "申訴原因：銀行帳戶遭凍結",
+        (Lang::En, "account_frozen") => "Reason: a bank account was frozen",
+        (Lang::ZhHans, "other") => "申诉原因：其他",
+        (Lang::ZhHant, "other") => "申訴原因：其他",
+        (Lang::En, "other") => "Reason: other",
+        (_, w) => w,
     }
 }
 
@@ -278,6 +402,21 @@ pub fn builtin(kind: Kind, lang: Lang) -> (&'static str, &'static str) {
             "線上諮詢 {{ case_number }} 的聊天紀錄",
             "{% if customer_name %}{{ customer_name }}，{% endif %}您好：\n\n感謝您聯絡我們。以下是本次線上諮詢的聊天紀錄，請妥善保存，\
              日後如有爭議可作為憑證。\n\n{{ transcript }}\n如需繼續諮詢，請造訪：\n{{ link }}",
+        ),
+        (Appeal, ZhHans) => (
+            "[{{ case_number }}] C2C 订单申诉：{{ status }}",
+            "{% if customer_name %}{{ customer_name }}，{% endif %}您好：\n\n{{ subject }} 的申诉进度更新为「{{ status }}」。\
+             {% if reply %}\n\n{{ reply }}{% endif %}\n\n请只在平台内沟通和提交凭证，查看详情：\n{{ link }}",
+        ),
+        (Appeal, ZhHant) => (
+            "[{{ case_number }}] C2C 訂單申訴：{{ status }}",
+            "{% if customer_name %}{{ customer_name }}，{% endif %}您好：\n\n{{ subject }} 的申訴進度更新為「{{ status }}」。\
+             {% if reply %}\n\n{{ reply }}{% endif %}\n\n請只在平台內溝通並提交憑證，查看詳情：\n{{ link }}",
+        ),
+        (Appeal, En) => (
+            "[{{ case_number }}] C2C order appeal: {{ status }}",
+            "Hello{% if customer_name %} {{ customer_name }}{% endif %},\n\nThe appeal on {{ subject }} is now \u{201c}{{ status }}\u{201d}.\
+             {% if reply %}\n\n{{ reply }}{% endif %}\n\nKeep the conversation and your proof on the platform. See the details here:\n{{ link }}",
         ),
         (Transcript, En) => (
             "Transcript of your chat {{ case_number }}",
@@ -546,13 +685,44 @@ pub async fn run(app: &App, job: Job, _ctx: JobContext) -> Result<JobOutcome, Jo
     if args.message.is_some() && ctx.message.is_none() {
         return Err(JobFailure::permanent("the message is gone"));
     }
+    let mut ctx = ctx;
+    // An appeal's notice goes to the party it names (the order's conversation is the buyer's).
+    let mut order_link = None;
+    if let Some(party) = args.party {
+        let order = app
+            .store
+            .order_of_conversation(&args.conversation)
+            .await?
+            .ok_or_else(|| JobFailure::permanent("the order is gone"))?;
+        let ext = match party {
+            Party::Buyer => &order.buyer,
+            Party::Seller => &order.seller,
+        };
+        ctx.customer =
+            app.store.exchange_customer(ext).await?.ok_or_else(|| JobFailure::permanent("the party is unknown"))?;
+        ctx.anti_phishing_code = app.store.anti_phishing_code(&ctx.customer.id).await?;
+        order_link = Some(format!("{}/portal/orders/{}", app.public_url(), order.id));
+    }
+    let ctx = ctx;
     let (c, k) = (&ctx.conversation, &ctx.customer);
     let lang =
         k.lang.as_deref().and_then(|l| Lang::parse(l).ok()).or_else(|| Lang::parse(&c.lang).ok()).unwrap_or(Lang::En);
-    let reply = ctx.message.as_ref().map(|m| m.body.clone());
+    let mut reply = ctx.message.as_ref().map(|m| m.body.clone());
+    if let Some(note) = &args.note {
+        // The reason or the decision in the party's words; a rationale follows on the next line.
+        let (word, rest) = note.split_once('\n').unwrap_or((note.as_str(), ""));
+        let said = appeal_word(lang, word).to_string();
+        let text = if rest.is_empty() { said } else { format!("{said}\n{rest}") };
+        reply = Some(match reply {
+            Some(r) => format!("{text}\n\n{r}"),
+            None => text,
+        });
+    }
     let case = c.case_number.clone().unwrap_or_else(|| c.id.clone());
     let id = uuid::Uuid::new_v4().to_string();
-    let (link, transcript) = if args.kind == Kind::Transcript {
+    let (link, transcript) = if let Some(l) = order_link {
+        (l, None)
+    } else if args.kind == Kind::Transcript {
         let items = app.store.timeline(&c.id, false).await?;
         (format!("{}/portal", app.public_url()), Some(crate::chat::service::transcript_text(lang, &case, &items)))
     } else {
@@ -562,7 +732,10 @@ pub async fn run(app: &App, job: Job, _ctx: JobContext) -> Result<JobOutcome, Jo
         customer_name: k.name.clone().filter(|n| !n.trim().is_empty()),
         case_number: case.clone(),
         subject: c.subject.clone(),
-        status: status_label(lang, args.status.unwrap_or_else(|| c.status())).into(),
+        status: match args.appeal_status {
+            Some(a) => appeal_status_label(lang, a).into(),
+            None => status_label(lang, args.status.unwrap_or_else(|| c.status())).into(),
+        },
         reply,
         expected_response: expected_response(lang, c.priority()).into(),
         link: link.clone(),
@@ -587,7 +760,10 @@ pub async fn run(app: &App, job: Job, _ctx: JobContext) -> Result<JobOutcome, Jo
             customer_id: k.id.clone(),
             conversation_id: Some(c.id.clone()),
             kind: args.kind.as_str().into(),
-            cause: format!("{}:{}", c.id, args.seq),
+            cause: match args.party {
+                Some(p) => format!("{}:{}:{p}", c.id, args.seq),
+                None => format!("{}:{}", c.id, args.seq),
+            },
             lang: lang.as_str().into(),
             title,
             body,

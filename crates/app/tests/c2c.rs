@@ -409,6 +409,44 @@ async fn signed_webhooks(backend: Backend) {
     let d = log.iter().find(|d| d.endpoint_id == ep.id).unwrap();
     assert_eq!((d.state.as_str(), d.attempts, d.last_status), ("delivered", 3, Some(200)));
 
+    // Both parties hear of the appeal in their inbox (the order's conversation is the buyer's; the seller too),
+    // each in their own language, with a link to the order.
+    let seller = app.store.exchange_customer("u-seller").await.unwrap().expect("the seller is known");
+    let buyer_id = buyer.customer().unwrap().id.clone();
+    let mut inboxes = Vec::new();
+    for who in [&buyer_id, &seller.id] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let found = loop {
+            let (items, _) = app.store.notifications(who, None, 10).await.unwrap();
+            if let Some(n) = items.into_iter().find(|n| n.kind == "appeal") {
+                break n;
+            }
+            if std::time::Instant::now() >= deadline {
+                for st in ["dead", "failed", "queued", "done"] {
+                    eprintln!(
+                        "{st}: {:?}",
+                        app.store
+                            .list_jobs(st, None, 50)
+                            .await
+                            .unwrap()
+                            .iter()
+                            .map(|j| (j.kind.clone(), j.payload.clone(), j.last_error.clone()))
+                            .collect::<Vec<_>>()
+                    );
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "no appeal notice for {who}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        inboxes.push(found);
+    }
+    for n in &inboxes {
+        assert!(n.title.contains("已提交"), "{}", n.title);
+        assert!(n.body.contains("申诉原因：已付款，卖家未放币"), "{}", n.body);
+        assert!(n.link.as_deref().unwrap_or("").ends_with("/portal/orders/O-W"));
+    }
+    assert_ne!(inboxes[0].cause, inboxes[1].cause, "one notice per party");
+
     // A replay sends the same body again (receivers deduplicate on its id).
     webhooks::replay(app, &exchange(), &d.id).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);

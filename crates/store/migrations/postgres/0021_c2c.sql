@@ -108,3 +108,8 @@ CREATE TABLE webhook_deliveries (
     UNIQUE (endpoint_id, event_id)
 );
 CREATE INDEX webhook_deliveries_recent ON webhook_deliveries (created_at, id);
+
+-- Appeal notices (kind 'appeal'), one per party: the inbox's kinds grow by one.
+ALTER TABLE notifications DROP CONSTRAINT notifications_kind_check;
+ALTER TABLE notifications ADD CONSTRAINT notifications_kind_check CHECK (kind = 'received' OR kind = 'replied'
+    OR kind = 'status_changed' OR kind = 'more_info' OR kind = 'solved' OR kind = 'transcript' OR kind = 'appeal');

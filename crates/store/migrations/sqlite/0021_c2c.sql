@@ -108,3 +108,26 @@ CREATE TABLE webhook_deliveries (
     UNIQUE (endpoint_id, event_id)
 );
 CREATE INDEX webhook_deliveries_recent ON webhook_deliveries (created_at, id);
+
+-- Appeal notices (kind 'appeal'), one per party: the inbox's kinds grow by one. SQLite changes a CHECK only by
+-- rebuilding the table.
+CREATE TABLE notifications_new (
+    id              TEXT PRIMARY KEY,
+    customer_id     TEXT NOT NULL REFERENCES customers(id),
+    conversation_id TEXT REFERENCES conversations(id),
+    kind            TEXT NOT NULL CHECK (kind = 'received' OR kind = 'replied' OR kind = 'status_changed'
+                        OR kind = 'more_info' OR kind = 'solved' OR kind = 'transcript' OR kind = 'appeal'),
+    cause           TEXT NOT NULL UNIQUE,
+    lang            TEXT NOT NULL,
+    title           TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    link            TEXT,
+    email           TEXT,
+    read_at         BIGINT,
+    created_at      BIGINT NOT NULL
+);
+INSERT INTO notifications_new SELECT id, customer_id, conversation_id, kind, cause, lang, title, body, link, email,
+    read_at, created_at FROM notifications;
+DROP TABLE notifications;
+ALTER TABLE notifications_new RENAME TO notifications;
+CREATE INDEX notifications_customer ON notifications (customer_id, created_at);
