@@ -6,6 +6,7 @@
 //! - `bench jobs`: runs N no-op jobs through the durable job queue (`bench_jobs.rs`).
 //! - `bench mail`: mails into the SMTP listener and replies out through the job runner (`bench_mail.rs`).
 //! - `bench restart`: search after a restart, from the index kept on disk (`bench_restart.rs`).
+//! - `bench appeals`: open C2C appeals, the arbiters' queue, and signed webhook deliveries (`bench_appeals.rs`).
 
 use clap::Subcommand;
 use hdrhistogram::Histogram;
@@ -89,6 +90,21 @@ pub enum BenchCmd {
         enqueue_batch: usize,
         #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
         sqlite_sync: String,
+    },
+    /// C2C appeals: N orders paid and appealed through the use cases, the arbiters' queue page timed, and the N
+    /// signed `appeal.opened` webhooks delivered by the job runner to a local receiver.
+    Appeals {
+        /// `postgres://.../postgres` gets a fresh database on that server; default a temporary SQLite file.
+        #[arg(long)]
+        database: Option<String>,
+        #[arg(long, default_value_t = 10_000)]
+        appeals: usize,
+        /// Reads of the queue's first page to time.
+        #[arg(long, default_value_t = 500)]
+        queries: usize,
+        /// Seeding writers at once.
+        #[arg(long, default_value_t = 16)]
+        writers: usize,
     },
     /// The email channel: N mails into the SMTP listener over C connections until committed as cases, then a
     /// reply on each, mailed by the job runner to a local SMTP sink; throughput both ways, losses and doubles.
@@ -181,6 +197,9 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
                 sqlite_sync_full: sqlite_sync == "full",
             })
             .await
+        }
+        BenchCmd::Appeals { database, appeals, queries, writers } => {
+            crate::bench_appeals::run(crate::bench_appeals::AppealsBench { database, appeals, queries, writers }).await
         }
         BenchCmd::Kb { articles, queries } => {
             for n in articles {

@@ -202,3 +202,66 @@ pub async fn print_banner(store: &Store, addr: std::net::SocketAddr) -> anyhow::
     println!();
     Ok(())
 }
+
+/// The demo's C2C trades (issue 14). 王芳 (R3002) and 周敏 (S9001) are arbiters, and a decision above 50,000 CNY
+/// needs both. 张伟 bought 500 USDT from 陳美玲, paid 40 minutes ago, and appealed; Alex bought from 张伟 and
+/// paid (the order chat, ready for an appeal). The demo exchange's own receiver (`/demo/exchange/webhook` on this
+/// server) hears every event, signed, and reports a decision carried out. Loaded once.
+pub async fn load_c2c(app: &lifebuoy_app::App, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    use lifebuoy_app::c2c::{self, OpenAppeal, OrderEventInput, OrderMessage, RegisterOrder};
+    use lifebuoy_app::{Actor as Who, webhooks};
+    if app.store.order("DEMO-C2C-1001").await?.is_some() {
+        return Ok(());
+    }
+    for a in app.store.agents().await? {
+        if ["R3002", "S9001"].contains(&a.agent_no.as_str()) {
+            app.store.set_agent_permission(&a.id, c2c::ARBITER, true).await?;
+        }
+    }
+    app.store.set_four_eyes("CNY", Some("50000")).await?;
+    let exchange = Who::Integration { token_id: "demo-exchange".into(), name: "demo exchange".into() };
+    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+    let endpoint = webhooks::NewEndpoint {
+        url: format!("http://{host}:{}/demo/exchange/webhook", addr.port()),
+        events: vec!["*".into()],
+        secret: lifebuoy_web::pages::DEMO_WEBHOOK_SECRET.into(),
+    };
+    webhooks::register(app, &exchange, endpoint).await?;
+    let who = |uid: &'static str| async move {
+        let c = app.store.exchange_customer(uid).await?.ok_or_else(|| anyhow::anyhow!("demo customer {uid}"))?;
+        Ok::<_, anyhow::Error>(Who::Customer(c))
+    };
+    let now = lifebuoy_store::now_ms();
+    let orders = [
+        ("DEMO-C2C-1001", "U10001", "U10002", "500", "3600.00", "bank_transfer", 40),
+        ("DEMO-C2C-1002", "U10003", "U10001", "1000", "7250.00", "alipay", 20),
+    ];
+    for (id, buyer, seller, amount, fiat, method, paid_min_ago) in orders {
+        let o: RegisterOrder = serde_json::from_value(serde_json::json!({
+            "id": id, "buyer": buyer, "seller": seller, "asset": "USDT", "amount": amount, "fiat_amount": fiat,
+            "fiat_currency": "CNY", "payment_method": method, "created_at": now - (paid_min_ago + 5) * 60_000,
+        }))?;
+        c2c::register_order(app, &exchange, o).await?;
+        let paid = OrderEventInput { event: "paid".into(), at: Some(now - paid_min_ago * 60_000) };
+        c2c::order_event(app, &exchange, id, paid).await?;
+    }
+    let say = |body: &str| OrderMessage { body: body.into(), attachment_ids: vec![], internal: false };
+    c2c::post_message(app, &who("U10001").await?, "DEMO-C2C-1001", say("我已经通过招商银行转账 3600 元，请尽快放币。"))
+        .await?;
+    c2c::post_message(
+        app,
+        &who("U10002").await?,
+        "DEMO-C2C-1001",
+        say("我這邊還沒看到入帳，請稍等，我再跟銀行確認一下。"),
+    )
+    .await?;
+    let appeal = OpenAppeal {
+        reason: lifebuoy_domain::AppealReason::PaidNotReleased,
+        body: "已付款 40 分钟，卖家一直没有放币，后来也不回复消息。转账时间 14:02，招商银行尾号 6688。".into(),
+        attachment_ids: vec![],
+    };
+    c2c::open_appeal(app, &who("U10001").await?, "DEMO-C2C-1001", appeal).await?;
+    c2c::post_message(app, &who("U10003").await?, "DEMO-C2C-1002", say("Paid 7,250 CNY via Alipay. Please release."))
+        .await?;
+    Ok(())
+}

@@ -2,6 +2,7 @@
 //! manage the integration tokens of the exchange's backend, `bench` measures.
 
 mod bench;
+mod bench_appeals;
 mod bench_chat;
 mod bench_jobs;
 mod bench_mail;
@@ -455,6 +456,9 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     // After joining the other nodes, so that their changes during the build are heard. The build runs in the
     // background; until it is done the queue's text search matches subjects as before.
     state.load_tickets();
+    if a.demo {
+        demo::load_c2c(&state.app, addr).await.context("loading the demo's C2C orders")?;
+    }
     tokio::spawn(lifebuoy_web::chat::service::sweep_queue(state.app.clone()));
     let jobs = state.app.start_jobs().await.context("starting the job runner")?;
     if let Some(smtp) = &a.smtp_listen {

@@ -632,6 +632,8 @@ fn rows() -> Vec<Row> {
         r("POST /console/kb/a/{id}/restore", "/console/kb/a/{article}/restore", Form(&[("v", "1")]), OVERSEERS),
         // Help center and widget
         r("GET /help", "/help", NoBody, PUBLIC),
+        // The demo exchange's webhook receiver: unsigned, it refuses everyone (401; 404 outside the demo).
+        r("POST /demo/exchange/webhook", "/demo/exchange/webhook", Json("{}", None), PUBLIC),
         r("GET /help/verify", "/help/verify", NoBody, PUBLIC),
         r("GET /help/{lang}/verify", "/help/en/verify", NoBody, PUBLIC),
         r("GET /help/official", "/help/official", NoBody, PUBLIC),

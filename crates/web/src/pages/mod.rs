@@ -186,6 +186,7 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{code}", get(switch_lang))
         .route("/logout", axum::routing::post(logout))
         .route("/demo", get(demo))
+        .route("/demo/exchange/webhook", axum::routing::post(demo_webhook))
         .merge(portal::router())
         .merge(console::router())
         .merge(chat_pages::router())
@@ -305,6 +306,46 @@ pub const DEMO_CUSTOMERS: &[(&str, &str, &str, &str)] = &[
     ("U10002", "陳美玲", "meiling@demo.lifebuoy.dev", "zh-Hant"),
     ("U10003", "Alex Morgan", "alex@demo.lifebuoy.dev", "en"),
 ];
+
+/// The secret the demo exchange's webhook endpoint is registered with (`serve --demo`).
+pub const DEMO_WEBHOOK_SECRET: &str = "demo-exchange-webhook-secret";
+
+/// `POST /demo/exchange/webhook` (`serve --demo` only): the demo exchange's receiver. It checks the signature as an
+/// exchange would, logs the event, and carries out an appeal's decision a moment later, reporting it back through
+/// the order-event use case as the exchange's core would (`released` for the buyer, `cancelled` otherwise).
+async fn demo_webhook(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if !state.config.demo {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let sig = headers.get(lifebuoy_app::signing::HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let now = lifebuoy_store::now_ms() / 1000;
+    if !lifebuoy_app::signing::verify(DEMO_WEBHOOK_SECRET.as_bytes(), sig, &body, now, 300) {
+        tracing::warn!("demo exchange: a webhook with a bad signature was refused");
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let kind = v["type"].as_str().unwrap_or("").to_string();
+    tracing::info!(event = %kind, id = v["id"].as_str().unwrap_or(""), "demo exchange: signed webhook received");
+    if kind == "appeal.decided"
+        && let (Some(order), Some(decision)) =
+            (v["data"]["order"]["id"].as_str(), v["data"]["appeal"]["decision"].as_str())
+    {
+        let (app, order) = (state.app.clone(), order.to_string());
+        let event = if decision == "release_to_buyer" { "released" } else { "cancelled" };
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let exchange = lifebuoy_app::Actor::Integration { token_id: "demo-exchange".into(), name: "demo".into() };
+            let input = lifebuoy_app::c2c::OrderEventInput { event: event.into(), at: None };
+            match lifebuoy_app::c2c::order_event(&app, &exchange, &order, input).await {
+                Ok(r) => {
+                    tracing::info!(%order, %event, executed = r.appeal.is_some(), "demo exchange: decision carried out")
+                }
+                Err(e) => tracing::warn!(%order, error = %e, "demo exchange: could not report the decision"),
+            }
+        });
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
 
 async fn demo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let lang = i18n::negotiate(&headers, None);
