@@ -795,6 +795,11 @@ async fn mail_decision(
     if k.email.is_none() || k.kind == "visitor" {
         return Ok("none");
     }
+    // A desk with no sender address configured (the demo, a laptop) sends no mail: the inbox carries it, and
+    // the job does not retry a mail that cannot go until it dies.
+    if app.mailer.reply_from().is_none() {
+        return Ok("none");
+    }
     // On a case that came by mail, the reply itself goes out as the thread's mail (mail_out).
     if kind == Kind::Replied && c.kind == "email" {
         return Ok("thread");
