@@ -185,17 +185,19 @@ async fn appeal_story(app: &TestApp) {
         .unwrap();
     assert_eq!(img_ok, json!(true), "the buyer sees the seller's proof");
     assert!(!body(&buyer).await.contains("核对付款人"), "the internal note never reaches a party");
+    buyer.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
     shot(&buyer, "appeals-04-portal-order-buyer-zh-Hans").await;
     seller.refresh().await.unwrap();
     let d = css(&seller, "#decision").await.text().await.unwrap();
     assert!(d.contains("放幣給買家"), "{d}");
     assert!(!body(&seller).await.contains("核对付款人"));
+    seller.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
     shot(&seller, "appeals-05-portal-order-seller-zh-Hant").await;
 
     // Nobody else: another customer's browser is told the order does not exist.
     let other = portal(&driver, app, "U-OTHER-1", "zh-CN").await;
     other.goto(&app.url(&format!("/portal/orders/{ORDER}"))).await.unwrap();
-    assert!(body(&other).await.contains("内容不存在"));
+    assert!(body(&other).await.contains("页面不存在"), "{}", body(&other).await);
     for c in [buyer, seller, arb, other] {
         c.close().await.unwrap();
     }
