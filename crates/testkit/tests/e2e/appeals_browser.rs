@@ -94,9 +94,13 @@ async fn appeal_story(app: &TestApp) {
     css(&buyer, &format!("#my-orders a[href='/portal/orders/{ORDER}']")).await.click().await.unwrap();
     assert!(css(&buyer, "#order-card").await.text().await.unwrap().contains("10860.00 CNY"));
     assert!(css(&buyer, "#role-line").await.text().await.unwrap().contains("买家"));
+    let receipt = app.dir.join("receipt.png");
+    std::fs::write(&receipt, png_bytes()).unwrap();
     css(&buyer, "#order-message textarea[name=body]").await.send_keys("我已通过招商银行转账 10860 元，请尽快放币。").await.unwrap();
+    css(&buyer, "#order-message input[type=file]").await.send_keys(&receipt.display().to_string()).await.unwrap();
     submit(&buyer, "#order-message").await;
     wait_text(&buyer, ".msg.mine .msg-body", "请尽快放币").await;
+    css(&buyer, ".msg.mine img.thumb").await;
     assert!(css(&buyer, "#standing-warning").await.text().await.unwrap().contains("官方沟通记录"));
     css(&buyer, "#appeal-details summary").await.click().await.unwrap();
     css(&buyer, "#appeal-form select[name=reason]").await.select_by_value("paid_not_released").await.unwrap();
@@ -133,6 +137,15 @@ async fn appeal_story(app: &TestApp) {
     assert!(ask.contains("仲裁員請您"), "{ask}");
     let theirs = wait_text(&seller, ".msg.side-other", "请尽快放币").await;
     assert!(theirs.contains("買家"), "the buyer's message, labelled from the seller's side: {theirs}");
+    // The buyer's payment proof opens for the seller, though the order's conversation is the buyer's.
+    let proof_ok = seller
+        .execute(
+            "const i = document.querySelector('.msg.side-other img.thumb'); return !!i && i.complete && i.naturalWidth > 0;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(proof_ok, json!(true), "the seller sees the buyer's proof");
     let official = wait_text(&seller, ".msg.side-official", "银行流水").await;
     assert!(official.contains("官方仲裁") && official.contains("R7001"), "{official}");
     let file = app.dir.join("statement.png");
