@@ -229,8 +229,9 @@ pub async fn my_orders(app: &crate::App, actor: &Actor, limit: i64) -> AppResult
     }
 }
 
-/// The standing warning that opens every order chat, in the buyer's language.
-fn warning(lang: Lang, order: &Order) -> String {
+/// The standing warning that opens every order chat: written in the buyer's language, and shown to each party
+/// in theirs by the order page.
+pub fn warning(lang: Lang, order: &Order) -> String {
     match lang {
         Lang::ZhHans => format!(
             "这是订单 {} 的官方沟通记录（{} {}，{} {}）。请只在这里沟通：客服和仲裁员只认可平台内的聊天与凭证。任何要求您加微信、QQ、Telegram 或在平台外付款、放币的人，都可能是骗子。平台工作人员绝不会索要您的密码、验证码或助记词。",

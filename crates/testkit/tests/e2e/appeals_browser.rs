@@ -96,7 +96,11 @@ async fn appeal_story(app: &TestApp) {
     assert!(css(&buyer, "#role-line").await.text().await.unwrap().contains("买家"));
     let receipt = app.dir.join("receipt.png");
     std::fs::write(&receipt, png_bytes()).unwrap();
-    css(&buyer, "#order-message textarea[name=body]").await.send_keys("我已通过招商银行转账 10860 元，请尽快放币。").await.unwrap();
+    css(&buyer, "#order-message textarea[name=body]")
+        .await
+        .send_keys("我已通过招商银行转账 10860 元，请尽快放币。")
+        .await
+        .unwrap();
     css(&buyer, "#order-message input[type=file]").await.send_keys(&receipt.display().to_string()).await.unwrap();
     submit(&buyer, "#order-message").await;
     wait_text(&buyer, ".msg.mine .msg-body", "请尽快放币").await;
@@ -127,12 +131,18 @@ async fn appeal_story(app: &TestApp) {
     css(&arb, "#appeal-queue tbody tr .case a").await.click().await.unwrap();
     submit(&arb, "#take-form").await;
     wait_text(&arb, "#appeal-status", "仲裁审核中").await;
-    css(&arb, "#evidence-form textarea[name=note]").await.send_keys("请上传收款账户当日的银行流水截图。").await.unwrap();
+    css(&arb, "#evidence-form textarea[name=note]")
+        .await
+        .send_keys("请上传收款账户当日的银行流水截图。")
+        .await
+        .unwrap();
     submit(&arb, "#evidence-form").await;
     wait_text(&arb, "#appeal-status", "等待补充凭证").await;
 
     // The seller: the request, the buyer's message as the buyer's, an answer with a screenshot.
     seller.goto(&app.url(&format!("/portal/orders/{ORDER}"))).await.unwrap();
+    let warning = css(&seller, "#standing-warning").await.text().await.unwrap();
+    assert!(warning.contains("官方溝通紀錄"), "the standing warning in the seller's language: {warning}");
     let ask = css(&seller, "#evidence-ask").await.text().await.unwrap();
     assert!(ask.contains("仲裁員請您"), "{ask}");
     let theirs = wait_text(&seller, ".msg.side-other", "请尽快放币").await;
@@ -150,7 +160,11 @@ async fn appeal_story(app: &TestApp) {
     assert!(official.contains("官方仲裁") && official.contains("R7001"), "{official}");
     let file = app.dir.join("statement.png");
     std::fs::write(&file, png_bytes()).unwrap();
-    css(&seller, "#order-message textarea[name=body]").await.send_keys("未收到款項，附上當日銀行流水截圖。").await.unwrap();
+    css(&seller, "#order-message textarea[name=body]")
+        .await
+        .send_keys("未收到款項，附上當日銀行流水截圖。")
+        .await
+        .unwrap();
     css(&seller, "#order-message input[type=file]").await.send_keys(&file.display().to_string()).await.unwrap();
     submit(&seller, "#order-message").await;
     css(&seller, ".msg.mine img.thumb").await;

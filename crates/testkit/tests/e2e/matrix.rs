@@ -553,7 +553,12 @@ fn rows() -> Vec<Row> {
             Form(&[("party", "seller"), ("note", "statement"), ("hours", "24")]),
             0,
         ),
-        r("POST /console/appeals/{id}/note", "/console/appeals/{appeal}/note", Form(&[("body", "note {n}")]), OVERSEERS),
+        r(
+            "POST /console/appeals/{id}/note",
+            "/console/appeals/{appeal}/note",
+            Form(&[("body", "note {n}")]),
+            OVERSEERS,
+        ),
         r(
             "POST /console/appeals/{id}/decide",
             "/console/appeals/{appeal}/decide",

@@ -62,7 +62,13 @@ fn notice(lang: Lang, e: &ApiError) -> minijinja::Value {
 
 /// Names of agents, `name · number`, by id.
 async fn agent_names(state: &AppState) -> Result<std::collections::HashMap<String, String>, ApiError> {
-    Ok(state.store.agents().await?.into_iter().map(|a| (a.id, format!("{} · {}", a.display_name, a.agent_no))).collect())
+    Ok(state
+        .store
+        .agents()
+        .await?
+        .into_iter()
+        .map(|a| (a.id, format!("{} · {}", a.display_name, a.agent_no)))
+        .collect())
 }
 
 /// `GET /console/appeals`: the arbiters' queue, least time left first (arbiters, supervisors and admins).
@@ -93,13 +99,7 @@ async fn console_queue(State(state): State<AppState>, ConsoleAgent(c): ConsoleAg
 }
 
 /// The appeal page, with an optional refusal to show above the forms.
-async fn appeal_page(
-    state: &AppState,
-    c: &Caller,
-    lang: Lang,
-    id: &str,
-    refused: Option<ApiError>,
-) -> Response {
+async fn appeal_page(state: &AppState, c: &Caller, lang: Lang, id: &str, refused: Option<ApiError>) -> Response {
     let run = async {
         let (appeal, view) = c2c::view_appeal(state, &c.actor(), id).await?;
         if let Some(buyer) = &view.buyer_customer_id {
@@ -213,7 +213,8 @@ async fn act(
                     None => None,
                 };
                 let party = Party::parse(f.party.as_deref().unwrap_or_default())?;
-                c2c::request_evidence(&state, &actor, &id, EvidenceRequest { party, note: text(&f.note), hours }).await?;
+                c2c::request_evidence(&state, &actor, &id, EvidenceRequest { party, note: text(&f.note), hours })
+                    .await?;
             }
             Op::Note => {
                 let (a, _) = c2c::view_appeal(&state, &actor, &id).await?;
@@ -269,7 +270,7 @@ async fn order_page(state: &AppState, c: &Caller, lang: Lang, id: &str, refused:
         &base,
         minijinja::context! {
             v => &view, party => party.as_str(), other => party.other().as_str(), me, latest, can_withdraw,
-            appeal_block, opens_at => view.order.paid_at.map(|p| p + view.order.appeal_after_s * 1000),
+            warning => c2c::warning(lang, &view.order), appeal_block, opens_at => view.order.paid_at.map(|p| p + view.order.appeal_after_s * 1000),
             reasons => AppealReason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             refused => refused.as_ref().map(|e| notice(lang, e)),
         },
@@ -292,13 +293,7 @@ async fn portal_order(
 }
 
 /// The portal's writes: the use case, then back to the order, or the order again with the refusal.
-async fn portal_done(
-    state: &AppState,
-    c: &Caller,
-    lang: Lang,
-    order_id: &str,
-    r: Result<(), ApiError>,
-) -> Response {
+async fn portal_done(state: &AppState, c: &Caller, lang: Lang, order_id: &str, r: Result<(), ApiError>) -> Response {
     match r {
         Ok(()) => Redirect::to(&format!("/portal/orders/{order_id}#latest")).into_response(),
         Err(e) if matches!(e.code, "csrf" | "not_found") => error_page(state, lang, Some(c), e),
