@@ -77,7 +77,8 @@ impl App {
         let allowed = mine
             || match &meta.conversation_id {
                 Some(cid) => {
-                    crate::tickets::visible(self, actor, cid).await.is_ok()
+                    (crate::tickets::visible(self, actor, cid).await.is_ok()
+                        || crate::c2c::party_sees(self, actor, cid).await?)
                         && (actor.is_staff() || !self.message_is_internal(&meta).await?)
                 }
                 None => false,

@@ -205,8 +205,33 @@ pub async fn view_order(app: &crate::App, actor: &Actor, order_id: &str) -> AppR
     Ok(OrderView { order, party, appeal, appeals, case_number, buyer_customer_id, seller_customer_id, timeline })
 }
 
-/// The standing warning that opens every order chat, in the buyer's language.
-fn warning(lang: Lang, order: &Order) -> String {
+/// Whether a customer is the buyer or the seller of the order whose conversation this is: the seller reads
+/// the buyer's conversation (and its files) through the order. Internal rows stay hidden all the same.
+pub async fn party_sees(app: &crate::App, actor: &Actor, conversation_id: &str) -> AppResult<bool> {
+    let Some(x) = actor.customer().and_then(|c| c.external_id.as_deref()) else { return Ok(false) };
+    let Some(c) = app.store.conversation(conversation_id).await? else { return Ok(false) };
+    let Some(order_id) = c.order_id.as_deref().filter(|_| c.kind == ConversationKind::Appeal.as_str()) else {
+        return Ok(false);
+    };
+    Ok(app
+        .store
+        .order(order_id)
+        .await?
+        .is_some_and(|o| o.conversation_id.as_deref() == Some(conversation_id) && o.party_of(x).is_some()))
+}
+
+/// The orders a customer bought or sold, newest first (their own only; staff read orders one by one).
+pub async fn my_orders(app: &crate::App, actor: &Actor, limit: i64) -> AppResult<Vec<Order>> {
+    let Some(c) = actor.customer() else { return Err(AppError::forbidden("a customer's own orders")) };
+    match c.external_id.as_deref() {
+        Some(x) => Ok(app.store.orders_of(x, limit.clamp(1, 200)).await?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The standing warning that opens every order chat: written in the buyer's language, and shown to each party
+/// in theirs by the order page.
+pub fn warning(lang: Lang, order: &Order) -> String {
     match lang {
         Lang::ZhHans => format!(
             "这是订单 {} 的官方沟通记录（{} {}，{} {}）。请只在这里沟通：客服和仲裁员只认可平台内的聊天与凭证。任何要求您加微信、QQ、Telegram 或在平台外付款、放币的人，都可能是骗子。平台工作人员绝不会索要您的密码、验证码或助记词。",
@@ -335,17 +360,9 @@ pub struct OpenAppeal {
 /// How long after its end an order may still be appealed (a bank transfer that bounced a week later).
 const APPEAL_AFTER_END_MS: i64 = 7 * 86_400_000;
 
-/// A party appeals the order: once it is paid and the exchange's window has passed, one open appeal at a time.
-pub async fn open_appeal(app: &crate::App, actor: &Actor, order_id: &str, input: OpenAppeal) -> AppResult<Appeal> {
-    let order = app.store.order(order_id).await?.ok_or(AppError::NotFound)?;
-    let party = party_check(app, actor, &order)
-        .await?
-        .ok_or_else(|| AppError::forbidden("only the buyer or the seller appeals"))?;
-    let body = text_field("body", &input.body, 5_000)?;
-    if input.attachment_ids.len() > 10 {
-        return Err(AppError::invalid("attachment_ids", "at most 10 attachments"));
-    }
-    let now = lifebuoy_store::now_ms();
+/// Whether the order may be appealed at `now` (by time: paid, the exchange's window passed, not long ended);
+/// the order page offers the form only then. One open appeal at a time is the store's to hold.
+pub fn may_appeal(order: &Order, now: i64) -> AppResult<()> {
     let Some(paid_at) = order.paid_at else {
         return Err(AppError::conflict("order_not_paid", "an appeal opens once the buyer has marked the order paid"));
     };
@@ -360,6 +377,21 @@ pub async fn open_appeal(app: &crate::App, actor: &Actor, order_id: &str, input:
     if order.ended_at.is_some_and(|e| now > e + APPEAL_AFTER_END_MS) {
         return Err(AppError::conflict("appeal_too_late", "this order ended more than 7 days ago; file a ticket"));
     }
+    Ok(())
+}
+
+/// A party appeals the order: once it is paid and the exchange's window has passed, one open appeal at a time.
+pub async fn open_appeal(app: &crate::App, actor: &Actor, order_id: &str, input: OpenAppeal) -> AppResult<Appeal> {
+    let order = app.store.order(order_id).await?.ok_or(AppError::NotFound)?;
+    let party = party_check(app, actor, &order)
+        .await?
+        .ok_or_else(|| AppError::forbidden("only the buyer or the seller appeals"))?;
+    let body = text_field("body", &input.body, 5_000)?;
+    if input.attachment_ids.len() > 10 {
+        return Err(AppError::invalid("attachment_ids", "at most 10 attachments"));
+    }
+    let now = lifebuoy_store::now_ms();
+    may_appeal(&order, now)?;
     let lang = lang_of(actor);
     let guarded = crate::trust::guard(&body, lang);
     let order = ensure_conversation(app, &order, lang).await?;
@@ -386,6 +418,16 @@ async fn arbiter(app: &crate::App, actor: &Actor) -> AppResult<lifebuoy_store::A
         return Err(AppError::forbidden("only arbiters (risk department, arbiter permission) work appeals"));
     }
     Ok(a.clone())
+}
+
+/// Whether the actor is an arbiter (risk department, `arbiter` permission): the console offers the arbiter's
+/// forms only then.
+pub async fn is_arbiter(app: &crate::App, actor: &Actor) -> AppResult<bool> {
+    match arbiter(app, actor).await {
+        Ok(_) => Ok(true),
+        Err(AppError::Forbidden(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// The arbiters' queue: the appeals that owe an answer, least time left first.

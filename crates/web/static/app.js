@@ -24,6 +24,23 @@
       .catch(function () {});
   }
 
+  // The appeal queue's clocks: time left to each deadline, ticking; red once overdue. Rows open their appeal.
+  var clocks = document.querySelectorAll(".clock[data-due]");
+  if (clocks.length) {
+    var tick = function () {
+      var now = Date.now();
+      clocks.forEach(function (el) {
+        var left = Number(el.dataset.due) - now, s = Math.floor(Math.abs(left) / 1000);
+        el.textContent = (left < 0 ? "\u2212" : "") + Math.floor(s / 3600) + ":" + String(Math.floor(s / 60) % 60).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
+        el.classList.toggle("overdue", left < 0);
+      });
+    };
+    setInterval(tick, 1000);
+  }
+  document.querySelectorAll("#appeal-queue tbody tr[data-href]").forEach(function (r) {
+    r.addEventListener("click", function (e) { if (e.target.tagName !== "A") location.href = r.dataset.href; });
+  });
+
   document.querySelectorAll("[data-back]").forEach(function (a) {
     a.addEventListener("click", function (e) { e.preventDefault(); history.back(); });
   });

@@ -1,7 +1,7 @@
 // Lifebuoy chat widget loader. The exchange adds:
 //   <script src="https://SUPPORT-HOST/widget.js" data-lang="zh-Hans" data-identity-token="..." async></script>
 // It adds a launcher button (bottom right) that opens the chat window, served by Lifebuoy in an iframe. The
-// identity token goes to the iframe by postMessage, never in a URL. Only `window.Lifebuoy` (open/close) is
+// identity token goes to the iframe by postMessage, never in a URL. Only `window.Lifebuoy` (open/close/openOrder) is
 // exposed. Styles are set from script (CSSOM), so the host page's CSP for inline styles does not matter.
 (function () {
   "use strict";
@@ -164,5 +164,14 @@
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 
-  window.Lifebuoy = { open: open, close: close, __loaded: true };
+  // Order mode (C2C): the order's page in the support portal, where the buyer and the seller talk, send proof and
+  // appeal. Portal pages refuse to be framed (their forms must not be clickjacked), so it opens beside the
+  // exchange's page, as the chat's history opens tickets; the portal signs the customer in as it always does.
+  function openOrder(id) {
+    id = String(id || "");
+    if (!id || id.indexOf("/") >= 0) return null;
+    return window.open(origin + "/portal/orders/" + encodeURIComponent(id), "lifebuoy-order-" + id, "noopener");
+  }
+
+  window.Lifebuoy = { open: open, close: close, openOrder: openOrder, __loaded: true };
 })();

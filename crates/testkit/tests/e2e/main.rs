@@ -2,6 +2,7 @@
 //! and the browser story in real headless Chromium.
 
 mod access;
+mod appeals_browser;
 mod browser;
 mod chat;
 mod chat_browser;

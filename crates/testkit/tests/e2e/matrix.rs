@@ -466,6 +466,22 @@ fn rows() -> Vec<Row> {
             NoBody,
             CUST_A,
         ),
+        // The order page (issue 14): the order's parties only (A buys {order}); A appeals again: 409, one open at
+        // a time; only the opener withdraws ({appeal_b}, perhaps withdrawn already by the API row: 409).
+        r("GET /portal/orders/{id}", "/portal/orders/{order}", NoBody, CUST_A),
+        fresh(
+            "POST /portal/orders/{id}/messages",
+            "/portal/orders/{order}/messages",
+            Multipart(&[("body", "portal {n}")]),
+            CUST_A,
+        ),
+        r(
+            "POST /portal/orders/{id}/appeal",
+            "/portal/orders/{order}/appeal",
+            Multipart(&[("reason", "other"), ("body", "portal appeal {n}")]),
+            CUST_A,
+        ),
+        r("POST /portal/appeals/{id}/withdraw", "/portal/appeals/{appeal_b}/withdraw", Form(&[]), CUST_A),
         r("GET /portal/privacy", "/portal/privacy", NoBody, CUSTOMERS),
         r("POST /portal/privacy", "/portal/privacy", Form(&[("kind", "access")]), CUSTOMERS),
         r("GET /portal/privacy/{id}", "/portal/privacy/{request}", NoBody, CUST_A),
@@ -525,6 +541,32 @@ fn rows() -> Vec<Row> {
             ADMIN,
         ),
         r("POST /console/trust/remove", "/console/trust/remove", Form(&[("id", "not-listed")]), ADMIN),
+        // The arbiters' console (issue 14): the queue and the appeal page for overseers (no agent here is an
+        // arbiter; the risk department's case is beyond the support and finance agents); notes by staff who see
+        // the order; the arbiter's moves by arbiters only.
+        r("GET /console/appeals", "/console/appeals", NoBody, OVERSEERS),
+        r("GET /console/appeals/{id}", "/console/appeals/{appeal}", NoBody, OVERSEERS),
+        r("POST /console/appeals/{id}/take", "/console/appeals/{appeal}/take", Form(&[]), 0),
+        r(
+            "POST /console/appeals/{id}/evidence",
+            "/console/appeals/{appeal}/evidence",
+            Form(&[("party", "seller"), ("note", "statement"), ("hours", "24")]),
+            0,
+        ),
+        r(
+            "POST /console/appeals/{id}/note",
+            "/console/appeals/{appeal}/note",
+            Form(&[("body", "note {n}")]),
+            OVERSEERS,
+        ),
+        r(
+            "POST /console/appeals/{id}/decide",
+            "/console/appeals/{appeal}/decide",
+            Form(&[("decision", "cancel"), ("rationale", "matrix")]),
+            0,
+        ),
+        r("POST /console/appeals/{id}/approve", "/console/appeals/{appeal}/approve", Form(&[("approve", "1")]), 0),
+        r("POST /console/appeals/{id}/close", "/console/appeals/{appeal}/close", Form(&[]), 0),
         // Records: any agent finds a customer; the customer's page lists only what the agent's scope reaches
         // (the words of A's case stay from agents outside it); the access log is the overseers'.
         r("GET /console/customers", "/console/customers?q=matrix", NoBody, AGENTS),

@@ -2,6 +2,7 @@
 //! few lines of JavaScript are embedded in the binary; pages work without JavaScript, which only adds
 //! keyboard shortcuts and local times.
 
+pub mod appeal_pages;
 pub mod chat_pages;
 pub mod console;
 pub mod help_pages;
@@ -67,6 +68,7 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
         .chain(privacy_console::TEMPLATES)
         .chain(privacy_portal::TEMPLATES)
         .chain(trust_pages::TEMPLATES)
+        .chain(appeal_pages::TEMPLATES)
     {
         env.add_template(name, src).expect("embedded templates compile (checked by a test)");
     }
@@ -114,6 +116,9 @@ pub struct Base<'a> {
     pub admin: bool,
     /// A supervisor or an admin is signed in (the access log is theirs).
     pub supervisor: bool,
+    /// The console's menu offers the C2C appeal queue: to overseers and to the risk department (where arbiters
+    /// are; the queue itself checks the permission).
+    pub appeals: bool,
 }
 
 impl<'a> Base<'a> {
@@ -133,6 +138,9 @@ impl<'a> Base<'a> {
             path: path.to_string(),
             admin: caller.and_then(|c| c.agent()).is_some_and(|a| a.role == lifebuoy_domain::Role::Admin),
             supervisor: caller.and_then(|c| c.agent()).is_some_and(|a| a.role.sees_all()),
+            appeals: caller
+                .and_then(|c| c.agent())
+                .is_some_and(|a| a.role.sees_all() || a.departments.iter().any(|d| d == "risk")),
         }
     }
 }
@@ -199,6 +207,7 @@ pub fn router() -> Router<AppState> {
         .merge(privacy_console::router())
         .merge(privacy_portal::router())
         .merge(trust_pages::router())
+        .merge(appeal_pages::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
@@ -391,7 +400,8 @@ mod tests {
             + super::records_portal::TEMPLATES.len()
             + super::privacy_console::TEMPLATES.len()
             + super::privacy_portal::TEMPLATES.len()
-            + super::trust_pages::TEMPLATES.len();
+            + super::trust_pages::TEMPLATES.len()
+            + super::appeal_pages::TEMPLATES.len();
         assert_eq!(env.templates().count(), all);
     }
 

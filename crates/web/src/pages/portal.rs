@@ -53,16 +53,21 @@ async fn home(
     match caller {
         Some(c) if matches!(c.principal, Principal::Customer(_)) => {
             let f = QueueFilter { kind: Some(lifebuoy_domain::ConversationKind::Ticket), ..Default::default() };
-            let page = match state.store.list_conversations(&c.scope(), &f, QueueSort::UpdatedDesc, None, 100).await {
+            let run = async {
+                let page = state.store.list_conversations(&c.scope(), &f, QueueSort::UpdatedDesc, None, 100).await?;
+                let orders = lifebuoy_app::c2c::my_orders(&state, &c.actor(), 20).await?;
+                Ok::<_, ApiError>((page, orders))
+            };
+            let (page, orders) = match run.await {
                 Ok(p) => p,
-                Err(e) => return error_page(&state, lang, Some(&c), e.into()),
+                Err(e) => return error_page(&state, lang, Some(&c), e),
             };
             let base = Base::new(&state, lang, Some(&c), "portal", "/portal");
             render(
                 &state,
                 "portal_home.html",
                 &base,
-                minijinja::context! { tickets => page.items, signed_in => true, created => flash.created },
+                minijinja::context! { tickets => page.items, orders, signed_in => true, created => flash.created },
             )
         }
         Some(_) => Redirect::to("/console").into_response(),
