@@ -94,6 +94,11 @@ async fn a_job_failing_twice_then_succeeding() {
         assert_eq!(done.last_error.as_deref(), Some("relay down (run 2)"), "the last failure stays for the record");
         // Two backoffs of at least half a step each (20 ms, then 40 ms) passed between the runs.
         assert!(done.finished_at.unwrap() - enqueued >= 60);
+        // The runner counts a success once its completion has committed, just after the row reads `done`.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while runner.stats().succeeded == 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let st = runner.stats();
         assert_eq!((st.succeeded, st.failed, st.dead, st.lost), (1, 2, 0, 0));
         runner.shutdown().await;
