@@ -88,8 +88,9 @@ enum Cmd {
         file: PathBuf,
         /// Trust only this public key (base64url or hex of its 32 bytes, as published at the desk's
         /// /.well-known/lifebuoy-signing-keys); repeat for several. Without it, the keys the export lists are
-        /// used and their ids printed, to compare with the published ones.
-        #[arg(long)]
+        /// used and their ids printed, to compare with the published ones. (A base64url key may start with
+        /// `-`: it is taken as the value, not as an option.)
+        #[arg(long, allow_hyphen_values = true)]
         key: Vec<String>,
     },
     /// The key this node signs communication records with (kept in `<data>/keys`).

@@ -76,6 +76,17 @@ fn verify_says_valid_or_names_the_altered_entry() {
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("valid") && out.contains(&key.id()), "{out}");
 
+    // A key that starts with '-' (base64url has it: one key in 64) is the value of --key, not an option.
+    let dashed = loop {
+        let k = SigningKey::generate();
+        if k.public(0).public_key.starts_with('-') {
+            break k;
+        }
+    };
+    let (code, out) = verify(&good, &[dashed.public(0).public_key]);
+    assert_eq!(code, 1, "another key, starting with '-': refused as a key, not as an option: {out}");
+    assert!(!out.contains("unexpected argument"), "{out}");
+
     // With the desk's published key: valid; with another key: not.
     let (code, out) = verify(&good, &[key.public(0).public_key]);
     assert_eq!(code, 0, "{out}");
