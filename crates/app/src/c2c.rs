@@ -185,6 +185,11 @@ pub struct OrderView {
     pub buyer_customer_id: Option<String>,
     pub seller_customer_id: Option<String>,
     pub timeline: Vec<TimelineItem>,
+    /// For a party: the standing warning in their language (the timeline's first entry is in the buyer's).
+    pub warning: Option<String>,
+    /// For a party: whether they may open an appeal now, else from when (ms), if that is only a matter of time.
+    pub can_appeal: bool,
+    pub appeal_opens_at: Option<i64>,
 }
 
 /// An order, for its parties and the staff who see it.
@@ -202,7 +207,26 @@ pub async fn view_order(app: &crate::App, actor: &Actor, order_id: &str) -> AppR
     };
     let buyer_customer_id = app.store.exchange_customer(&order.buyer).await?.map(|c| c.id);
     let seller_customer_id = app.store.exchange_customer(&order.seller).await?.map(|c| c.id);
-    Ok(OrderView { order, party, appeal, appeals, case_number, buyer_customer_id, seller_customer_id, timeline })
+    let warning = party.map(|_| warning(lang_of(actor), &order));
+    let now = lifebuoy_store::now_ms();
+    let can_appeal = party.is_some() && appeal.is_none() && may_appeal(&order, now).is_ok();
+    let appeal_opens_at = order
+        .paid_at
+        .map(|p| p + order.appeal_after_s * 1000)
+        .filter(|at| party.is_some() && appeal.is_none() && *at > now);
+    Ok(OrderView {
+        order,
+        party,
+        appeal,
+        appeals,
+        case_number,
+        buyer_customer_id,
+        seller_customer_id,
+        timeline,
+        warning,
+        can_appeal,
+        appeal_opens_at,
+    })
 }
 
 /// Whether a customer is the buyer or the seller of the order whose conversation this is: the seller reads
@@ -318,9 +342,9 @@ pub async fn post_message(
         return Err(AppError::invalid("attachment_ids", "at most 10 attachments"));
     }
     let body = text_field("body", &m.body, 5_000)?;
-    let order = ensure_conversation(app, &order, lang_of(actor)).await?;
-    let cid = order.conversation_id.clone().ok_or(AppError::NotFound)?;
     let lang = lang_of(actor);
+    let order = ensure_conversation(app, &order, lang).await?;
+    let cid = order.conversation_id.clone().ok_or(AppError::NotFound)?;
     let guarded = crate::trust::guard(&body, lang);
     let out = app.store.reply(&cid, &actor.author(), &guarded.text, m.internal, &m.attachment_ids, None, None).await?;
     let (lifebuoy_store::ReplyOutcome::Added { message, .. } | lifebuoy_store::ReplyOutcome::FollowUp { message, .. }) =

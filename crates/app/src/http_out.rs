@@ -3,8 +3,19 @@
 //! Small on purpose: one request per connection, the answer's status and the start of its body, which is all
 //! a signed call needs.
 
-/// A plain HTTP/1.1 POST (http or https through rustls) answering the status and up to 64 KiB of the body.
+/// A plain HTTP/1.1 POST (http or https through rustls) answering the status and up to 64 KiB of the body,
+/// within 15 seconds.
 pub async fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> Result<(u16, String), String> {
+    post_within(url, headers, body, std::time::Duration::from_secs(15)).await
+}
+
+/// [`post`] with its own time limit (connecting, sending and reading the answer all count).
+pub async fn post_within(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    limit: std::time::Duration,
+) -> Result<(u16, String), String> {
     use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
     let u = url::Url::parse(url).map_err(|e| format!("bad url: {e}"))?;
     let host = u.host_str().ok_or("no host")?.to_string();
@@ -46,8 +57,7 @@ pub async fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> Result<(u
             exchange(tcp, req.as_bytes(), body).await.map_err(|e| e.to_string())
         }
     };
-    let raw =
-        tokio::time::timeout(std::time::Duration::from_secs(15), run).await.map_err(|_| "timed out".to_string())??;
+    let raw = tokio::time::timeout(limit, run).await.map_err(|_| "timed out".to_string())??;
     let text = String::from_utf8_lossy(&raw);
     let (head, rest) = text.split_once("\r\n\r\n").ok_or("no HTTP answer")?;
     let status = head

@@ -9,6 +9,7 @@ pub mod actor;
 pub mod attachments;
 pub mod c2c;
 pub mod chat;
+pub mod customer_context;
 pub mod customers;
 pub mod error;
 pub mod http_out;
@@ -119,6 +120,8 @@ pub struct App {
     pub signer: Arc<records::Signer>,
     /// The exchange's freeze endpoint for "my account may be stolen" (`--freeze-url`, `--freeze-secret`).
     pub freeze: Option<trust::emergency::FreezeEndpoint>,
+    /// This node's answers from the exchange's customer-context source.
+    pub account_cache: Arc<customer_context::Cache>,
 }
 
 impl App {
@@ -141,6 +144,7 @@ impl App {
             public_url: None,
             signer: Arc::new(records::Signer::ephemeral()),
             freeze: None,
+            account_cache: Default::default(),
         }
     }
 

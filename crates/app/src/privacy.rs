@@ -348,7 +348,12 @@ async fn erase_customer(app: &App, actor: &Actor, customer_id: &str) -> AppResul
             Err(e) => return Err(e),
         }
     }
+    let exchange_user = app.store.customer(customer_id).await?.and_then(|c| c.external_id);
     app.store.blank_customer(customer_id).await?;
+    // What the exchange pushed about them (tier, flags) goes with them; the exchange keeps its own.
+    if let Some(x) = exchange_user {
+        app.store.forget_exchange_user_profile(&x).await?;
+    }
     // What agents kept about them (tags and notes) is their personal data too.
     app.store.forget_customer_notes(customer_id).await?;
     Ok(format!(

@@ -135,10 +135,19 @@ pub async fn export(app: &App, actor: &Actor, req: &ExportRequest) -> AppResult<
         (_, Some(other), Actor::Customer(me)) if *other != me.id => return Err(AppError::NotFound),
         (Some(cid), _, _) => {
             let c = app.store.conversation(cid).await?.ok_or(AppError::NotFound)?;
-            if !scope.permits(&c) || req.customer.as_ref().is_some_and(|k| *k != c.customer_id) {
+            // The seller of an order reads its conversation (the buyer's) through the order.
+            let sees = scope.permits(&c) || crate::c2c::party_sees(app, actor, cid).await?;
+            if !sees
+                || (!matches!(actor, Actor::Customer(_)) && req.customer.as_ref().is_some_and(|k| *k != c.customer_id))
+            {
                 return Err(AppError::NotFound);
             }
-            (c.customer_id.clone(), vec![c])
+            // A customer's export is theirs (the seller's names the seller, not the order's buyer).
+            let owner = match actor {
+                Actor::Customer(me) => me.id.clone(),
+                _ => c.customer_id.clone(),
+            };
+            (owner, vec![c])
         }
         (None, _, Actor::Customer(me)) => (me.id.clone(), app.store.customer_conversations(&me.id).await?),
         (None, Some(k), _) => {

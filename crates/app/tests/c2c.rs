@@ -7,45 +7,18 @@ use lifebuoy_app::c2c::{self, DecideInput, EvidenceRequest, OpenAppeal, OrderEve
 use lifebuoy_app::jobs::{Backoff, JobContext, RunnerOptions};
 use lifebuoy_app::webhooks::{self, NewEndpoint};
 use lifebuoy_app::{Actor, App, AppError};
-use lifebuoy_domain::{AgentNo, AppealReason, AppealStatus, Decision, Lang, Party, Role};
-use lifebuoy_store::{Agent, FileStore, NewAgent, TimelineItem};
-use lifebuoy_testkit::{Backend, fresh_store};
+use lifebuoy_domain::{AppealReason, AppealStatus, Decision, Party, Role};
+use lifebuoy_store::{Agent, TimelineItem};
+use lifebuoy_testkit::{AppFixture, Backend, HttpPeer, app_fixture, exchange_actor, test_agent};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-struct Fixture {
-    app: App,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-async fn fixture(backend: Backend) -> Fixture {
-    let dir = std::env::temp_dir().join(format!("lifebuoy-c2c-test-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (store, _pg) = fresh_store(backend, &dir).await;
-    let app = App::new(store, FileStore::new(dir.join("files")), Default::default());
-    Fixture { app, dir }
+async fn fixture(backend: Backend) -> AppFixture {
+    app_fixture(backend).await
 }
 
 async fn agent(app: &App, no: &str, role: Role, departments: &[&str]) -> Agent {
-    app.store
-        .create_agent(&NewAgent {
-            email: format!("{}@desk.example", no.to_lowercase()),
-            display_name: format!("Agent {no}"),
-            agent_no: AgentNo::parse(no).unwrap(),
-            role,
-            languages: vec![Lang::ZhHans],
-            departments: departments.iter().map(|d| d.to_string()).collect(),
-            password_hash: "x".into(),
-        })
-        .await
-        .unwrap()
+    test_agent(app, no, role, departments).await
 }
 
 async fn customer(app: &App, sub: &str) -> Actor {
@@ -53,7 +26,7 @@ async fn customer(app: &App, sub: &str) -> Actor {
 }
 
 fn exchange() -> Actor {
-    Actor::Integration { token_id: "tok-1".into(), name: "exchange".into() }
+    exchange_actor()
 }
 
 fn order(id: &str, fiat: &str) -> RegisterOrder {
@@ -295,64 +268,23 @@ async fn appeal_lifecycle(backend: Backend) {
     assert!(AppealStatus::Withdrawn.is_final());
 }
 
-/// A local HTTP receiver: refuses the first `refuse` requests with 503, then keeps each body with whether its
-/// signature holds.
-async fn receiver(refuse: usize, secret: &'static str) -> (String, Arc<Mutex<Vec<(bool, Value)>>>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let got: Arc<Mutex<Vec<(bool, Value)>>> = Default::default();
-    let seen = got.clone();
-    tokio::spawn(async move {
-        let mut n = 0;
-        loop {
-            let (mut s, _) = listener.accept().await.unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // Read the head, then the body by Content-Length.
-            let (head, body) = loop {
-                let k = s.read(&mut chunk).await.unwrap();
-                buf.extend_from_slice(&chunk[..k]);
-                if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&buf[..p]).to_string();
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())
-                        })
-                        .unwrap_or(0);
-                    while buf.len() < p + 4 + len {
-                        let k = s.read(&mut chunk).await.unwrap();
-                        buf.extend_from_slice(&chunk[..k]);
-                    }
-                    break (head, buf[p + 4..p + 4 + len].to_vec());
-                }
-            };
-            n += 1;
-            if n <= refuse {
-                s.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy").await.unwrap();
-                continue;
-            }
-            let sig = head
-                .lines()
-                .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("lifebuoy-signature")))
-                .map(|(_, v)| v.trim().to_string())
-                .unwrap_or_default();
-            let now = lifebuoy_store::now_ms() / 1000;
-            let valid = lifebuoy_app::signing::verify(secret.as_bytes(), &sig, &body, now, 300);
-            seen.lock().unwrap().push((valid, serde_json::from_slice(&body).unwrap()));
-            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await.unwrap();
-        }
-    });
-    (url, got)
+/// A local HTTP receiver ([`HttpPeer`]) that refuses its first `refuse` requests with 503, then takes them.
+async fn receiver(refuse: usize, secret: &'static str) -> HttpPeer {
+    HttpPeer::start(secret, move |n, _| if n <= refuse { (503, "busy".into()) } else { (200, "ok".into()) }).await
+}
+
+/// The requests the receiver took (answered 200): whether each was signed, and its body.
+fn taken(peer: &HttpPeer) -> Vec<(bool, Value)> {
+    peer.requests().into_iter().filter(|r| r.status == 200).map(|r| (r.signed, r.json())).collect()
 }
 
 async fn signed_webhooks(backend: Backend) {
     let f = fixture(backend).await;
     let app = &f.app;
     let buyer = customer(app, "u-buyer").await;
-    let (url, got) = receiver(2, "exchange-hook-secret-1").await;
-    let (other_url, other) = receiver(0, "another-secret-0000").await;
+    let got = receiver(2, "exchange-hook-secret-1").await;
+    let other = receiver(0, "another-secret-0000").await;
+    let (url, other_url) = (got.url.clone(), other.url.clone());
     let reg = |url: &str, events: &[&str], secret: &str| NewEndpoint {
         url: url.into(),
         events: events.iter().map(|e| e.to_string()).collect(),
@@ -394,17 +326,17 @@ async fn signed_webhooks(backend: Backend) {
     let a = c2c::open_appeal(app, &buyer, "O-W", input).await.unwrap();
 
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while got.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+    while taken(&got).is_empty() && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let received = got.lock().unwrap().clone();
+    let received = taken(&got);
     assert_eq!(received.len(), 1, "one delivery, after two refused tries: {received:?}");
     let (valid, body) = &received[0];
     assert!(valid, "the receiver checks the signature with the endpoint's secret");
     assert_eq!(body["type"], "appeal.opened");
     assert_eq!(body["data"]["order"]["id"], "O-W");
     assert_eq!(body["data"]["appeal"]["id"], a.id.as_str());
-    assert!(other.lock().unwrap().is_empty(), "an endpoint hears only the types it asked for");
+    assert!(other.requests().is_empty(), "an endpoint hears only the types it asked for");
     let log = webhooks::deliveries(app, &exchange(), 10).await.unwrap();
     let d = log.iter().find(|d| d.endpoint_id == ep.id).unwrap();
     assert_eq!((d.state.as_str(), d.attempts, d.last_status), ("delivered", 3, Some(200)));
@@ -450,13 +382,65 @@ async fn signed_webhooks(backend: Backend) {
     // A replay sends the same body again (receivers deduplicate on its id).
     webhooks::replay(app, &exchange(), &d.id).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while got.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+    while taken(&got).len() < 2 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let received = got.lock().unwrap().clone();
+    let received = taken(&got);
     assert_eq!(received.len(), 2, "the replay arrived");
     assert_eq!(received[1].1["id"], received[0].1["id"]);
     let _ = runner.shutdown().await;
+}
+
+/// The order's conversation is the buyer's, and in the seller's records too: their history lists it (linking
+/// the order), their export holds it under their own name, and no one else's does.
+async fn both_parties_records(backend: Backend) {
+    use lifebuoy_app::records::{self, ExportRequest};
+    let f = fixture(backend).await;
+    let app = &f.app;
+    let buyer = customer(app, "u-buyer").await;
+    let seller = customer(app, "u-seller").await;
+    let stranger = customer(app, "u-stranger").await;
+    c2c::register_order(app, &exchange(), order("O-R", "3600")).await.unwrap();
+    let say = |b: &str| OrderMessage { body: b.into(), attachment_ids: vec![], internal: false };
+    c2c::post_message(app, &buyer, "O-R", say("已付款 3600 元")).await.unwrap();
+    c2c::post_message(app, &seller, "O-R", say("還沒到帳")).await.unwrap();
+    let conv = app.store.order("O-R").await.unwrap().unwrap().conversation_id.unwrap();
+
+    let filter = lifebuoy_store::HistoryFilter::default();
+    for who in [&buyer, &seller] {
+        let h = records::history(app, who, &filter).await.unwrap();
+        let row = h.iter().find(|r| r.id == conv).expect("the order chat is in each party's history");
+        assert_eq!((row.kind.as_str(), row.order_id.as_deref()), ("appeal", Some("O-R")));
+        assert!(row.entries >= 2, "both messages: {}", row.entries);
+    }
+    let words = lifebuoy_store::HistoryFilter { text: Some("還沒到帳".into()), ..Default::default() };
+    assert_eq!(records::history(app, &seller, &words).await.unwrap().len(), 1, "the seller finds it by its words");
+    assert!(records::history(app, &stranger, &filter).await.unwrap().is_empty());
+
+    let all = ExportRequest { customer: None, conversation: None, lang: None };
+    let one = ExportRequest { customer: None, conversation: Some(conv.clone()), lang: None };
+    let seller_id = seller.customer().unwrap().id.clone();
+    for req in [&all, &one] {
+        let e = records::export(app, &seller, req).await.unwrap();
+        assert!(e.conversations.iter().any(|c| c.id == conv), "the seller's export holds the order chat");
+        assert_eq!(e.customer.id, seller_id, "under the seller's own name, not the buyer's");
+    }
+    assert!(matches!(records::export(app, &stranger, &one).await, Err(AppError::NotFound)));
+    assert!(records::export(app, &stranger, &all).await.unwrap().conversations.is_empty());
+    // Staff exporting on the seller's behalf get it too.
+    let admin = Actor::Agent(agent(app, "A009", Role::Admin, &["support"]).await);
+    let behalf = ExportRequest { customer: Some(seller_id), conversation: None, lang: None };
+    assert!(records::export(app, &admin, &behalf).await.unwrap().conversations.iter().any(|c| c.id == conv));
+}
+
+#[tokio::test]
+async fn both_parties_records_sqlite() {
+    both_parties_records(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn both_parties_records_postgres() {
+    both_parties_records(Backend::Postgres).await;
 }
 
 #[tokio::test]

@@ -4,43 +4,17 @@
 use lifebuoy_app::chat::service;
 use lifebuoy_app::tickets::{self, CreateTicket, NewMessage, OnBehalfOf};
 use lifebuoy_app::{Actor, App, AppError};
-use lifebuoy_domain::{AgentNo, Lang, Role, Status};
-use lifebuoy_store::{Agent, Customer, FileStore, NewAgent};
-use lifebuoy_testkit::{Backend, fresh_store};
+use lifebuoy_domain::{Role, Status};
+use lifebuoy_store::{Agent, Customer};
+use lifebuoy_testkit::{AppFixture, Backend, app_fixture, test_agent};
 use serde_json::Value;
 
-struct Fixture {
-    app: App,
-    dir: std::path::PathBuf,
-}
-
-async fn fixture(backend: Backend) -> Fixture {
-    let dir = std::env::temp_dir().join(format!("lifebuoy-app-test-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (store, _pg) = fresh_store(backend, &dir).await;
-    let app = App::new(store, FileStore::new(dir.join("files")), Default::default());
-    Fixture { app, dir }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+async fn fixture(backend: Backend) -> AppFixture {
+    app_fixture(backend).await
 }
 
 async fn agent(app: &App, no: &str, role: Role, departments: &[&str]) -> Agent {
-    app.store
-        .create_agent(&NewAgent {
-            email: format!("{}@desk.example", no.to_lowercase()),
-            display_name: format!("Agent {no}"),
-            agent_no: AgentNo::parse(no).unwrap(),
-            role,
-            languages: vec![Lang::ZhHans],
-            departments: departments.iter().map(|d| d.to_string()).collect(),
-            password_hash: "x".into(),
-        })
-        .await
-        .unwrap()
+    test_agent(app, no, role, departments).await
 }
 
 async fn customer(app: &App, sub: &str) -> Customer {

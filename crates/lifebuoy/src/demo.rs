@@ -203,6 +203,28 @@ pub async fn print_banner(store: &Store, addr: std::net::SocketAddr) -> anyhow::
     Ok(())
 }
 
+/// The demo exchange's account lookup (issue 14): every case shows its customer's KYC level, account state,
+/// deposits, withdrawals and open orders from `/demo/exchange/customer-context` on this server, and the exchange
+/// has pushed that 陳美玲 is a C2C merchant. Set once (an admin may change it in the console).
+pub async fn load_exchange_context(app: &lifebuoy_app::App, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    use lifebuoy_app::customer_context::{self, ProfilePush, SourceInput};
+    if app.store.context_source().await?.is_some() {
+        return Ok(());
+    }
+    let exchange = lifebuoy_app::Actor::Integration { token_id: "demo-exchange".into(), name: "demo exchange".into() };
+    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+    let source = SourceInput {
+        url: format!("http://{host}:{}/demo/exchange/customer-context", addr.port()),
+        secret: Some(lifebuoy_web::pages::DEMO_CONTEXT_SECRET.into()),
+        timeout_ms: None,
+        cache_s: Some(30),
+    };
+    customer_context::set_source(app, &exchange, source).await?;
+    let merchant = ProfilePush { vip_tier: Some("VIP2".into()), flags: vec!["c2c_merchant".into()] };
+    customer_context::push_profile(app, &exchange, "U10002", merchant).await?;
+    Ok(())
+}
+
 /// The demo's C2C trades (issue 14). 王芳 (R3002) and 周敏 (S9001) are arbiters, and a decision above 50,000 CNY
 /// needs both. 张伟 bought 500 USDT from 陳美玲, paid 40 minutes ago, and appealed; Alex bought from 张伟 and
 /// paid (the order chat, ready for an appeal). The demo exchange's own receiver (`/demo/exchange/webhook` on this

@@ -459,6 +459,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     state.load_tickets();
     if a.demo {
         demo::load_c2c(&state.app, addr).await.context("loading the demo's C2C orders")?;
+        demo::load_exchange_context(&state.app, addr).await.context("setting up the demo's account lookup")?;
     }
     tokio::spawn(lifebuoy_web::chat::service::sweep_queue(state.app.clone()));
     let jobs = state.app.start_jobs().await.context("starting the job runner")?;

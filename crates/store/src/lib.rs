@@ -7,6 +7,7 @@ mod c2c;
 mod chat;
 mod commits;
 mod conversations;
+mod customer_context;
 mod customer_notes;
 mod files;
 mod idempotency;
@@ -38,6 +39,7 @@ pub use conversations::{
     Actor, Cursor, NewTicket, Page, QueueFilter, QueueSort, ReplyOutcome, ReplyParts, Scope, TicketChange,
     TimelineItem, clean_tags, default_department,
 };
+pub use customer_context::{ContextSource, ExchangeUserProfile};
 pub use customer_notes::CustomerNote;
 pub use files::{AttachmentMeta, FileStore};
 pub use index_log::{ChangePage, IndexChange, Indexed, LogInfo, LogPos, LogReader};

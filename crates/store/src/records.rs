@@ -325,12 +325,22 @@ impl Store {
     /// Every conversation of a customer, oldest first (merged ones too: they are part of the record), but the
     /// deleted ones.
     pub async fn customer_conversations(&self, customer_id: &str) -> Result<Vec<crate::Conversation>> {
+        let cols = crate::rows::CONVERSATION_COLS;
+        let c_cols = prefixed("c.", cols);
+        // An order's conversation is its buyer's; the seller's records hold it too (through the order).
         let sql = format!(
-            "SELECT {} FROM conversations WHERE customer_id = $1 AND deleted_at IS NULL ORDER BY created_at, id",
-            crate::rows::CONVERSATION_COLS
+            "SELECT {cols} FROM conversations WHERE customer_id = $1 AND deleted_at IS NULL UNION ALL \
+             SELECT {c_cols} FROM customers k JOIN c2c_orders o ON o.seller = k.external_id \
+             JOIN conversations c ON c.id = o.conversation_id WHERE k.id = $1 AND c.deleted_at IS NULL \
+             ORDER BY created_at, id"
         );
         Ok(on_read!(self, |pool| sqlx::query_as(&sql).bind(customer_id).fetch_all(pool).await)?)
     }
+}
+
+/// `a, b` as `p.a, p.b`.
+fn prefixed(p: &str, cols: &str) -> String {
+    cols.split(',').map(|c| format!("{p}{}", c.trim())).collect::<Vec<_>>().join(", ")
 }
 
 /// A customer found by [`Store::find_customers`], with what matched.
@@ -589,6 +599,14 @@ pub struct HistoryFilter {
     pub text: Option<String>,
 }
 
+/// A customer's own conversations, and (an order's conversation being its buyer's) those of the orders they
+/// sold, for the history's query.
+const HISTORY_OWN: &str = "SELECT id, kind, case_number, subject, status, created_at, updated_at, order_id, \
+    assignee_id, deleted_at FROM conversations WHERE customer_id = $1";
+const HISTORY_SOLD: &str = "SELECT c.id, c.kind, c.case_number, c.subject, c.status, c.created_at, c.updated_at, \
+    c.order_id, c.assignee_id, c.deleted_at FROM customers k JOIN c2c_orders o ON o.seller = k.external_id \
+    JOIN conversations c ON c.id = o.conversation_id WHERE k.id = $1";
+
 /// One conversation in a customer's history.
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct HistoryRow {
@@ -599,6 +617,8 @@ pub struct HistoryRow {
     pub status: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A C2C order's conversation: the order (the customer opens it on the order's page).
+    pub order_id: Option<String>,
     /// The 工号 of the agent holding it.
     pub agent_no: Option<String>,
     pub agent_name: Option<String>,
@@ -607,19 +627,19 @@ pub struct HistoryRow {
 }
 
 impl Store {
-    /// A customer's conversations across channels, the most recently active first (the order of the
-    /// `conversations_customer` index: a first page reads only its rows), filtered; at most `limit`.
+    /// A customer's conversations across channels (with the order chats of what they sold), the most recently
+    /// active first, filtered; at most `limit`.
     pub async fn customer_history(&self, customer_id: &str, f: &HistoryFilter, limit: i64) -> Result<Vec<HistoryRow>> {
         let like = f.text.as_deref().map(|t| {
             let esc = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             format!("%{esc}%")
         });
         let sql = format!(
-            "SELECT c.id, c.kind, c.case_number, c.subject, c.status, c.created_at, c.updated_at, a.agent_no, \
-             a.display_name AS agent_name, \
+            "SELECT c.id, c.kind, c.case_number, c.subject, c.status, c.created_at, c.updated_at, c.order_id, \
+             a.agent_no, a.display_name AS agent_name, \
              (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.internal = FALSE) AS entries \
-             FROM conversations c LEFT JOIN agents a ON a.id = c.assignee_id \
-             WHERE c.customer_id = $1 AND c.deleted_at IS NULL AND ($2 IS NULL OR c.kind = $2) AND ($3 IS NULL OR c.status = $3) \
+             FROM ({HISTORY_OWN} UNION ALL {HISTORY_SOLD}) c LEFT JOIN agents a ON a.id = c.assignee_id \
+             WHERE c.deleted_at IS NULL AND ($2 IS NULL OR c.kind = $2) AND ($3 IS NULL OR c.status = $3) \
              AND ($4 IS NULL OR c.created_at >= $4) AND ($5 IS NULL OR c.created_at < $5) \
              AND ($6 IS NULL OR c.subject LIKE $6 ESCAPE '\\' OR c.case_number LIKE $6 ESCAPE '\\' \
                   OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.internal = FALSE \

@@ -866,3 +866,155 @@ impl WsClient {
         let _ = self.ws.close(None).await;
     }
 }
+
+/// An application core over a fresh store in a temporary directory, for tests of the use cases (no HTTP
+/// server); the directory goes when it is dropped.
+pub struct AppFixture {
+    pub app: lifebuoy_app::App,
+    /// The temporary directory (the database, files, keys a test keeps).
+    pub dir: PathBuf,
+}
+
+impl Drop for AppFixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// [`AppFixture`] on a backend.
+pub async fn app_fixture(backend: Backend) -> AppFixture {
+    let dir = std::env::temp_dir().join(format!("lifebuoy-app-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (store, _pg) = fresh_store(backend, &dir).await;
+    let app = lifebuoy_app::App::new(store, FileStore::new(dir.join("files")), Default::default());
+    AppFixture { app, dir }
+}
+
+/// An agent with this 工号, role and departments (email `<no>@desk.example`, reads Simplified Chinese).
+pub async fn test_agent(app: &lifebuoy_app::App, no: &str, role: Role, departments: &[&str]) -> lifebuoy_store::Agent {
+    app.store
+        .create_agent(&NewAgent {
+            email: format!("{}@desk.example", no.to_lowercase()),
+            display_name: format!("Agent {no}"),
+            agent_no: AgentNo::parse(no).unwrap(),
+            role,
+            languages: vec![Lang::ZhHans],
+            departments: departments.iter().map(|d| d.to_string()).collect(),
+            password_hash: "x".into(),
+        })
+        .await
+        .unwrap()
+}
+
+/// The exchange's integration, as an actor.
+pub fn exchange_actor() -> lifebuoy_app::Actor {
+    lifebuoy_app::Actor::Integration { token_id: "tok-1".into(), name: "exchange".into() }
+}
+
+/// One request an [`HttpPeer`] took.
+#[derive(Debug, Clone)]
+pub struct PeerRequest {
+    /// The request line and headers.
+    pub head: String,
+    pub body: Vec<u8>,
+    /// Whether its `Lifebuoy-Signature` holds for the peer's secret (made within five minutes).
+    pub signed: bool,
+    /// The status the peer answered.
+    pub status: u16,
+}
+
+impl PeerRequest {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A real local HTTP/1.1 server standing for the exchange where the desk calls it (webhooks, the customer
+/// context lookup): it keeps every request, checks its signature against `secret`, and answers what `answer`
+/// says for the n-th request (from 1) and its body: a status and a body.
+pub struct HttpPeer {
+    pub url: String,
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<PeerRequest>>>,
+}
+
+impl HttpPeer {
+    pub async fn start(
+        secret: &'static str,
+        answer: impl Fn(usize, &[u8]) -> (u16, String) + Send + Sync + 'static,
+    ) -> HttpPeer {
+        Self::start_with(secret, std::time::Duration::ZERO, answer).await
+    }
+
+    /// [`HttpPeer::start`], answering each request only after `delay` (an exchange that is slow).
+    pub async fn start_with(
+        secret: &'static str,
+        delay: std::time::Duration,
+        answer: impl Fn(usize, &[u8]) -> (u16, String) + Send + Sync + 'static,
+    ) -> HttpPeer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let seen: std::sync::Arc<std::sync::Mutex<Vec<PeerRequest>>> = Default::default();
+        let keep = seen.clone();
+        let answer = std::sync::Arc::new(answer);
+        tokio::spawn(async move {
+            let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            loop {
+                let Ok((mut s, _)) = listener.accept().await else { return };
+                let (keep, answer, n) = (keep.clone(), answer.clone(), n.clone());
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    // The head, then the body by Content-Length.
+                    let (head, body) = loop {
+                        let k = match s.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(k) => k,
+                        };
+                        buf.extend_from_slice(&chunk[..k]);
+                        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..p]).to_string();
+                            let len: usize = head
+                                .lines()
+                                .find_map(|l| {
+                                    l.to_ascii_lowercase()
+                                        .strip_prefix("content-length:")
+                                        .and_then(|v| v.trim().parse().ok())
+                                })
+                                .unwrap_or(0);
+                            while buf.len() < p + 4 + len {
+                                match s.read(&mut chunk).await {
+                                    Ok(0) | Err(_) => return,
+                                    Ok(k) => buf.extend_from_slice(&chunk[..k]),
+                                }
+                            }
+                            break (head, buf[p + 4..p + 4 + len].to_vec());
+                        }
+                    };
+                    let i = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    let sig = head
+                        .lines()
+                        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("lifebuoy-signature")))
+                        .map(|(_, v)| v.trim().to_string())
+                        .unwrap_or_default();
+                    let now = lifebuoy_store::now_ms() / 1000;
+                    let signed = lifebuoy_app::signing::verify(secret.as_bytes(), &sig, &body, now, 300);
+                    let (status, text) = answer(i, &body);
+                    tokio::time::sleep(delay).await;
+                    keep.lock().unwrap().push(PeerRequest { head, body, signed, status });
+                    let reply = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                        text.len()
+                    );
+                    let _ = s.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        HttpPeer { url, seen }
+    }
+
+    /// The requests taken so far.
+    pub fn requests(&self) -> Vec<PeerRequest> {
+        self.seen.lock().unwrap().clone()
+    }
+}

@@ -165,6 +165,11 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// A write from a browser session must come from this site; bearer-token callers carry no cookie to forge.
+    pub fn same_origin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        if self.csrf.is_some() { check_same_origin(headers) } else { Ok(()) }
+    }
+
     /// Which conversations this caller may see.
     pub fn scope(&self) -> Scope {
         match &self.principal {

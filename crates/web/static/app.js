@@ -5,12 +5,31 @@
   var lang = document.documentElement.lang || "en";
 
   // Show every <time datetime> in the reader's own time zone.
-  document.querySelectorAll("time[datetime]").forEach(function (el) {
-    var d = new Date(el.getAttribute("datetime"));
-    if (!isNaN(d)) {
-      el.textContent = d.toLocaleString(lang, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
-      el.title = el.getAttribute("datetime");
-    }
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (!isNaN(d)) {
+        el.textContent = d.toLocaleString(lang, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+        el.title = el.getAttribute("datetime");
+      }
+    });
+  }
+  localTimes(document);
+
+  // The customer's exchange account beside a case: asked of the exchange after the page shows, so a slow
+  // exchange never holds the case. The fragment is the desk's own escaped HTML.
+  function loadAccount(box, src) {
+    if (!window.fetch) return;
+    box.setAttribute("data-loading-src", src); // a later call for another case wins over this one
+    var mine = function () { return box.getAttribute("data-loading-src") === src; };
+    fetch(src, { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
+      .then(function (html) { if (mine()) { box.innerHTML = html; localTimes(box); } })
+      .catch(function () { if (mine()) box.textContent = box.getAttribute("data-failed") || ""; });
+  }
+  window.lifebuoyAccount = loadAccount;
+  document.querySelectorAll("[data-account-src]").forEach(function (box) {
+    loadAccount(box, box.getAttribute("data-account-src"));
   });
 
   // The unread count of the customer's messages (站内信) beside "Messages" in the portal's menu.

@@ -44,7 +44,7 @@
   function toParent(msg) { if (embedded) window.parent.postMessage(msg, "*"); }
 
   // ---- views ----
-  var views = ["prechat", "history", "inbox", "offline", "chat", "sos"];
+  var views = ["prechat", "history", "inbox", "offline", "chat", "sos", "order"];
   function show(name) {
     views.forEach(function (v) { $("view-" + v).hidden = v !== name; });
     $("conn").hidden = !session;
@@ -841,7 +841,11 @@
       var isChat = r.kind === "chat";
       var b = el(isChat ? "button" : "a", "lbw-hist");
       if (isChat) b.type = "button";
-      else { b.href = "/portal/tickets/" + encodeURIComponent(r.id); b.target = "_blank"; b.rel = "noopener"; b.title = t("history_open"); }
+      else {
+        // An order's conversation opens on the order's page; tickets and emails on theirs.
+        b.href = r.kind === "appeal" && r.order_id ? "/portal/orders/" + encodeURIComponent(r.order_id) : "/portal/tickets/" + encodeURIComponent(r.id);
+        b.target = "_blank"; b.rel = "noopener"; b.title = t("history_open");
+      }
       var top = el("span", "lbw-hist-top"), left = el("span");
       left.appendChild(el("span", "lbw-pill ch", (S.channel && S.channel[r.kind]) || r.kind));
       left.appendChild(el("strong", null, r.case_number || ""));
@@ -948,6 +952,7 @@
     renderThread();
     connect();
     refreshInbox();
+    if (pendingOrder) { var id = pendingOrder; pendingOrder = null; openOrderView(id); }
   }
 
   function startIdentified(token) {
@@ -998,6 +1003,225 @@
       .catch(function (err) { showError("prechat-error", t("error", { msg: err.message })); });
   });
 
+  // ---- C2C order mode (Lifebuoy.openOrder): the order's chat between buyer and seller, with proof and the
+  // appeal, drawn from the API with this window's session (docs/widget.md). Polled while shown. ----
+  var C = S.c2c || {};
+  function c2(key, vars) { var v = C[key]; return fill(typeof v === "string" ? v : key, vars); }
+  function c2m(map, key) { return (C[map] || {})[key] || key; }
+  var pendingOrder = null, orderId = null, orderView = null, orderTimer = null, orderBusy = false;
+  function openOrderView(id) {
+    if (!session || session.kind !== "identified") {
+      pendingOrder = id;
+      if (session) { show("order"); showError("order-error", c2("signin_needed")); }
+      return;
+    }
+    orderId = id;
+    orderView = null;
+    $("order-title").textContent = c2("order_title", { id: id });
+    $("order-thread").textContent = "";
+    $("order-card").textContent = "";
+    $("order-appeal").hidden = true;
+    $("order-appeal-form").hidden = true;
+    showError("order-error", "");
+    show("order");
+    loadOrder();
+  }
+  function orderShown() { return orderId && !$("view-order").hidden; }
+  function loadOrder() {
+    clearTimeout(orderTimer);
+    if (!orderShown()) return;
+    var id = orderId;
+    authFetch("/api/v1/c2c/orders/" + encodeURIComponent(id))
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || r.status); return j; }); })
+      .then(function (v) { if (id === orderId) { orderView = v; renderOrder(); } })
+      .catch(function (e) { if (id === orderId) showError("order-error", c2("load_failed", { msg: e.message })); })
+      .then(function () { if (id === orderId && orderShown()) orderTimer = setTimeout(loadOrder, 5000); });
+  }
+  function fact(dl, label, value) {
+    if (value == null || value === "") return;
+    var d = el("div");
+    d.appendChild(el("dt", null, label));
+    d.appendChild(el("dd", null, value));
+    dl.appendChild(d);
+  }
+  function whoIs(p, form) { return p === orderView.party ? (C[form] || {}).me : (C[form] || {})[p] || p; }
+  function eventText(e) {
+    var d = e.data || {}, why = d.reason || "";
+    switch (e.kind) {
+      case "order_updated": return c2("ev_order", { state: c2m("order_state", d.state) });
+      case "appeal_opened": return c2("ev_opened", { party: whoIs(d.party, "subj"), reason: c2m("reason", d.reason) });
+      case "appeal_decided": return c2("ev_decided", { decision: c2m("decision", d.decision) });
+      case "appeal_status_changed":
+        if (d.to === "awaiting_evidence") return c2("ev_evidence", { party: whoIs(d.party, "obj"), due: fmtDate(d.due_at) });
+        if (d.to === "in_review" && why === "evidence_received") return c2("ev_evidence_received", { party: whoIs(d.party, "subj") });
+        if (d.to === "in_review" && why === "deadline_passed") return c2("ev_deadline_passed", { party: whoIs(d.party, "subj") });
+        if (d.to === "in_review" && why === "approval_refused") return c2("ev_approval_refused");
+        if (d.to === "in_review") return c2("ev_in_review");
+        if (d.to === "withdrawn") return c2("ev_withdrawn", { party: d.party ? whoIs(d.party, "subj") : c2("system") });
+        if (d.to === "executed") return c2("ev_executed");
+        if (d.to === "closed") return c2("ev_closed");
+        return c2("ev_status", { to: c2m("status", d.to) });
+    }
+    return null;
+  }
+  function renderOrder() {
+    var v = orderView, o = v.order, party = v.party;
+    var card = $("order-card");
+    card.textContent = "";
+    var top = el("div", "lbw-order-top");
+    top.appendChild(el("span", "lbw-muted", c2m("role_line", party) + (v.case_number ? " · " + v.case_number : "")));
+    var st = el("span", "lbw-pill os-" + o.state, c2m("order_state", o.state));
+    st.id = "order-state";
+    top.appendChild(st);
+    card.appendChild(top);
+    var dl = el("dl", "lbw-order-facts");
+    fact(dl, c2("amount"), o.amount + " " + o.asset);
+    fact(dl, c2("fiat"), o.fiat_amount + " " + o.fiat_currency);
+    fact(dl, c2("payment_method"), o.payment_method);
+    fact(dl, c2("paid_at"), o.paid_at ? fmtDate(o.paid_at) : c2("none"));
+    card.appendChild(dl);
+    // The appeal's progress.
+    var a = v.appeal || (v.appeals && v.appeals[0]) || null, box = $("order-appeal");
+    box.textContent = "";
+    box.hidden = !a;
+    if (a) {
+      box.className = "lbw-order-appeal ap-box-" + a.status;
+      var head = el("div", "lbw-order-top");
+      head.appendChild(el("strong", null, c2("status_title")));
+      var pill = el("span", "lbw-pill ap-" + a.status, c2m("status", a.status));
+      pill.id = "order-appeal-status";
+      head.appendChild(pill);
+      box.appendChild(head);
+      box.appendChild(el("p", "lbw-muted", (a.opened_by === party ? c2("opened_by_me") : c2("opened_by_other", { party: (C.subj || {})[a.opened_by] || a.opened_by })) + " · " + c2m("reason", a.reason)));
+      if (a.status === "awaiting_evidence") {
+        var ask = a.awaiting_party === party ? c2("evidence_you", { due: fmtDate(a.evidence_due_at) }) : c2("evidence_other", { party: (C.obj || {})[a.awaiting_party] || "", due: fmtDate(a.evidence_due_at) });
+        box.appendChild(el("p", a.awaiting_party === party ? "lbw-order-ask" : null, ask));
+      }
+      if (a.decision && ["decided", "executed", "closed"].indexOf(a.status) >= 0) {
+        var dec = el("div", "lbw-order-decision");
+        dec.id = "order-decision";
+        dec.appendChild(el("strong", null, c2("decided_box", { decision: c2m("decision", a.decision) })));
+        dec.appendChild(el("div", null, c2("rationale") + "：" + a.rationale));
+        if (a.status === "decided") dec.appendChild(el("div", "lbw-muted", c2("decided_next")));
+        box.appendChild(dec);
+      }
+      if (a.opened_by === party && ["submitted", "in_review", "awaiting_evidence"].indexOf(a.status) >= 0) {
+        var w = el("button", "lbw-chip", c2("withdraw_btn"));
+        w.type = "button";
+        w.id = "order-withdraw";
+        w.title = c2("withdraw_hint");
+        w.addEventListener("click", function () { withdrawAppeal(a.id); });
+        box.appendChild(w);
+      }
+    }
+    // The standing warning, in the reader's language.
+    $("order-warning").hidden = !v.warning;
+    $("order-warning-text").textContent = v.warning ? " " + v.warning : "";
+    // The chat: the reader's side, the other party, the desk; the first system entry is the warning above.
+    var ol = $("order-thread"), keep = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
+    ol.textContent = "";
+    var other = party === "buyer" ? "seller" : "buyer";
+    var myId = party === "buyer" ? v.buyer_customer_id : v.seller_customer_id;
+    (v.timeline || []).forEach(function (item, i) {
+      if (item.type === "event") {
+        var txt = eventText(item);
+        if (txt) ol.appendChild(el("li", "lbw-event", txt));
+        return;
+      }
+      if (item.internal) return;
+      var side = item.author_kind === "customer" ? (item.author_id === myId ? "mine" : "other") : item.author_kind === "agent" ? "official" : "system";
+      if (side === "system" && i === 0) return;
+      if (side === "system") { ol.appendChild(el("li", "lbw-event", item.body)); return; }
+      var li = el("li", "lbw-msg " + (side === "mine" ? "mine" : "theirs") + " side-" + side);
+      var who = el("div", "lbw-who");
+      if (side === "mine") who.appendChild(el("span", null, c2("me")));
+      else if (side === "other") who.appendChild(el("strong", null, c2m("party_label", other)));
+      else {
+        who.appendChild(el("strong", null, item.author_name || c2("support")));
+        who.appendChild(el("span", "lbw-no", c2("official") + (item.agent_no ? " · " + item.agent_no : "")));
+      }
+      li.appendChild(who);
+      var bubble = el("div", "lbw-bubble");
+      if (item.body) bubble.appendChild(el("div", "lbw-body", item.body));
+      if (item.attachments && item.attachments.length) {
+        var atts = el("div", "lbw-atts");
+        renderAttachments(atts, item.attachments);
+        bubble.appendChild(atts);
+      }
+      li.appendChild(bubble);
+      li.appendChild(el("div", "lbw-meta", fmtDate(item.created_at)));
+      ol.appendChild(li);
+    });
+    if (keep) $("order-scroll").scrollTop = $("order-scroll").scrollHeight;
+    // The appeal form when it may be opened; else when it opens.
+    $("order-appeal-open").hidden = !v.can_appeal || !$("order-appeal-form").hidden;
+    $("order-opens").hidden = !v.appeal_opens_at;
+    $("order-opens").textContent = v.appeal_opens_at ? c2("appeal_opens", { at: fmtDate(v.appeal_opens_at) }) : "";
+  }
+  function orderPost(path, body) {
+    return authFetch("/api/v1/" + path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body || {}) })
+      .then(function (r) { return r.json().catch(function () { return {}; }).then(function (j) { if (!r.ok) throw new Error(j.message || r.status); return j; }); });
+  }
+  function sendOrder(body, attachmentIds) {
+    if (orderBusy) return Promise.resolve();
+    orderBusy = true;
+    showError("order-error", "");
+    return orderPost("c2c/orders/" + encodeURIComponent(orderId) + "/messages", { body: body, attachment_ids: attachmentIds || [] })
+      .then(function () { $("order-scroll").scrollTop = $("order-scroll").scrollHeight; loadOrder(); return true; })
+      .catch(function (e) { showError("order-error", t("error", { msg: e.message })); return false; })
+      .then(function (ok) { orderBusy = false; return ok; });
+  }
+  function withdrawAppeal(id) {
+    orderPost("appeals/" + encodeURIComponent(id) + "/withdraw").then(loadOrder)
+      .catch(function (e) { showError("order-error", t("error", { msg: e.message })); });
+  }
+  var orderInput = $("order-input");
+  $("order-composer").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var body = orderInput.value.replace(/\s+$/, "");
+    if (!body.trim()) return;
+    var found = window.LifebuoyGuard ? window.LifebuoyGuard.scan(body) : [];
+    if (found.length) {
+      var kinds = found.map(function (f) { return f.kind; }).filter(function (k, i, a) { return a.indexOf(k) === i; });
+      showError("order-error", tr("guard_title", { kinds: kindsText(kinds) }) + " " + tr("guard_body", { kinds: kindsText(kinds) }));
+      return;
+    }
+    sendOrder(body).then(function (ok) { if (ok) orderInput.value = ""; });
+  });
+  orderInput.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.ctrlKey && !e.metaKey && !e.altKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      $("order-composer").requestSubmit();
+    }
+  });
+  $("order-attach").addEventListener("click", function () { $("order-file").click(); });
+  $("order-file").addEventListener("change", function () {
+    var file = this.files && this.files[0];
+    this.value = "";
+    if (!file) return;
+    var fd = new FormData();
+    fd.append("file", file, file.name);
+    authFetch("/api/v1/attachments", { method: "POST", body: fd })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || j.error || r.status); return j; }); })
+      .then(function (meta) { return sendOrder(orderInput.value.trim(), [meta.id]).then(function (ok) { if (ok) orderInput.value = ""; }); })
+      .catch(function (e) { toast(t("upload_failed", { msg: e.message })); });
+  });
+  $("order-appeal-open").addEventListener("click", function () {
+    $("order-appeal-form").hidden = false;
+    $("order-appeal-open").hidden = true;
+    $("order-appeal-form").body.focus();
+  });
+  $("order-appeal-cancel").addEventListener("click", function () { $("order-appeal-form").hidden = true; renderOrder(); });
+  $("order-appeal-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var f = e.target, body = f.body.value.trim();
+    if (!body) { f.body.focus(); return; }
+    orderPost("c2c/orders/" + encodeURIComponent(orderId) + "/appeal", { reason: f.reason.value, body: body })
+      .then(function () { f.reset(); f.hidden = true; loadOrder(); })
+      .catch(function (err) { showError("order-error", t("error", { msg: err.message })); });
+  });
+  $("order-back").addEventListener("click", function () { orderId = null; clearTimeout(orderTimer); show("chat"); });
+
   var identityToken = null, started = false;
   function start(token) {
     if (started) return;
@@ -1019,6 +1243,8 @@
     } else if (e.data.lifebuoy === "reauth-token") {
       var w = reauthWaiters.shift();
       if (w) { if (e.data.token) w.resolve(e.data.token); else w.reject(new Error(e.data.error || "refused")); }
+    } else if (e.data.lifebuoy === "order" && typeof e.data.id === "string") {
+      openOrderView(e.data.id);
     } else if (e.data.lifebuoy === "visible") {
       visible = !!e.data.open;
       if (visible) { nowSeen(); scrollDown(true); if (!$("view-chat").hidden) input.focus(); }

@@ -387,7 +387,16 @@
     receipt(cid);
     $("kb-suggest").textContent = "";
     loadContext(cid);
+    loadAccountOf(cid);
     $("input").focus();
+  }
+
+  // The customer's exchange account (the fragment app.js loads on case pages).
+  function loadAccountOf(cid) {
+    var box = $("account");
+    if (!box || !window.lifebuoyAccount) return;
+    box.textContent = box.getAttribute("data-loading") || "";
+    window.lifebuoyAccount(box, "/console/cases/" + encodeURIComponent(cid) + "/account");
   }
 
   function loadContext(cid) {

@@ -132,6 +132,7 @@
     if (d.lifebuoy === "ready") {
       frameReady = true;
       post({ lifebuoy: "init", identityToken: identity, lang: lang || null, open: isOpen });
+      if (pendingOrder) { post({ lifebuoy: "order", id: pendingOrder }); pendingOrder = null; }
     } else if (d.lifebuoy === "unread") {
       setBadge(isOpen ? 0 : Math.max(0, d.count | 0));
     } else if (d.lifebuoy === "close") {
@@ -164,13 +165,17 @@
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 
-  // Order mode (C2C): the order's page in the support portal, where the buyer and the seller talk, send proof and
-  // appeal. Portal pages refuse to be framed (their forms must not be clickjacked), so it opens beside the
-  // exchange's page, as the chat's history opens tickets; the portal signs the customer in as it always does.
+  // Order mode (C2C): the chat window opens on the order's conversation, where the buyer and the seller talk,
+  // send proof and appeal (the window draws it from the API with the customer's session). Until the window is
+  // ready the order waits.
+  var pendingOrder = null;
   function openOrder(id) {
     id = String(id || "");
-    if (!id || id.indexOf("/") >= 0) return null;
-    return window.open(origin + "/portal/orders/" + encodeURIComponent(id), "lifebuoy-order-" + id, "noopener");
+    if (!id || id.length > 128) return false;
+    open();
+    if (frameReady) post({ lifebuoy: "order", id: id });
+    else pendingOrder = id;
+    return true;
   }
 
   window.Lifebuoy = { open: open, close: close, openOrder: openOrder, __loaded: true };

@@ -230,3 +230,137 @@ async fn appeal_story(app: &TestApp) {
     }
 }
 on_both_backends!(appeal_story_on, appeal_story);
+
+/// The order in the chat window (`Lifebuoy.openOrder`) and the accounts beside the appeal: on the demo exchange's
+/// page the buyer (Simplified Chinese) opens the support window on the order from the exchange's order list,
+/// writes and appeals there; the seller (Traditional Chinese) does the same from theirs and answers; a supervisor
+/// opens the appeal in the console and sees both parties' exchange accounts, read from the exchange's signed
+/// customer-context endpoint (the demo's), with what the exchange pushed; an admin sees the integration page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_in_the_widget_and_accounts_beside_the_appeal() {
+    const ORDER_W: &str = "C2C-77001";
+    let app = lifebuoy_testkit::spawn_app_with(lifebuoy_testkit::Backend::Sqlite, true).await;
+    let token = app.integration_token().await;
+    let api = |m: reqwest::Method, path: &str, body: serde_json::Value| {
+        app.http.request(m, app.url(path)).bearer_auth(&token).json(&body).send()
+    };
+    let r = api(
+        reqwest::Method::POST,
+        "/api/v1/c2c/orders",
+        json!({"id": ORDER_W, "buyer": "U10001", "seller": "U10002", "asset": "USDT", "amount": "500",
+               "fiat_amount": "3600.00", "fiat_currency": "CNY", "payment_method": "bank_transfer"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = api(reqwest::Method::POST, &format!("/api/v1/c2c/orders/{ORDER_W}/events"), json!({"event": "paid"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let source = json!({"url": app.url("/demo/exchange/customer-context"),
+                        "secret": lifebuoy_web::pages::DEMO_CONTEXT_SECRET, "cache_s": 0});
+    let r = api(reqwest::Method::PUT, "/api/v1/customer-context", source).await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let r = api(
+        reqwest::Method::PUT,
+        "/api/v1/exchange-users/U10002/profile",
+        json!({"vip_tier": "VIP2", "flags": ["c2c_merchant"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let driver = ChromeDriver::start().await;
+    let order_window = |c: &Client, who: &'static str| {
+        let c = c.clone();
+        let url = app.url(&format!("/demo/exchange?as={who}"));
+        async move {
+            c.goto(&url).await.unwrap();
+            css(&c, &format!("#dx-orders [data-lifebuoy-order='{ORDER_W}']")).await.click().await.unwrap();
+            css(&c, "#lifebuoy-chat iframe").await.enter_frame().await.unwrap();
+            css(&c, "#view-order:not([hidden]) #order-input").await;
+        }
+    };
+
+    // The buyer: the order in the window, the warning in their language, a message, an appeal.
+    let buyer = driver.session("zh-CN").await;
+    order_window(&buyer, "U10001").await;
+    wait_text(&buyer, "#order-card", "3600.00 CNY").await;
+    wait_text(&buyer, "#order-card", "您是本订单的买家").await;
+    wait_text(&buyer, "#order-warning", "官方沟通记录").await;
+    let input = css(&buyer, "#order-input").await;
+    input.send_keys("我已经转账 3600 元，请尽快放币。").await.unwrap();
+    input.send_keys(&String::from(char::from(fantoccini::key::Key::Enter))).await.unwrap();
+    wait_text(&buyer, "#order-thread .lbw-msg.mine .lbw-body", "请尽快放币").await;
+    css(&buyer, "#order-appeal-open").await.click().await.unwrap();
+    css(&buyer, "#order-appeal-form select[name=reason]").await.select_by_value("paid_not_released").await.unwrap();
+    css(&buyer, "#order-appeal-form textarea[name=body]")
+        .await
+        .send_keys("14:02 已付款，卖家 30 分钟未放币。")
+        .await
+        .unwrap();
+    css(&buyer, "#order-appeal-submit").await.click().await.unwrap();
+    wait_text(&buyer, "#order-appeal-status", "已提交").await;
+    css(&buyer, "#order-withdraw").await;
+    shot(&buyer, "appeals-06-widget-order-buyer-zh-Hans").await;
+
+    // The seller: the buyer's message labelled as the buyer's, the appeal by the other side, an answer.
+    let seller = driver.session("zh-TW").await;
+    order_window(&seller, "U10002").await;
+    wait_text(&seller, "#order-card", "您是本訂單的賣家").await;
+    wait_text(&seller, "#order-warning", "官方溝通紀錄").await;
+    let theirs = wait_text(&seller, "#order-thread .lbw-msg.side-other", "请尽快放币").await;
+    assert!(theirs.contains("買家"), "{theirs}");
+    wait_text(&seller, "#order-appeal", "買家提出的申訴").await;
+    assert!(seller.find(Locator::Css("#order-withdraw")).await.is_err(), "only the opener withdraws");
+    let input = css(&seller, "#order-input").await;
+    input.send_keys("還沒收到款項，我再確認一下銀行。").await.unwrap();
+    input.send_keys(&String::from(char::from(fantoccini::key::Key::Enter))).await.unwrap();
+    wait_text(&seller, "#order-thread .lbw-msg.mine .lbw-body", "還沒收到款項").await;
+    shot(&seller, "appeals-07-widget-order-seller-zh-Hant").await;
+    // The buyer's window shows the answer without a reload.
+    wait_text(&buyer, "#order-thread .lbw-msg.side-other", "還沒收到款項").await;
+
+    // A supervisor opens the appeal: both parties' accounts from the exchange beside it.
+    app.agent("sup.accounts@x.dev", "S5001", Role::Supervisor, &["support"]).await;
+    let appeal = app.store.appeals_of_order(ORDER_W).await.unwrap().remove(0);
+    let sup = driver.session("zh-CN").await;
+    sup.goto(&app.url("/console/login")).await.unwrap();
+    css(&sup, "input[name=email]").await.send_keys("sup.accounts@x.dev").await.unwrap();
+    css(&sup, "input[name=password]").await.send_keys(PASSWORD).await.unwrap();
+    css(&sup, "form button[type=submit]").await.click().await.unwrap();
+    css(&sup, "#nav-appeals").await;
+    sup.goto(&app.url(&format!("/console/appeals/{}", appeal.id))).await.unwrap();
+    let b = wait_text(&sup, "#acct-buyer", "L2").await;
+    assert!(b.contains("U10001") && b.contains("正常") && b.contains("TRC20"), "the buyer's account: {b}");
+    let s = wait_text(&sup, "#acct-seller", "受限").await;
+    assert!(s.contains("U10002") && s.contains("暫停提幣") && s.contains("c2c_merchant"), "the seller's account: {s}");
+    assert!(s.contains(ORDER_W), "the seller's open C2C orders, from the exchange: {s}");
+    sup.execute("document.getElementById('account-card').scrollIntoView()", vec![]).await.unwrap();
+    shot(&sup, "accounts-01-console-appeal-zh-Hans").await;
+    // The look is in the access log.
+    let looks = app.store.access_log(None, None, None, 100).await.unwrap();
+    assert!(looks.iter().filter(|r| r.what == "account").count() >= 2, "each account read is logged");
+
+    // The admin's integration page: the source as set, the pushed profile's effect is elsewhere.
+    app.agent("admin.integ@x.dev", "A5002", Role::Admin, &["support"]).await;
+    let admin = driver.session("zh-CN").await;
+    admin.goto(&app.url("/console/login")).await.unwrap();
+    css(&admin, "input[name=email]").await.send_keys("admin.integ@x.dev").await.unwrap();
+    css(&admin, "input[name=password]").await.send_keys(PASSWORD).await.unwrap();
+    css(&admin, "form button[type=submit]").await.click().await.unwrap();
+    css(&admin, "#nav-integrations").await.click().await.unwrap();
+    wait_text(&admin, "#context-set", "/demo/exchange/customer-context").await;
+    css(&admin, "#four-eyes-form input[name=currency]").await.send_keys("CNY").await.unwrap();
+    css(&admin, "#four-eyes-form input[name=above]").await.send_keys("50000").await.unwrap();
+    submit(&admin, "#four-eyes-form").await;
+    wait_text(&admin, "#four-eyes-rules", "50000").await;
+    css(&admin, "#four-eyes-form input[name=currency]").await.send_keys("CNY").await.unwrap();
+    css(&admin, "#four-eyes-form input[name=above]").await.send_keys("12,5").await.unwrap();
+    submit(&admin, "#four-eyes-form").await;
+    css(&admin, "#bad-entry").await;
+    shot(&admin, "accounts-02-console-integrations").await;
+    for c in [buyer, seller, sup, admin] {
+        c.close().await.unwrap();
+    }
+}

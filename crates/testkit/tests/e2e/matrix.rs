@@ -362,6 +362,28 @@ fn rows() -> Vec<Row> {
             NoBody,
             ACCOUNTS,
         ),
+        // The customer's exchange account beside a case: agents who see the case (the look is audited); the
+        // lookup's source is the admins' and the exchange's; only the exchange pushes its users' profiles.
+        r(
+            "GET /api/v1/conversations/{id}/account",
+            "/api/v1/conversations/{ticket}/account",
+            NoBody,
+            SEES_CASE & AGENTS,
+        ),
+        r("GET /api/v1/customer-context", "/api/v1/customer-context", NoBody, ACCOUNTS),
+        r(
+            "PUT /api/v1/customer-context",
+            "/api/v1/customer-context",
+            Json(r#"{"url":"http://127.0.0.1:9/ctx","secret":"matrix-secret-0000","timeout_ms":200}"#, None),
+            ACCOUNTS,
+        ),
+        r("DELETE /api/v1/customer-context", "/api/v1/customer-context", NoBody, ACCOUNTS),
+        r(
+            "PUT /api/v1/exchange-users/{user_id}/profile",
+            "/api/v1/exchange-users/mx-user-{n}/profile",
+            Json(r#"{"vip_tier":"VIP1","flags":["matrix"]}"#, None),
+            TOKEN,
+        ),
         // Retention and privacy: holds, deletion and restoration are the overseers' and the exchange's (a fresh
         // case for each: restoring one that is not deleted is a 409, the use case ran); retention is set by
         // admins and the exchange, read by overseers; customers file and read their own data requests, which
@@ -541,6 +563,45 @@ fn rows() -> Vec<Row> {
             ADMIN,
         ),
         r("POST /console/trust/remove", "/console/trust/remove", Form(&[("id", "not-listed")]), ADMIN),
+        // The exchange beside the console: the account fragment for agents who see the case; the integration
+        // page and its forms for admins.
+        r("GET /console/cases/{id}/account", "/console/cases/{ticket}/account", NoBody, SEES_CASE & AGENTS),
+        r("GET /console/integrations", "/console/integrations", NoBody, ADMIN),
+        r(
+            "POST /console/integrations/context",
+            "/console/integrations/context",
+            Form(&[
+                ("op", "save"),
+                ("url", "http://127.0.0.1:9/ctx"),
+                ("secret", "matrix-secret-0000"),
+                ("timeout_ms", "200"),
+            ]),
+            ADMIN,
+        ),
+        r(
+            "POST /console/integrations/webhooks",
+            "/console/integrations/webhooks",
+            Form(&[("url", "http://127.0.0.1:9/hook"), ("events", "appeal.closed"), ("secret", "matrix-secret-0000")]),
+            ADMIN,
+        ),
+        r(
+            "POST /console/integrations/webhooks/{id}/remove",
+            "/console/integrations/webhooks/{webhook}/remove",
+            Form(&[]),
+            ADMIN,
+        ),
+        r(
+            "POST /console/integrations/deliveries/{id}/replay",
+            "/console/integrations/deliveries/{delivery}/replay",
+            Form(&[]),
+            ADMIN,
+        ),
+        r(
+            "POST /console/integrations/four-eyes",
+            "/console/integrations/four-eyes",
+            Form(&[("currency", "CNY"), ("above", "50000")]),
+            ADMIN,
+        ),
         // The arbiters' console (issue 14): the queue and the appeal page for overseers (no agent here is an
         // arbiter; the risk department's case is beyond the support and finance agents); notes by staff who see
         // the order; the arbiter's moves by arbiters only.
@@ -676,6 +737,7 @@ fn rows() -> Vec<Row> {
         r("GET /help", "/help", NoBody, PUBLIC),
         // The demo exchange's webhook receiver: unsigned, it refuses everyone (401; 404 outside the demo).
         r("POST /demo/exchange/webhook", "/demo/exchange/webhook", Json("{}", None), PUBLIC),
+        r("POST /demo/exchange/customer-context", "/demo/exchange/customer-context", Json("{}", None), PUBLIC),
         r("GET /help/verify", "/help/verify", NoBody, PUBLIC),
         r("GET /help/{lang}/verify", "/help/en/verify", NoBody, PUBLIC),
         r("GET /help/official", "/help/official", NoBody, PUBLIC),

@@ -407,3 +407,56 @@ async fn a_chat_that_ends_mails_its_transcript_to_a_verified_address_only() {
     jobs.shutdown().await;
     app.cleanup().await;
 }
+
+/// An appeal is news to both sides of the order: each party gets one mail (in their own language, with their own
+/// anti-phishing code and a link to the order) and one in-site message, though the order's conversation is the
+/// buyer's; the exchange's own events stay silent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_appeal_mails_both_parties() {
+    let sink = SmtpPeer::start().await;
+    let url = sink.url.clone();
+    let app = spawn_app_configured(Backend::Sqlite, |c| {
+        c.smtp = Some((url, format!("Lifebuoy Support <{SUPPORT}>")));
+        c.support_address = Some(SUPPORT.into());
+        c.public_url = Some("https://support.example".into());
+    })
+    .await;
+    let jobs = app.app.start_jobs().await.unwrap();
+    let integration = app.integration_token().await;
+    let buyer = token_with_code("n-buyer", "zh-Hans", Some("买家暗号7"));
+    let seller = token_with_code("n-seller", "zh-Hant", Some("賣家暗號8"));
+    // Both have used the desk before (the exchange's token makes them customers with their email).
+    for t in [&buyer, &seller] {
+        inbox(&app, t).await;
+    }
+    let order = json!({"id": "N-C2C-1", "buyer": "n-buyer", "seller": "n-seller", "asset": "USDT", "amount": "200",
+                       "fiat_amount": "1440.00", "fiat_currency": "CNY", "payment_method": "bank_transfer"});
+    post(&app, &integration, "/api/v1/c2c/orders", order).await;
+    post(&app, &integration, "/api/v1/c2c/orders/N-C2C-1/events", json!({"event": "paid"})).await;
+    settle(&app).await;
+    assert!(mails_to(&sink, "n-buyer@example.com").is_empty(), "the exchange's own events are no news");
+
+    post(
+        &app,
+        &buyer,
+        "/api/v1/c2c/orders/N-C2C-1/appeal",
+        json!({"reason": "paid_not_released", "body": "已付款 1440 元，卖家未放币"}),
+    )
+    .await;
+    let b = wait_mails(&sink, "n-buyer@example.com", 1).await;
+    let s = wait_mails(&sink, "n-seller@example.com", 1).await;
+    let (bs, ss) = (b[0].subject().unwrap_or_default().to_string(), s[0].subject().unwrap_or_default().to_string());
+    assert!(bs.contains("C2C 订单申诉") && bs.contains("已提交"), "the buyer's, in Simplified Chinese: {bs}");
+    assert!(ss.contains("C2C 訂單申訴"), "the seller's, in Traditional Chinese: {ss}");
+    let (bt, st) =
+        (b[0].body_text(0).unwrap_or_default().to_string(), s[0].body_text(0).unwrap_or_default().to_string());
+    assert!(bt.contains("买家暗号7") && !bt.contains("賣家暗號8"), "each with their own anti-phishing code: {bt}");
+    assert!(st.contains("賣家暗號8") && !st.contains("买家暗号7"), "{st}");
+    for t in [&bt, &st] {
+        assert!(t.contains("https://support.example/portal/orders/N-C2C-1"), "a link to the order: {t}");
+    }
+    assert_eq!(wait_inbox(&app, &seller, 1).await["items"][0]["kind"], "appeal");
+    settle(&app).await;
+    assert_eq!(mails_to(&sink, "n-seller@example.com").len(), 1, "one mail per party");
+    jobs.shutdown().await;
+}

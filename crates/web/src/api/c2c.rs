@@ -14,14 +14,6 @@ use lifebuoy_store::{Appeal, Order, QueuedAppeal, WebhookDelivery, WebhookEndpoi
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// A browser session's writes must come from this site (bearer-token callers carry no cookie to forge).
-fn same_origin(caller: &Caller, headers: &HeaderMap) -> ApiResult<()> {
-    if caller.csrf.is_some() {
-        crate::auth::check_same_origin(headers)?;
-    }
-    Ok(())
-}
-
 /// `POST /api/v1/c2c/orders` (the exchange's integration): registers an order. `201` when new, `200` for a
 /// repeat of the same order.
 pub async fn register_order(
@@ -63,7 +55,7 @@ pub async fn post_message(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<OrderMessage>,
 ) -> ApiResult<(StatusCode, ApiJson<lifebuoy_store::Message>)> {
-    same_origin(&caller, &headers)?;
+    caller.same_origin(&headers)?;
     Ok((StatusCode::CREATED, ApiJson(c2c::post_message(&state, &caller.actor(), &id, b).await?)))
 }
 
@@ -75,7 +67,7 @@ pub async fn open_appeal(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<OpenAppeal>,
 ) -> ApiResult<(StatusCode, ApiJson<Value>)> {
-    same_origin(&caller, &headers)?;
+    caller.same_origin(&headers)?;
     let a = c2c::open_appeal(&state, &caller.actor(), &id, b).await?;
     Ok((StatusCode::CREATED, ApiJson(json!({"appeal_id": a.id, "status": a.status, "appeal": a}))))
 }
@@ -112,7 +104,7 @@ pub async fn take(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<Appeal>> {
-    same_origin(&caller, &headers)?;
+    caller.same_origin(&headers)?;
     Ok(ApiJson(c2c::take(&state, &caller.actor(), &id).await?))
 }
 
@@ -124,7 +116,7 @@ pub async fn request_evidence(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<EvidenceRequest>,
 ) -> ApiResult<ApiJson<Appeal>> {
-    same_origin(&caller, &headers)?;
+    caller.same_origin(&headers)?;
     Ok(ApiJson(c2c::request_evidence(&state, &caller.actor(), &id, b).await?))
 }
 
@@ -136,7 +128,7 @@ pub async fn decide(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<DecideInput>,
 ) -> ApiResult<ApiJson<Appeal>> {
-    same_origin(&caller, &headers)?;
+    caller.same_origin(&headers)?;
     Ok(ApiJson(c2c::decide(&state, &caller.actor(), &id, b).await?))
 }
 
@@ -154,7 +146,7 @@ pub async fn approve(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<ApproveBody>,
 ) -> ApiResult<ApiJson<Appeal>> {
-    same_origin(&caller, &headers)?;
+    caller.same_origin(&headers)?;
     Ok(ApiJson(c2c::approve(&state, &caller.actor(), &id, b.approve).await?))
 }
 
@@ -165,7 +157,7 @@ pub async fn withdraw(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<Appeal>> {
-    same_origin(&caller, &headers)?;
+    caller.same_origin(&headers)?;
     Ok(ApiJson(c2c::withdraw(&state, &caller.actor(), &id).await?))
 }
 
@@ -176,7 +168,7 @@ pub async fn close(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<Appeal>> {
-    same_origin(&caller, &headers)?;
+    caller.same_origin(&headers)?;
     Ok(ApiJson(c2c::close(&state, &caller.actor(), &id).await?))
 }
 
@@ -194,7 +186,7 @@ pub async fn set_arbiter(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<GrantBody>,
 ) -> ApiResult<StatusCode> {
-    same_origin(&caller, &headers)?;
+    caller.same_origin(&headers)?;
     c2c::set_arbiter(&state, &caller.actor(), &id, b.granted).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -221,7 +213,7 @@ pub async fn set_four_eyes(
     Path(currency): Path<String>,
     ApiJson(b): ApiJson<FourEyesBody>,
 ) -> ApiResult<StatusCode> {
-    same_origin(&caller, &headers)?;
+    caller.same_origin(&headers)?;
     c2c::set_four_eyes(&state, &caller.actor(), &currency, b.above.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -234,7 +226,7 @@ pub async fn register_webhook(
     headers: HeaderMap,
     ApiJson(b): ApiJson<NewEndpoint>,
 ) -> ApiResult<(StatusCode, ApiJson<WebhookEndpoint>)> {
-    same_origin(&caller, &headers)?;
+    caller.same_origin(&headers)?;
     Ok((StatusCode::CREATED, ApiJson(webhooks::register(&state, &caller.actor(), b).await?)))
 }
 
@@ -250,7 +242,7 @@ pub async fn remove_webhook(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    same_origin(&caller, &headers)?;
+    caller.same_origin(&headers)?;
     webhooks::remove(&state, &caller.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -271,6 +263,6 @@ pub async fn replay(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<WebhookDelivery>> {
-    same_origin(&caller, &headers)?;
+    caller.same_origin(&headers)?;
     Ok(ApiJson(webhooks::replay(&state, &caller.actor(), &id).await?))
 }

@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1`, documented by `GET /api/openapi.json`.
 
+pub mod accounts;
 pub mod agents;
 pub mod attachments;
 pub mod c2c;
@@ -91,4 +92,7 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/{id}", delete(c2c::remove_webhook))
         .route("/webhooks/deliveries", get(c2c::deliveries))
         .route("/webhooks/deliveries/{id}/replay", post(c2c::replay))
+        .route("/conversations/{id}/account", get(accounts::for_case))
+        .route("/customer-context", get(accounts::source).put(accounts::set_source).delete(accounts::remove_source))
+        .route("/exchange-users/{user_id}/profile", put(accounts::push_profile))
 }

@@ -40,8 +40,8 @@ pub async fn report(
     headers: HeaderMap,
     ApiJson(b): ApiJson<ReportBody>,
 ) -> ApiResult<(StatusCode, ApiJson<Value>)> {
-    if caller.as_ref().is_some_and(|c| c.csrf.is_some()) {
-        crate::auth::check_same_origin(&headers)?;
+    if let Some(c) = &caller {
+        c.same_origin(&headers)?;
     }
     let actor = caller.as_ref().map(Caller::actor);
     let profile = actor.as_ref().and_then(|a| a.customer()).and_then(|c| c.lang.clone());
@@ -74,9 +74,7 @@ pub async fn add_channel(
     headers: HeaderMap,
     ApiJson(b): ApiJson<ChannelBody>,
 ) -> ApiResult<(StatusCode, ApiJson<TrustChannel>)> {
-    if caller.csrf.is_some() {
-        crate::auth::check_same_origin(&headers)?;
-    }
+    caller.same_origin(&headers)?;
     let ch = trust::put_channel(&state, &caller.actor(), &b.kind, &b.value, &b.label).await?;
     Ok((StatusCode::CREATED, ApiJson(ch)))
 }
@@ -88,9 +86,7 @@ pub async fn remove_channel(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if caller.csrf.is_some() {
-        crate::auth::check_same_origin(&headers)?;
-    }
+    caller.same_origin(&headers)?;
     // Removing an entry that is not listed (any more) is no error: the second click of a double click.
     trust::remove_channel(&state, &caller.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -110,9 +106,7 @@ pub async fn open_emergency(
     headers: HeaderMap,
     ApiJson(b): ApiJson<EmergencyBody>,
 ) -> ApiResult<(StatusCode, ApiJson<Value>)> {
-    if caller.csrf.is_some() {
-        crate::auth::check_same_origin(&headers)?;
-    }
+    caller.same_origin(&headers)?;
     let note = b.note;
     let (e, c) = emergency::open(&state, &caller.actor(), note.as_deref()).await?;
     Ok((StatusCode::CREATED, ApiJson(json!({"emergency": e, "case_number": c.case_number}))))
@@ -143,9 +137,7 @@ pub async fn confirm_emergency(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<FreshBody>,
 ) -> ApiResult<ApiJson<lifebuoy_store::Emergency>> {
-    if caller.csrf.is_some() {
-        crate::auth::check_same_origin(&headers)?;
-    }
+    caller.same_origin(&headers)?;
     let fresh = state.identity.verify_fresh(&b.token)?;
     Ok(ApiJson(emergency::confirm(&state, &caller.actor(), &id, &fresh).await?))
 }
@@ -165,9 +157,7 @@ pub async fn request_step_up(
     headers: HeaderMap,
     ApiJson(b): ApiJson<StepUpBody>,
 ) -> ApiResult<(StatusCode, ApiJson<lifebuoy_store::StepUp>)> {
-    if caller.csrf.is_some() {
-        crate::auth::check_same_origin(&headers)?;
-    }
+    caller.same_origin(&headers)?;
     let s = emergency::request_step_up(&state, &caller.actor(), &b.conversation_id, &b.action).await?;
     Ok((StatusCode::CREATED, ApiJson(s)))
 }
@@ -180,9 +170,7 @@ pub async fn complete_step_up(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<FreshBody>,
 ) -> ApiResult<ApiJson<lifebuoy_store::StepUp>> {
-    if caller.csrf.is_some() {
-        crate::auth::check_same_origin(&headers)?;
-    }
+    caller.same_origin(&headers)?;
     let fresh = state.identity.verify_fresh(&b.token)?;
     Ok(ApiJson(emergency::complete_step_up(&state, &caller.actor(), &id, &fresh).await?))
 }

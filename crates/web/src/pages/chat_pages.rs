@@ -30,6 +30,7 @@ pub const STATIC: &[(&str, &str, &str)] = &[
     ("chat-client.js", include_str!("../../static/chat-client.js"), "text/javascript; charset=utf-8"),
     ("chat-widget.js", include_str!("../../static/chat-widget.js"), "text/javascript; charset=utf-8"),
     ("console-chat.js", include_str!("../../static/console-chat.js"), "text/javascript; charset=utf-8"),
+    ("demo-exchange.js", include_str!("../../static/demo-exchange.js"), "text/javascript; charset=utf-8"),
 ];
 
 /// The loader the exchange embeds with `<script src="https://SUPPORT-HOST/widget.js" async>`.
@@ -60,6 +61,7 @@ fn strings_json(lang: Lang, extra: Value) -> minijinja::Value {
         "status": t.get("status").cloned().unwrap_or(Value::Null),
         "channel": t.get("records").and_then(|r| r.get("channel")).cloned().unwrap_or(Value::Null),
         "trust": t.get("trust").cloned().unwrap_or(Value::Null),
+        "c2c": t.get("c2c").cloned().unwrap_or(Value::Null),
     });
     if let (Some(m), Value::Object(e)) = (v.as_object_mut(), extra) {
         m.extend(e);
@@ -165,12 +167,24 @@ async fn demo_exchange(State(state): State<AppState>, headers: HeaderMap, Query(
         .iter()
         .map(|(uid, name, ..)| minijinja::context! { uid, name, current => *uid == who })
         .collect();
+    // The customer's C2C orders, as the exchange's own order list would show them.
+    let orders = match me {
+        Some((uid, ..)) => state.store.orders_of(uid, 10).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let orders: Vec<_> = orders
+        .into_iter()
+        .map(|o| {
+            let side = if me.is_some_and(|(uid, ..)| *uid == o.buyer) { "buy" } else { "sell" };
+            minijinja::context! { id => o.id, side, amount => o.amount, asset => o.asset, fiat => format!("{} {}", o.fiat_amount, o.fiat_currency), state => o.state }
+        })
+        .collect();
     let base = Base::new(&state, lang, None, "exchange", "/demo/exchange");
     render(
         &state,
         "demo_exchange.html",
         &base,
-        minijinja::context! { customers, token, widget_lang, visitor => me.is_none() },
+        minijinja::context! { customers, token, widget_lang, visitor => me.is_none(), orders },
     )
 }
 

@@ -2,6 +2,7 @@
 //! few lines of JavaScript are embedded in the binary; pages work without JavaScript, which only adds
 //! keyboard shortcuts and local times.
 
+pub mod account_pages;
 pub mod appeal_pages;
 pub mod chat_pages;
 pub mod console;
@@ -69,6 +70,7 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
         .chain(privacy_portal::TEMPLATES)
         .chain(trust_pages::TEMPLATES)
         .chain(appeal_pages::TEMPLATES)
+        .chain(account_pages::TEMPLATES)
     {
         env.add_template(name, src).expect("embedded templates compile (checked by a test)");
     }
@@ -145,6 +147,16 @@ impl<'a> Base<'a> {
     }
 }
 
+/// Percent-encodes a value for a URL's query (every byte but the unreserved ones).
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Renders a template with the base context merged in.
 pub fn render(state: &AppState, name: &str, base: &Base, ctx: minijinja::Value) -> Response {
     let tpl = match state.templates.get_template(name) {
@@ -195,6 +207,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(logout))
         .route("/demo", get(demo))
         .route("/demo/exchange/webhook", axum::routing::post(demo_webhook))
+        .route("/demo/exchange/customer-context", axum::routing::post(demo_customer_context))
         .merge(portal::router())
         .merge(console::router())
         .merge(chat_pages::router())
@@ -208,6 +221,7 @@ pub fn router() -> Router<AppState> {
         .merge(privacy_portal::router())
         .merge(trust_pages::router())
         .merge(appeal_pages::router())
+        .merge(account_pages::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
@@ -356,6 +370,86 @@ async fn demo_webhook(State(state): State<AppState>, headers: HeaderMap, body: a
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// The secret the demo exchange's customer-context endpoint checks (`serve --demo`).
+pub const DEMO_CONTEXT_SECRET: &str = "demo-exchange-context-secret";
+
+/// `POST /demo/exchange/customer-context` (`serve --demo` only): the demo exchange's answer to the account lookup
+/// (docs/customer-context.md). It checks the signature as an exchange would and answers for the demo's three
+/// users, with their C2C orders as the desk knows them; `404` for anyone else.
+async fn demo_customer_context(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    use serde_json::json;
+    if !state.config.demo {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let sig = headers.get(lifebuoy_app::signing::HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let now_s = lifebuoy_store::now_ms() / 1000;
+    if !lifebuoy_app::signing::verify(DEMO_CONTEXT_SECRET.as_bytes(), sig, &body, now_s, 300) {
+        tracing::warn!("demo exchange: a customer-context lookup with a bad signature was refused");
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let uid = v["user_id"].as_str().unwrap_or("");
+    let now = lifebuoy_store::now_ms();
+    let (h, d) = (3_600_000i64, 86_400_000i64);
+    let tx = |seed: &str| {
+        use sha2::Digest;
+        format!("0x{}", hex::encode(sha2::Sha256::digest(format!("{uid}{seed}").as_bytes())))
+    };
+    let (kyc, vip, account_state, reason, registered, deposits, withdrawals) = match uid {
+        "U10001" => (
+            "L2",
+            "VIP1",
+            "normal",
+            None,
+            now - 420 * d,
+            json!([
+                {"asset": "USDT", "amount": "1200", "network": "TRC20", "status": "credited", "tx_hash": tx("d1"), "at": now - 2 * d},
+                {"asset": "BTC", "amount": "0.015", "network": "Bitcoin", "status": "confirming (2/3)", "tx_hash": tx("d2"), "at": now - h},
+            ]),
+            json!([
+                {"asset": "USDT", "amount": "500", "network": "ERC20", "status": "completed", "tx_hash": tx("w1"), "at": now - 9 * d},
+            ]),
+        ),
+        "U10002" => (
+            "L3",
+            "VIP2",
+            "restricted",
+            Some("C2C 申訴處理中：暫停提幣，其他功能正常"),
+            now - 900 * d,
+            json!([
+                {"asset": "USDT", "amount": "25000", "network": "TRC20", "status": "credited", "tx_hash": tx("d1"), "at": now - 5 * d},
+            ]),
+            json!([
+                {"asset": "USDT", "amount": "3000", "network": "TRC20", "status": "on hold", "tx_hash": null, "at": now - 3 * h},
+            ]),
+        ),
+        "U10003" => ("L1", "VIP0", "normal", None, now - 30 * d, json!([]), json!([])),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let orders: Vec<serde_json::Value> = state
+        .store
+        .orders_of(uid, 20)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|o| !o.state().is_final())
+        .map(|o| {
+            json!({
+                "id": o.id, "side": if o.buyer == uid { "buy" } else { "sell" }, "asset": o.asset, "amount": o.amount,
+                "fiat_amount": o.fiat_amount, "fiat_currency": o.fiat_currency, "state": o.state,
+            })
+        })
+        .collect();
+    let mut answer = json!({
+        "user_id": uid, "kyc_level": kyc, "vip_tier": vip, "account_state": account_state,
+        "registered_at": registered, "deposits": deposits, "withdrawals": withdrawals, "c2c_orders": orders,
+    });
+    if let Some(r) = reason {
+        answer["state_reason"] = json!(r);
+    }
+    (StatusCode::OK, axum::Json(answer)).into_response()
+}
+
 async fn demo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let lang = i18n::negotiate(&headers, None);
     if !state.config.demo {
@@ -401,7 +495,8 @@ mod tests {
             + super::privacy_console::TEMPLATES.len()
             + super::privacy_portal::TEMPLATES.len()
             + super::trust_pages::TEMPLATES.len()
-            + super::appeal_pages::TEMPLATES.len();
+            + super::appeal_pages::TEMPLATES.len()
+            + super::account_pages::TEMPLATES.len();
         assert_eq!(env.templates().count(), all);
     }
 

@@ -3,7 +3,7 @@
 //! channels in the console (`/console/trust`: every agent reads it, admins edit it). The rules are
 //! `lifebuoy_app::trust`.
 
-use super::{Base, error_page, render};
+use super::{Base, enc, error_page, render};
 use crate::auth::{Caller, ConsoleAgent, MaybeCaller, PortalCustomer, check_form_token, check_same_origin};
 use crate::error::ApiError;
 use crate::{AppState, i18n};
@@ -51,15 +51,6 @@ async fn words_js() -> Response {
         JS.as_str(),
     )
         .into_response()
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `GET /help/official`: the check in the reader's language (what the widget and mails link to).
