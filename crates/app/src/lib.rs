@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod announcements;
 pub mod attachments;
 pub mod c2c;
 pub mod chat;

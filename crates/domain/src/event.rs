@@ -96,6 +96,9 @@ pub enum Event {
     /// `appeal_decided`: the decision and its written rationale (both parties see them); `approved_by` names the
     /// second arbiter where four eyes were needed.
     AppealDecided { appeal: String, decision: Decision, rationale: String, approved_by: Option<String> },
+    /// `incident_linked`: the case was linked to an announcement (an incident such as "BTC withdrawals delayed"),
+    /// so agents answer every linked case at once; the customer sees which notice it is.
+    IncidentLinked { announcement: String, title: String },
 }
 
 impl Event {
@@ -125,6 +128,7 @@ impl Event {
             Event::AppealStatusChanged { .. } => "appeal_status_changed",
             Event::AppealDecisionProposed { .. } => "appeal_decision_proposed",
             Event::AppealDecided { .. } => "appeal_decided",
+            Event::IncidentLinked { .. } => "incident_linked",
         }
     }
 
@@ -182,6 +186,7 @@ impl Event {
             Event::AppealDecided { appeal, decision, rationale, approved_by } => {
                 json!({"appeal": appeal, "decision": decision, "rationale": rationale, "approved_by": approved_by})
             }
+            Event::IncidentLinked { announcement, title } => json!({"announcement": announcement, "title": title}),
         }
     }
 
@@ -212,7 +217,8 @@ impl Event {
             | Event::OrderUpdated { .. }
             | Event::AppealOpened { .. }
             | Event::AppealStatusChanged { .. }
-            | Event::AppealDecided { .. } => false,
+            | Event::AppealDecided { .. }
+            | Event::IncidentLinked { .. } => false,
         }
     }
 
@@ -295,6 +301,9 @@ impl Event {
                 rationale: field(d, "rationale")?,
                 approved_by: field(d, "approved_by")?,
             },
+            "incident_linked" => {
+                Event::IncidentLinked { announcement: field(d, "announcement")?, title: field(d, "title")? }
+            }
             _ => return None,
         })
     }
@@ -401,6 +410,13 @@ mod tests {
                 },
                 "appeal_decided",
                 json!({"appeal": "ap1", "decision": "release_to_buyer", "rationale": "bank slip matches", "approved_by": "a2"}),
+                false,
+            ),
+            // announcements (issue 13): a case linked to an incident
+            (
+                Event::IncidentLinked { announcement: "an1".into(), title: "BTC withdrawals delayed".into() },
+                "incident_linked",
+                json!({"announcement": "an1", "title": "BTC withdrawals delayed"}),
                 false,
             ),
             // the secret guard (issue 16): the message it redacted and what it found
@@ -624,9 +640,10 @@ mod tests {
                 Event::AppealStatusChanged { .. } => "AppealStatusChanged",
                 Event::AppealDecisionProposed { .. } => "AppealDecisionProposed",
                 Event::AppealDecided { .. } => "AppealDecided",
+                Event::IncidentLinked { .. } => "IncidentLinked",
             })
             .collect();
-        assert_eq!(names.len(), 25);
+        assert_eq!(names.len(), 26);
     }
 
     #[test]

@@ -213,6 +213,14 @@ impl Lang {
                 let c = case();
                 self.pick(format!("已转为工单 {c}"), format!("已轉為工單 {c}"), format!("Turned into ticket {c}"))
             }
+            "incident_linked" => {
+                let t = self.quote(s("title").unwrap_or("—"));
+                self.pick(
+                    format!("已关联官方公告{t}"),
+                    format!("已關聯官方公告{t}"),
+                    format!("Linked to the announcement {t}"),
+                )
+            }
             "merged_into" => {
                 let c = case();
                 self.pick(

@@ -3,6 +3,7 @@
 //! SQL; each backend owns its migrations, run on open. Every write that belongs together is one transaction.
 
 mod accounts;
+mod announcements;
 mod c2c;
 mod chat;
 mod commits;
@@ -30,6 +31,7 @@ pub use accounts::{
     Agent, ApiTokenInfo, Customer, GUEST_CODE_BACKOFF_MS, GUEST_CODES_PER_HOUR, GUEST_LOCK_MS, GUEST_MAX_FAILURES,
     GuestCodeIssue, GuestVerify, NewAgent, Principal, Session,
 };
+pub use announcements::{Announcement, NewAnnouncement};
 pub use c2c::{Appeal, AppealChange, NewOrder, Order, OrderEventOutcome, QueuedAppeal};
 pub use chat::{
     Appended, CannedReply, Chat, ChatState, DEFAULT_CAPACITY, InboxItem, NewChat, Presence, Side, chat_status,

@@ -455,6 +455,7 @@
       case "assigned": return t("ev_assigned", { name: d.name || "", no: d.agent_no || "" });
       case "chat_ended": return t("ev_ended");
       case "converted_to_ticket": return t("ev_ticket", { case: d.case_number || "" });
+      case "incident_linked": return t("ev_incident", { title: d.title || "" });
       case "secret_redacted": return tr("secret_event_customer", { kinds: kindsText(d.kinds || []) });
       case "freeze_requested": return tr("ev_freeze_requested");
       case "freeze_answered": return tr(d.frozen ? "ev_freeze_answered_ok" : "ev_freeze_answered_failed");
@@ -1221,6 +1222,29 @@
       .catch(function (err) { showError("order-error", t("error", { msg: err.message })); });
   });
   $("order-back").addEventListener("click", function () { orderId = null; clearTimeout(orderTimer); show("chat"); });
+
+  // ---- announcements (官方公告): the notices showing now, above every view; each one folds open ----
+  function loadNotices() {
+    fetch("/api/v1/announcements?lang=" + encodeURIComponent(LANG))
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) {
+        var box = $("notices"), list = (j && j.announcements) || [];
+        box.textContent = "";
+        list.slice(0, 2).forEach(function (a) {
+          var d = el("details", "lbw-notice sev-" + a.severity);
+          var sum = el("summary");
+          sum.appendChild(el("span", "lbw-notice-tag", t("notice_label")));
+          sum.appendChild(el("span", "lbw-notice-title", a.title));
+          d.appendChild(sum);
+          d.appendChild(el("p", "lbw-notice-body", a.body));
+          box.appendChild(d);
+        });
+        box.hidden = list.length === 0;
+      })
+      .catch(function () { /* no notices shown */ });
+  }
+  loadNotices();
+  setInterval(loadNotices, 120000);
 
   var identityToken = null, started = false;
   function start(token) {

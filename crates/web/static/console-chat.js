@@ -567,6 +567,7 @@
       case "transferred": return t("ev_transferred", { dept: deptName[d.to_department] || d.to_department || "" }) + (d.note ? " — " + d.note : "");
       case "chat_ended": return t("ev_ended");
       case "converted_to_ticket": return t("ev_ticket", { case: d.case_number || "" });
+      case "incident_linked": return t("ev_incident", { title: d.title || "" });
       case "rated": return t("ev_rated", { n: d.score || "" });
       case "secret_redacted": return tr("secret_event", { kinds: (d.kinds || []).map(function (k) { return (TR.secret_kinds || {})[k] || k; }).join(TR.kinds_sep || ", ") });
       case "freeze_requested": return tr("ev_freeze_requested");

@@ -45,6 +45,23 @@ pub fn order_id(text: &str) -> Option<String> {
     text.split(|c: char| !c.is_ascii_digit()).find(|w| (12..=24).contains(&w.len())).map(str::to_string)
 }
 
+/// What a question is about, from its words, for the notices that concern it (a live "BTC withdrawals delayed"
+/// is news to whoever asks about a withdrawal). Withdrawals first: "提币没到账" is about a withdrawal.
+pub fn topic_of(text: &str) -> Option<lifebuoy_domain::Category> {
+    use lifebuoy_domain::Category::*;
+    const WORDS: &[(lifebuoy_domain::Category, &[&str])] = &[
+        (Withdrawal, &["提币", "提幣", "提现", "提現", "出金", "withdraw"]),
+        (Deposit, &["充值", "充币", "充幣", "入金", "存入", "deposit"]),
+        (C2c, &["c2c", "p2p", "otc", "放币", "放幣", "申诉", "申訴"]),
+        (Security, &["被盗", "被盜", "盗号", "盜號", "hacked", "stolen", "2fa"]),
+        (Kyc, &["实名", "實名", "身份认证", "身分認證", "kyc"]),
+        (Account, &["登录", "登錄", "登入", "密码", "密碼", "login", "password"]),
+        (Trading, &["合约", "合約", "现货", "現貨", "下单", "下單", "trading", "futures"]),
+    ];
+    let t = text.to_lowercase();
+    WORDS.iter().find(|(_, ws)| ws.iter().any(|w| t.contains(w))).map(|(c, _)| *c)
+}
+
 /// One line of an answer: title and where to read it.
 pub struct Suggestion {
     pub title: String,

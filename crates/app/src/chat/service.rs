@@ -250,6 +250,24 @@ async fn bot_turn(state: &App, conv: &Conversation, text: &str) -> Result<(), Ap
     if bot::wants_human(text) {
         return handover_as(state, &conv.id, &Author::Customer(conv.customer_id.clone()), "asked").await;
     }
+    // A live announcement about what the customer asks (the chat's topic, or the question's words) comes
+    // first, once a chat: "BTC withdrawals are delayed" answers "where is my BTC" before any article.
+    let topic = lifebuoy_domain::Category::parse(&conv.category)
+        .ok()
+        .filter(|c| *c != lifebuoy_domain::Category::Other)
+        .or_else(|| bot::topic_of(text));
+    let notices = crate::announcements::about(state, topic, lang).await?;
+    if let Some(line) = crate::announcements::bot_line(lang, &notices) {
+        let said = state.store.timeline(&conv.id, false).await?.iter().any(|i| match i {
+            lifebuoy_store::TimelineItem::Message { message, .. } => {
+                message.author_kind == "bot" && message.body == line
+            }
+            _ => false,
+        });
+        if !said {
+            bot_say(state, &conv.id, &line).await?;
+        }
+    }
     let kb = state.kb.clone();
     let (q, l) = (text.to_string(), lang.as_str().to_string());
     let answers = tokio::task::spawn_blocking(move || kb.answer(&q, Some(&l)))

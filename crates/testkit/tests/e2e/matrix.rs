@@ -384,6 +384,33 @@ fn rows() -> Vec<Row> {
             Json(r#"{"vip_tier":"VIP1","flags":["matrix"]}"#, None),
             TOKEN,
         ),
+        // Announcements: anyone reads the live ones; overseers and the exchange publish and withdraw; staff read
+        // them all; agents link cases (one outside their departments is refused as input: 422) and answer them.
+        r("GET /api/v1/announcements", "/api/v1/announcements?lang=en", NoBody, PUBLIC),
+        r(
+            "POST /api/v1/announcements",
+            "/api/v1/announcements",
+            Json(
+                r#"{"title":{"en":"matrix {n}"},"body":{"en":"matrix"},"starts_at":"2099-01-01T00:00:00Z","ends_at":"2099-01-02T00:00:00Z"}"#,
+                None,
+            ),
+            OVERSEERS | TOKEN,
+        ),
+        r("GET /api/v1/announcements/all", "/api/v1/announcements/all", NoBody, STAFF),
+        r("GET /api/v1/announcements/{id}", "/api/v1/announcements/{announcement}", NoBody, STAFF),
+        r(
+            "POST /api/v1/announcements/{id}/cases",
+            "/api/v1/announcements/{announcement}/cases",
+            Json(r#"{"cases":["{ticket}"]}"#, None),
+            AGENTS,
+        ),
+        r(
+            "POST /api/v1/announcements/{id}/answer",
+            "/api/v1/announcements/{announcement}/answer",
+            Json(r#"{"body":"matrix answer {n}"}"#, None),
+            AGENTS,
+        ),
+        r("DELETE /api/v1/announcements/{id}", "/api/v1/announcements/{announcement}", NoBody, OVERSEERS | TOKEN),
         // Retention and privacy: holds, deletion and restoration are the overseers' and the exchange's (a fresh
         // case for each: restoring one that is not deleted is a 409, the use case ran); retention is set by
         // admins and the exchange, read by overseers; customers file and read their own data requests, which
@@ -563,6 +590,38 @@ fn rows() -> Vec<Row> {
             ADMIN,
         ),
         r("POST /console/trust/remove", "/console/trust/remove", Form(&[("id", "not-listed")]), ADMIN),
+        // Announcements in the console: agents read, link and answer; overseers publish and withdraw.
+        r("GET /console/announcements", "/console/announcements", NoBody, AGENTS),
+        r(
+            "POST /console/announcements",
+            "/console/announcements",
+            Form(&[
+                ("title.en", "matrix {n}"),
+                ("body.en", "matrix"),
+                ("starts", "2099-01-01T00:00"),
+                ("ends", "2099-01-02T00:00"),
+            ]),
+            OVERSEERS,
+        ),
+        r("GET /console/announcements/{id}", "/console/announcements/{announcement}", NoBody, AGENTS),
+        r(
+            "POST /console/announcements/{id}/cases",
+            "/console/announcements/{announcement}/cases",
+            Form(&[("cases", "{ticket}")]),
+            AGENTS,
+        ),
+        r(
+            "POST /console/announcements/{id}/answer",
+            "/console/announcements/{announcement}/answer",
+            Form(&[("body", "matrix answer {n}")]),
+            AGENTS,
+        ),
+        r(
+            "POST /console/announcements/{id}/withdraw",
+            "/console/announcements/{announcement}/withdraw",
+            Form(&[]),
+            OVERSEERS,
+        ),
         // The exchange beside the console: the account fragment for agents who see the case; the integration
         // page and its forms for admins.
         r("GET /console/cases/{id}/account", "/console/cases/{ticket}/account", NoBody, SEES_CASE & AGENTS),
@@ -1135,6 +1194,14 @@ async fn setup(app: &TestApp) -> (Fixtures, String) {
     let d = app.store.put_webhook_delivery(&ep.id, "evt_matrix", "appeal.closed", "{}").await.expect("a delivery");
     ids.insert("webhook", ep.id);
     ids.insert("delivery", d.id);
+    // An announcement ({announcement}), live for a day.
+    let notice: lifebuoy_app::announcements::Publish = serde_json::from_value(json!({
+        "title": {"en": "matrix notice"}, "body": {"en": "matrix"},
+        "ends_at": chrono::Utc::now().timestamp_millis() + 86_400_000i64, "topics": ["withdrawal"]
+    }))
+    .unwrap();
+    let an = lifebuoy_app::announcements::publish(&app.app, &exchange, notice).await.expect("an announcement");
+    ids.insert("announcement", an.id);
     let fx = Fixtures { ids, people, token, assignee, a_token, counter: Default::default() };
     (fx, assignee_cookie)
 }

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod agents;
+pub mod announcements;
 pub mod attachments;
 pub mod c2c;
 pub mod guests;
@@ -93,6 +94,11 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/deliveries", get(c2c::deliveries))
         .route("/webhooks/deliveries/{id}/replay", post(c2c::replay))
         .route("/conversations/{id}/account", get(accounts::for_case))
+        .route("/announcements", get(announcements::live).post(announcements::publish))
+        .route("/announcements/all", get(announcements::all))
+        .route("/announcements/{id}", get(announcements::one).delete(announcements::withdraw))
+        .route("/announcements/{id}/cases", post(announcements::link))
+        .route("/announcements/{id}/answer", post(announcements::answer))
         .route("/customer-context", get(accounts::source).put(accounts::set_source).delete(accounts::remove_source))
         .route("/exchange-users/{user_id}/profile", put(accounts::push_profile))
 }

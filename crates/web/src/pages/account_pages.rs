@@ -88,7 +88,7 @@ async fn integrations(
     let lang = lang_of(&headers, &c);
     let actor = c.actor();
     let run = async {
-        if !c.agent().is_some_and(|a| a.role == Role::Admin) {
+        if c.agent().is_none_or(|a| a.role != Role::Admin) {
             return Err(ApiError::from(AppError::forbidden("admins set up the exchange integration")));
         }
         let source = customer_context::source(&state, &actor).await?;

@@ -294,12 +294,13 @@ async fn home(State(state): State<AppState>, Path(lang): Path<String>) -> Respon
         }
     }
     popular.truncate(6);
+    let notices = super::notices(&state, lang).await;
     let base = Base::new(&state, lang, None, "help", &format!("/help/{}", lang.as_str()));
     render(
         &state,
         "help_home.html",
         &base,
-        minijinja::context! { grid, popular, total => articles.len(), langs => same_page_menu(""), hl => lang.as_str() },
+        minijinja::context! { grid, popular, total => articles.len(), langs => same_page_menu(""), hl => lang.as_str(), notices },
     )
 }
 

@@ -3,6 +3,7 @@
 //! keyboard shortcuts and local times.
 
 pub mod account_pages;
+pub mod announce_pages;
 pub mod appeal_pages;
 pub mod chat_pages;
 pub mod console;
@@ -37,6 +38,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("demo.html", include_str!("../../templates/demo.html")),
     ("portal_home.html", include_str!("../../templates/portal_home.html")),
     ("portal_new.html", include_str!("../../templates/portal_new.html")),
+    ("notices.html", include_str!("../../templates/notices.html")),
     ("portal_ticket.html", include_str!("../../templates/portal_ticket.html")),
     ("portal_sso.html", include_str!("../../templates/portal_sso.html")),
     ("console_login.html", include_str!("../../templates/console_login.html")),
@@ -71,6 +73,7 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
         .chain(trust_pages::TEMPLATES)
         .chain(appeal_pages::TEMPLATES)
         .chain(account_pages::TEMPLATES)
+        .chain(announce_pages::TEMPLATES)
     {
         env.add_template(name, src).expect("embedded templates compile (checked by a test)");
     }
@@ -145,6 +148,15 @@ impl<'a> Base<'a> {
                 .is_some_and(|a| a.role.sees_all() || a.departments.iter().any(|d| d == "risk")),
         }
     }
+}
+
+/// The announcements showing now, in `lang`, for a page's `notices.html` (none, logged, if they cannot be read:
+/// a notice never keeps a page from showing).
+pub async fn notices(state: &AppState, lang: Lang) -> Vec<lifebuoy_app::announcements::Shown> {
+    lifebuoy_app::announcements::live(state, lang).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "announcements could not be read");
+        Vec::new()
+    })
 }
 
 /// Percent-encodes a value for a URL's query (every byte but the unreserved ones).
@@ -222,6 +234,7 @@ pub fn router() -> Router<AppState> {
         .merge(trust_pages::router())
         .merge(appeal_pages::router())
         .merge(account_pages::router())
+        .merge(announce_pages::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
@@ -496,7 +509,8 @@ mod tests {
             + super::privacy_portal::TEMPLATES.len()
             + super::trust_pages::TEMPLATES.len()
             + super::appeal_pages::TEMPLATES.len()
-            + super::account_pages::TEMPLATES.len();
+            + super::account_pages::TEMPLATES.len()
+            + super::announce_pages::TEMPLATES.len();
         assert_eq!(env.templates().count(), all);
     }
 

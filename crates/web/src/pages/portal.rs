@@ -67,13 +67,14 @@ async fn home(
                 &state,
                 "portal_home.html",
                 &base,
-                minijinja::context! { tickets => page.items, orders, signed_in => true, created => flash.created },
+                minijinja::context! { tickets => page.items, orders, signed_in => true, created => flash.created, notices => super::notices(&state, lang).await },
             )
         }
         Some(_) => Redirect::to("/console").into_response(),
         None => {
             let base = Base::new(&state, lang, None, "portal", "/portal");
-            render(&state, "portal_home.html", &base, minijinja::context! { signed_in => false })
+            let notices = super::notices(&state, lang).await;
+            render(&state, "portal_home.html", &base, minijinja::context! { signed_in => false, notices })
         }
     }
 }
@@ -180,7 +181,13 @@ async fn new_form(State(state): State<AppState>, PortalCustomer(c): PortalCustom
     let lang = lang_for(&headers, Some(&c));
     let base = Base::new(&state, lang, Some(&c), "portal", "/portal/tickets/new");
     let categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
-    render(&state, "portal_new.html", &base, minijinja::context! { categories, form_id => lifebuoy_store::new_id() })
+    let notices = super::notices(&state, lang).await;
+    render(
+        &state,
+        "portal_new.html",
+        &base,
+        minijinja::context! { categories, form_id => lifebuoy_store::new_id(), notices },
+    )
 }
 
 /// A parsed multipart form: text fields, and files checked and stored as attachments.
