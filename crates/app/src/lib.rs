@@ -27,6 +27,7 @@ pub mod notify;
 pub mod privacy;
 pub mod records;
 pub mod signing;
+pub mod sla;
 pub mod ticket_search;
 pub mod tickets;
 pub mod tls;
@@ -81,6 +82,11 @@ impl App {
             async move { webhooks::run_deliver(&app, job, ctx).await }
         })?;
         let app = self.clone();
+        registry.register(sla::CHECK_JOB, move |job, ctx| {
+            let app = app.clone();
+            async move { sla::run_check(&app, job, ctx).await }
+        })?;
+        let app = self.clone();
         registry.register(records::PURGE_JOB, move |job, ctx| {
             let app = app.clone();
             async move { records::purge(&app, job, ctx).await }
@@ -123,6 +129,8 @@ pub struct App {
     pub freeze: Option<trust::emergency::FreezeEndpoint>,
     /// This node's answers from the exchange's customer-context source.
     pub account_cache: Arc<customer_context::Cache>,
+    /// This node's copy of the SLA policies.
+    pub sla_policies: Arc<sla::PolicyCache>,
 }
 
 impl App {
@@ -134,6 +142,7 @@ impl App {
         store.add_outbox_rule(mail_out::outbox_rule);
         store.add_outbox_rule(notify::outbox_rule);
         store.add_outbox_rule(webhooks::outbox_rule);
+        store.add_outbox_rule(sla::outbox_rule);
         App {
             store,
             files,
@@ -146,6 +155,7 @@ impl App {
             signer: Arc::new(records::Signer::ephemeral()),
             freeze: None,
             account_cache: Default::default(),
+            sla_policies: Default::default(),
         }
     }
 

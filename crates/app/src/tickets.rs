@@ -48,6 +48,8 @@ pub struct TicketView {
     #[serde(flatten)]
     pub conversation: Conversation,
     pub tags: Vec<String>,
+    /// The case's clocks (issue 13), for kinds that carry them.
+    pub sla: Option<crate::sla::SlaView>,
 }
 
 /// A message on a ticket.
@@ -238,7 +240,8 @@ pub async fn visible(app: &crate::App, actor: &Actor, id: &str) -> AppResult<Con
 /// A ticket with its tags.
 pub async fn view(app: &crate::App, c: Conversation) -> AppResult<TicketView> {
     let tags = app.store.tags(&c.id).await?;
-    Ok(TicketView { conversation: c, tags })
+    let sla = crate::sla::view(app, &c, false).await?;
+    Ok(TicketView { conversation: c, tags, sla })
 }
 
 /// Posts a message on a visible ticket, then the optional status change (staff only).

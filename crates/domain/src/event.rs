@@ -99,6 +99,9 @@ pub enum Event {
     /// `incident_linked`: the case was linked to an announcement (an incident such as "BTC withdrawals delayed"),
     /// so agents answer every linked case at once; the customer sees which notice it is.
     IncidentLinked { announcement: String, title: String },
+    /// `sla_breached` (internal): a clock ran out (`first_response` or `resolution`, due at `due_at`); the case
+    /// was escalated by rule.
+    SlaBreached { target: String, due_at: i64 },
 }
 
 impl Event {
@@ -129,6 +132,7 @@ impl Event {
             Event::AppealDecisionProposed { .. } => "appeal_decision_proposed",
             Event::AppealDecided { .. } => "appeal_decided",
             Event::IncidentLinked { .. } => "incident_linked",
+            Event::SlaBreached { .. } => "sla_breached",
         }
     }
 
@@ -187,6 +191,7 @@ impl Event {
                 json!({"appeal": appeal, "decision": decision, "rationale": rationale, "approved_by": approved_by})
             }
             Event::IncidentLinked { announcement, title } => json!({"announcement": announcement, "title": title}),
+            Event::SlaBreached { target, due_at } => json!({"target": target, "due_at": due_at}),
         }
     }
 
@@ -199,7 +204,8 @@ impl Event {
             | Event::Updated(_)
             | Event::TagsChanged { .. }
             | Event::ChatTransferred { .. }
-            | Event::AppealDecisionProposed { .. } => true,
+            | Event::AppealDecisionProposed { .. }
+            | Event::SlaBreached { .. } => true,
             Event::StatusChanged { .. }
             | Event::MergedInto { .. }
             | Event::MergedFrom { .. }
@@ -301,6 +307,7 @@ impl Event {
                 rationale: field(d, "rationale")?,
                 approved_by: field(d, "approved_by")?,
             },
+            "sla_breached" => Event::SlaBreached { target: field(d, "target")?, due_at: field(d, "due_at")? },
             "incident_linked" => {
                 Event::IncidentLinked { announcement: field(d, "announcement")?, title: field(d, "title")? }
             }
@@ -411,6 +418,13 @@ mod tests {
                 "appeal_decided",
                 json!({"appeal": "ap1", "decision": "release_to_buyer", "rationale": "bank slip matches", "approved_by": "a2"}),
                 false,
+            ),
+            // SLA (issue 13): a clock ran out
+            (
+                Event::SlaBreached { target: "first_response".into(), due_at: 1_700_000_000_000 },
+                "sla_breached",
+                json!({"target": "first_response", "due_at": 1_700_000_000_000i64}),
+                true,
             ),
             // announcements (issue 13): a case linked to an incident
             (
@@ -641,9 +655,10 @@ mod tests {
                 Event::AppealDecisionProposed { .. } => "AppealDecisionProposed",
                 Event::AppealDecided { .. } => "AppealDecided",
                 Event::IncidentLinked { .. } => "IncidentLinked",
+                Event::SlaBreached { .. } => "SlaBreached",
             })
             .collect();
-        assert_eq!(names.len(), 26);
+        assert_eq!(names.len(), 27);
     }
 
     #[test]

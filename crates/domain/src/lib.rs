@@ -6,6 +6,7 @@ pub mod appeal;
 pub mod conversation;
 pub mod event;
 pub mod lang;
+pub mod sla;
 
 pub use account::{AgentNo, Email, Role, Tier};
 pub use appeal::{AppealReason, AppealStatus, Decision, OrderState, Party};

@@ -21,6 +21,7 @@ mod privacy;
 mod records;
 pub mod routing;
 mod rows;
+mod sla;
 mod throttle;
 mod ticket_text;
 mod trust;
@@ -55,6 +56,7 @@ pub use notifications::{CaseRating, NewNotification, Notification, StoredTemplat
 pub use privacy::{DataRequest, DeletedRow, DeletionState, PurgeLogRow, RetentionPolicy};
 pub use records::{AccessRow, ChainEntry, CustomerHit, HistoryFilter, HistoryRow, LegalHold, NewAccess};
 pub use rows::{Conversation, Department, Event, Message};
+pub use sla::SlaPolicy;
 pub use throttle::Throttled;
 pub use ticket_text::TicketText;
 pub use trust::{Emergency, StepUp, TrustChannel};

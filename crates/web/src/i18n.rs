@@ -39,6 +39,7 @@ static DICTS: LazyLock<[serde_json::Value; 3]> = LazyLock::new(|| {
                 include_str!(concat!("../i18n/c2c/", $lang, ".json")),
                 include_str!(concat!("../i18n/account/", $lang, ".json")),
                 include_str!(concat!("../i18n/announce/", $lang, ".json")),
+                include_str!(concat!("../i18n/sla/", $lang, ".json")),
             ])
         };
     }

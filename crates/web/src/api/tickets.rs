@@ -86,7 +86,12 @@ pub async fn create(
     let tags = lifebuoy_store::clean_tags(&input.tags)?;
     let (c, fresh) = create_for(&state, &caller, input, key.as_deref().map(|k| (k, hash.as_str()))).await?;
     // A fresh ticket's tags are the ones just written; a replay reads them back.
-    let view = if fresh { TicketView { conversation: c, tags } } else { view(&state, c).await? };
+    let view = if fresh {
+        let sla = lifebuoy_app::sla::view(&state, &c, true).await?;
+        TicketView { conversation: c, tags, sla }
+    } else {
+        view(&state, c).await?
+    };
     let mut res = (StatusCode::CREATED, ApiJson(view)).into_response();
     if !fresh {
         res.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));

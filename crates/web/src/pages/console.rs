@@ -208,7 +208,8 @@ async fn show(
         let mail = lifebuoy_app::mail_text::thread_views(&state.store, &t, &timeline).await?;
         let kept = lifebuoy_app::customers::kept(&state, &c.actor(), &t.customer_id, 3).await?;
         let retention = lifebuoy_app::privacy::case_retention(&state, &c.actor(), &t.id).await?;
-        Ok::<_, ApiError>((t, timeline, customer, tags, agents, departments, history, mail, (retention, kept)))
+        let sla = lifebuoy_app::sla::view(&state, &t, false).await?;
+        Ok::<_, ApiError>((t, timeline, customer, tags, agents, departments, history, mail, (retention, kept, sla)))
     };
     match run.await {
         Ok((
@@ -220,7 +221,7 @@ async fn show(
             departments,
             history,
             mail,
-            (retention, (customer_tags, customer_notes)),
+            (retention, (customer_tags, customer_notes), sla),
         )) => {
             let base = Base::new(&state, lang, Some(&c), "console", &format!("/console/tickets/{id}"));
             let next_statuses: Vec<&str> =
@@ -240,7 +241,7 @@ async fn show(
                 minijinja::context! {
                     t, timeline, mail, customer, tags => tags.join(", "), agents, departments, history => history.items, next_statuses, dept_names, agent_names,
                     priorities, categories, can_escalate, me, closed => t.status() == Status::Closed,
-                    customer_tags, customer_notes,
+                    customer_tags, customer_notes, sla,
                     holds => retention.holds.clone(), hold_conversation => t.id.clone(), retention, back => format!("/console/tickets/{id}"),
                 },
             )

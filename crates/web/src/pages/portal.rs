@@ -288,17 +288,18 @@ async fn show(
             None => None,
         };
         let mail = lifebuoy_app::mail_text::thread_views(&state.store, &t, &timeline).await?;
-        Ok::<_, ApiError>((t, timeline, merged_case, mail))
+        let sla = lifebuoy_app::sla::view(&state, &t, false).await?;
+        Ok::<_, ApiError>((t, timeline, merged_case, mail, sla))
     };
     match run.await {
-        Ok((t, timeline, merged_case, mail)) => {
+        Ok((t, timeline, merged_case, mail, sla)) => {
             let base = Base::new(&state, lang, Some(&c), "portal", &format!("/portal/tickets/{id}"));
             let can_solve = t.status().customer_may_set(Status::Solved);
             render(
                 &state,
                 "portal_ticket.html",
                 &base,
-                minijinja::context! { t, timeline, mail, can_solve, merged_case, created => flash.created, followup => flash.followup },
+                minijinja::context! { t, timeline, mail, can_solve, merged_case, created => flash.created, followup => flash.followup, sla },
             )
         }
         Err(e) => error_page(&state, lang, Some(&c), e),
