@@ -183,9 +183,20 @@ pub fn outbox_rule(c: &Conversation, entries: &[Entry]) -> Vec<NewJob> {
         Entry::Message { internal, .. } => !internal,
         Entry::Event { event, .. } => matches!(event, Event::Created { .. } | Event::StatusChanged { .. }),
     });
-    let Some(last) = entries.iter().map(Entry::seq).max().filter(|_| moves) else { return Vec::new() };
-    vec![NewJob::new(CHECK_JOB, &json!({"conversation": c.id})).key(format!("sla-{}-{last}", c.id))]
+    if !moves {
+        return Vec::new();
+    }
+    // One check a minute at most per case, a minute on: it reads the case as it is then, so the changes of
+    // that minute are all in it, and a burst of new cases costs one row each (written with the case).
+    let now = lifebuoy_store::now_ms();
+    let job = NewJob::new(CHECK_JOB, &json!({"conversation": c.id}))
+        .key(format!("sla-{}-{}", c.id, now / CHECK_DELAY_MS))
+        .at(now + CHECK_DELAY_MS);
+    vec![job]
 }
+
+/// How long after a change its clocks are checked (no clock here runs out sooner than 30 minutes).
+pub const CHECK_DELAY_MS: i64 = 60_000;
 
 #[derive(Deserialize)]
 struct CheckJob {

@@ -203,6 +203,34 @@ pub async fn print_banner(store: &Store, addr: std::net::SocketAddr) -> anyhow::
     Ok(())
 }
 
+/// The demo's announcement (issue 13): an ETH network upgrade pausing ETH deposits and withdrawals, live for a
+/// week from the first start, in three languages; the widget, the help center and the portal show it and the bot
+/// mentions it to customers asking about deposits or withdrawals. Published once.
+pub async fn load_announcement(app: &lifebuoy_app::App) -> anyhow::Result<()> {
+    use lifebuoy_app::announcements::{self, Publish};
+    if !app.store.announcements(1).await?.is_empty() {
+        return Ok(());
+    }
+    let exchange = lifebuoy_app::Actor::Integration { token_id: "demo-exchange".into(), name: "demo exchange".into() };
+    let p: Publish = serde_json::from_value(serde_json::json!({
+        "title": {
+            "zh-Hans": "ETH 网络升级：ETH 充值与提币暂停",
+            "zh-Hant": "ETH 網路升級：ETH 充值與提幣暫停",
+            "en": "ETH network upgrade: ETH deposits and withdrawals paused"
+        },
+        "body": {
+            "zh-Hans": "为配合以太坊网络升级，ETH 及 ERC20 代币的充值与提币暂停，升级完成后自动恢复，期间资产安全不受影响。其他币种不受影响。",
+            "zh-Hant": "為配合以太坊網路升級，ETH 及 ERC20 代幣的充值與提幣暫停，升級完成後自動恢復，期間資產安全不受影響。其他幣種不受影響。",
+            "en": "While the Ethereum network upgrades, deposits and withdrawals of ETH and ERC20 tokens are paused; they resume by themselves when it is done, and your funds are safe. Other coins are not affected."
+        },
+        "ends_at": lifebuoy_store::now_ms() + 7 * 86_400_000i64,
+        "topics": ["deposit", "withdrawal"],
+        "severity": "maintenance"
+    }))?;
+    announcements::publish(app, &exchange, p).await?;
+    Ok(())
+}
+
 /// The demo exchange's account lookup (issue 14): every case shows its customer's KYC level, account state,
 /// deposits, withdrawals and open orders from `/demo/exchange/customer-context` on this server, and the exchange
 /// has pushed that 陳美玲 is a C2C merchant. Set once (an admin may change it in the console).

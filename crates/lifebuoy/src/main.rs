@@ -460,6 +460,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     if a.demo {
         demo::load_c2c(&state.app, addr).await.context("loading the demo's C2C orders")?;
         demo::load_exchange_context(&state.app, addr).await.context("setting up the demo's account lookup")?;
+        demo::load_announcement(&state.app).await.context("publishing the demo's announcement")?;
     }
     tokio::spawn(lifebuoy_web::chat::service::sweep_queue(state.app.clone()));
     let jobs = state.app.start_jobs().await.context("starting the job runner")?;
