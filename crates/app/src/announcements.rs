@@ -348,8 +348,8 @@ mod tests {
 
     #[test]
     fn times_come_as_text_or_ms() {
-        assert_eq!(TimeIn::Text("2026-11-30T08:00:00Z".into()).ms("t").unwrap(), 1_764_489_600_000);
-        assert_eq!(TimeIn::Text("2026-11-30T16:00:00+08:00".into()).ms("t").unwrap(), 1_764_489_600_000);
+        assert_eq!(TimeIn::Text("2026-11-30T08:00:00Z".into()).ms("t").unwrap(), 1_796_025_600_000);
+        assert_eq!(TimeIn::Text("2026-11-30T16:00:00+08:00".into()).ms("t").unwrap(), 1_796_025_600_000);
         assert_eq!(TimeIn::Ms(5).ms("t").unwrap(), 5);
         assert!(TimeIn::Text("tomorrow".into()).ms("t").is_err());
         assert!(TimeIn::Ms(0).ms("t").is_err());
