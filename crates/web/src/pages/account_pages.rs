@@ -3,10 +3,11 @@
 //! lookup's source, webhook endpoints and their delivery log with replay, four-eyes amounts). The rules are
 //! `lifebuoy_app::{customer_context, webhooks, c2c}`; these handlers only turn forms into their calls.
 
+use super::console_lang as lang_of;
 use super::{Base, enc, error_page, render};
+use crate::AppState;
 use crate::auth::{Caller, ConsoleAgent, check_form_token, check_same_origin};
 use crate::error::ApiError;
-use crate::{AppState, i18n};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::HeaderMap;
@@ -32,11 +33,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/integrations/webhooks/{id}/remove", post(remove_webhook))
         .route("/console/integrations/deliveries/{id}/replay", post(replay))
         .route("/console/integrations/four-eyes", post(four_eyes))
-}
-
-fn lang_of(headers: &HeaderMap, c: &Caller) -> Lang {
-    let profile = c.agent().and_then(|a| a.languages.first()).map(|l| l.as_str());
-    i18n::negotiate(headers, profile)
 }
 
 #[derive(Deserialize)]

@@ -2,10 +2,11 @@
 //! notice with its linked cases, the form that links more, the answer sent to all of them, and withdraw
 //! (`/console/announcements/{id}`). The rules are `lifebuoy_app::announcements`'s.
 
+use super::console_lang as lang_of;
 use super::{Base, enc, error_page, render};
+use crate::AppState;
 use crate::auth::{Caller, ConsoleAgent, check_form_token, check_same_origin};
 use crate::error::ApiError;
-use crate::{AppState, i18n};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -28,11 +29,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/announcements/{id}/withdraw", post(withdraw))
         .route("/console/announcements/{id}/cases", post(link))
         .route("/console/announcements/{id}/answer", post(answer))
-}
-
-fn lang_of(headers: &HeaderMap, c: &Caller) -> Lang {
-    let profile = c.agent().and_then(|a| a.languages.first()).map(|l| l.as_str());
-    i18n::negotiate(headers, profile)
 }
 
 #[derive(Deserialize, Default)]

@@ -2,17 +2,17 @@
 //! (queued, running, waiting to retry, dead), the backlog and the latest heartbeat, and a retry button for
 //! failed and dead jobs. The rules are `lifebuoy_app::jobs::supervise`; other agents get 403.
 
+use super::console_lang as lang_of;
 use super::{Base, error_page, render};
-use crate::auth::{Caller, ConsoleAgent, check_form_token, check_same_origin};
+use crate::AppState;
+use crate::auth::{ConsoleAgent, check_form_token, check_same_origin};
 use crate::error::ApiError;
-use crate::{AppState, i18n};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use lifebuoy_app::jobs::supervise::{self, LISTED_STATES};
-use lifebuoy_domain::Lang;
 use serde::Deserialize;
 
 pub const TEMPLATES: &[(&str, &str)] = &[("console_jobs.html", include_str!("../../templates/console_jobs.html"))];
@@ -22,11 +22,6 @@ const PAGE: i64 = 50;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/console/jobs", get(list)).route("/console/jobs/{id}/retry", post(retry))
-}
-
-fn lang_of(headers: &HeaderMap, c: &Caller) -> Lang {
-    let profile = c.agent().and_then(|a| a.languages.first()).map(|l| l.as_str());
-    i18n::negotiate(headers, profile)
 }
 
 #[derive(Deserialize, Default)]

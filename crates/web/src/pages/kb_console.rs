@@ -3,11 +3,12 @@
 //! roles that edit the knowledge base: supervisors and admins, see `Role::edits_kb`), search analytics
 //! (the same roles) and the synonym groups (admins, `Role::edits_synonyms`).
 
+use super::console_lang as lang_of;
 use super::{Base, error_page, render};
+use crate::AppState;
 use crate::api::kb::{render_markdown, require_editor};
 use crate::auth::{Caller, ConsoleAgent, check_form_token, check_same_origin};
 use crate::error::ApiError;
-use crate::{AppState, i18n};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, header};
@@ -34,11 +35,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/kb/a/{id}/status", post(set_status))
         .route("/console/kb/a/{id}/history", get(history))
         .route("/console/kb/a/{id}/restore", post(restore))
-}
-
-fn lang_of(headers: &HeaderMap, c: &Caller) -> Lang {
-    let profile = c.agent().and_then(|a| a.languages.first()).map(|l| l.as_str());
-    i18n::negotiate(headers, profile)
 }
 
 fn can_edit(c: &Caller) -> bool {

@@ -2,17 +2,17 @@
 //! whole `@domain`, remove one) and the latest refused mails with their reasons. The rules are
 //! `lifebuoy_app::mail_admin`; other agents get 403.
 
+use super::console_lang as lang_of;
 use super::{Base, error_page, render};
-use crate::auth::{Caller, ConsoleAgent, check_form_token, check_same_origin};
+use crate::AppState;
+use crate::auth::{ConsoleAgent, check_form_token, check_same_origin};
 use crate::error::ApiError;
-use crate::{AppState, i18n};
 use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use lifebuoy_app::{AppError, mail_admin};
-use lifebuoy_domain::Lang;
 use serde::Deserialize;
 
 pub const TEMPLATES: &[(&str, &str)] = &[("console_mail.html", include_str!("../../templates/console_mail.html"))];
@@ -22,11 +22,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/mail", get(overview))
         .route("/console/mail/block", post(block))
         .route("/console/mail/unblock", post(unblock))
-}
-
-fn lang_of(headers: &HeaderMap, c: &Caller) -> Lang {
-    let profile = c.agent().and_then(|a| a.languages.first()).map(|l| l.as_str());
-    i18n::negotiate(headers, profile)
 }
 
 #[derive(Deserialize, Default)]

@@ -159,6 +159,12 @@ pub async fn notices(state: &AppState, lang: Lang) -> Vec<lifebuoy_app::announce
     })
 }
 
+/// The language of a console page: the switcher's cookie, then the agent's first language, then the browser's.
+pub fn console_lang(headers: &HeaderMap, c: &Caller) -> Lang {
+    let profile = c.agent().and_then(|a| a.languages.first()).map(|l| l.as_str());
+    i18n::negotiate(headers, profile)
+}
+
 /// Percent-encodes a value for a URL's query (every byte but the unreserved ones).
 pub fn enc(s: &str) -> String {
     s.bytes()

@@ -4,17 +4,17 @@
 //! the forms behind the hold, delete and restore buttons of the customer and case pages. The rules are
 //! `lifebuoy_app::privacy` and `lifebuoy_app::records`; this module reads forms and renders.
 
+use super::console_lang as lang_of;
 use super::{Base, error_page, render};
+use crate::AppState;
 use crate::auth::{Caller, ConsoleAgent, check_form_token, check_same_origin};
 use crate::error::ApiError;
-use crate::{AppState, i18n};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use lifebuoy_app::{privacy, records};
-use lifebuoy_domain::Lang;
 use serde::Deserialize;
 
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -35,11 +35,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/records/holds/{id}/release", post(release_hold))
         .route("/console/records/conversations/{id}/delete", post(delete))
         .route("/console/records/conversations/{id}/restore", post(restore))
-}
-
-fn lang_of(headers: &HeaderMap, c: &Caller) -> Lang {
-    let profile = c.agent().and_then(|a| a.languages.first()).map(|l| l.as_str());
-    i18n::negotiate(headers, profile)
 }
 
 /// Checks a console form (same origin, the session's token), runs it, and goes back or shows the error.

@@ -3,16 +3,16 @@
 //! behalf (`/console/customers/{id}`), with the tags and notes agents keep about them, and the access log for supervisors (`/console/audit`). The rules and the
 //! logging of who opened what are `lifebuoy_app::records`.
 
+use super::console_lang as lang_of;
 use super::{Base, error_page, render};
-use crate::auth::{Caller, ConsoleAgent, check_form_token, check_same_origin};
-use crate::{AppState, i18n};
+use crate::AppState;
+use crate::auth::{ConsoleAgent, check_form_token, check_same_origin};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use lifebuoy_app::records;
-use lifebuoy_domain::Lang;
 use serde::Deserialize;
 
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -28,11 +28,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/customers/{id}/tags", post(set_tags))
         .route("/console/customers/{id}/notes", post(add_note))
         .route("/console/audit", get(audit))
-}
-
-fn lang_of(headers: &HeaderMap, c: &Caller) -> Lang {
-    let profile = c.agent().and_then(|a| a.languages.first()).map(|l| l.as_str());
-    i18n::negotiate(headers, profile)
 }
 
 #[derive(Deserialize, Default)]

@@ -3,6 +3,7 @@
 //! channels in the console (`/console/trust`: every agent reads it, admins edit it). The rules are
 //! `lifebuoy_app::trust`.
 
+use super::console_lang as lang_of;
 use super::{Base, enc, error_page, render};
 use crate::auth::{Caller, ConsoleAgent, MaybeCaller, PortalCustomer, check_form_token, check_same_origin};
 use crate::error::ApiError;
@@ -146,11 +147,6 @@ async fn official_report(
         .into_response(),
         Err(e) => error_page(&state, lang, caller.as_ref(), e),
     }
-}
-
-fn lang_of(headers: &HeaderMap, c: &Caller) -> Lang {
-    let profile = c.agent().and_then(|a| a.languages.first()).map(|l| l.as_str());
-    i18n::negotiate(headers, profile)
 }
 
 #[derive(Deserialize, Default)]
