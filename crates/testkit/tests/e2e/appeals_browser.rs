@@ -270,6 +270,16 @@ async fn order_in_the_widget_and_accounts_beside_the_appeal() {
     .unwrap();
     assert_eq!(r.status(), 200);
 
+    // An incident notice: the window's notice bar and the help center carry it, in each reader's language.
+    let notice = json!({
+        "title": {"zh-Hans": "BTC 提币延迟", "zh-Hant": "BTC 提幣延遲", "en": "BTC withdrawals delayed"},
+        "body": {"zh-Hans": "比特币网络拥堵，提币约延迟两小时。", "zh-Hant": "比特幣網路壅塞，提幣約延遲兩小時。",
+                 "en": "The Bitcoin network is congested: about two hours."},
+        "ends_at": chrono::Utc::now().timestamp_millis() + 3_600_000i64, "topics": ["withdrawal"], "severity": "incident"
+    });
+    let r = api(reqwest::Method::POST, "/api/v1/announcements", notice).await.unwrap();
+    assert_eq!(r.status(), 201);
+
     let driver = ChromeDriver::start().await;
     let order_window = |c: &Client, who: &'static str| {
         let c = c.clone();
@@ -288,6 +298,7 @@ async fn order_in_the_widget_and_accounts_beside_the_appeal() {
     wait_text(&buyer, "#order-card", "3600.00 CNY").await;
     wait_text(&buyer, "#order-card", "您是本订单的买家").await;
     wait_text(&buyer, "#order-warning", "官方沟通记录").await;
+    wait_text(&buyer, "#notices .lbw-notice-title", "BTC 提币延迟").await;
     let input = css(&buyer, "#order-input").await;
     input.send_keys("我已经转账 3600 元，请尽快放币。").await.unwrap();
     input.send_keys(&String::from(char::from(fantoccini::key::Key::Enter))).await.unwrap();
@@ -309,6 +320,7 @@ async fn order_in_the_widget_and_accounts_beside_the_appeal() {
     order_window(&seller, "U10002").await;
     wait_text(&seller, "#order-card", "您是本訂單的賣家").await;
     wait_text(&seller, "#order-warning", "官方溝通紀錄").await;
+    wait_text(&seller, "#notices .lbw-notice-title", "BTC 提幣延遲").await;
     let theirs = wait_text(&seller, "#order-thread .lbw-msg.side-other", "请尽快放币").await;
     assert!(theirs.contains("買家"), "{theirs}");
     wait_text(&seller, "#order-appeal", "買家提出的申訴").await;
@@ -360,6 +372,10 @@ async fn order_in_the_widget_and_accounts_beside_the_appeal() {
     submit(&admin, "#four-eyes-form").await;
     css(&admin, "#bad-entry").await;
     shot(&admin, "accounts-02-console-integrations").await;
+    admin.goto(&app.url("/help/zh-Hans")).await.unwrap();
+    let n = wait_text(&admin, "#notices .notice-banner", "BTC 提币延迟").await;
+    assert!(n.contains("比特币网络拥堵") && n.contains("故障"), "the help center's notice: {n}");
+    shot(&admin, "announce-01-help-center-zh-Hans").await;
     for c in [buyer, seller, sup, admin] {
         c.close().await.unwrap();
     }
