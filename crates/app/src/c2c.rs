@@ -244,6 +244,14 @@ pub async fn party_sees(app: &crate::App, actor: &Actor, conversation_id: &str) 
         .is_some_and(|o| o.conversation_id.as_deref() == Some(conversation_id) && o.party_of(x).is_some()))
 }
 
+/// One of the exchange's users' orders, newest first, as the exchange lists them (its integration only).
+pub async fn orders_of_user(app: &crate::App, actor: &Actor, user_id: &str, limit: i64) -> AppResult<Vec<Order>> {
+    if !actor.speaks_for_exchange() {
+        return Err(AppError::forbidden("the exchange lists its users' orders"));
+    }
+    Ok(app.store.orders_of(user_id, limit.clamp(1, 200)).await?)
+}
+
 /// The orders a customer bought or sold, newest first (their own only; staff read orders one by one).
 pub async fn my_orders(app: &crate::App, actor: &Actor, limit: i64) -> AppResult<Vec<Order>> {
     let Some(c) = actor.customer() else { return Err(AppError::forbidden("a customer's own orders")) };

@@ -142,28 +142,42 @@ async fn policies(app: &App) -> AppResult<Vec<SlaPolicy>> {
     Ok(p)
 }
 
-/// A case's clock at `now`, with its policy; `None` for a case without clocks. `fresh`: the case was just
-/// created, so its timeline holds nothing the clocks read (not read).
-async fn clock_at(app: &App, c: &Conversation, now: i64, fresh: bool) -> AppResult<Option<(SlaPolicy, Clock)>> {
+/// A case's clock at `now`, with its policy; `None` for a case without clocks. `timeline`: the case's
+/// timeline when the caller has read it already (either visibility: the clocks read only public entries), or
+/// `Some(&[])` for a case just created; `None` reads it.
+async fn clock_at(
+    app: &App,
+    c: &Conversation,
+    now: i64,
+    timeline: Option<&[TimelineItem]>,
+) -> AppResult<Option<(SlaPolicy, Clock)>> {
     if !KINDS.contains(&c.kind.as_str()) {
         return Ok(None);
     }
     let policies = policies(app).await?;
     let Some(p) = policy_for(&policies, c).cloned() else { return Ok(None) };
-    let timeline = if fresh { Vec::new() } else { app.store.timeline(&c.id, true).await? };
+    let read;
+    let timeline = match timeline {
+        Some(t) => t,
+        None => {
+            read = app.store.timeline(&c.id, true).await?;
+            &read[..]
+        }
+    };
     let t = Targets { first_response_min: p.first_response_min, resolution_min: p.resolution_min };
-    let k = sla::clock(&calendar_of(&p), t, &facts(c, &timeline), now);
+    let k = sla::clock(&calendar_of(&p), t, &facts(c, timeline), now);
     Ok(Some((p, k)))
 }
 
 /// A case's clock at `now`, with its policy; `None` for a case without clocks.
 pub async fn clock_of(app: &App, c: &Conversation, now: i64) -> AppResult<Option<(SlaPolicy, Clock)>> {
-    clock_at(app, c, now, false).await
+    clock_at(app, c, now, None).await
 }
 
-/// The clocks as shown; `fresh` for a case just created (its timeline is not read).
-pub async fn view(app: &App, c: &Conversation, fresh: bool) -> AppResult<Option<SlaView>> {
-    Ok(clock_at(app, c, lifebuoy_store::now_ms(), fresh).await?.map(|(p, k)| SlaView {
+/// The clocks as shown. `timeline` as for [`clock_of`]'s reading: the one the caller holds, `Some(&[])` for a
+/// case just created, `None` to read it.
+pub async fn view(app: &App, c: &Conversation, timeline: Option<&[TimelineItem]>) -> AppResult<Option<SlaView>> {
+    Ok(clock_at(app, c, lifebuoy_store::now_ms(), timeline).await?.map(|(p, k)| SlaView {
         policy: p.name,
         first_response_due_at: rfc3339(k.first_response_due_at),
         resolution_due_at: rfc3339(k.resolution_due_at),

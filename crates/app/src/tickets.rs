@@ -237,10 +237,19 @@ pub async fn visible(app: &crate::App, actor: &Actor, id: &str) -> AppResult<Con
     }
 }
 
-/// A ticket with its tags.
+/// A ticket with its tags and clocks.
 pub async fn view(app: &crate::App, c: Conversation) -> AppResult<TicketView> {
+    view_with(app, c, None).await
+}
+
+/// [`view`], with the timeline when the caller has read it already (the clocks read it).
+pub async fn view_with(
+    app: &crate::App,
+    c: Conversation,
+    timeline: Option<&[lifebuoy_store::TimelineItem]>,
+) -> AppResult<TicketView> {
     let tags = app.store.tags(&c.id).await?;
-    let sla = crate::sla::view(app, &c, false).await?;
+    let sla = crate::sla::view(app, &c, timeline).await?;
     Ok(TicketView { conversation: c, tags, sla })
 }
 

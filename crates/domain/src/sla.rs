@@ -2,7 +2,7 @@
 //! business calendar, paused while the case waits on the customer. Pure arithmetic over instants (ms since
 //! the epoch); the policies and the case's facts come from the store.
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -176,21 +176,17 @@ pub fn clock(cal: &Calendar, t: Targets, f: &Facts, now: i64) -> Clock {
     }
 }
 
-/// `hh:mm` as minutes after midnight.
-pub fn parse_hhmm(s: &str) -> Option<u16> {
-    let (h, m) = s.trim().split_once(':')?;
-    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-    (h <= 24 && m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
-}
-
-/// Midnight UTC of a local date in a calendar (for tests and for the console's holiday list).
-pub fn day_start(cal: &Calendar, d: NaiveDate) -> i64 {
+/// Midnight UTC of a local date in a calendar.
+#[cfg(test)]
+fn day_start(cal: &Calendar, d: NaiveDate) -> i64 {
     Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).timestamp_millis()
         - cal.offset_min as i64 * MINUTE
 }
 
-/// The minute of the local day an instant falls on (tests).
-pub fn local_minute(cal: &Calendar, at: i64) -> u32 {
+/// The minute of the local day an instant falls on.
+#[cfg(test)]
+fn local_minute(cal: &Calendar, at: i64) -> u32 {
+    use chrono::Timelike;
     let local = DateTime::<Utc>::from_timestamp_millis(at + cal.offset_min as i64 * MINUTE).unwrap_or_default();
     local.hour() * 60 + local.minute()
 }

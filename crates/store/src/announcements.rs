@@ -148,8 +148,7 @@ impl Store {
 
     /// The cases linked to a notice, oldest link first.
     pub async fn announcement_cases(&self, id: &str) -> Result<Vec<crate::Conversation>> {
-        let cols =
-            crate::rows::CONVERSATION_COLS.split(',').map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let cols = crate::rows::prefixed("c.", crate::rows::CONVERSATION_COLS);
         let sql = format!(
             "SELECT {cols} FROM announcement_cases l JOIN conversations c ON c.id = l.conversation_id \
              WHERE l.announcement_id = $1 AND c.deleted_at IS NULL ORDER BY l.linked_at, c.id"

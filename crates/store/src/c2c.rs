@@ -468,7 +468,7 @@ impl Store {
 
     /// The arbiters' queue: appeals that owe an answer, the least time left first.
     pub async fn appeal_queue(&self, limit: i64) -> Result<Vec<QueuedAppeal>> {
-        let cols: String = APPEAL_COLS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
+        let cols = crate::rows::prefixed("a.", APPEAL_COLS);
         let sql = format!(
             "SELECT {cols}, o.fiat_amount, o.fiat_currency, o.asset, o.amount, c.case_number FROM appeals a \
              JOIN c2c_orders o ON o.id = a.order_id JOIN conversations c ON c.id = a.conversation_id \

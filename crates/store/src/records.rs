@@ -326,7 +326,7 @@ impl Store {
     /// deleted ones.
     pub async fn customer_conversations(&self, customer_id: &str) -> Result<Vec<crate::Conversation>> {
         let cols = crate::rows::CONVERSATION_COLS;
-        let c_cols = prefixed("c.", cols);
+        let c_cols = crate::rows::prefixed("c.", cols);
         // An order's conversation is its buyer's; the seller's records hold it too (through the order).
         let sql = format!(
             "SELECT {cols} FROM conversations WHERE customer_id = $1 AND deleted_at IS NULL UNION ALL \
@@ -336,11 +336,6 @@ impl Store {
         );
         Ok(on_read!(self, |pool| sqlx::query_as(&sql).bind(customer_id).fetch_all(pool).await)?)
     }
-}
-
-/// `a, b` as `p.a, p.b`.
-fn prefixed(p: &str, cols: &str) -> String {
-    cols.split(',').map(|c| format!("{p}{}", c.trim())).collect::<Vec<_>>().join(", ")
 }
 
 /// A customer found by [`Store::find_customers`], with what matched.

@@ -68,6 +68,11 @@ pub(crate) const CONVERSATION_COLS: &str = "id, kind, case_number, customer_id, 
     category, department_id, assignee_id, tier, lang, order_id, tx_hash, asset, amount, merged_into, follow_up_of, \
     last_seq, created_at, updated_at, solved_at, closed_at";
 
+/// `a, b` as `p.a, p.b`.
+pub(crate) fn prefixed(p: &str, cols: &str) -> String {
+    cols.split(',').map(|c| format!("{p}{}", c.trim())).collect::<Vec<_>>().join(", ")
+}
+
 impl Conversation {
     pub fn status(&self) -> Status {
         Status::parse(&self.status).unwrap_or(Status::Open)

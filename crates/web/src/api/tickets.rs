@@ -87,7 +87,7 @@ pub async fn create(
     let (c, fresh) = create_for(&state, &caller, input, key.as_deref().map(|k| (k, hash.as_str()))).await?;
     // A fresh ticket's tags are the ones just written; a replay reads them back.
     let view = if fresh {
-        let sla = lifebuoy_app::sla::view(&state, &c, true).await?;
+        let sla = lifebuoy_app::sla::view(&state, &c, Some(&[])).await?;
         TicketView { conversation: c, tags, sla }
     } else {
         view(&state, c).await?
@@ -186,7 +186,8 @@ pub async fn get(
 ) -> ApiResult<ApiJson<TicketDetail>> {
     let c = visible(&state, &caller, &id).await?;
     let timeline = state.store.timeline(&c.id, caller.scope().sees_internal()).await?;
-    Ok(ApiJson(TicketDetail { ticket: view(&state, c).await?, timeline }))
+    let ticket = lifebuoy_app::tickets::view_with(&state, c, Some(&timeline)).await?;
+    Ok(ApiJson(TicketDetail { ticket, timeline }))
 }
 
 /// Posts a message for a caller, then the optional status change. Shared with the pages.

@@ -9,7 +9,7 @@ use crate::auth::{Caller, ConsoleAgent, check_form_token, check_same_origin};
 use crate::error::ApiError;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use lifebuoy_app::announcements::{self, Publish, TimeIn};
@@ -77,14 +77,7 @@ fn local_time(v: Option<&String>) -> Option<TimeIn> {
 
 /// A refusal of the input goes back to the page with the reason; anything else is an error page.
 fn back(state: &AppState, lang: Lang, c: &Caller, to: &str, r: Result<String, ApiError>) -> Response {
-    match r {
-        Ok(done) => Redirect::to(&format!("{to}?done={}", enc(&done))).into_response(),
-        Err(e) if e.status == StatusCode::BAD_REQUEST || e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            let msg = crate::error::translate(lang, e.code, &e.message);
-            Redirect::to(&format!("{to}?bad={}", enc(&msg))).into_response()
-        }
-        Err(e) => error_page(state, lang, Some(c), e),
-    }
+    super::after_form(state, lang, c, r.map(|done| format!("done={}", enc(&done))), to, "")
 }
 
 /// `POST /console/announcements` (overseers): publishes from the form's fields (`title.<lang>`, `body.<lang>`,

@@ -249,12 +249,13 @@ async fn order_page(state: &AppState, c: &Caller, lang: Lang, id: &str, refused:
         Err(e) => return error_page(state, lang, Some(c), e.into()),
     };
     let Some(party) = view.party else { return error_page(state, lang, Some(c), ApiError::not_found()) };
-    let now = now_ms();
-    let appeal_block = match (&view.appeal, c2c::may_appeal(&view.order, now)) {
-        (Some(_), _) => None,
-        (None, Ok(())) => Some("form"),
-        (None, Err(lifebuoy_app::AppError::Conflict { code: "appeal_too_early", .. })) => Some("early"),
-        (None, Err(_)) => None,
+    // The view says whether the party may appeal now, else from when.
+    let appeal_block = if view.can_appeal {
+        Some("form")
+    } else if view.appeal_opens_at.is_some() {
+        Some("early")
+    } else {
+        None
     };
     let latest: Option<&Appeal> = view.appeal.as_ref().or(view.appeals.first());
     let can_withdraw = view
@@ -270,7 +271,7 @@ async fn order_page(state: &AppState, c: &Caller, lang: Lang, id: &str, refused:
         &base,
         minijinja::context! {
             v => &view, party => party.as_str(), other => party.other().as_str(), me, latest, can_withdraw,
-            warning => c2c::warning(lang, &view.order), appeal_block, opens_at => view.order.paid_at.map(|p| p + view.order.appeal_after_s * 1000),
+            warning => c2c::warning(lang, &view.order), appeal_block, opens_at => view.appeal_opens_at,
             reasons => AppealReason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             refused => refused.as_ref().map(|e| notice(lang, e)),
         },

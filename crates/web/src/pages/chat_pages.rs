@@ -169,7 +169,10 @@ async fn demo_exchange(State(state): State<AppState>, headers: HeaderMap, Query(
         .collect();
     // The customer's C2C orders, as the exchange's own order list would show them.
     let orders = match me {
-        Some((uid, ..)) => state.store.orders_of(uid, 10).await.unwrap_or_default(),
+        Some((uid, ..)) => {
+            let exchange = lifebuoy_app::Actor::Integration { token_id: "demo-exchange".into(), name: "demo".into() };
+            lifebuoy_app::c2c::orders_of_user(&state, &exchange, uid, 10).await.unwrap_or_default()
+        }
         None => Vec::new(),
     };
     let orders: Vec<_> = orders

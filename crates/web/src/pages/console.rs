@@ -208,7 +208,7 @@ async fn show(
         let mail = lifebuoy_app::mail_text::thread_views(&state.store, &t, &timeline).await?;
         let kept = lifebuoy_app::customers::kept(&state, &c.actor(), &t.customer_id, 3).await?;
         let retention = lifebuoy_app::privacy::case_retention(&state, &c.actor(), &t.id).await?;
-        let sla = lifebuoy_app::sla::view(&state, &t, false).await?;
+        let sla = lifebuoy_app::sla::view(&state, &t, Some(&timeline)).await?;
         Ok::<_, ApiError>((t, timeline, customer, tags, agents, departments, history, mail, (retention, kept, sla)))
     };
     match run.await {

@@ -165,6 +165,28 @@ pub fn console_lang(headers: &HeaderMap, c: &Caller) -> Lang {
     i18n::negotiate(headers, profile)
 }
 
+/// After a console form: back to `to` with `query` (`saved=1`, `done=…`) when it worked; a refusal of the
+/// input goes back with `bad=` and the reason in the reader's language; anything else is an error page.
+/// `anchor` (may be empty) is the part of the page to show.
+pub fn after_form(
+    state: &AppState,
+    lang: Lang,
+    c: &Caller,
+    r: Result<String, ApiError>,
+    to: &str,
+    anchor: &str,
+) -> Response {
+    let hash = if anchor.is_empty() { String::new() } else { format!("#{anchor}") };
+    match r {
+        Ok(query) => Redirect::to(&format!("{to}?{query}{hash}")).into_response(),
+        Err(e) if e.status == StatusCode::BAD_REQUEST || e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let msg = crate::error::translate(lang, e.code, &e.message);
+            Redirect::to(&format!("{to}?bad={}{hash}", enc(&msg))).into_response()
+        }
+        Err(e) => error_page(state, lang, Some(c), e),
+    }
+}
+
 /// Percent-encodes a value for a URL's query (every byte but the unreserved ones).
 pub fn enc(s: &str) -> String {
     s.bytes()
@@ -445,9 +467,8 @@ async fn demo_customer_context(State(state): State<AppState>, headers: HeaderMap
         "U10003" => ("L1", "VIP0", "normal", None, now - 30 * d, json!([]), json!([])),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
-    let orders: Vec<serde_json::Value> = state
-        .store
-        .orders_of(uid, 20)
+    let exchange = lifebuoy_app::Actor::Integration { token_id: "demo-exchange".into(), name: "demo".into() };
+    let orders: Vec<serde_json::Value> = lifebuoy_app::c2c::orders_of_user(&state, &exchange, uid, 20)
         .await
         .unwrap_or_default()
         .into_iter()

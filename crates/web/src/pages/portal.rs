@@ -288,7 +288,7 @@ async fn show(
             None => None,
         };
         let mail = lifebuoy_app::mail_text::thread_views(&state.store, &t, &timeline).await?;
-        let sla = lifebuoy_app::sla::view(&state, &t, false).await?;
+        let sla = lifebuoy_app::sla::view(&state, &t, Some(&timeline)).await?;
         Ok::<_, ApiError>((t, timeline, merged_case, mail, sla))
     };
     match run.await {
