@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod analytics;
 pub mod announcements;
 pub mod attachments;
 pub mod c2c;
@@ -91,6 +92,11 @@ impl App {
             let app = app.clone();
             async move { records::purge(&app, job, ctx).await }
         })?;
+        let app = self.clone();
+        registry.register(analytics::FOLD_JOB, move |job, ctx| {
+            let app = app.clone();
+            async move { analytics::run_fold(&app, job, ctx).await }
+        })?;
         let runner = jobs::Runner::start(self.store.clone(), registry, options)?;
         jobs::builtin::schedule(&self.store).await?;
         self.store
@@ -101,6 +107,7 @@ impl App {
                 lifebuoy_store::now_ms(),
             )])
             .await?;
+        self.store.enqueue_jobs(&[analytics::first_link()]).await?;
         Ok(runner)
     }
 }

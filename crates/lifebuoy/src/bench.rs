@@ -7,6 +7,7 @@
 //! - `bench mail`: mails into the SMTP listener and replies out through the job runner (`bench_mail.rs`).
 //! - `bench restart`: search after a restart, from the index kept on disk (`bench_restart.rs`).
 //! - `bench appeals`: open C2C appeals, the arbiters' queue, and signed webhook deliveries (`bench_appeals.rs`).
+//! - `bench analytics`: every dashboard chart's read over the rollups of N conversations (`bench_analytics.rs`).
 
 use clap::Subcommand;
 use hdrhistogram::Histogram;
@@ -106,6 +107,18 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 16)]
         writers: usize,
     },
+    /// Supervisors' dashboards: the rollups of N generated conversations over a year, written by the fold's own
+    /// step, then every chart's read timed Q times over 30 and 365 days.
+    Analytics {
+        /// `postgres://.../postgres` gets a fresh database on that server; default a temporary SQLite file.
+        #[arg(long)]
+        database: Option<String>,
+        #[arg(long, default_value_t = 1_000_000)]
+        conversations: usize,
+        /// Reads of each chart to time.
+        #[arg(long, default_value_t = 100)]
+        queries: usize,
+    },
     /// The email channel: N mails into the SMTP listener over C connections until committed as cases, then a
     /// reply on each, mailed by the job runner to a local SMTP sink; throughput both ways, losses and doubles.
     Mail {
@@ -200,6 +213,10 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         }
         BenchCmd::Appeals { database, appeals, queries, writers } => {
             crate::bench_appeals::run(crate::bench_appeals::AppealsBench { database, appeals, queries, writers }).await
+        }
+        BenchCmd::Analytics { database, conversations, queries } => {
+            crate::bench_analytics::run(crate::bench_analytics::AnalyticsBench { database, conversations, queries })
+                .await
         }
         BenchCmd::Kb { articles, queries } => {
             for n in articles {

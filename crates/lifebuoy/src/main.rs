@@ -2,6 +2,7 @@
 //! manage the integration tokens of the exchange's backend, `bench` measures.
 
 mod bench;
+mod bench_analytics;
 mod bench_appeals;
 mod bench_chat;
 mod bench_jobs;

@@ -13,12 +13,14 @@
 
 use crate::{Backend, Result, Store, now_ms, on_read, on_write};
 
-/// What an index holds: the ticket index (`ticket`), the knowledge base (`article`, `synonyms`).
+/// What a reader of the log follows: the ticket index (`ticket`), the knowledge base (`article`, `synonyms`),
+/// and, besides tickets, the analytics fold (`chat`: a live chat's transitions and rating, not its messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Indexed {
     Ticket,
     Article,
     Synonyms,
+    Chat,
 }
 
 impl Indexed {
@@ -27,6 +29,7 @@ impl Indexed {
             Indexed::Ticket => "ticket",
             Indexed::Article => "article",
             Indexed::Synonyms => "synonyms",
+            Indexed::Chat => "chat",
         }
     }
 }
@@ -91,17 +94,23 @@ where
     Ok(())
 }
 
-/// Logs a change to tickets for the conversations `ids` of kind `kind` (live chats are not indexed: nothing
-/// logged).
+/// Logs a change to the conversations written: cases as `ticket` (the ticket index and the analytics fold read
+/// them), live chats as `chat` (the analytics fold only). Only writes that appended to a timeline count; a chat's
+/// messages go through the chat hot path, which logs nothing, so a chat is logged at its transitions.
 macro_rules! log_ticket_changes {
     ($tx:expr, $($c:expr),+ $(,)?) => {{
-        let ids: Vec<&str> = [$(&$c),+]
-            .into_iter()
-            .filter(|c| c.kind != "chat" && !c.appended.is_empty())
-            .map(|c| c.id.as_str())
-            .collect();
-        if !ids.is_empty() {
-            $crate::index_log::log_changes(&mut *$tx, $crate::index_log::Indexed::Ticket, &ids).await?;
+        let (mut cases, mut chats): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        for c in [$(&$c),+] {
+            if c.appended.is_empty() {
+                continue;
+            }
+            if c.kind == "chat" { chats.push(c.id.as_str()) } else { cases.push(c.id.as_str()) }
+        }
+        if !cases.is_empty() {
+            $crate::index_log::log_changes(&mut *$tx, $crate::index_log::Indexed::Ticket, &cases).await?;
+        }
+        if !chats.is_empty() {
+            $crate::index_log::log_changes(&mut *$tx, $crate::index_log::Indexed::Chat, &chats).await?;
         }
     }};
 }

@@ -3,6 +3,7 @@
 //! SQL; each backend owns its migrations, run on open. Every write that belongs together is one transaction.
 
 mod accounts;
+pub mod analytics;
 mod announcements;
 mod c2c;
 mod chat;
@@ -32,6 +33,7 @@ pub use accounts::{
     Agent, ApiTokenInfo, Customer, GUEST_CODE_BACKOFF_MS, GUEST_CODES_PER_HOUR, GUEST_LOCK_MS, GUEST_MAX_FAILURES,
     GuestCodeIssue, GuestVerify, NewAgent, Principal, Session,
 };
+pub use analytics::{FoldState, GroupBy, METRIC_COUNT, METRICS, Metrics, Part, RollupFilter, RollupKey};
 pub use announcements::{Announcement, NewAnnouncement};
 pub use c2c::{Appeal, AppealChange, NewOrder, Order, OrderEventOutcome, QueuedAppeal};
 pub use chat::{

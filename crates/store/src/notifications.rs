@@ -279,20 +279,24 @@ impl Store {
         }
         let comment =
             comment.map(str::trim).filter(|c| !c.is_empty()).map(|c| c.chars().take(2000).collect::<String>());
+        // The analytics fold reads the case again (its change-log row, in the rating's transaction).
         on_write!(self, |pool, _l| {
+            let mut tx = pool.begin().await?;
             sqlx::query(
-            "INSERT INTO case_ratings (conversation_id, customer_id, score, comment, rated_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (conversation_id) DO UPDATE SET score = excluded.score, comment = excluded.comment, \
-             rated_at = excluded.rated_at"
-        )
-        .bind(conversation_id)
-        .bind(customer_id)
-        .bind(score)
-        .bind(comment)
-        .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
+                "INSERT INTO case_ratings (conversation_id, customer_id, score, comment, rated_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (conversation_id) DO UPDATE SET score = excluded.score, \
+                 comment = excluded.comment, rated_at = excluded.rated_at",
+            )
+            .bind(conversation_id)
+            .bind(customer_id)
+            .bind(score)
+            .bind(comment)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+            crate::index_log::log_changes(&mut *tx, crate::Indexed::Ticket, &[conversation_id]).await?;
+            tx.commit().await?;
+            Ok::<_, crate::StoreError>(())
         })?;
         Ok(())
     }

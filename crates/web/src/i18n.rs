@@ -40,6 +40,7 @@ static DICTS: LazyLock<[serde_json::Value; 3]> = LazyLock::new(|| {
                 include_str!(concat!("../i18n/account/", $lang, ".json")),
                 include_str!(concat!("../i18n/announce/", $lang, ".json")),
                 include_str!(concat!("../i18n/sla/", $lang, ".json")),
+                include_str!(concat!("../i18n/analytics/", $lang, ".json")),
             ])
         };
     }

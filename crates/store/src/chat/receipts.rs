@@ -28,18 +28,27 @@ impl Store {
         if comment.is_some_and(|c| c.chars().count() > 2000) {
             return Err(Invalid::new("comment", "at most 2000 characters").into());
         }
-        let r = on_write!(self, |pool, lock| sqlx::query(
-            "UPDATE chats SET csat_score = $3, csat_comment = $4, csat_at = $5 \
-             WHERE conversation_id = $1 AND customer_id = $2 AND state = 'ended'"
-        )
-        .bind(conversation_id)
-        .bind(customer_id)
-        .bind(score)
-        .bind(comment)
-        .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+        // The analytics fold reads the chat again (its change-log row, in the rating's transaction).
+        let r = on_write!(self, |pool, _l| {
+            let mut tx = pool.begin().await?;
+            let r = sqlx::query(
+                "UPDATE chats SET csat_score = $3, csat_comment = $4, csat_at = $5 \
+                 WHERE conversation_id = $1 AND customer_id = $2 AND state = 'ended'",
+            )
+            .bind(conversation_id)
+            .bind(customer_id)
+            .bind(score)
+            .bind(comment)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if r > 0 {
+                crate::index_log::log_changes(&mut *tx, crate::Indexed::Chat, &[conversation_id]).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, crate::StoreError>(r)
+        })?;
         if r == 0 {
             return Err(Conflict::NotRateable.into());
         }

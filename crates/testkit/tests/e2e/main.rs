@@ -2,6 +2,7 @@
 //! and the browser story in real headless Chromium.
 
 mod access;
+mod analytics;
 mod appeals_browser;
 mod browser;
 mod chat;

@@ -3,6 +3,7 @@
 //! keyboard shortcuts and local times.
 
 pub mod account_pages;
+pub mod analytics_pages;
 pub mod announce_pages;
 pub mod appeal_pages;
 pub mod chat_pages;
@@ -74,6 +75,7 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
         .chain(appeal_pages::TEMPLATES)
         .chain(account_pages::TEMPLATES)
         .chain(announce_pages::TEMPLATES)
+        .chain(analytics_pages::TEMPLATES)
     {
         env.add_template(name, src).expect("embedded templates compile (checked by a test)");
     }
@@ -263,6 +265,7 @@ pub fn router() -> Router<AppState> {
         .merge(appeal_pages::router())
         .merge(account_pages::router())
         .merge(announce_pages::router())
+        .merge(analytics_pages::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
@@ -537,7 +540,8 @@ mod tests {
             + super::trust_pages::TEMPLATES.len()
             + super::appeal_pages::TEMPLATES.len()
             + super::account_pages::TEMPLATES.len()
-            + super::announce_pages::TEMPLATES.len();
+            + super::announce_pages::TEMPLATES.len()
+            + super::analytics_pages::TEMPLATES.len();
         assert_eq!(env.templates().count(), all);
     }
 

@@ -1,0 +1,83 @@
+//! The supervisors' dashboards over HTTP (issue 13): the charts carry the seeded numbers in their SVG, every
+//! table downloads as CSV, and only supervisors and admins get in.
+
+use lifebuoy_app::analytics;
+use lifebuoy_app::tickets::{self, CreateTicket, NewMessage};
+use lifebuoy_app::{Actor, App};
+use lifebuoy_domain::{Role, Status};
+use lifebuoy_testkit::{TestApp, on_both_backends};
+use serde_json::json;
+
+async fn seed(app: &App, agent: &Actor) {
+    let alice =
+        Actor::Customer(app.store.upsert_exchange_customer("dash-alice", None, None, Some("zh-Hans")).await.unwrap());
+    for (subject, category, answered) in [
+        ("USDT 提币未到账", "withdrawal", Some(Status::Solved)),
+        ("BTC 提币审核中", "withdrawal", Some(Status::Open)),
+        ("ETH 提币失败", "withdrawal", None),
+        ("修改昵称", "account", None),
+    ] {
+        let t: CreateTicket =
+            serde_json::from_value(json!({"subject": subject, "body": "请帮忙查一下", "category": category})).unwrap();
+        let (c, _) = tickets::create(app, &alice, t, None).await.unwrap();
+        if let Some(status) = answered {
+            let m = NewMessage {
+                body: "正在为您核实。".into(),
+                internal: false,
+                attachment_ids: vec![],
+                status: Some(status),
+            };
+            tickets::reply(app, agent, &c, m, None).await.unwrap();
+        }
+    }
+    while !analytics::fold(app).await.unwrap().caught_up {}
+}
+
+async fn dashboards_show_the_seeded_numbers(t: &TestApp) {
+    let boss = t.agent("boss@x.dev", "S31", Role::Supervisor, &["support"]).await;
+    t.agent("l1@x.dev", "A31", Role::AgentL1, &["support"]).await;
+    let boss = Actor::Agent(t.store.agent(&boss).await.unwrap().unwrap());
+    seed(&t.app, &boss).await;
+
+    let c = t.agent_client("boss@x.dev").await;
+    let r = c.get(t.url("/console/analytics?days=7")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    // Summary: four new cases, two answered; one solved within its 30 minutes.
+    let stat =
+        |id: &str| html.split(&format!("id=\"stat-{id}\"")).nth(1).unwrap().split("</div>").next().unwrap().to_string();
+    assert!(stat("opened").contains(">4<"), "{}", stat("opened"));
+    assert!(stat("sla").contains("100%"), "{}", stat("sla"));
+    // Each chart draws the numbers: three withdrawals and one account question by category; two answers
+    // under five minutes; the open cases at the end of today (four opened, one solved).
+    let panel = |id: &str| {
+        html.split(&format!("id=\"panel-{id}\"")).nth(1).unwrap().split("</section>").next().unwrap().to_string()
+    };
+    let cats = panel("categories");
+    assert!(cats.contains("<svg") && cats.contains(r#"data-label="提币" data-series="" data-value="3""#), "{cats}");
+    assert!(cats.contains(r#"data-label="账户" data-series="" data-value="1""#), "{cats}");
+    let frt = panel("first_response");
+    assert!(frt.contains(r#"data-value="2""#), "{frt}");
+    let backlog = panel("backlog");
+    assert!(backlog.contains(r#"data-value="3""#), "{backlog}");
+    let sla = panel("sla_departments");
+    assert!(sla.contains(r#"data-value="100""#), "{sla}");
+
+    // A table as CSV, with the page's filters.
+    let r = c.get(t.url("/console/analytics/categories.csv?days=7")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = r.text().await.unwrap();
+    assert!(csv.lines().any(|l| l == "提币,3,1"), "{csv}");
+    // Filtered to live chats: nothing.
+    let html = c.get(t.url("/console/analytics?days=7&kind=chat")).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains(r#"data-value="3""#));
+    assert_eq!(c.get(t.url("/console/analytics/nothing.csv")).send().await.unwrap().status(), 404);
+    assert_eq!(c.get(t.url("/console/analytics?from=someday")).send().await.unwrap().status(), 422);
+
+    // Agents do not read the dashboards.
+    let l1 = t.agent_client("l1@x.dev").await;
+    assert_eq!(l1.get(t.url("/console/analytics")).send().await.unwrap().status(), 403);
+    assert_eq!(l1.get(t.url("/console/analytics/categories.csv")).send().await.unwrap().status(), 403);
+}
+on_both_backends!(dashboards_show_the_seeded_numbers_on, dashboards_show_the_seeded_numbers);
