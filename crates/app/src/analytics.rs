@@ -14,7 +14,7 @@
 use crate::jobs::{Job, JobContext, JobFailure, JobOutcome, builtin::next_in_chain};
 use crate::{Actor, App, AppError, AppResult, sla};
 use lifebuoy_domain::sla::{Facts, SlaState, Targets, clock};
-use lifebuoy_store::analytics::{FRT_BOUNDS_MS, RES_BOUNDS_MS, metric};
+use lifebuoy_store::analytics::{FRT_BOUNDS_MS, RES_BOUNDS_MS, metric, month_of};
 use lifebuoy_store::{
     Chat, Conversation, FoldState, GroupBy, Indexed, LogReader, METRIC_COUNT, Metrics, Part, RollupFilter, RollupKey,
     SlaPolicy, TimelineItem, now_ms,
@@ -254,7 +254,9 @@ pub struct DashQuery {
 }
 
 /// The longest range a dashboard reads.
-pub const MAX_DAYS: i64 = 366;
+pub const MAX_DAYS: i64 = 731;
+/// Ranges longer than this are shown by month.
+pub const MONTHLY_AFTER_DAYS: i64 = 92;
 
 impl DashQuery {
     /// The last `days` days up to today (UTC).
@@ -318,18 +320,20 @@ pub struct ArticleVotes {
 #[derive(Debug, Clone)]
 pub struct Dashboard {
     pub query: DashQuery,
-    /// Every day of the range.
+    /// The range's buckets: every day, or (when `monthly`) the first day of every month.
     pub days: Vec<i64>,
-    /// Metrics per day of the range (zeros where nothing happened).
+    /// A range longer than [`MONTHLY_AFTER_DAYS`] is shown by month.
+    pub monthly: bool,
+    /// Metrics per bucket (zeros where nothing happened).
     pub by_day: Vec<Metrics>,
-    /// New conversations per channel per day of the range.
+    /// New conversations per channel per bucket.
     pub volume: Vec<(String, Vec<i64>)>,
     pub by_category: Vec<(String, Metrics)>,
     pub by_department: Vec<(String, Metrics)>,
     /// Keyed by agent id (empty: no agent).
     pub by_agent: Vec<(String, Metrics)>,
     pub by_hour: [i64; 24],
-    /// Open cases at the end of each day.
+    /// Open cases at the end of each bucket.
     pub backlog: Vec<i64>,
     pub totals: Metrics,
     /// All time, most voted first (at most ten).
@@ -347,30 +351,41 @@ pub async fn dashboard(app: &App, actor: &Actor, q: DashQuery, lang: &str) -> Ap
     q.check()?;
     let f = q.filter();
     let store = &app.store;
-    let days: Vec<i64> = (q.from_day..q.to_day).collect();
-    let per_day: BTreeMap<i64, Metrics> = store
-        .analytics_sums(&f, GroupBy::Day)
+    // A range longer than a quarter is shown by month (read from the monthly rollup), else by day.
+    let monthly = q.to_day - q.from_day > MONTHLY_AFTER_DAYS;
+    let buckets: Vec<i64> = if monthly {
+        let mut m = vec![month_of(q.from_day)];
+        while let Some(next) = m.last().map(|l| month_of(l + 31)).filter(|n| *n < q.to_day) {
+            m.push(next);
+        }
+        m
+    } else {
+        (q.from_day..q.to_day).collect()
+    };
+    let (by_time, by_kind_time) =
+        if monthly { (GroupBy::Month, GroupBy::KindMonth) } else { (GroupBy::Day, GroupBy::KindDay) };
+    let per_bucket: BTreeMap<i64, Metrics> = store
+        .analytics_sums(&f, by_time)
         .await?
         .into_iter()
         .filter_map(|(d, m)| d.parse::<i64>().ok().map(|d| (d, m)))
         .collect();
-    let by_day: Vec<Metrics> = days.iter().map(|d| per_day.get(d).copied().unwrap_or([0; METRIC_COUNT])).collect();
+    let by_day: Vec<Metrics> =
+        buckets.iter().map(|d| per_bucket.get(d).copied().unwrap_or([0; METRIC_COUNT])).collect();
     let opened = metric("opened");
-    let mut volume = Vec::new();
-    let kinds: Vec<String> = match &q.kind {
-        Some(k) => vec![k.clone()],
-        None => store.analytics_sums(&f, GroupBy::Kind).await?.into_iter().map(|(k, _)| k).collect(),
-    };
-    for kind in kinds {
-        let fk = RollupFilter { kind: Some(kind.clone()), ..f.clone() };
-        let per: BTreeMap<i64, i64> = store
-            .analytics_sums(&fk, GroupBy::Day)
-            .await?
-            .into_iter()
-            .filter_map(|(d, m)| d.parse::<i64>().ok().map(|d| (d, m[opened])))
-            .collect();
-        volume.push((kind, days.iter().map(|d| per.get(d).copied().unwrap_or(0)).collect()));
+    let mut per_kind: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
+    for (key, m) in store.analytics_sums(&f, by_kind_time).await? {
+        if let Some((kind, at)) = key.split_once('|')
+            && let Ok(at) = at.parse::<i64>()
+            && m[opened] != 0
+        {
+            *per_kind.entry(kind.to_string()).or_default().entry(at).or_insert(0) += m[opened];
+        }
     }
+    let volume = per_kind
+        .into_iter()
+        .map(|(kind, per)| (kind, buckets.iter().map(|d| per.get(d).copied().unwrap_or(0)).collect()))
+        .collect();
     let resolved = metric("resolved");
     let mut open = store.analytics_backlog_before(&f).await?;
     let backlog = by_day
@@ -428,7 +443,8 @@ pub async fn dashboard(app: &App, actor: &Actor, q: DashQuery, lang: &str) -> Ap
         by_hour: store.analytics_by_hour(&f, q.offset_hours).await?,
         folded_at: store.analytics_state().await?.folded_at,
         query: q,
-        days,
+        days: buckets,
+        monthly,
         by_day,
         volume,
         backlog,

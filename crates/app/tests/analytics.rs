@@ -88,6 +88,18 @@ async fn folds(store: Store, _url: String) {
     let filtered = DashQuery { kind: Some("chat".into()), ..q.clone() };
     assert_eq!(get(&analytics::dashboard(&app, &boss, filtered, "en").await.unwrap().totals, "opened"), 1);
 
+    // A long range reads whole months from the monthly rollup (this month whole: the range ends after it) and
+    // charts by month: the same numbers.
+    let today = now_ms() / 86_400_000;
+    let next_month = lifebuoy_store::analytics::month_of(today + 31);
+    let long = DashQuery { from_day: today - 200, to_day: next_month + 1, ..q.clone() };
+    let dl = analytics::dashboard(&app, &boss, long, "en").await.unwrap();
+    assert!(dl.monthly && dl.days.len() >= 7, "{:?}", dl.days);
+    assert_eq!(dl.totals, d.totals);
+    assert_eq!(dl.by_hour, d.by_hour);
+    assert_eq!(*dl.backlog.last().unwrap(), 4);
+    assert_eq!(dl.volume.iter().map(|(_, v)| v.iter().sum::<i64>()).sum::<i64>(), 5);
+
     // The log pruned past the fold's position: the fold passes over every conversation again, and the
     // numbers stay exact.
     app.store.prune_index_changes(now_ms() + 1).await.unwrap();

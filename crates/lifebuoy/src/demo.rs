@@ -1,5 +1,6 @@
-//! Demo data: agents in every tier and department, three customers of a demo exchange, and tickets in every
-//! status. Loaded once: a second `--demo` start finds the agents and leaves everything as it is.
+//! Demo data: agents in every tier and department, three customers of a demo exchange, tickets in every
+//! status, and a month of past tickets and chats for the dashboards. Loaded once: a second `--demo` start finds
+//! the agents and leaves everything as it is.
 
 use lifebuoy_domain::{AgentNo, Category, ConversationKind, Lang, Priority, Role, Status};
 use lifebuoy_store::{Actor, NewAgent, NewTicket, Store, TicketChange};
@@ -184,6 +185,113 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
             store.reply(&conv.id, &actor, text, false, &[], None, None).await?;
             if let Some(s) = d.then {
                 store.change_ticket(&conv.id, &TicketChange::Status(s), &actor).await?;
+            }
+        }
+    }
+    load_history(store, &ids).await
+}
+
+/// A month of past conversations from other customers, made through the store as they would happen (answered,
+/// solved, rated; chats the bot ended alone or handed to an agent) and then moved into the past, so that the
+/// dashboards have numbers the fold computed from real rows. Deterministic: the same month on every machine.
+async fn load_history(store: &Store, agents: &[String]) -> anyhow::Result<()> {
+    let mut seed: u64 = 0x5DEE_CE66_D1CE_4E5B;
+    let mut rnd = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n.max(1)
+    };
+    const SUBJECTS: &[(Category, &str, &str)] = &[
+        (Category::Withdrawal, "USDT 提币一直显示处理中", "support"),
+        (Category::Withdrawal, "BTC 提币超过两小时未到账", "finance"),
+        (Category::Deposit, "充值 ETH 没有入账", "finance"),
+        (Category::Deposit, "充值地址填错了链", "finance"),
+        (Category::Kyc, "身份认证一直审核中", "risk"),
+        (Category::Account, "手机号换了，无法收到验证码", "support"),
+        (Category::Security, "收到陌生设备登录提醒", "risk"),
+        (Category::Trading, "合约被强平，想了解原因", "support"),
+        (Category::C2c, "C2C 订单付款后对方不放币", "risk"),
+        (Category::Api, "API 下单返回签名错误", "tech"),
+    ];
+    // Which of the demo's L1/L2 agents (by index in DEMO_AGENTS) works which department.
+    let staff = |dept: &str| -> &[usize] {
+        match dept {
+            "finance" => &[1, 3],
+            "risk" => &[3],
+            "tech" => &[2],
+            _ => &[0, 1, 2],
+        }
+    };
+    let now = lifebuoy_store::now_ms();
+    let today = now - now % 86_400_000;
+    for day in 1..=30i64 {
+        for n in 0..(6 + rnd(9)) {
+            let (category, subject, dept) = SUBJECTS[rnd(SUBJECTS.len() as u64) as usize];
+            let uid = format!("hist-{:03}", rnd(60));
+            let customer = store.upsert_exchange_customer(&uid, None, None, Some("zh-Hans")).await?;
+            // Busiest from 10:00 to 22:00 Beijing time.
+            let hour = (2 + rnd(12) + rnd(3)) as i64 % 24;
+            let at = today - day * 86_400_000 + hour * 3_600_000 + rnd(3_600_000) as i64;
+            let cust = Actor::Customer(customer.id.clone());
+            let crew = staff(dept);
+            let agent = Actor::Agent(agents[crew[rnd(crew.len() as u64) as usize]].clone());
+            if n % 2 == 0 {
+                let t = NewTicket {
+                    kind: if rnd(5) == 0 { ConversationKind::Email } else { ConversationKind::Ticket },
+                    customer_id: customer.id.clone(),
+                    subject: subject.into(),
+                    body: "麻烦帮忙查一下，谢谢。".into(),
+                    category,
+                    priority: Priority::Normal,
+                    department: Some(dept.into()),
+                    lang: Lang::ZhHans,
+                    order_id: None,
+                    tx_hash: None,
+                    asset: None,
+                    amount: None,
+                    tags: vec![],
+                    attachment_ids: vec![],
+                };
+                let (conv, _) = store.create_ticket(&t, &cust, None).await?;
+                let Actor::Agent(agent_id) = &agent else { continue };
+                store.change_ticket(&conv.id, &TicketChange::Assign(Some(agent_id.clone())), &agent).await?;
+                if day > 1 || rnd(3) > 0 {
+                    store.reply(&conv.id, &agent, "您好，已为您核实处理，请查看。", false, &[], None, None).await?;
+                    if day > 2 || rnd(2) == 0 {
+                        store.change_ticket(&conv.id, &TicketChange::Status(Status::Solved), &agent).await?;
+                        if rnd(10) < 4 {
+                            let score = [5, 5, 5, 4, 4, 4, 3, 2][rnd(8) as usize];
+                            store.rate_case(&conv.id, &customer.id, score as i64, None).await?;
+                        }
+                    }
+                }
+                // Minutes to hours between steps: funds cases mostly within their 30 minutes.
+                let step = [4, 9, 16, 25, 45, 90, 240][rnd(7) as usize] * 60_000;
+                store.demo_retime(&conv.id, at, step).await?;
+            } else {
+                let chat = lifebuoy_store::NewChat {
+                    customer_id: customer.id.clone(),
+                    lang: Lang::ZhHans,
+                    department: dept.into(),
+                    category,
+                    topic: None,
+                    body: subject.into(),
+                    client_id: None,
+                    attachment_ids: vec![],
+                };
+                let id = store.start_chat(&chat).await?.conversation.id;
+                if rnd(10) >= 4 {
+                    let Actor::Agent(agent_id) = &agent else { continue };
+                    store.chat_handover(&id, &cust, "customer").await?;
+                    store.assign_chat(&id, agent_id, &Actor::System, false).await?;
+                    store.append_chat_message(&id, &agent, "您好，我来帮您查看。", false, None, &[]).await?;
+                }
+                store.end_chat(&id, &cust).await?;
+                if rnd(2) == 0 {
+                    store.rate_chat(&id, &customer.id, [5, 5, 4, 4, 3, 1][rnd(6) as usize] as i64, None).await?;
+                }
+                store.demo_retime(&id, at, [20, 45, 70, 150][rnd(4) as usize] * 1000).await?;
             }
         }
     }

@@ -155,6 +155,12 @@ pub enum GroupBy {
     Category,
     Department,
     Agent,
+    /// By month (keyed by the day number of its first day).
+    Month,
+    /// By channel and day (`kind|day`).
+    KindDay,
+    /// By channel and month (`kind|month`).
+    KindMonth,
     /// One row, the whole range.
     All,
 }
@@ -162,7 +168,7 @@ pub enum GroupBy {
 impl GroupBy {
     fn expr(self) -> &'static str {
         match self {
-            GroupBy::Day => "CAST(day AS TEXT)",
+            GroupBy::Day | GroupBy::Month | GroupBy::KindDay | GroupBy::KindMonth => "CAST(day AS TEXT)",
             GroupBy::Kind => "kind",
             GroupBy::Category => "category",
             GroupBy::Department => "department_id",
@@ -281,45 +287,57 @@ impl Store {
             daily.retain(|_, m| m.iter().any(|v| *v != 0));
             hourly.retain(|_, v| *v != 0);
 
+            // The same by month, and the hour-of-day profile by month.
+            let mut monthly: BTreeMap<(i64, String, String, String, String), Metrics> = BTreeMap::new();
+            for ((day, kind, category, department, agent), m) in &daily {
+                let key = (month_of(*day), kind.clone(), category.clone(), department.clone(), agent.clone());
+                add(monthly.entry(key).or_insert([0; METRIC_COUNT]), m, 1);
+            }
+            monthly.retain(|_, m| m.iter().any(|v| *v != 0));
+            let mut by_hod: BTreeMap<(i64, i64, String, String), i64> = BTreeMap::new();
+            for ((hour, kind, department), v) in &hourly {
+                let key = (month_of(hour.div_euclid(24)), hour.rem_euclid(24), kind.clone(), department.clone());
+                *by_hod.entry(key).or_insert(0) += v;
+            }
+            by_hod.retain(|_, v| *v != 0);
+
             let cols = METRICS.join(", ");
-            let sets: Vec<String> =
-                METRICS.iter().map(|m| format!("{m} = analytics_daily.{m} + excluded.{m}")).collect();
             let width = 5 + METRIC_COUNT;
-            let rows: Vec<_> = daily.into_iter().collect();
-            for chunk in rows.chunks(30) {
-                let values: Vec<String> = (0..chunk.len())
-                    .map(|r| {
-                        let marks: Vec<String> = (1..=width).map(|c| placeholder(r * width + c)).collect();
-                        format!("({})", marks.join(", "))
-                    })
-                    .collect();
-                let sql = format!(
-                    "INSERT INTO analytics_daily (day, kind, category, department_id, agent_id, {cols}) VALUES {} \
-                     ON CONFLICT (day, kind, category, department_id, agent_id) DO UPDATE SET {}",
-                    values.join(", "),
-                    sets.join(", ")
-                );
-                let mut q = sqlx::query(&sql);
-                for ((day, kind, category, department, agent), m) in chunk {
-                    q = q.bind(*day).bind(kind.as_str()).bind(category.as_str()).bind(department.as_str());
-                    q = q.bind(agent.as_str());
-                    for v in m {
-                        q = q.bind(*v);
+            for (table, col, rows) in [
+                ("analytics_daily", "day", daily.into_iter().collect::<Vec<_>>()),
+                ("analytics_monthly", "month", monthly.into_iter().collect::<Vec<_>>()),
+            ] {
+                let sets: Vec<String> = METRICS.iter().map(|m| format!("{m} = {table}.{m} + excluded.{m}")).collect();
+                for chunk in rows.chunks(30) {
+                    let values: Vec<String> = (0..chunk.len())
+                        .map(|r| {
+                            let marks: Vec<String> = (1..=width).map(|c| placeholder(r * width + c)).collect();
+                            format!("({})", marks.join(", "))
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO {table} ({col}, kind, category, department_id, agent_id, {cols}) VALUES {} \
+                         ON CONFLICT ({col}, kind, category, department_id, agent_id) DO UPDATE SET {}",
+                        values.join(", "),
+                        sets.join(", ")
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for ((at, kind, category, department, agent), m) in chunk {
+                        q = q.bind(*at).bind(kind.as_str()).bind(category.as_str()).bind(department.as_str());
+                        q = q.bind(agent.as_str());
+                        for v in m {
+                            q = q.bind(*v);
+                        }
                     }
+                    q.execute(&mut *tx).await?;
                 }
-                q.execute(&mut *tx).await?;
             }
             let rows: Vec<_> = hourly.into_iter().collect();
             for chunk in rows.chunks(200) {
                 let values: Vec<String> = (0..chunk.len())
                     .map(|r| {
-                        let (a, b, c, d) = (
-                            placeholder(r * 4 + 1),
-                            placeholder(r * 4 + 2),
-                            placeholder(r * 4 + 3),
-                            placeholder(r * 4 + 4),
-                        );
-                        format!("({a}, {b}, {c}, {d})")
+                        let marks: Vec<String> = (1..=4).map(|c| placeholder(r * 4 + c)).collect();
+                        format!("({})", marks.join(", "))
                     })
                     .collect();
                 let sql = format!(
@@ -330,6 +348,26 @@ impl Store {
                 let mut q = sqlx::query(&sql);
                 for ((hour, kind, department), v) in chunk {
                     q = q.bind(*hour).bind(kind.as_str()).bind(department.as_str()).bind(*v);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            let rows: Vec<_> = by_hod.into_iter().collect();
+            for chunk in rows.chunks(150) {
+                let values: Vec<String> = (0..chunk.len())
+                    .map(|r| {
+                        let marks: Vec<String> = (1..=5).map(|c| placeholder(r * 5 + c)).collect();
+                        format!("({})", marks.join(", "))
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO analytics_hour_month (month, hod, kind, department_id, opened) VALUES {} \
+                     ON CONFLICT (month, hod, kind, department_id) DO UPDATE SET \
+                     opened = analytics_hour_month.opened + excluded.opened",
+                    values.join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for ((month, hod, kind, department), v) in chunk {
+                    q = q.bind(*month).bind(*hod).bind(kind.as_str()).bind(department.as_str()).bind(*v);
                 }
                 q.execute(&mut *tx).await?;
             }
@@ -354,14 +392,53 @@ impl Store {
         })
     }
 
-    /// Sums of the daily rollups in a filter's range, grouped; keys in order (days as their number).
+    /// Sums of the rollups in a filter's range, grouped; keys in order (days and months as their day number).
+    /// Whole months are read from the monthly rollup, the days at either end from the daily one, so a range of a
+    /// year sums a few thousand rows. `GroupBy::Month` keys each row by the first day of its month.
     pub async fn analytics_sums(&self, f: &RollupFilter, by: GroupBy) -> Result<Vec<(String, Metrics)>> {
+        let mut out: BTreeMap<String, Metrics> = BTreeMap::new();
+        for (level, from, to) in segments(f.from_day, f.to_day) {
+            let part = RollupFilter { from_day: from, to_day: to, ..f.clone() };
+            for (key, m) in self.sums_in(level, &part, by).await? {
+                let key = match (by, level) {
+                    (GroupBy::Month, Level::Day) => key.parse::<i64>().map(|d| month_of(d).to_string()).unwrap_or(key),
+                    (GroupBy::KindMonth, Level::Day) => match key.split_once('|') {
+                        Some((kind, d)) => d.parse::<i64>().map(|d| format!("{kind}|{}", month_of(d))).unwrap_or(key),
+                        None => key,
+                    },
+                    _ => key,
+                };
+                add(out.entry(key).or_insert([0; METRIC_COUNT]), &m, 1);
+            }
+        }
+        if by == GroupBy::All && out.is_empty() {
+            out.insert(String::new(), [0; METRIC_COUNT]);
+        }
+        let mut rows: Vec<(String, Metrics)> = out.into_iter().collect();
+        if matches!(by, GroupBy::Day | GroupBy::Month) {
+            rows.sort_by_key(|(k, _)| k.parse::<i64>().unwrap_or(i64::MAX));
+        }
+        Ok(rows)
+    }
+
+    /// One table's sums (the daily table for `Level::Day`, the monthly one for `Level::Month`).
+    async fn sums_in(&self, level: Level, f: &RollupFilter, by: GroupBy) -> Result<Vec<(String, Metrics)>> {
+        let (table, col) = match level {
+            Level::Day => ("analytics_daily", "day"),
+            Level::Month => ("analytics_monthly", "month"),
+        };
         let sums: Vec<String> = METRICS.iter().map(|m| format!("CAST(COALESCE(SUM({m}), 0) AS BIGINT)")).collect();
-        let (wh, args) = where_of(f);
-        let group = if by == GroupBy::All { String::new() } else { format!(" GROUP BY {} ORDER BY 1", by.expr()) };
-        let sql =
-            format!("SELECT CAST({} AS TEXT), {} FROM analytics_daily WHERE {wh}{group}", by.expr(), sums.join(", "));
-        let sql = if by == GroupBy::All { sql.replace("CAST('' AS TEXT)", "''") } else { sql };
+        let (wh, args) = where_of(f, col);
+        let expr = match by {
+            GroupBy::Day | GroupBy::Month => format!("CAST({col} AS TEXT)"),
+            GroupBy::KindDay | GroupBy::KindMonth => format!("kind || '|' || CAST({col} AS TEXT)"),
+            other => other.expr().to_string(),
+        };
+        let sql = if by == GroupBy::All {
+            format!("SELECT '', {} FROM {table} WHERE {wh}", sums.join(", "))
+        } else {
+            format!("SELECT {expr}, {} FROM {table} WHERE {wh} GROUP BY 1", sums.join(", "))
+        };
         let rows = on_read!(self, |pool| {
             let mut q = sqlx::query(&sql).bind(f.from_day).bind(f.to_day);
             for a in &args {
@@ -382,34 +459,98 @@ impl Store {
     }
 
     /// New conversations per hour of the day (0–23, at `offset_hours` from UTC) in a filter's range (its
-    /// channel and department; the hourly rollup has no category or agent).
+    /// channel and department; the hourly rollups have no category or agent): whole months from the monthly
+    /// hour-of-day profile, the days at either end from the hourly rollup.
     pub async fn analytics_by_hour(&self, f: &RollupFilter, offset_hours: i64) -> Result<[i64; 24]> {
-        let mut wh = String::from("hour >= $1 AND hour < $2");
-        let mut args = Vec::new();
-        for (col, v) in [("kind", &f.kind), ("department_id", &f.department)] {
-            if let Some(v) = v {
-                args.push(v.clone());
-                wh.push_str(&format!(" AND {col} = ${}", args.len() + 3));
-            }
-        }
-        let sql = format!(
-            "SELECT CAST(((hour + $3) % 24 + 24) % 24 AS BIGINT), CAST(SUM(opened) AS BIGINT) FROM analytics_hourly \
-             WHERE {wh} GROUP BY 1"
-        );
-        let rows: Vec<(i64, i64)> = on_read!(self, |pool| {
-            let mut q = sqlx::query_as(&sql).bind(f.from_day * 24).bind(f.to_day * 24).bind(offset_hours);
-            for a in &args {
-                q = q.bind(a.as_str());
-            }
-            q.fetch_all(pool).await
-        })?;
         let mut out = [0; 24];
-        for (h, n) in rows {
-            if let Some(slot) = usize::try_from(h).ok().and_then(|h| out.get_mut(h)) {
-                *slot += n;
+        for (level, from, to) in segments(f.from_day, f.to_day) {
+            let (table, hod, lo, hi) = match level {
+                Level::Day => ("analytics_hourly", "hour", from * 24, to * 24),
+                Level::Month => ("analytics_hour_month", "hod", from, to),
+            };
+            let range = if level == Level::Day { "hour >= $1 AND hour < $2" } else { "month >= $1 AND month < $2" };
+            let mut wh = String::from(range);
+            let mut args = Vec::new();
+            for (col, v) in [("kind", &f.kind), ("department_id", &f.department)] {
+                if let Some(v) = v {
+                    args.push(v.clone());
+                    wh.push_str(&format!(" AND {col} = ${}", args.len() + 3));
+                }
+            }
+            let sql = format!(
+                "SELECT CAST((({hod} + $3) % 24 + 24) % 24 AS BIGINT), CAST(SUM(opened) AS BIGINT) FROM {table} \
+                 WHERE {wh} GROUP BY 1"
+            );
+            let rows: Vec<(i64, i64)> = on_read!(self, |pool| {
+                let mut q = sqlx::query_as(&sql).bind(lo).bind(hi).bind(offset_hours);
+                for a in &args {
+                    q = q.bind(a.as_str());
+                }
+                q.fetch_all(pool).await
+            })?;
+            for (h, n) in rows {
+                if let Some(slot) = usize::try_from(h).ok().and_then(|h| out.get_mut(h)) {
+                    *slot += n;
+                }
             }
         }
         Ok(out)
+    }
+
+    /// For demos: moves a conversation made just now into the past, as if it had happened from `created_at` on,
+    /// one timeline entry every `step_ms` (the chat's handover at the second step, its agent at the third), its
+    /// end and rating after its last entry; and logs it for the fold. Only for data a demo made.
+    pub async fn demo_retime(&self, id: &str, created_at: i64, step_ms: i64) -> Result<()> {
+        let step = step_ms.max(1);
+        on_write!(self, |pool, _l| {
+            let mut tx = pool.begin().await?;
+            for table in ["messages", "events"] {
+                sqlx::query(&format!("UPDATE {table} SET created_at = $2 + (seq - 1) * $3 WHERE conversation_id = $1"))
+                    .bind(id)
+                    .bind(created_at)
+                    .bind(step)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let end = "$2 + (CASE WHEN last_seq > 0 THEN last_seq - 1 ELSE 0 END) * $3";
+            sqlx::query(&format!(
+                "UPDATE conversations SET created_at = $2, updated_at = {end}, \
+                 solved_at = CASE WHEN solved_at IS NULL THEN NULL ELSE {end} END, \
+                 closed_at = CASE WHEN closed_at IS NULL THEN NULL ELSE {end} END WHERE id = $1"
+            ))
+            .bind(id)
+            .bind(created_at)
+            .bind(step)
+            .execute(&mut *tx)
+            .await?;
+            let (last, kind): (i64, String) = sqlx::query_as("SELECT last_seq, kind FROM conversations WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let end = created_at + (last - 1).max(0) * step;
+            sqlx::query(
+                "UPDATE chats SET queued_at = CASE WHEN queued_at IS NULL THEN NULL ELSE $2 END, \
+                 assigned_at = CASE WHEN assigned_at IS NULL THEN NULL ELSE $3 END, \
+                 ended_at = CASE WHEN ended_at IS NULL THEN NULL ELSE $4 END, \
+                 csat_at = CASE WHEN csat_at IS NULL THEN NULL ELSE $5 END WHERE conversation_id = $1",
+            )
+            .bind(id)
+            .bind(created_at + step)
+            .bind(created_at + 2 * step)
+            .bind(end)
+            .bind(end + step)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE case_ratings SET rated_at = $2 WHERE conversation_id = $1")
+                .bind(id)
+                .bind(end + step)
+                .execute(&mut *tx)
+                .await?;
+            let entity = if kind == "chat" { crate::Indexed::Chat } else { crate::Indexed::Ticket };
+            crate::index_log::log_changes(&mut *tx, entity, &[id]).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })
     }
 
     /// How many rows the daily rollup holds (the benchmark reports it).
@@ -429,27 +570,69 @@ impl Store {
         .await)?)
     }
 
-    /// Cases opened before the filter's range and not resolved before it (the backlog the range starts with).
+    /// Cases opened before the filter's range and not resolved before it (the backlog the range starts with):
+    /// the months before it from the monthly rollup, the days of its first month before it from the daily one.
     pub async fn analytics_backlog_before(&self, f: &RollupFilter) -> Result<i64> {
-        let (wh, args) = where_of(f);
-        let wh = wh.replacen("day >= $1 AND day < $2", "day < $1 AND $2 = $2", 1);
-        let sql = format!(
-            "SELECT CAST(COALESCE(SUM(opened), 0) - COALESCE(SUM(resolved), 0) AS BIGINT) FROM analytics_daily WHERE {wh}"
-        );
-        let r: (i64,) = on_read!(self, |pool| {
-            let mut q = sqlx::query_as(&sql).bind(f.from_day).bind(f.to_day);
-            for a in &args {
-                q = q.bind(a.as_str());
+        let first = month_of(f.from_day);
+        let mut open = 0;
+        for (level, from, to) in [(Level::Month, i64::MIN / 4, first), (Level::Day, first, f.from_day)] {
+            if from >= to {
+                continue;
             }
-            q.fetch_one(pool).await
-        })?;
-        Ok(r.0)
+            let part = RollupFilter { from_day: from, to_day: to, ..f.clone() };
+            for (_, m) in self.sums_in(level, &part, GroupBy::All).await? {
+                open += m[metric("opened")] - m[metric("resolved")];
+            }
+        }
+        Ok(open)
     }
 }
 
-/// The WHERE of a filter over `analytics_daily`: `$1`, `$2` are the days, then the dimension values in order.
-fn where_of(f: &RollupFilter) -> (String, Vec<String>) {
-    let mut wh = String::from("day >= $1 AND day < $2");
+/// Which rollup a segment of a range reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Day,
+    Month,
+}
+
+/// The day number of the first day of the UTC month a day falls in.
+pub fn month_of(day: i64) -> i64 {
+    use chrono::Datelike;
+    let Some(d) = chrono::DateTime::from_timestamp(day * 86_400, 0) else { return day };
+    day - i64::from(d.day0())
+}
+
+/// The day number of the first day of the month after the one `month` (a first day) starts.
+fn next_month(month: i64) -> i64 {
+    month_of(month + 31)
+}
+
+/// A range of days cut into what to read where: the days before its first whole month, its whole months, the
+/// days after its last whole month.
+fn segments(from: i64, to: i64) -> Vec<(Level, i64, i64)> {
+    if from >= to {
+        return Vec::new();
+    }
+    let first_whole = if month_of(from) == from { from } else { next_month(month_of(from)) };
+    let end_whole = month_of(to);
+    if first_whole >= end_whole {
+        return vec![(Level::Day, from, to)];
+    }
+    let mut out = Vec::new();
+    if from < first_whole {
+        out.push((Level::Day, from, first_whole));
+    }
+    out.push((Level::Month, first_whole, end_whole));
+    if end_whole < to {
+        out.push((Level::Day, end_whole, to));
+    }
+    out
+}
+
+/// The WHERE of a filter over a rollup whose time column is `col`: `$1`, `$2` are the bounds, then the
+/// dimension values in order.
+fn where_of(f: &RollupFilter, col: &str) -> (String, Vec<String>) {
+    let mut wh = format!("{col} >= $1 AND {col} < $2");
     let mut args = Vec::new();
     for (col, v) in
         [("kind", &f.kind), ("category", &f.category), ("department_id", &f.department), ("agent_id", &f.agent)]
@@ -487,5 +670,34 @@ mod tests {
         assert!(json.contains("\"opened\":1") && !json.contains("responded"), "only non-zero metrics: {json}");
         assert_eq!(parts_from_json(&json), vec![p]);
         assert!(parts_from_json("not json").is_empty());
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> i64 {
+        chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp() / 86_400
+    }
+
+    #[test]
+    fn a_range_reads_whole_months_from_the_monthly_rollup_and_its_ends_by_day() {
+        assert_eq!(month_of(day(2026, 2, 28)), day(2026, 2, 1));
+        assert_eq!(month_of(day(2026, 3, 1)), day(2026, 3, 1));
+        assert_eq!(month_of(day(1969, 12, 31)), day(1969, 12, 1), "before the epoch too");
+        assert_eq!(next_month(day(2026, 12, 1)), day(2027, 1, 1));
+        let s = segments(day(2025, 12, 15), day(2026, 3, 10));
+        assert_eq!(
+            s,
+            vec![
+                (Level::Day, day(2025, 12, 15), day(2026, 1, 1)),
+                (Level::Month, day(2026, 1, 1), day(2026, 3, 1)),
+                (Level::Day, day(2026, 3, 1), day(2026, 3, 10)),
+            ]
+        );
+        assert_eq!(segments(day(2026, 1, 1), day(2026, 2, 1)), vec![(Level::Month, day(2026, 1, 1), day(2026, 2, 1))]);
+        assert_eq!(segments(day(2026, 1, 5), day(2026, 2, 3)), vec![(Level::Day, day(2026, 1, 5), day(2026, 2, 3))]);
+        assert!(segments(5, 5).is_empty());
+        // Every day of a range is read exactly once.
+        for (from, to) in [(day(2025, 1, 31), day(2026, 7, 2)), (day(2026, 2, 1), day(2026, 2, 2))] {
+            let covered: i64 = segments(from, to).iter().map(|(_, a, b)| b - a).sum();
+            assert_eq!(covered, to - from);
+        }
     }
 }

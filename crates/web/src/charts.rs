@@ -66,12 +66,22 @@ pub enum Unit {
 
 /// Vertical bars: one group per label; several series are stacked when `stacked`, side by side otherwise.
 pub fn bars(aria_label: &str, labels: &[String], series: &[Series], unit: Unit, stacked: bool) -> String {
-    cartesian(aria_label, labels, series, unit, Kind::Bars { stacked })
+    cartesian(aria_label, labels, series, unit, Kind::Bars { stacked }, WIDTH)
+}
+
+/// [`bars`] twice as wide (for a chart across the page: a month of days), text the same size.
+pub fn bars_wide(aria_label: &str, labels: &[String], series: &[Series], unit: Unit, stacked: bool) -> String {
+    cartesian(aria_label, labels, series, unit, Kind::Bars { stacked }, 2.0 * WIDTH)
+}
+
+/// [`lines`] twice as wide.
+pub fn lines_wide(aria_label: &str, labels: &[String], series: &[Series], unit: Unit) -> String {
+    cartesian(aria_label, labels, series, unit, Kind::Lines, 2.0 * WIDTH)
 }
 
 /// Lines over labels (time), one polyline per series, a dot per point.
 pub fn lines(aria_label: &str, labels: &[String], series: &[Series], unit: Unit) -> String {
-    cartesian(aria_label, labels, series, unit, Kind::Lines)
+    cartesian(aria_label, labels, series, unit, Kind::Lines, WIDTH)
 }
 
 /// Horizontal bars, one row per label (e.g. per agent), value written at the end of the bar; `notes[i]`
@@ -295,7 +305,7 @@ fn value_at(series: &Series, i: usize) -> Option<f64> {
 }
 
 /// Lays out a bar or line chart; `None` when there is nothing to draw.
-fn plan(labels: &[String], series: &[Series], unit: Unit, kind: Kind) -> Option<Plan> {
+fn plan(labels: &[String], series: &[Series], unit: Unit, kind: Kind, width: f64) -> Option<Plan> {
     let n = labels.len();
     if n == 0 {
         return None;
@@ -309,7 +319,7 @@ fn plan(labels: &[String], series: &[Series], unit: Unit, kind: Kind) -> Option<
     let axis = Axis::new(data_max, unit)?;
     let widest_tick = axis.ticks().iter().map(|&t| text_px(&axis.label(t, unit))).fold(0.0, f64::max);
     let left = (widest_tick + 14.0).clamp(32.0, 120.0);
-    let right = WIDTH - 12.0;
+    let right = width - 12.0;
 
     let mut legend = Vec::new();
     let mut legend_height = 0.0;
@@ -333,12 +343,12 @@ fn plan(labels: &[String], series: &[Series], unit: Unit, kind: Kind) -> Option<
 }
 
 /// Draws a vertical-bar or line chart.
-fn cartesian(aria_label: &str, labels: &[String], series: &[Series], unit: Unit, kind: Kind) -> String {
-    let Some(Plan { axis, frame, legend }) = plan(labels, series, unit, kind) else {
-        return empty_chart(aria_label, WIDTH, HEIGHT);
+fn cartesian(aria_label: &str, labels: &[String], series: &[Series], unit: Unit, kind: Kind, width: f64) -> String {
+    let Some(Plan { axis, frame, legend }) = plan(labels, series, unit, kind, width) else {
+        return empty_chart(aria_label, width, HEIGHT);
     };
     let mut out = String::new();
-    open_svg(&mut out, aria_label, WIDTH, HEIGHT);
+    open_svg(&mut out, aria_label, width, HEIGHT);
 
     // Gridlines and the value axis' labels.
     let _ = write!(out, r#"<g class="grid" fill="{TEXT}">"#);
@@ -379,7 +389,7 @@ fn cartesian(aria_label: &str, labels: &[String], series: &[Series], unit: Unit,
     let _ = write!(out, r#"<g class="x-axis" fill="{TEXT}" text-anchor="middle">"#);
     for (i, label) in labels.iter().enumerate().step_by(step) {
         let x = frame.center(i);
-        let room = (frame.band() * step as f64).min(2.0 * x).min(2.0 * (WIDTH - x)) - 6.0;
+        let room = (frame.band() * step as f64).min(2.0 * x).min(2.0 * (width - x)) - 6.0;
         let units = (room / CHAR_PX).floor().max(0.0) as usize;
         let _ = write!(
             out,
@@ -853,7 +863,8 @@ mod tests {
         ];
         let svg = bars("x", &labels, &data, Unit::Count, true);
         assert_clean(&svg);
-        let Some(Plan { axis, frame, .. }) = plan(&labels, &data, Unit::Count, Kind::Bars { stacked: true }) else {
+        let Some(Plan { axis, frame, .. }) = plan(&labels, &data, Unit::Count, Kind::Bars { stacked: true }, WIDTH)
+        else {
             panic!("no plan");
         };
         assert_eq!(axis.max, 100.0);

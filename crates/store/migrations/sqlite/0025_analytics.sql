@@ -69,6 +69,34 @@ CREATE TABLE analytics_daily (
     PRIMARY KEY (day, kind, category, department_id, agent_id)
 );
 
+-- The same per UTC calendar month (`month`: the day number of its first day), so that a range of many months
+-- sums a few thousand rows: whole months from here, the days at either end from `analytics_daily`.
+CREATE TABLE analytics_monthly (
+    month         BIGINT NOT NULL,
+    kind          TEXT NOT NULL,
+    category      TEXT NOT NULL,
+    department_id TEXT NOT NULL,
+    agent_id      TEXT NOT NULL,
+    opened        BIGINT NOT NULL DEFAULT 0,
+    responded     BIGINT NOT NULL DEFAULT 0,
+    frt_ms        BIGINT NOT NULL DEFAULT 0,
+    frt_b0 BIGINT NOT NULL DEFAULT 0, frt_b1 BIGINT NOT NULL DEFAULT 0, frt_b2 BIGINT NOT NULL DEFAULT 0,
+    frt_b3 BIGINT NOT NULL DEFAULT 0, frt_b4 BIGINT NOT NULL DEFAULT 0, frt_b5 BIGINT NOT NULL DEFAULT 0,
+    frt_b6 BIGINT NOT NULL DEFAULT 0,
+    resolved      BIGINT NOT NULL DEFAULT 0,
+    res_ms        BIGINT NOT NULL DEFAULT 0,
+    res_b0 BIGINT NOT NULL DEFAULT 0, res_b1 BIGINT NOT NULL DEFAULT 0, res_b2 BIGINT NOT NULL DEFAULT 0,
+    res_b3 BIGINT NOT NULL DEFAULT 0, res_b4 BIGINT NOT NULL DEFAULT 0, res_b5 BIGINT NOT NULL DEFAULT 0,
+    sla_met       BIGINT NOT NULL DEFAULT 0,
+    sla_breached  BIGINT NOT NULL DEFAULT 0,
+    csat_n        BIGINT NOT NULL DEFAULT 0,
+    csat_sum      BIGINT NOT NULL DEFAULT 0,
+    csat_good     BIGINT NOT NULL DEFAULT 0,
+    bot_chats     BIGINT NOT NULL DEFAULT 0,
+    bot_solved    BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (month, kind, category, department_id, agent_id)
+);
+
 -- New conversations per UTC hour, by channel and department (the hour-of-day chart).
 CREATE TABLE analytics_hourly (
     hour          BIGINT NOT NULL,
@@ -76,4 +104,14 @@ CREATE TABLE analytics_hourly (
     department_id TEXT NOT NULL,
     opened        BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (hour, kind, department_id)
+);
+
+-- The same per UTC calendar month and UTC hour of the day (0–23), for ranges of whole months.
+CREATE TABLE analytics_hour_month (
+    month         BIGINT NOT NULL,
+    hod           BIGINT NOT NULL,
+    kind          TEXT NOT NULL,
+    department_id TEXT NOT NULL,
+    opened        BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (month, hod, kind, department_id)
 );

@@ -146,6 +146,12 @@ fn minutes(ms: i64) -> String {
     charts::format_value(ms as f64 / 60_000.0, Unit::Minutes)
 }
 
+/// A bucket as a table writes it: the date, or the month (`2026-11`).
+fn bucket_text(d: &Dashboard, day: i64) -> String {
+    let text = date_of(day);
+    if d.monthly { text.get(..7).unwrap_or_default().to_string() } else { text }
+}
+
 fn short_date(day: i64) -> String {
     date_of(day).get(5..).unwrap_or_default().to_string()
 }
@@ -248,7 +254,8 @@ fn histogram(id: &'static str, n: &Names, d: &Dashboard, prefix: &str, count: &s
 /// Every panel of a dashboard, in page order.
 fn panels(d: &Dashboard, n: &Names) -> Vec<Panel> {
     let mut out = Vec::new();
-    let day_labels: Vec<String> = d.days.iter().map(|day| short_date(*day)).collect();
+    let day_labels: Vec<String> =
+        d.days.iter().map(|day| if d.monthly { bucket_text(d, *day) } else { short_date(*day) }).collect();
 
     // Volume per day by channel.
     let title = n.t("panel.volume");
@@ -265,7 +272,7 @@ fn panels(d: &Dashboard, n: &Names) -> Vec<Panel> {
         .iter()
         .enumerate()
         .map(|(i, day)| {
-            let mut r = vec![date_of(*day)];
+            let mut r = vec![bucket_text(d, *day)];
             r.extend(d.volume.iter().map(|(_, v)| v[i].to_string()));
             r.push(d.volume.iter().map(|(_, v)| v[i]).sum::<i64>().to_string());
             r
@@ -273,7 +280,7 @@ fn panels(d: &Dashboard, n: &Names) -> Vec<Panel> {
         .collect();
     out.push(Panel {
         id: "volume",
-        svg: charts::bars(&title, &day_labels, &series, Unit::Count, true),
+        svg: charts::bars_wide(&title, &day_labels, &series, Unit::Count, true),
         title,
         columns,
         rows,
@@ -327,7 +334,7 @@ fn panels(d: &Dashboard, n: &Names) -> Vec<Panel> {
     let values: Vec<f64> = d.backlog.iter().map(|v| *v as f64).collect();
     out.push(Panel {
         id: "backlog",
-        svg: charts::lines(&title, &day_labels, &[Series { name: n.t("col.open"), values }], Unit::Count),
+        svg: charts::lines_wide(&title, &day_labels, &[Series { name: n.t("col.open"), values }], Unit::Count),
         title,
         columns: vec![n.t("col.date"), n.t("col.opened"), n.t("col.resolved"), n.t("col.open")],
         rows: d
@@ -336,7 +343,7 @@ fn panels(d: &Dashboard, n: &Names) -> Vec<Panel> {
             .zip(&d.by_day)
             .zip(&d.backlog)
             .map(|((day, ms), open)| {
-                vec![date_of(*day), m(ms, "opened").to_string(), m(ms, "resolved").to_string(), open.to_string()]
+                vec![bucket_text(d, *day), m(ms, "opened").to_string(), m(ms, "resolved").to_string(), open.to_string()]
             })
             .collect(),
         note: None,
@@ -349,7 +356,7 @@ fn panels(d: &Dashboard, n: &Names) -> Vec<Panel> {
     let handed: Vec<f64> = d.by_day.iter().map(|ms| (m(ms, "bot_chats") - m(ms, "bot_solved")).max(0) as f64).collect();
     out.push(Panel {
         id: "bot",
-        svg: charts::bars(
+        svg: charts::bars_wide(
             &title,
             &day_labels,
             &[Series { name: n.t("series_bot"), values: solved }, Series { name: n.t("series_agent"), values: handed }],
@@ -364,7 +371,7 @@ fn panels(d: &Dashboard, n: &Names) -> Vec<Panel> {
             .zip(&d.by_day)
             .map(|(day, ms)| {
                 let (c, s) = (m(ms, "bot_chats"), m(ms, "bot_solved"));
-                vec![date_of(*day), c.to_string(), s.to_string(), pct_text(pct(s, c))]
+                vec![bucket_text(d, *day), c.to_string(), s.to_string(), pct_text(pct(s, c))]
             })
             .collect(),
         note: None,
