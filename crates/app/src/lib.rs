@@ -29,6 +29,7 @@ pub mod privacy;
 pub mod records;
 pub mod signing;
 pub mod sla;
+pub mod ticket_routing;
 pub mod ticket_search;
 pub mod tickets;
 pub mod tls;
@@ -97,6 +98,11 @@ impl App {
             let app = app.clone();
             async move { analytics::run_fold(&app, job, ctx).await }
         })?;
+        let app = self.clone();
+        registry.register(ticket_routing::SWEEP_JOB, move |job, ctx| {
+            let app = app.clone();
+            async move { ticket_routing::run_sweep(&app, job, ctx).await }
+        })?;
         let runner = jobs::Runner::start(self.store.clone(), registry, options)?;
         jobs::builtin::schedule(&self.store).await?;
         self.store
@@ -107,7 +113,7 @@ impl App {
                 lifebuoy_store::now_ms(),
             )])
             .await?;
-        self.store.enqueue_jobs(&[analytics::first_link()]).await?;
+        self.store.enqueue_jobs(&[analytics::first_link(), ticket_routing::first_link()]).await?;
         Ok(runner)
     }
 }
@@ -138,6 +144,8 @@ pub struct App {
     pub account_cache: Arc<customer_context::Cache>,
     /// This node's copy of the SLA policies.
     pub sla_policies: Arc<sla::PolicyCache>,
+    /// This node's copy of the ticket routing mode.
+    pub ticket_routing: Arc<ticket_routing::ModeCache>,
 }
 
 impl App {
@@ -163,6 +171,7 @@ impl App {
             freeze: None,
             account_cache: Default::default(),
             sla_policies: Default::default(),
+            ticket_routing: Default::default(),
         }
     }
 

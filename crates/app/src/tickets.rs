@@ -210,6 +210,7 @@ pub(crate) async fn create_tagged(
     let (c, new) = app.store.create_ticket(&t, &actor.author(), idem).await?;
     if new {
         crate::trust::flag(app, &c.id, 1, &hidden).await?;
+        crate::ticket_routing::route_soon(app, &c);
     }
     Ok((c, new))
 }

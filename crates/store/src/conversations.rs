@@ -1031,12 +1031,32 @@ impl Store {
 
     /// Applies a change to a case, with its timeline events, in one transaction.
     pub async fn change_ticket(&self, id: &str, change: &TicketChange, actor: &Actor) -> Result<Conversation> {
-        let mut c = self.change_ticket_tx(id, change, actor).await?;
+        let mut c = self.change_ticket_tx(id, change, actor, None).await?.ok_or(StoreError::NotFound)?;
         self.committed(&mut c, None);
         Ok(c)
     }
 
-    async fn change_ticket_tx(&self, id: &str, change: &TicketChange, actor: &Actor) -> Result<Conversation> {
+    /// [`Store::change_ticket`] only if the case, as read in the change's transaction (locked on PostgreSQL),
+    /// passes `only_if`; `None` (nothing written) when it does not.
+    pub async fn change_ticket_if(
+        &self,
+        id: &str,
+        change: &TicketChange,
+        actor: &Actor,
+        only_if: &(dyn Fn(&Conversation) -> bool + Sync),
+    ) -> Result<Option<Conversation>> {
+        let Some(mut c) = self.change_ticket_tx(id, change, actor, Some(only_if)).await? else { return Ok(None) };
+        self.committed(&mut c, None);
+        Ok(Some(c))
+    }
+
+    async fn change_ticket_tx(
+        &self,
+        id: &str,
+        change: &TicketChange,
+        actor: &Actor,
+        only_if: Option<&(dyn Fn(&Conversation) -> bool + Sync)>,
+    ) -> Result<Option<Conversation>> {
         let tags = match change {
             TicketChange::Update { tags: Some(t), .. } => Some(clean_tags(t)?),
             _ => None,
@@ -1049,6 +1069,9 @@ impl Store {
             let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{lock}");
             let c: Conversation =
                 sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+            if only_if.is_some_and(|ok| !ok(&c)) {
+                return Ok(None);
+            }
             let (mut c, events) = plan_change(c, change, now_ms())?;
             let mut wrote = !events.is_empty();
             if let Some(tags) = &tags {
@@ -1092,7 +1115,7 @@ impl Store {
             save_conversation!(tx, c);
             crate::commits::enqueue_outbox!(self.outbox, tx, c);
             tx.commit().await?;
-            Ok(c)
+            Ok(Some(c))
         })
     }
 

@@ -24,6 +24,7 @@ pub mod routing;
 mod rows;
 mod sla;
 mod throttle;
+mod ticket_routing;
 mod ticket_text;
 mod trust;
 mod webhooks;

@@ -38,9 +38,81 @@ pub fn rank(candidates: Vec<Candidate>, lang: &str) -> Vec<Candidate> {
     c
 }
 
+/// How new tickets are given out (the admins' choice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketRouting {
+    /// Tickets wait in the queue for someone to take them.
+    Off,
+    /// The agent with the fewest open cases.
+    LeastLoaded,
+    /// The agent given a ticket longest ago.
+    RoundRobin,
+}
+
+impl TicketRouting {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketRouting::Off => "off",
+            TicketRouting::LeastLoaded => "least_loaded",
+            TicketRouting::RoundRobin => "round_robin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TicketRouting> {
+        match s {
+            "off" => Some(TicketRouting::Off),
+            "least_loaded" => Some(TicketRouting::LeastLoaded),
+            "round_robin" => Some(TicketRouting::RoundRobin),
+            _ => None,
+        }
+    }
+}
+
+/// An online agent who could take a ticket (of its department and tier, speaking its language).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketCandidate {
+    pub id: String,
+    /// Open cases the agent holds (new, open, pending, on hold).
+    pub open_cases: i64,
+    /// When the router last gave the agent a ticket (ms; 0: never).
+    pub last_routed_at: i64,
+}
+
+/// The agent a ticket goes to: the fewest open cases (then the longest since the last ticket) with
+/// `least_loaded`, the longest since the last ticket (then the fewest open cases) with `round_robin`; the id
+/// breaks ties. `None` when routing is off or nobody can take it.
+pub fn pick_ticket_agent(mode: TicketRouting, candidates: &[TicketCandidate]) -> Option<&TicketCandidate> {
+    match mode {
+        TicketRouting::Off => None,
+        TicketRouting::LeastLoaded => candidates
+            .iter()
+            .min_by(|a, b| (a.open_cases, a.last_routed_at, &a.id).cmp(&(b.open_cases, b.last_routed_at, &b.id))),
+        TicketRouting::RoundRobin => candidates
+            .iter()
+            .min_by(|a, b| (a.last_routed_at, a.open_cases, &a.id).cmp(&(b.last_routed_at, b.open_cases, &b.id))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn t(id: &str, open: i64, last: i64) -> TicketCandidate {
+        TicketCandidate { id: id.into(), open_cases: open, last_routed_at: last }
+    }
+
+    #[test]
+    fn tickets_go_to_the_least_loaded_or_in_turn() {
+        let c = [t("busy", 9, 1), t("idle", 2, 50), t("fresh", 2, 10)];
+        assert_eq!(pick_ticket_agent(TicketRouting::LeastLoaded, &c).map(|c| c.id.as_str()), Some("fresh"));
+        assert_eq!(pick_ticket_agent(TicketRouting::RoundRobin, &c).map(|c| c.id.as_str()), Some("busy"));
+        assert_eq!(pick_ticket_agent(TicketRouting::Off, &c), None);
+        assert_eq!(pick_ticket_agent(TicketRouting::LeastLoaded, &[]), None);
+        for m in [TicketRouting::Off, TicketRouting::LeastLoaded, TicketRouting::RoundRobin] {
+            assert_eq!(TicketRouting::parse(m.as_str()), Some(m));
+        }
+    }
 
     fn c(id: &str, role: &str, langs: &str, cap: i64, busy: i64) -> Candidate {
         Candidate {
