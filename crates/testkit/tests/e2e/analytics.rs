@@ -81,3 +81,50 @@ async fn dashboards_show_the_seeded_numbers(t: &TestApp) {
     assert_eq!(l1.get(t.url("/console/analytics/categories.csv")).send().await.unwrap().status(), 403);
 }
 on_both_backends!(dashboards_show_the_seeded_numbers_on, dashboards_show_the_seeded_numbers);
+
+async fn admins_choose_how_tickets_are_routed(t: &TestApp) {
+    t.agent("adm@x.dev", "ADM9", Role::Admin, &["support"]).await;
+    t.agent("l1r@x.dev", "A39", Role::AgentL1, &["support"]).await;
+    let token = t.integration_token().await;
+    let r = t
+        .http
+        .put(t.url("/api/v1/ticket-routing"))
+        .bearer_auth(&token)
+        .json(&json!({"mode": "round_robin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bad = t
+        .http
+        .put(t.url("/api/v1/ticket-routing"))
+        .bearer_auth(&token)
+        .json(&json!({"mode": "random"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(bad.status().is_client_error(), "{}", bad.status());
+    assert_eq!(t.store.ticket_routing().await.unwrap().as_str(), "round_robin", "a refused mode changes nothing");
+
+    // The console: every agent sees the mode; only admins change it.
+    let admin = t.agent_client("adm@x.dev").await;
+    let html = admin.get(t.url("/console/routing")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"value="round_robin" checked"#), "{html}");
+    let csrf = html.split("name=\"_csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let r = admin
+        .post(t.url("/console/routing"))
+        .form(&[("_csrf", csrf.as_str()), ("mode", "least_loaded")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(t.store.ticket_routing().await.unwrap().as_str(), "least_loaded");
+    let l1 = t.agent_client("l1r@x.dev").await;
+    let html = l1.get(t.url("/console/routing")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("disabled"));
+    let csrf = html.split("name=\"_csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let r = l1.post(t.url("/console/routing")).form(&[("_csrf", csrf.as_str()), ("mode", "off")]).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(t.store.ticket_routing().await.unwrap().as_str(), "least_loaded");
+}
+on_both_backends!(admins_choose_how_tickets_are_routed_on, admins_choose_how_tickets_are_routed);

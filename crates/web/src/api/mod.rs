@@ -10,6 +10,7 @@ pub mod kb;
 pub mod notifications;
 pub mod privacy;
 pub mod records;
+pub mod routing;
 pub mod tickets;
 pub mod trust;
 
@@ -100,5 +101,6 @@ pub fn router() -> Router<AppState> {
         .route("/announcements/{id}/cases", post(announcements::link))
         .route("/announcements/{id}/answer", post(announcements::answer))
         .route("/customer-context", get(accounts::source).put(accounts::set_source).delete(accounts::remove_source))
+        .route("/ticket-routing", get(routing::get_mode).put(routing::set_mode))
         .route("/exchange-users/{user_id}/profile", put(accounts::push_profile))
 }

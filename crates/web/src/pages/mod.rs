@@ -18,6 +18,7 @@ pub mod privacy_console;
 pub mod privacy_portal;
 pub mod records_console;
 pub mod records_portal;
+pub mod routing_pages;
 pub mod trust_pages;
 
 use crate::AppState;
@@ -76,6 +77,7 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
         .chain(account_pages::TEMPLATES)
         .chain(announce_pages::TEMPLATES)
         .chain(analytics_pages::TEMPLATES)
+        .chain(routing_pages::TEMPLATES)
     {
         env.add_template(name, src).expect("embedded templates compile (checked by a test)");
     }
@@ -266,6 +268,7 @@ pub fn router() -> Router<AppState> {
         .merge(account_pages::router())
         .merge(announce_pages::router())
         .merge(analytics_pages::router())
+        .merge(routing_pages::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
@@ -541,7 +544,8 @@ mod tests {
             + super::appeal_pages::TEMPLATES.len()
             + super::account_pages::TEMPLATES.len()
             + super::announce_pages::TEMPLATES.len()
-            + super::analytics_pages::TEMPLATES.len();
+            + super::analytics_pages::TEMPLATES.len()
+            + super::routing_pages::TEMPLATES.len();
         assert_eq!(env.templates().count(), all);
     }
 
