@@ -100,6 +100,16 @@ async fn folds(store: Store, _url: String) {
     assert_eq!(*dl.backlog.last().unwrap(), 4);
     assert_eq!(dl.volume.iter().map(|(_, v)| v.iter().sum::<i64>()).sum::<i64>(), 5);
 
+    // This month by day (a whole month: the monthly rollup must not stand in for its days): everything
+    // opened today counts today.
+    let month = lifebuoy_store::analytics::month_of(today);
+    let this_month = DashQuery { from_day: month, to_day: next_month, ..q.clone() };
+    let dm = analytics::dashboard(&app, &boss, this_month, "en").await.unwrap();
+    assert!(!dm.monthly);
+    let at = dm.days.iter().position(|d| *d == today).unwrap();
+    assert_eq!(dm.volume.iter().map(|(_, v)| v[at]).sum::<i64>(), 5, "{:?}", dm.volume);
+    assert_eq!(get(&dm.by_day[at], "opened"), 5);
+
     // The log pruned past the fold's position: the fold passes over every conversation again, and the
     // numbers stay exact.
     app.store.prune_index_changes(now_ms() + 1).await.unwrap();

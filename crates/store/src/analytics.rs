@@ -397,7 +397,10 @@ impl Store {
     /// year sums a few thousand rows. `GroupBy::Month` keys each row by the first day of its month.
     pub async fn analytics_sums(&self, f: &RollupFilter, by: GroupBy) -> Result<Vec<(String, Metrics)>> {
         let mut out: BTreeMap<String, Metrics> = BTreeMap::new();
-        for (level, from, to) in segments(f.from_day, f.to_day) {
+        // Grouped by day, every row must be a day's: the daily rollup alone.
+        let by_day = matches!(by, GroupBy::Day | GroupBy::KindDay);
+        let parts = if by_day { vec![(Level::Day, f.from_day, f.to_day)] } else { segments(f.from_day, f.to_day) };
+        for (level, from, to) in parts {
             let part = RollupFilter { from_day: from, to_day: to, ..f.clone() };
             for (key, m) in self.sums_in(level, &part, by).await? {
                 let key = match (by, level) {
