@@ -250,7 +250,7 @@ impl Store {
             // The parts as last folded.
             let mut old: Vec<(String, String)> = Vec::new();
             for chunk in ids.chunks(500) {
-                let marks: Vec<String> = (1..=chunk.len()).map(|i| placeholder(i)).collect();
+                let marks: Vec<String> = (1..=chunk.len()).map(placeholder).collect();
                 let sql = format!(
                     "SELECT conversation_id, parts FROM analytics_facts WHERE conversation_id IN ({})",
                     marks.join(", ")
