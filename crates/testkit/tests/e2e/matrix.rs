@@ -378,6 +378,9 @@ fn rows() -> Vec<Row> {
             ACCOUNTS,
         ),
         r("DELETE /api/v1/customer-context", "/api/v1/customer-context", NoBody, ACCOUNTS),
+        // Ticket routing: staff read the mode; admins and the exchange change it.
+        r("GET /api/v1/ticket-routing", "/api/v1/ticket-routing", NoBody, STAFF),
+        r("PUT /api/v1/ticket-routing", "/api/v1/ticket-routing", Json(r#"{"mode":"off"}"#, None), ACCOUNTS),
         r(
             "PUT /api/v1/exchange-users/{user_id}/profile",
             "/api/v1/exchange-users/mx-user-{n}/profile",
@@ -590,6 +593,11 @@ fn rows() -> Vec<Row> {
             ADMIN,
         ),
         r("POST /console/trust/remove", "/console/trust/remove", Form(&[("id", "not-listed")]), ADMIN),
+        // The dashboards and their tables: overseers. Ticket routing: agents read it, admins change it.
+        r("GET /console/analytics", "/console/analytics?days=7", NoBody, OVERSEERS),
+        r("GET /console/analytics/{file}", "/console/analytics/categories.csv?days=7", NoBody, OVERSEERS),
+        r("GET /console/routing", "/console/routing", NoBody, AGENTS),
+        r("POST /console/routing", "/console/routing", Form(&[("mode", "off")]), ADMIN),
         // Announcements in the console: agents read, link and answer; overseers publish and withdraw.
         r("GET /console/announcements", "/console/announcements", NoBody, AGENTS),
         r(
