@@ -339,13 +339,15 @@ pub struct Dashboard {
     /// All time, most voted first (at most ten).
     pub articles: Vec<ArticleVotes>,
     pub live: Live,
+    /// Every agent (to name the agents' rows).
+    pub agents: Vec<lifebuoy_store::Agent>,
     /// When the fold last ran (ms), for "as of".
     pub folded_at: i64,
 }
 
 /// The dashboard (supervisors and admins).
 pub async fn dashboard(app: &App, actor: &Actor, q: DashQuery, lang: &str) -> AppResult<Dashboard> {
-    if !matches!(actor, Actor::Agent(a) if a.role.sees_all()) && !actor.speaks_for_exchange() {
+    if !actor.oversees() {
         return Err(AppError::forbidden("supervisors and admins read the dashboards"));
     }
     q.check()?;
@@ -421,14 +423,15 @@ pub async fn dashboard(app: &App, actor: &Actor, q: DashQuery, lang: &str) -> Ap
             unhelpful: v.unhelpful,
         })
         .collect();
-    let names: BTreeMap<String, String> = store.agents().await?.into_iter().map(|a| (a.id, a.display_name)).collect();
+    let staff = store.agents().await?;
+    let names: BTreeMap<&str, &str> = staff.iter().map(|a| (a.id.as_str(), a.display_name.as_str())).collect();
     let loads: BTreeMap<String, i64> = store.open_case_counts().await?.into_iter().collect();
     let agents = store
         .online_agents()
         .await?
         .into_iter()
         .map(|(p, chats)| LiveAgent {
-            name: names.get(&p.agent_id).cloned().unwrap_or_else(|| p.agent_id.clone()),
+            name: names.get(p.agent_id.as_str()).map(|n| n.to_string()).unwrap_or_else(|| p.agent_id.clone()),
             cases: loads.get(&p.agent_id).copied().unwrap_or(0),
             agent_id: p.agent_id,
             chats,
@@ -451,6 +454,7 @@ pub async fn dashboard(app: &App, actor: &Actor, q: DashQuery, lang: &str) -> Ap
         totals,
         articles,
         live,
+        agents: staff,
     })
 }
 

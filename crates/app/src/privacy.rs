@@ -20,7 +20,7 @@ pub const PURGE_BATCH: i64 = 500;
 const DAY_MS: i64 = 86_400_000;
 
 /// Admins (and the exchange's backend, which manages accounts as admins do). Answers who, for the records.
-fn require_admin(actor: &Actor) -> AppResult<String> {
+pub(crate) fn require_admin(actor: &Actor) -> AppResult<String> {
     match actor {
         Actor::Agent(a) if a.role == Role::Admin => Ok(format!("agent:{}", a.agent_no)),
         Actor::Integration { name, .. } => Ok(format!("integration:{name}")),

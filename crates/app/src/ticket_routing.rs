@@ -10,7 +10,7 @@
 //! its transaction (`Store::route_case_to`): a case someone took meanwhile is left to them.
 
 use crate::jobs::{Job, JobContext, JobFailure, JobOutcome, builtin::next_in_chain};
-use crate::{Actor, App, AppError, AppResult};
+use crate::{Actor, App, AppResult};
 use lifebuoy_store::routing::{TicketRouting, pick_ticket_agent};
 use lifebuoy_store::{Conversation, now_ms};
 use serde::Deserialize;
@@ -28,9 +28,12 @@ const SWEEP_BATCH: i64 = 200;
 #[derive(Default)]
 pub struct ModeCache(std::sync::Mutex<Option<(std::time::Instant, TicketRouting)>>, tokio::sync::Mutex<()>);
 
+/// How long a node trusts its copy of the mode.
+const MODE_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn current(app: &App) -> AppResult<TicketRouting> {
     if let Some((at, m)) = *app.ticket_routing.0.lock().expect("routing cache")
-        && at.elapsed() < std::time::Duration::from_secs(10)
+        && at.elapsed() < MODE_FOR
     {
         return Ok(m);
     }
@@ -79,7 +82,17 @@ pub async fn sweep(app: &App) -> AppResult<usize> {
 }
 
 /// After a ticket is filed: routes it on a task (filing does not wait; the sweep catches what this misses).
+/// While this node knows routing is off, nothing is spawned.
 pub fn route_soon(app: &App, c: &Conversation) {
+    let known_off = app
+        .ticket_routing
+        .0
+        .lock()
+        .expect("routing cache")
+        .is_some_and(|(at, m)| m == TicketRouting::Off && at.elapsed() < MODE_FOR);
+    if known_off {
+        return;
+    }
     let (app, c) = (app.clone(), c.clone());
     tokio::spawn(async move {
         if let Err(e) = route(&app, &c).await {
@@ -120,11 +133,7 @@ pub async fn mode(app: &App, actor: &Actor) -> AppResult<TicketRouting> {
 
 /// Sets how tickets are given out (admins).
 pub async fn set_mode(app: &App, actor: &Actor, mode: TicketRouting) -> AppResult<TicketRouting> {
-    let by = match actor {
-        Actor::Agent(a) if a.role == lifebuoy_domain::Role::Admin => format!("agent:{}", a.agent_no),
-        Actor::Integration { name, .. } => format!("integration:{name}"),
-        _ => return Err(AppError::forbidden("admins choose how tickets are routed")),
-    };
+    let by = crate::privacy::require_admin(actor)?;
     app.store.set_ticket_routing(mode, &by).await?;
     *app.ticket_routing.0.lock().expect("routing cache") = Some((std::time::Instant::now(), mode));
     Ok(mode)

@@ -190,6 +190,15 @@ fn placeholder(n: usize) -> String {
     format!("${n}")
 }
 
+/// `rows` tuples of `width` bind parameters, numbered on from `$1`: `($1, $2), ($3, $4)`.
+fn value_rows(rows: usize, width: usize) -> String {
+    let row = |r: usize| {
+        let marks: Vec<String> = (1..=width).map(|c| placeholder(r * width + c)).collect();
+        format!("({})", marks.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
 impl Store {
     /// Where the fold stands.
     pub async fn analytics_state(&self) -> Result<FoldState> {
@@ -309,16 +318,11 @@ impl Store {
             ] {
                 let sets: Vec<String> = METRICS.iter().map(|m| format!("{m} = {table}.{m} + excluded.{m}")).collect();
                 for chunk in rows.chunks(30) {
-                    let values: Vec<String> = (0..chunk.len())
-                        .map(|r| {
-                            let marks: Vec<String> = (1..=width).map(|c| placeholder(r * width + c)).collect();
-                            format!("({})", marks.join(", "))
-                        })
-                        .collect();
+                    let values = value_rows(chunk.len(), width);
                     let sql = format!(
                         "INSERT INTO {table} ({col}, kind, category, department_id, agent_id, {cols}) VALUES {} \
                          ON CONFLICT ({col}, kind, category, department_id, agent_id) DO UPDATE SET {}",
-                        values.join(", "),
+                        values,
                         sets.join(", ")
                     );
                     let mut q = sqlx::query(&sql);
@@ -334,16 +338,11 @@ impl Store {
             }
             let rows: Vec<_> = hourly.into_iter().collect();
             for chunk in rows.chunks(200) {
-                let values: Vec<String> = (0..chunk.len())
-                    .map(|r| {
-                        let marks: Vec<String> = (1..=4).map(|c| placeholder(r * 4 + c)).collect();
-                        format!("({})", marks.join(", "))
-                    })
-                    .collect();
+                let values = value_rows(chunk.len(), 4);
                 let sql = format!(
                     "INSERT INTO analytics_hourly (hour, kind, department_id, opened) VALUES {} \
                      ON CONFLICT (hour, kind, department_id) DO UPDATE SET opened = analytics_hourly.opened + excluded.opened",
-                    values.join(", ")
+                    values
                 );
                 let mut q = sqlx::query(&sql);
                 for ((hour, kind, department), v) in chunk {
@@ -353,17 +352,12 @@ impl Store {
             }
             let rows: Vec<_> = by_hod.into_iter().collect();
             for chunk in rows.chunks(150) {
-                let values: Vec<String> = (0..chunk.len())
-                    .map(|r| {
-                        let marks: Vec<String> = (1..=5).map(|c| placeholder(r * 5 + c)).collect();
-                        format!("({})", marks.join(", "))
-                    })
-                    .collect();
+                let values = value_rows(chunk.len(), 5);
                 let sql = format!(
                     "INSERT INTO analytics_hour_month (month, hod, kind, department_id, opened) VALUES {} \
                      ON CONFLICT (month, hod, kind, department_id) DO UPDATE SET \
                      opened = analytics_hour_month.opened + excluded.opened",
-                    values.join(", ")
+                    values
                 );
                 let mut q = sqlx::query(&sql);
                 for ((month, hod, kind, department), v) in chunk {
@@ -373,13 +367,11 @@ impl Store {
             }
             // The facts as now folded.
             for chunk in facts.chunks(300) {
-                let values: Vec<String> = (0..chunk.len())
-                    .map(|r| format!("({}, {})", placeholder(r * 2 + 1), placeholder(r * 2 + 2)))
-                    .collect();
+                let values = value_rows(chunk.len(), 2);
                 let sql = format!(
                     "INSERT INTO analytics_facts (conversation_id, parts) VALUES {} \
                      ON CONFLICT (conversation_id) DO UPDATE SET parts = excluded.parts",
-                    values.join(", ")
+                    values
                 );
                 let mut q = sqlx::query(&sql);
                 for (id, parts) in chunk {
@@ -673,6 +665,7 @@ mod tests {
         assert!(json.contains("\"opened\":1") && !json.contains("responded"), "only non-zero metrics: {json}");
         assert_eq!(parts_from_json(&json), vec![p]);
         assert!(parts_from_json("not json").is_empty());
+        assert_eq!(value_rows(2, 2), "($1, $2), ($3, $4)");
     }
 
     fn day(y: i32, m: u32, d: u32) -> i64 {

@@ -82,7 +82,7 @@ macro_rules! enqueue_outbox {
     ($outbox:expr, $tx:expr, $($c:expr),+ $(,)?) => {{
         // The search indexes' change log rides along: whatever appended to a case's timeline changed its
         // indexed text or columns.
-        $crate::index_log::log_ticket_changes!($tx, $($c),+);
+        $crate::index_log::log_conversation_changes!($tx, $($c),+);
         let jobs = $outbox.jobs(&[$(&$c),+]);
         if !jobs.is_empty() {
             $crate::jobs::insert_jobs(&mut *$tx, &jobs, $crate::now_ms()).await?;

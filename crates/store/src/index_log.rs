@@ -97,7 +97,7 @@ where
 /// Logs a change to the conversations written: cases as `ticket` (the ticket index and the analytics fold read
 /// them), live chats as `chat` (the analytics fold only). Only writes that appended to a timeline count; a chat's
 /// messages go through the chat hot path, which logs nothing, so a chat is logged at its transitions.
-macro_rules! log_ticket_changes {
+macro_rules! log_conversation_changes {
     ($tx:expr, $($c:expr),+ $(,)?) => {{
         let (mut cases, mut chats): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
         for c in [$(&$c),+] {
@@ -114,7 +114,7 @@ macro_rules! log_ticket_changes {
         }
     }};
 }
-pub(crate) use log_ticket_changes;
+pub(crate) use log_conversation_changes;
 
 impl Store {
     /// The rows of `entities` after `after`, at most `limit`, in position order.

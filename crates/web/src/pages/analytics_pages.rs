@@ -477,7 +477,7 @@ fn stats(d: &Dashboard, n: &Names) -> Vec<(&'static str, String, String, String)
     ]
 }
 
-async fn names(state: &AppState, lang: Lang) -> Result<Names, lifebuoy_app::AppError> {
+async fn names(state: &AppState, lang: Lang, d: &Dashboard) -> Result<Names, lifebuoy_app::AppError> {
     let departments = state
         .store
         .departments()
@@ -492,14 +492,20 @@ async fn names(state: &AppState, lang: Lang) -> Result<Names, lifebuoy_app::AppE
             (d.id, name)
         })
         .collect();
-    let agents = state
-        .store
-        .agents()
-        .await?
-        .into_iter()
-        .map(|a| (a.id, format!("{} · {}", a.display_name, a.agent_no)))
-        .collect();
+    let agents = d.agents.iter().map(|a| (a.id.clone(), format!("{} · {}", a.display_name, a.agent_no))).collect();
     Ok(Names { lang, departments, agents })
+}
+
+/// The dashboard for the form's filters, and the names its keys are shown by.
+async fn load(
+    state: &AppState,
+    c: &crate::auth::Caller,
+    lang: Lang,
+    f: &Filters,
+) -> Result<(Dashboard, Names), lifebuoy_app::AppError> {
+    let d = analytics::dashboard(state, &c.actor(), f.query()?, lang.as_str()).await?;
+    let n = names(state, lang, &d).await?;
+    Ok((d, n))
 }
 
 /// `GET /console/analytics` (supervisors and admins).
@@ -510,13 +516,7 @@ async fn page(
     Query(f): Query<Filters>,
 ) -> Response {
     let lang = lang_of(&headers, &c);
-    let run = async {
-        let q = f.query()?;
-        let d = analytics::dashboard(&state, &c.actor(), q, lang.as_str()).await?;
-        let n = names(&state, lang).await?;
-        Ok::<_, lifebuoy_app::AppError>((d, n))
-    };
-    let (d, n) = match run.await {
+    let (d, n) = match load(&state, &c, lang, &f).await {
         Ok(x) => x,
         Err(e) => return error_page(&state, lang, Some(&c), e.into()),
     };
@@ -582,13 +582,7 @@ async fn csv(
     let Some(id) = file.strip_suffix(".csv") else {
         return error_page(&state, lang, Some(&c), lifebuoy_app::AppError::NotFound.into());
     };
-    let run = async {
-        let q = f.query()?;
-        let d = analytics::dashboard(&state, &c.actor(), q, lang.as_str()).await?;
-        let n = names(&state, lang).await?;
-        Ok::<_, lifebuoy_app::AppError>((d, n))
-    };
-    let (d, n) = match run.await {
+    let (d, n) = match load(&state, &c, lang, &f).await {
         Ok(x) => x,
         Err(e) => return error_page(&state, lang, Some(&c), e.into()),
     };
