@@ -48,10 +48,20 @@ async fn wait_text(c: &Client, css: &str, text: &str) -> String {
 
 /// The `data-seq` of every stored message in the open thread, in page order; panics if one is there twice.
 async fn thread_seqs(c: &Client) -> Vec<String> {
-    let mut seqs = vec![];
-    for e in c.find_all(Locator::Css("#thread [data-seq]")).await.unwrap() {
-        seqs.push(e.attr("data-seq").await.unwrap().unwrap_or_default());
-    }
+    // Read in one script, so a message re-rendered between two WebDriver calls cannot go stale under us.
+    let got = c
+        .execute(
+            "return Array.from(document.querySelectorAll('#thread [data-seq]')).map(e => e.getAttribute('data-seq'));",
+            vec![],
+        )
+        .await
+        .expect("read the thread's seqs");
+    let seqs: Vec<String> = got
+        .as_array()
+        .expect("an array of seqs")
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect();
     let mut unique = seqs.clone();
     unique.sort();
     unique.dedup();
