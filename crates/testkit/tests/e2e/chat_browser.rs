@@ -56,12 +56,8 @@ async fn thread_seqs(c: &Client) -> Vec<String> {
         )
         .await
         .expect("read the thread's seqs");
-    let seqs: Vec<String> = got
-        .as_array()
-        .expect("an array of seqs")
-        .iter()
-        .map(|v| v.as_str().unwrap_or_default().to_string())
-        .collect();
+    let seqs: Vec<String> =
+        got.as_array().expect("an array of seqs").iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect();
     let mut unique = seqs.clone();
     unique.sort();
     unique.dedup();
