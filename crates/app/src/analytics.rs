@@ -147,7 +147,14 @@ async fn facts_of(app: &App, ids: &[String], policies: &[SlaPolicy]) -> AppResul
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let parts = match input_of(app, id).await? {
-            Some(input) => parts_of(&input, sla::policy_for(policies, &input.conversation), now),
+            Some(input) => {
+                let tags = if sla::asks_customer_tags(policies) {
+                    app.store.customer_tags(&input.conversation.customer_id).await?
+                } else {
+                    Vec::new()
+                };
+                parts_of(&input, sla::policy_for(policies, &input.conversation, &tags), now)
+            }
             None => Vec::new(),
         };
         out.push((id.clone(), parts));
@@ -491,6 +498,7 @@ mod tests {
             updated_at: T0,
             solved_at: None,
             closed_at: None,
+            sla_due_at: lifebuoy_store::NO_CLOCK,
             appended: Vec::<Entry>::new(),
             enqueued: false,
         }
@@ -523,10 +531,15 @@ mod tests {
             kinds: "[]".into(),
             categories: "[]".into(),
             priorities: "[]".into(),
+            langs: "[]".into(),
+            customer_tags: "[]".into(),
             first_response_min: first,
             resolution_min: res,
+            next_response_min: None,
             calendar: "always".into(),
             active: true,
+            breach_priority: "urgent".into(),
+            breach_tier: "l2".into(),
         }
     }
 

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod alerts;
 pub mod analytics;
 pub mod announcements;
 pub mod attachments;
@@ -29,6 +30,7 @@ pub mod privacy;
 pub mod records;
 pub mod signing;
 pub mod sla;
+pub mod sla_policies;
 pub mod ticket_routing;
 pub mod ticket_search;
 pub mod tickets;
@@ -99,6 +101,16 @@ impl App {
             async move { analytics::run_fold(&app, job, ctx).await }
         })?;
         let app = self.clone();
+        registry.register(alerts::MAIL_JOB, move |job, ctx| {
+            let app = app.clone();
+            async move { alerts::run_mail(&app, job, ctx).await }
+        })?;
+        let app = self.clone();
+        registry.register(sla::KEEP_JOB, move |job, ctx| {
+            let app = app.clone();
+            async move { sla::run_keep(&app, job, ctx).await }
+        })?;
+        let app = self.clone();
         registry.register(ticket_routing::SWEEP_JOB, move |job, ctx| {
             let app = app.clone();
             async move { ticket_routing::run_sweep(&app, job, ctx).await }
@@ -113,7 +125,9 @@ impl App {
                 lifebuoy_store::now_ms(),
             )])
             .await?;
-        self.store.enqueue_jobs(&[analytics::first_link(), ticket_routing::first_link()]).await?;
+        self.store
+            .enqueue_jobs(&[analytics::first_link(), ticket_routing::first_link(), sla::first_keep_link()])
+            .await?;
         Ok(runner)
     }
 }

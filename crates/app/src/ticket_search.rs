@@ -578,11 +578,13 @@ impl App {
                 QueueSort::CreatedDesc => TicketOrder::CreatedDesc,
                 QueueSort::CreatedAsc => TicketOrder::CreatedAsc,
                 QueueSort::PriorityDesc => TicketOrder::PriorityDesc,
+                // The index does not keep clocks: the freshest matches, ordered by time left in SQL.
+                QueueSort::DueAsc => TicketOrder::UpdatedDesc,
             },
-            from: after.map(Cursor::position),
+            from: after.filter(|_| sort != QueueSort::DueAsc).map(Cursor::position),
             // The index mirrors the filters, so nearly every candidate is on the page; the margin covers
             // tickets whose latest change the index has not taken in yet.
-            limit: (limit + 1) * 2 + 50,
+            limit: if sort == QueueSort::DueAsc { MAX_CANDIDATES } else { (limit + 1) * 2 + 50 },
         };
         loop {
             let index = self.tickets.index.clone();

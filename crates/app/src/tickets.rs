@@ -210,6 +210,7 @@ pub(crate) async fn create_tagged(
     let (c, new) = app.store.create_ticket(&t, &actor.author(), idem).await?;
     if new {
         crate::trust::flag(app, &c.id, 1, &hidden).await?;
+        crate::sla::refresh_after(app, &c, Some(&[])).await;
         crate::ticket_routing::route_soon(app, &c);
     }
     Ok((c, new))
@@ -293,6 +294,8 @@ pub async fn reply(
         let (ReplyOutcome::Added { message, .. } | ReplyOutcome::FollowUp { message, .. }) = &out;
         crate::trust::flag(app, &message.conversation_id, message.seq, &hidden).await?;
     }
+    let (ReplyOutcome::Added { conversation, .. } | ReplyOutcome::FollowUp { conversation, .. }) = &out;
+    crate::sla::refresh_after(app, conversation, None).await;
     Ok(out)
 }
 
@@ -301,7 +304,9 @@ pub async fn set_status(app: &crate::App, actor: &Actor, c: &Conversation, to: S
     if !actor.is_staff() && !c.status().customer_may_set(to) {
         return Err(AppError::forbidden("customers can only mark an open case as solved"));
     }
-    Ok(app.store.change_ticket(&c.id, &TicketChange::Status(to), &actor.author()).await?)
+    let c = app.store.change_ticket(&c.id, &TicketChange::Status(to), &actor.author()).await?;
+    crate::sla::refresh_after(app, &c, None).await;
+    Ok(c)
 }
 
 /// Runs a staff action on a visible ticket.
@@ -341,5 +346,8 @@ pub async fn staff_action(
             amount: u.amount,
         },
     };
-    Ok(app.store.change_ticket(&c.id, &change, &author).await?)
+    let c = app.store.change_ticket(&c.id, &change, &author).await?;
+    // A new priority or category can put the case under another policy.
+    crate::sla::refresh_after(app, &c, None).await;
+    Ok(c)
 }

@@ -2,18 +2,66 @@
 //! business calendar, paused while the case waits on the customer. Pure arithmetic over instants (ms since
 //! the epoch); the policies and the case's facts come from the store.
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
 /// When a calendar counts time. `hours[d]` is the working window of weekday `d` (Monday = 0) in minutes after
-/// local midnight, `None` for a day off; a calendar without hours counts every minute (24/7). Local time is a
-/// fixed offset from UTC.
+/// local midnight, `None` for a day off; a calendar without hours counts every minute (24/7). Local time is
+/// the calendar's [`Zone`]: an IANA time zone (with its daylight-saving changes) or a fixed offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Calendar {
-    pub offset_min: i32,
+    pub zone: Zone,
     pub hours: Option<[Option<(u16, u16)>; 7]>,
     pub holidays: BTreeSet<NaiveDate>,
+}
+
+/// Where a calendar's office is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    /// Minutes east of UTC, all year.
+    Fixed(i32),
+    /// An IANA zone such as `Asia/Shanghai` or `America/New_York`.
+    Named(chrono_tz::Tz),
+}
+
+impl Zone {
+    /// An IANA name (`Asia/Singapore`), or `None` for a name the time-zone database does not know.
+    pub fn named(name: &str) -> Option<Zone> {
+        name.parse::<chrono_tz::Tz>().ok().map(Zone::Named)
+    }
+
+    /// The local date at an instant.
+    pub fn local_day(&self, at: i64) -> NaiveDate {
+        let utc = DateTime::<Utc>::from_timestamp_millis(at).unwrap_or_default();
+        match self {
+            Zone::Fixed(off) => (utc + chrono::Duration::minutes(*off as i64)).date_naive(),
+            Zone::Named(tz) => utc.with_timezone(tz).date_naive(),
+        }
+    }
+
+    /// The instant of a local wall-clock time, `minute` minutes after the start of `day` (1440 is the next
+    /// midnight). A time that does not exist (the hour skipped when clocks go forward) is the first instant
+    /// after the gap; a time that happens twice (clocks go back) is the earlier.
+    pub fn instant(&self, day: NaiveDate, minute: u32) -> i64 {
+        let local: NaiveDateTime =
+            day.and_hms_opt(0, 0, 0).unwrap_or_default() + chrono::Duration::minutes(minute as i64);
+        match self {
+            Zone::Fixed(off) => Utc.from_utc_datetime(&local).timestamp_millis() - *off as i64 * MINUTE,
+            Zone::Named(tz) => {
+                let mut t = local;
+                for _ in 0..8 {
+                    match tz.from_local_datetime(&t) {
+                        LocalResult::Single(d) => return d.timestamp_millis(),
+                        LocalResult::Ambiguous(a, _) => return a.timestamp_millis(),
+                        // In a gap: step on to where the clocks resume.
+                        LocalResult::None => t += chrono::Duration::minutes(15),
+                    }
+                }
+                Utc.from_utc_datetime(&local).timestamp_millis()
+            }
+        }
+    }
 }
 
 const MINUTE: i64 = 60_000;
@@ -22,13 +70,13 @@ const DAY: i64 = 86_400_000;
 impl Calendar {
     /// Every minute counts.
     pub fn always() -> Calendar {
-        Calendar { offset_min: 0, hours: None, holidays: BTreeSet::new() }
+        Calendar { zone: Zone::Fixed(0), hours: None, holidays: BTreeSet::new() }
     }
 
-    /// Monday to Friday, `start`–`end` local minutes, at `offset_min` from UTC.
-    pub fn weekdays(offset_min: i32, start: u16, end: u16, holidays: BTreeSet<NaiveDate>) -> Calendar {
+    /// Monday to Friday, `start`–`end` local minutes, in `zone`.
+    pub fn weekdays(zone: Zone, start: u16, end: u16, holidays: BTreeSet<NaiveDate>) -> Calendar {
         let d = Some((start, end.min(24 * 60)));
-        Calendar { offset_min, hours: Some([d, d, d, d, d, None, None]), holidays }
+        Calendar { zone, hours: Some([d, d, d, d, d, None, None]), holidays }
     }
 
     /// The working window of a local day, as UTC ms, if the day works.
@@ -41,14 +89,11 @@ impl Calendar {
         if e <= s {
             return None;
         }
-        let midnight =
-            Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0)?).timestamp_millis() - self.offset_min as i64 * MINUTE;
-        Some((midnight + s as i64 * MINUTE, midnight + e as i64 * MINUTE))
+        Some((self.zone.instant(day, s as u32), self.zone.instant(day, e as u32)))
     }
 
     fn local_day(&self, at: i64) -> NaiveDate {
-        let local = DateTime::<Utc>::from_timestamp_millis(at + self.offset_min as i64 * MINUTE).unwrap_or_default();
-        local.date_naive()
+        self.zone.local_day(at)
     }
 
     /// The instant `ms` of working time after `from`. A calendar with no working day at all counts nothing:
@@ -130,6 +175,8 @@ pub struct Clock {
     pub state: SlaState,
     /// The deadline that matters now (the first response's until it came, then the resolution's).
     pub next_due_at: i64,
+    /// When the running clock turns to a warning (a quarter of its target left).
+    pub warn_at: i64,
     pub first_response_breached: bool,
     pub resolution_breached: bool,
 }
@@ -154,14 +201,19 @@ pub fn clock(cal: &Calendar, t: Targets, f: &Facts, now: i64) -> Clock {
         None => now > res_due,
     };
     let waiting = f.pauses.last().is_some_and(|(_, end)| end.is_none());
-    let (next_due, target) = if f.first_response_at.is_none() { (first_due, first_ms) } else { (res_due, res_ms) };
+    let left = |target: i64| (target as f64 * WARN_LEFT) as i64;
+    let (next_due, warn_at) = if f.first_response_at.is_none() {
+        (first_due, cal.add(f.created_at, first_ms - left(first_ms)))
+    } else {
+        (res_due, cal.add(f.created_at, res_ms + paused - left(res_ms)))
+    };
     let state = if f.resolved_at.is_some() {
         if first_breached || resolution_breached { SlaState::Breached } else { SlaState::Met }
     } else if first_breached || resolution_breached {
         SlaState::Breached
     } else if waiting {
         SlaState::Paused
-    } else if (cal.between(now, next_due) as f64) < target as f64 * WARN_LEFT {
+    } else if now >= warn_at {
         SlaState::Warning
     } else {
         SlaState::Ok
@@ -171,24 +223,28 @@ pub fn clock(cal: &Calendar, t: Targets, f: &Facts, now: i64) -> Clock {
         resolution_due_at: res_due,
         state,
         next_due_at: next_due,
+        warn_at,
         first_response_breached: first_breached,
         resolution_breached,
     }
-}
-
-/// Midnight UTC of a local date in a calendar.
-#[cfg(test)]
-fn day_start(cal: &Calendar, d: NaiveDate) -> i64 {
-    Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).timestamp_millis()
-        - cal.offset_min as i64 * MINUTE
 }
 
 /// The minute of the local day an instant falls on.
 #[cfg(test)]
 fn local_minute(cal: &Calendar, at: i64) -> u32 {
     use chrono::Timelike;
-    let local = DateTime::<Utc>::from_timestamp_millis(at + cal.offset_min as i64 * MINUTE).unwrap_or_default();
-    local.hour() * 60 + local.minute()
+    let utc = DateTime::<Utc>::from_timestamp_millis(at).unwrap_or_default();
+    let (h, m) = match cal.zone {
+        Zone::Fixed(off) => {
+            let l = utc + chrono::Duration::minutes(off as i64);
+            (l.hour(), l.minute())
+        }
+        Zone::Named(tz) => {
+            let l = utc.with_timezone(&tz);
+            (l.hour(), l.minute())
+        }
+    };
+    h * 60 + m
 }
 
 #[cfg(test)]
@@ -202,11 +258,38 @@ mod tests {
 
     /// Beijing office hours, 09:00–18:00, Monday to Friday, with National Day off.
     fn beijing() -> Calendar {
-        Calendar::weekdays(8 * 60, 9 * 60, 18 * 60, [d(2026, 10, 1)].into())
+        Calendar::weekdays(Zone::Fixed(8 * 60), 9 * 60, 18 * 60, [d(2026, 10, 1)].into())
+    }
+
+    /// New York office hours, 09:00–17:00 local, through the daylight-saving changes.
+    fn new_york() -> Calendar {
+        Calendar::weekdays(Zone::named("America/New_York").unwrap(), 9 * 60, 17 * 60, BTreeSet::new())
     }
 
     fn at(cal: &Calendar, day: NaiveDate, hh: i64, mm: i64) -> i64 {
-        day_start(cal, day) + (hh * 60 + mm) * MINUTE
+        cal.zone.instant(day, (hh * 60 + mm) as u32)
+    }
+
+    fn utc(day: NaiveDate, hh: u32, mm: u32) -> i64 {
+        Utc.from_utc_datetime(&day.and_hms_opt(hh, mm, 0).unwrap()).timestamp_millis()
+    }
+
+    #[test]
+    fn named_zones_follow_daylight_saving() {
+        let c = new_york();
+        // Clocks go forward on Sunday 8 March 2026: Friday 16:30 EST (21:30 UTC) + 1 h of work is Monday 09:30
+        // EDT, which is 13:30 UTC (14:30 UTC a week earlier, under EST).
+        assert_eq!(c.add(utc(d(2026, 3, 6), 21, 30), 60 * MINUTE), utc(d(2026, 3, 9), 13, 30));
+        assert_eq!(c.add(utc(d(2026, 2, 27), 21, 30), 60 * MINUTE), utc(d(2026, 3, 2), 14, 30));
+        // And back on Sunday 1 November 2026: Monday's 09:00 is 14:00 UTC again.
+        assert_eq!(at(&c, d(2026, 11, 2), 9, 0), utc(d(2026, 11, 2), 14, 0));
+        assert_eq!(at(&c, d(2026, 10, 30), 9, 0), utc(d(2026, 10, 30), 13, 0));
+        // The week of the change still has 40 working hours.
+        assert_eq!(c.between(utc(d(2026, 3, 8), 0, 0), utc(d(2026, 3, 15), 12, 0)), 40 * 60 * MINUTE);
+        // A wall time skipped by the change is the first instant after the gap (02:30 on 8 March is 03:00 EDT).
+        let z = Zone::named("America/New_York").unwrap();
+        assert_eq!(z.instant(d(2026, 3, 8), 150), utc(d(2026, 3, 8), 7, 0));
+        assert!(Zone::named("Mars/Olympus_Mons").is_none());
     }
 
     #[test]
@@ -258,6 +341,18 @@ mod tests {
             if mins > 0 {
                 let m = local_minute(&c, due);
                 prop_assert!((9 * 60..=18 * 60).contains(&m), "due at local minute {}", m);
+            }
+        }
+
+        /// Across the spring and autumn changes, adding working time and measuring it back still agree.
+        #[test]
+        fn add_and_between_agree_across_daylight_saving(start in 1_767_000_000_000i64..1_800_000_000_000i64, mins in 0i64..20_000) {
+            let c = new_york();
+            let due = c.add(start, mins * MINUTE);
+            prop_assert_eq!(c.between(start, due), mins * MINUTE);
+            if mins > 0 {
+                let m = local_minute(&c, due);
+                prop_assert!((9 * 60..=17 * 60).contains(&m), "due at local minute {}", m);
             }
         }
 

@@ -437,6 +437,7 @@ async fn queue(n: usize, database: Option<String>, iterations: usize) -> anyhow:
                     updated_at: created + (rng.next() % 86_400_000) as i64,
                     solved_at: None,
                     closed_at: None,
+                    sla_due_at: lifebuoy_store::NO_CLOCK,
                 }
             })
             .collect();

@@ -101,6 +101,7 @@ async fn measure(
                     updated_at: created,
                     solved_at: None,
                     closed_at: None,
+                    sla_due_at: lifebuoy_store::NO_CLOCK,
                 }
             })
             .collect();

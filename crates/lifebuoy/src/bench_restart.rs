@@ -204,6 +204,7 @@ async fn measure(b: &RestartBench, url: &str, backend: &str, tmp: &Path) -> anyh
                         updated_at: created,
                         solved_at: None,
                         closed_at: None,
+                        sla_due_at: lifebuoy_store::NO_CLOCK,
                     }
                 })
                 .collect();

@@ -202,6 +202,8 @@ pub enum QueueSort {
     CreatedDesc,
     CreatedAsc,
     PriorityDesc,
+    /// Time left on the SLA clock, least first (overdue cases on top; cases without a running clock last).
+    DueAsc,
 }
 
 impl QueueSort {
@@ -211,7 +213,8 @@ impl QueueSort {
             "-created" | "created_desc" | "newest" => QueueSort::CreatedDesc,
             "created" | "created_asc" | "oldest" => QueueSort::CreatedAsc,
             "priority" | "-priority" | "priority_desc" => QueueSort::PriorityDesc,
-            _ => return Err(Invalid::new("sort", "one of: updated, newest, oldest, priority")),
+            "due" | "sla" | "time_left" => QueueSort::DueAsc,
+            _ => return Err(Invalid::new("sort", "one of: updated, newest, oldest, priority, due")),
         })
     }
 }
@@ -452,6 +455,7 @@ macro_rules! insert_conversation {
             updated_at: now,
             solved_at: None,
             closed_at: None,
+            sla_due_at: crate::NO_CLOCK,
             appended: Vec::new(),
             enqueued: false,
         };
@@ -989,6 +993,7 @@ impl Store {
             QueueSort::CreatedDesc => "created_at DESC, id DESC",
             QueueSort::CreatedAsc => "created_at ASC, id ASC",
             QueueSort::PriorityDesc => "priority_rank DESC, updated_at DESC, id DESC",
+            QueueSort::DueAsc => "sla_due_at ASC, id ASC",
         };
         if let Some(c) = after {
             // Spelled as a plain range on the leading column plus a tie-break, which every planner turns into
@@ -998,6 +1003,7 @@ impl Store {
                 QueueSort::UpdatedDesc => format!("updated_at <= {x} AND (updated_at < {x} OR id < {z})"),
                 QueueSort::CreatedDesc => format!("created_at <= {x} AND (created_at < {x} OR id < {z})"),
                 QueueSort::CreatedAsc => format!("created_at >= {x} AND (created_at > {x} OR id > {z})"),
+                QueueSort::DueAsc => format!("sla_due_at >= {x} AND (sla_due_at > {x} OR id > {z})"),
                 QueueSort::PriorityDesc => {
                     let y = p(&mut b, Bind::Int(c.b));
                     format!(
@@ -1020,6 +1026,7 @@ impl Store {
                     QueueSort::UpdatedDesc => (c.updated_at, c.updated_at),
                     QueueSort::CreatedDesc | QueueSort::CreatedAsc => (c.created_at, c.created_at),
                     QueueSort::PriorityDesc => (c.priority().rank(), c.updated_at),
+                    QueueSort::DueAsc => (c.sla_due_at, c.sla_due_at),
                 };
                 Cursor { a, b: bb, id: c.id.clone() }.encode()
             })
@@ -1395,6 +1402,7 @@ mod tests {
             updated_at: 1,
             solved_at: None,
             closed_at: None,
+            sla_due_at: crate::NO_CLOCK,
         }
     }
 

@@ -3,6 +3,7 @@
 //! SQL; each backend owns its migrations, run on open. Every write that belongs together is one transaction.
 
 mod accounts;
+mod alerts;
 pub mod analytics;
 mod announcements;
 mod c2c;
@@ -34,6 +35,7 @@ pub use accounts::{
     Agent, ApiTokenInfo, Customer, GUEST_CODE_BACKOFF_MS, GUEST_CODES_PER_HOUR, GUEST_LOCK_MS, GUEST_MAX_FAILURES,
     GuestCodeIssue, GuestVerify, NewAgent, Principal, Session,
 };
+pub use alerts::{NewAlert, StaffAlert};
 pub use analytics::{FoldState, GroupBy, METRIC_COUNT, METRICS, Metrics, Part, RollupFilter, RollupKey};
 pub use announcements::{Announcement, NewAnnouncement};
 pub use c2c::{Appeal, AppealChange, NewOrder, Order, OrderEventOutcome, QueuedAppeal};
@@ -58,8 +60,8 @@ pub use mail::{BlockedSender, InboundMail, MailContext, MailRecord, MailRejectio
 pub use notifications::{CaseRating, NewNotification, Notification, StoredTemplate};
 pub use privacy::{DataRequest, DeletedRow, DeletionState, PurgeLogRow, RetentionPolicy};
 pub use records::{AccessRow, ChainEntry, CustomerHit, HistoryFilter, HistoryRow, LegalHold, NewAccess};
-pub use rows::{Conversation, Department, Event, Message};
-pub use sla::SlaPolicy;
+pub use rows::{Conversation, Department, Event, Message, NO_CLOCK};
+pub use sla::{KeptClock, SlaPolicy};
 pub use throttle::Throttled;
 pub use ticket_text::TicketText;
 pub use trust::{Emergency, StepUp, TrustChannel};

@@ -49,6 +49,10 @@ pub struct Conversation {
     pub updated_at: i64,
     pub solved_at: Option<i64>,
     pub closed_at: Option<i64>,
+    /// The next deadline of the case's running SLA clock, in ms, or [`NO_CLOCK`] (kept by
+    /// `lifebuoy_app::sla::refresh` so the queue sorts by time left; the clock itself is read from the timeline).
+    #[serde(skip)]
+    pub sla_due_at: i64,
     /// What the write that returned this value appended to the timeline (empty on a read): noted by
     /// `push_message!`/`push_event!`, handed to the post-commit stream ([`crate::Committed`]).
     #[sqlx(skip)]
@@ -66,7 +70,10 @@ pub(crate) const CASE_KINDS_SQL: &str = "kind IN ('ticket', 'email')";
 
 pub(crate) const CONVERSATION_COLS: &str = "id, kind, case_number, customer_id, subject, status, priority, \
     category, department_id, assignee_id, tier, lang, order_id, tx_hash, asset, amount, merged_into, follow_up_of, \
-    last_seq, created_at, updated_at, solved_at, closed_at";
+    last_seq, created_at, updated_at, solved_at, closed_at, sla_due_at";
+
+/// `sla_due_at` of a case without a running clock: after every real deadline, so "time left" lists it last.
+pub const NO_CLOCK: i64 = 9_000_000_000_000_000;
 
 /// `a, b` as `p.a, p.b`.
 pub(crate) fn prefixed(p: &str, cols: &str) -> String {

@@ -43,6 +43,23 @@
       .catch(function () {});
   }
 
+  // The agent's unread alerts (SLA warnings and breaches) beside "Alerts" in the console's menu, kept fresh.
+  var alertBadge = document.getElementById("nav-alerts-n");
+  if (alertBadge && window.fetch) {
+    var loadAlerts = function () {
+      fetch("/console/alerts/count", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (j) {
+          var n = j ? j.unread : 0;
+          alertBadge.textContent = n > 99 ? "99+" : String(n);
+          alertBadge.hidden = !(n > 0);
+        })
+        .catch(function () {});
+    };
+    loadAlerts();
+    setInterval(loadAlerts, 60000);
+  }
+
   // The appeal queue's clocks: time left to each deadline, ticking; red once overdue. Rows open their appeal.
   var clocks = document.querySelectorAll(".clock[data-due]");
   if (clocks.length) {

@@ -147,6 +147,21 @@
       inbox[cid].unread = (inbox[cid].unread || 0) + 1;
       renderInbox();
     }
+    // The chat's clock: a customer who writes after the agent's answer starts the next-response clock; the
+    // agent's public answer stops it. (The server's inbox lines carry the same clock when next read.)
+    var line = inbox[cid];
+    if (line && f.type === "msg") {
+      if (f.author.kind === "customer" && !line.due_at && line.reply_ms) {
+        var since = f.at || Date.now();
+        line.waiting_since = since;
+        line.due_at = since + line.reply_ms;
+        line.warn_at = since + Math.round(line.reply_ms * 0.75);
+        renderInbox();
+      } else if (f.author.kind === "agent" && !f.internal && line.due_at) {
+        line.waiting_since = line.due_at = line.warn_at = null;
+        renderInbox();
+      }
+    }
     if (f.type === "msg" && f.author.kind === "customer" && (!isSeen() || cid !== current)) beep();
     if (f.type === "msg" && f.author.kind === "customer") scheduleSuggest(cid);
   }
@@ -328,13 +343,19 @@
     var ul = $("inbox");
     ul.textContent = "";
     var shown = items.filter(function (it) { return inTab(it, tab); });
+    // Most urgent first: customers waiting on an answer by their clock's deadline (overdue on top), then the
+    // rest by their latest change.
     shown.sort(function (a, b) {
+      if (a.due_at && b.due_at) return a.due_at - b.due_at;
+      if (a.due_at || b.due_at) return a.due_at ? -1 : 1;
       if (tab === "queued") return (a.queued_at || 0) - (b.queued_at || 0);
       return (b.updated_at || 0) - (a.updated_at || 0);
     });
+    var now = Date.now();
     if (!shown.length) { ul.appendChild(el("li", "cc-empty", t("c_empty"))); return; }
     shown.forEach(function (it) {
-      var li = el("li", "cc-item" + (it.conversation_id === current ? " is-current" : ""));
+      var st = clockState(it, now);
+      var li = el("li", "cc-item" + (it.conversation_id === current ? " is-current" : "") + (st === "breached" ? " is-overdue" : ""));
       li.tabIndex = 0;
       li.setAttribute("role", "option");
       li.setAttribute("aria-selected", it.conversation_id === current ? "true" : "false");
@@ -347,6 +368,7 @@
       } else li.appendChild(el("span"));
       li.appendChild(el("span", "subj", it.subject || ""));
       var meta = el("span", "meta");
+      if (st) meta.appendChild(clockNode(it, now));
       meta.appendChild(el("span", "cc-state st-" + it.state, t("st_" + it.state)));
       meta.appendChild(el("span", null, deptName[it.department_id] || it.department_id));
       if (it.state === "queued" && it.queued_at) meta.appendChild(el("span", null, t("c_waiting", { m: minutes(it.queued_at) })));
@@ -367,6 +389,41 @@
     return a ? a.name + " · " + a.agent_no : "";
   }
   setInterval(renderInbox, 60000);
+
+  // ---- chat clocks ----
+  function clockState(it, now) {
+    if (!it.due_at) return null;
+    if (now > it.due_at) return "breached";
+    return it.warn_at && now >= it.warn_at ? "warning" : "ok";
+  }
+  function span(ms) {
+    ms = Math.abs(ms);
+    var m = Math.floor(ms / 60000), s = Math.floor(ms % 60000 / 1000);
+    if (m < 60) return m + ":" + (s < 10 ? "0" : "") + s;
+    return t("c_sla_hours", { h: Math.floor(m / 60), m: m % 60 });
+  }
+  function clockText(it, now) {
+    return now > it.due_at ? t("c_sla_over", { t: span(now - it.due_at) }) : t("c_sla_left", { t: span(it.due_at - now) });
+  }
+  function clockNode(it, now) {
+    var n = el("span", "cc-clock sla-" + clockState(it, now), clockText(it, now));
+    n.dataset.cid = it.conversation_id;
+    n.title = t("c_sla_title", { time: fmtTime(it.due_at) });
+    return n;
+  }
+  // Clocks tick in place every second; a line whose clock changes colour is redrawn with its list (overdue
+  // lines turn red).
+  setInterval(function () {
+    var now = Date.now(), redraw = false;
+    document.querySelectorAll("#inbox .cc-clock").forEach(function (n) {
+      var it = inbox[n.dataset.cid];
+      if (!it || !it.due_at) return;
+      var st = clockState(it, now);
+      if (!n.classList.contains("sla-" + st)) redraw = true;
+      n.textContent = clockText(it, now);
+    });
+    if (redraw) renderInbox();
+  }, 1000);
 
   // ---- a chat ----
   function select(cid) {

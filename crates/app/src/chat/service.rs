@@ -117,7 +117,10 @@ pub async fn push_chat_state(state: &App, conversation_id: &str, control: Option
 
 /// Tells agents' inboxes that a chat appeared or changed (its department, and its agent).
 pub async fn push_inbox(state: &App, conversation_id: &str) {
-    let Ok(Some(item)) = state.store.inbox_item(conversation_id).await else { return };
+    let Ok(Some(mut item)) = state.store.inbox_item(conversation_id).await else { return };
+    if let Err(e) = crate::sla::stamp_chats(state, std::slice::from_mut(&mut item)).await {
+        tracing::warn!(error = %e, conversation = conversation_id, "a chat's clock could not be read");
+    }
     let frame = if item.state == "ended" {
         ServerFrame::InboxRemove { conversation_id: &item.conversation_id }.to_value()
     } else {

@@ -26,6 +26,20 @@ pub struct InboxItem {
     pub unread: i64,
     pub queued_at: Option<i64>,
     pub updated_at: i64,
+    pub category: String,
+    pub priority: String,
+    /// Since when the customer has waited on an agent: handed over and not yet answered, or wrote after the
+    /// agent's last answer. `None`: the agent spoke last.
+    pub waiting_since: Option<i64>,
+    /// When that wait runs over the chat's SLA target (filled by `lifebuoy_app::chat::clocks`).
+    #[sqlx(skip)]
+    pub due_at: Option<i64>,
+    /// When it turns to a warning.
+    #[sqlx(skip)]
+    pub warn_at: Option<i64>,
+    /// The next-response target in ms: a customer who writes after the agent's answer waits at most this.
+    #[sqlx(skip)]
+    pub reply_ms: Option<i64>,
 }
 
 /// A canned reply, inserted in the console with `/shortcut`.
@@ -42,7 +56,13 @@ const INBOX_SELECT: &str = "SELECT c.id AS conversation_id, c.case_number, c.sub
     c.department_id, c.assignee_id, c.customer_id, k.name AS customer_name, k.email AS customer_email, k.external_id, \
     c.last_seq, ch.agent_read_seq, \
     (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'customer' \
-     AND m.seq > ch.agent_read_seq) AS unread, ch.queued_at, c.updated_at \
+     AND m.seq > ch.agent_read_seq) AS unread, ch.queued_at, c.updated_at, c.category, c.priority, \
+    CASE WHEN ch.state = 'queued' THEN ch.queued_at ELSE COALESCE( \
+      (SELECT MIN(m.created_at) FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'customer' \
+       AND m.seq > (SELECT MAX(a.seq) FROM messages a WHERE a.conversation_id = c.id AND a.author_kind = 'agent' \
+       AND a.internal = FALSE)), \
+      CASE WHEN EXISTS (SELECT 1 FROM messages a WHERE a.conversation_id = c.id AND a.author_kind = 'agent' \
+       AND a.internal = FALSE) THEN NULL ELSE ch.queued_at END) END AS waiting_since \
     FROM chats ch JOIN conversations c ON c.id = ch.conversation_id JOIN customers k ON k.id = c.customer_id \
     WHERE 1 = 1";
 

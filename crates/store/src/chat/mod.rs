@@ -200,6 +200,7 @@ fn conversation_from_raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation
         updated_at: r.get(20)?,
         solved_at: r.get(21)?,
         closed_at: r.get(22)?,
+        sla_due_at: r.get(23)?,
     })
 }
 
@@ -225,7 +226,10 @@ fn append_raw(
     );
     let row = c
         .prepare_cached(&sql)?
-        .query_row(named_params! {"$1": cid, "$2": now}, |r| Ok((conversation_from_raw(r)?, r.get::<_, String>(23)?)))
+        .query_row(named_params! {"$1": cid, "$2": now}, |r| {
+            // The chat's state comes right after the conversation's columns.
+            Ok((conversation_from_raw(r)?, r.get::<_, String>(CONVERSATION_COLS.split(',').count())?))
+        })
         .optional()?;
     let Some((mut conv, state)) = row else {
         if let Some(k) = client_id {

@@ -20,6 +20,7 @@ mod privacy_browser;
 mod records;
 mod records_browser;
 mod security;
+mod sla_browser;
 mod ticket_search;
 mod tickets;
 mod trust;

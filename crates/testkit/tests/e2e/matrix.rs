@@ -381,6 +381,14 @@ fn rows() -> Vec<Row> {
         // Ticket routing: staff read the mode; admins and the exchange change it.
         r("GET /api/v1/ticket-routing", "/api/v1/ticket-routing", NoBody, STAFF),
         r("PUT /api/v1/ticket-routing", "/api/v1/ticket-routing", Json(r#"{"mode":"off"}"#, None), ACCOUNTS),
+        // SLA policies: staff read them; admins and the exchange write them (switched off here: no case moves).
+        r("GET /api/v1/sla-policies", "/api/v1/sla-policies", NoBody, STAFF),
+        r(
+            "PUT /api/v1/sla-policies/{id}",
+            "/api/v1/sla-policies/matrix-{n}",
+            Json(r#"{"name":"matrix {n}","first_response_min":30,"resolution_min":60,"active":false}"#, None),
+            ACCOUNTS,
+        ),
         r(
             "PUT /api/v1/exchange-users/{user_id}/profile",
             "/api/v1/exchange-users/mx-user-{n}/profile",
@@ -598,6 +606,22 @@ fn rows() -> Vec<Row> {
         r("GET /console/analytics/{file}", "/console/analytics/categories.csv?days=7", NoBody, OVERSEERS),
         r("GET /console/routing", "/console/routing", NoBody, AGENTS),
         r("POST /console/routing", "/console/routing", Form(&[("mode", "off")]), ADMIN),
+        r("GET /console/sla", "/console/sla", NoBody, AGENTS),
+        // Alerts: each agent their own.
+        r("GET /console/alerts", "/console/alerts", NoBody, AGENTS),
+        r("GET /console/alerts/count", "/console/alerts/count", NoBody, AGENTS),
+        r("POST /console/alerts/read", "/console/alerts/read", Form(&[]), AGENTS),
+        r(
+            "POST /console/sla/{id}",
+            "/console/sla/matrix-{n}",
+            Form(&[
+                ("name", "matrix {n}"),
+                ("first_response_min", "30"),
+                ("resolution_min", "60"),
+                ("calendar", "always"),
+            ]),
+            ADMIN,
+        ),
         // Announcements in the console: agents read, link and answer; overseers publish and withdraw.
         r("GET /console/announcements", "/console/announcements", NoBody, AGENTS),
         r(

@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod privacy;
 pub mod records;
 pub mod routing;
+pub mod sla;
 pub mod tickets;
 pub mod trust;
 
@@ -102,5 +103,7 @@ pub fn router() -> Router<AppState> {
         .route("/announcements/{id}/answer", post(announcements::answer))
         .route("/customer-context", get(accounts::source).put(accounts::set_source).delete(accounts::remove_source))
         .route("/ticket-routing", get(routing::get_mode).put(routing::set_mode))
+        .route("/sla-policies", get(sla::list))
+        .route("/sla-policies/{id}", put(sla::save))
         .route("/exchange-users/{user_id}/profile", put(accounts::push_profile))
 }

@@ -663,13 +663,14 @@ async fn agent_conn(
             None => state.store.departments().await?.into_iter().map(|d| d.id).collect(),
         };
         let presence = state.store.presence(&agent.id).await?;
-        let inbox = state.store.chat_inbox(&agent.id, departments.as_deref()).await?;
-        Ok::<_, lifebuoy_store::StoreError>((all_departments, presence, inbox))
+        let mut inbox = state.store.chat_inbox(&agent.id, departments.as_deref()).await?;
+        lifebuoy_app::sla::stamp_chats(&state, &mut inbox).await?;
+        Ok::<_, AppError>((all_departments, presence, inbox))
     };
     let (all_departments, presence, inbox) = match start.await {
         Ok(v) => v,
         Err(e) => {
-            send(&mut sink, &error_frame(&AppError::from(e), lang, None)).await?;
+            send(&mut sink, &error_frame(&e, lang, None)).await?;
             return Ok(());
         }
     };
@@ -731,11 +732,16 @@ async fn agent_conn(
                     break close_ended(&mut sink).await;
                 }
                 if Box::pin(conn.recover(&mut sink)).await? {
-                    let inbox = match state.store.chat_inbox(&agent.id, departments.as_deref()).await {
+                    let read = async {
+                        let mut inbox = state.store.chat_inbox(&agent.id, departments.as_deref()).await?;
+                        lifebuoy_app::sla::stamp_chats(&state, &mut inbox).await?;
+                        Ok::<_, AppError>(inbox)
+                    };
+                    let inbox = match read.await {
                         Ok(i) => i,
                         Err(e) => {
                             // Said to the console; marked behind again, so the next tick tries again.
-                            send(&mut sink, &error_frame(&AppError::from(e), lang, None)).await?;
+                            send(&mut sink, &error_frame(&e, lang, None)).await?;
                             conn.inbox.lagged.store(true, Ordering::Relaxed);
                             continue;
                         }

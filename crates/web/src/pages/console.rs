@@ -134,16 +134,25 @@ async fn queue(
     if q.status.is_none() {
         q.status = Some("active".into());
     }
+    // The working queue comes most urgent first: the case whose clock runs out soonest on top.
+    if q.sort.as_deref().is_none_or(str::is_empty) && q.status.as_deref() == Some("active") {
+        q.sort = Some("due".into());
+    }
     let run = async {
         let (f, sort, cursor) = q.filter(&c)?;
         let page = state.list_conversations(&c.scope(), &f, sort, cursor.as_ref(), 50).await?;
         let agents = state.store.agents().await?;
         let departments = state.store.departments().await?;
-        Ok::<_, ApiError>((page, agents, departments))
+        let ids: Vec<String> = page.items.iter().map(|t| t.id.clone()).collect();
+        let clocks = state.store.sla_clocks(&ids).await?;
+        Ok::<_, ApiError>((page, agents, departments, clocks))
     };
     match run.await {
-        Ok((page, agents, departments)) => {
+        Ok((page, agents, departments, clocks)) => {
             let base = Base::new(&state, lang, Some(&c), "console", "/console");
+            let now = lifebuoy_store::now_ms();
+            let clocks: std::collections::HashMap<String, minijinja::Value> =
+                clocks.iter().map(|k| (k.id.clone(), super::sla_cell(base.t, k, now))).collect();
             let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
             let priorities: Vec<&str> = Priority::ALL.iter().map(|s| s.as_str()).collect();
             let categories: Vec<&str> = Category::ALL.iter().map(|s| s.as_str()).collect();
@@ -164,7 +173,8 @@ async fn queue(
                 &base,
                 minijinja::context! {
                     page, q => minijinja::context! { status => q.status, department => q.department, assignee => q.assignee, priority => q.priority, category => q.category, q => q.q, sort => q.sort },
-                    statuses, priorities, categories, departments, agents, dept_names, agent_names, me, search_state
+                    statuses, priorities, categories, departments, agents, dept_names, agent_names, me, search_state,
+                    clocks
                 },
             )
         }

@@ -3,6 +3,7 @@
 //! keyboard shortcuts and local times.
 
 pub mod account_pages;
+pub mod alert_pages;
 pub mod analytics_pages;
 pub mod announce_pages;
 pub mod appeal_pages;
@@ -19,6 +20,7 @@ pub mod privacy_portal;
 pub mod records_console;
 pub mod records_portal;
 pub mod routing_pages;
+pub mod sla_pages;
 pub mod trust_pages;
 
 use crate::AppState;
@@ -78,6 +80,8 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
         .chain(announce_pages::TEMPLATES)
         .chain(analytics_pages::TEMPLATES)
         .chain(routing_pages::TEMPLATES)
+        .chain(sla_pages::TEMPLATES)
+        .chain(alert_pages::TEMPLATES)
     {
         env.add_template(name, src).expect("embedded templates compile (checked by a test)");
     }
@@ -108,6 +112,37 @@ pub fn templates_with(undefined: minijinja::UndefinedBehavior) -> minijinja::Env
             .unwrap_or_default()
     });
     env
+}
+
+/// A clock's time left (or overdue) in the page's words: at most two units ("3 h 5 min", "2 天 4 小时").
+pub(crate) fn sla_span(t: &serde_json::Value, ms: i64) -> String {
+    let ms = ms.abs();
+    let unit = |u: &str| t["sla"]["units"][u].as_str().unwrap_or(u).to_string();
+    if ms < 60_000 {
+        return t["sla"]["under_minute"].as_str().unwrap_or("<1 min").to_string();
+    }
+    let (d, h, m) = (ms / 86_400_000, ms % 86_400_000 / 3_600_000, ms % 3_600_000 / 60_000);
+    let parts: Vec<String> = if d > 0 {
+        vec![format!("{d}{}", unit("d")), format!("{h}{}", unit("h"))]
+    } else if h > 0 {
+        vec![format!("{h}{}", unit("h")), format!("{m}{}", unit("m"))]
+    } else {
+        vec![format!("{m}{}", unit("m"))]
+    };
+    parts.join(" ")
+}
+
+/// A kept clock as a list shows it: `{state, text, due}` (state as of `now`; text "25 min left"/"超时 3 分钟").
+pub(crate) fn sla_cell(t: &serde_json::Value, k: &lifebuoy_store::KeptClock, now: i64) -> minijinja::Value {
+    let state = k.state_at(now);
+    let text = match state {
+        "ok" | "warning" => t["sla"]["left"].as_str().unwrap_or("{t}").replace("{t}", &sla_span(t, k.due_at - now)),
+        "breached" if k.due_at != lifebuoy_store::NO_CLOCK => {
+            t["sla"]["over"].as_str().unwrap_or("{t}").replace("{t}", &sla_span(t, now - k.due_at))
+        }
+        s => t["sla"]["state"][s].as_str().unwrap_or(s).to_string(),
+    };
+    minijinja::context! { state => state, text => text, due => k.due_at }
 }
 
 /// Context every page gets.
@@ -269,6 +304,8 @@ pub fn router() -> Router<AppState> {
         .merge(announce_pages::router())
         .merge(analytics_pages::router())
         .merge(routing_pages::router())
+        .merge(sla_pages::router())
+        .merge(alert_pages::router())
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
@@ -545,7 +582,9 @@ mod tests {
             + super::account_pages::TEMPLATES.len()
             + super::announce_pages::TEMPLATES.len()
             + super::analytics_pages::TEMPLATES.len()
-            + super::routing_pages::TEMPLATES.len();
+            + super::routing_pages::TEMPLATES.len()
+            + super::sla_pages::TEMPLATES.len()
+            + super::alert_pages::TEMPLATES.len();
         assert_eq!(env.templates().count(), all);
     }
 
