@@ -35,6 +35,7 @@ pub mod ticket_routing;
 pub mod ticket_search;
 pub mod tickets;
 pub mod tls;
+pub mod trends;
 pub mod trust;
 pub mod webhooks;
 
@@ -106,6 +107,11 @@ impl App {
             async move { alerts::run_mail(&app, job, ctx).await }
         })?;
         let app = self.clone();
+        registry.register(trends::SCAN_JOB, move |job, ctx| {
+            let app = app.clone();
+            async move { trends::run_scan(&app, job, ctx).await }
+        })?;
+        let app = self.clone();
         registry.register(sla::KEEP_JOB, move |job, ctx| {
             let app = app.clone();
             async move { sla::run_keep(&app, job, ctx).await }
@@ -126,7 +132,12 @@ impl App {
             )])
             .await?;
         self.store
-            .enqueue_jobs(&[analytics::first_link(), ticket_routing::first_link(), sla::first_keep_link()])
+            .enqueue_jobs(&[
+                analytics::first_link(),
+                ticket_routing::first_link(),
+                sla::first_keep_link(),
+                trends::first_link(),
+            ])
             .await?;
         Ok(runner)
     }

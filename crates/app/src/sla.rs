@@ -73,6 +73,22 @@ fn matches(p: &SlaPolicy, c: &CaseKeys<'_>, customer_tags: &[String]) -> bool {
         && (tags.is_empty() || tags.iter().any(|t| customer_tags.contains(t)))
 }
 
+/// What the desk promises a customer filing a case of each category (the form says it before they send):
+/// `(category, first-response minutes, counted in working hours?)`, for a `ticket` of normal priority in the
+/// customer's language, under the customer's tags.
+pub async fn promises(app: &App, customer_id: &str, lang: &str) -> AppResult<Vec<(&'static str, i64, bool)>> {
+    let policies = policies(app).await?;
+    let tags = if asks_customer_tags(&policies) { app.store.customer_tags(customer_id).await? } else { Vec::new() };
+    let mut out = Vec::new();
+    for cat in lifebuoy_domain::Category::ALL {
+        let case = CaseKeys { kind: "ticket", category: cat.as_str(), priority: "normal", lang };
+        if let Some(p) = policies.iter().find(|p| matches(p, &case, &tags)) {
+            out.push((cat.as_str(), p.first_response_min, calendar_of(p).hours.is_some()));
+        }
+    }
+    Ok(out)
+}
+
 /// Chats' clocks, for the agents' inbox: a customer waiting on an agent (handed over and not yet answered, or
 /// written again after the agent's answer) has the chat policy's first- or next-response target, counted from
 /// when the wait began. Fills `due_at`, `warn_at` and `reply_ms` of each line.

@@ -102,3 +102,58 @@ impl Store {
         Ok(())
     }
 }
+
+/// How many conversations a topic (category and asset) had in a window.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TopicCount {
+    pub category: String,
+    /// Upper case; empty when the case names none.
+    pub asset: String,
+    pub n: i64,
+}
+
+/// A conversation shown as an example of a topic.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct TopicExample {
+    pub id: String,
+    pub kind: String,
+    pub case_number: Option<String>,
+    pub subject: String,
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Conversations customers opened (tickets, mail, chats) per topic, created in `[since, until)`.
+    pub async fn topic_counts(&self, since: i64, until: i64) -> Result<Vec<TopicCount>> {
+        Ok(on_read!(self, |pool| sqlx::query_as(
+            "SELECT category, UPPER(COALESCE(asset, '')) AS asset, COUNT(*) AS n FROM conversations \
+             WHERE created_at >= $1 AND created_at < $2 AND kind IN ('ticket', 'email', 'chat') \
+             GROUP BY category, UPPER(COALESCE(asset, ''))"
+        )
+        .bind(since)
+        .bind(until)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// The latest conversations of a topic since `since`.
+    pub async fn topic_examples(
+        &self,
+        category: &str,
+        asset: &str,
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<TopicExample>> {
+        Ok(on_read!(self, |pool| sqlx::query_as(
+            "SELECT id, kind, case_number, subject, created_at FROM conversations \
+             WHERE created_at >= $1 AND category = $2 AND UPPER(COALESCE(asset, '')) = $3 \
+             AND kind IN ('ticket', 'email', 'chat') ORDER BY created_at DESC, id LIMIT $4"
+        )
+        .bind(since)
+        .bind(category)
+        .bind(asset)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?)
+    }
+}

@@ -35,7 +35,7 @@ pub use accounts::{
     Agent, ApiTokenInfo, Customer, GUEST_CODE_BACKOFF_MS, GUEST_CODES_PER_HOUR, GUEST_LOCK_MS, GUEST_MAX_FAILURES,
     GuestCodeIssue, GuestVerify, NewAgent, Principal, Session,
 };
-pub use alerts::{NewAlert, StaffAlert};
+pub use alerts::{NewAlert, StaffAlert, TopicCount, TopicExample};
 pub use analytics::{FoldState, GroupBy, METRIC_COUNT, METRICS, Metrics, Part, RollupFilter, RollupKey};
 pub use announcements::{Announcement, NewAnnouncement};
 pub use c2c::{Appeal, AppealChange, NewOrder, Order, OrderEventOutcome, QueuedAppeal};

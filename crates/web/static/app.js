@@ -43,6 +43,16 @@
       .catch(function () {});
   }
 
+  // The filing form: what the desk promises for the chosen category (first answer within ...).
+  var promise = document.getElementById("sla-promise");
+  var category = document.querySelector("#new-ticket select[name=category]");
+  if (promise && category) {
+    category.addEventListener("change", function () {
+      var o = category.options[category.selectedIndex];
+      promise.textContent = (o && o.getAttribute("data-promise")) || "";
+    });
+  }
+
   // The agent's unread alerts (SLA warnings and breaches) beside "Alerts" in the console's menu, kept fresh.
   var alertBadge = document.getElementById("nav-alerts-n");
   if (alertBadge && window.fetch) {

@@ -31,7 +31,12 @@ async fn customer_files_agent_replies_customer_sees_agent_number() {
     assert!(text_of(&customer, "h1").await.contains("我的工单"));
     customer.find(Locator::Css("a[href='/portal/tickets/new']")).await.unwrap().click().await.unwrap();
     customer.wait().for_element(Locator::Css("#new-ticket")).await.unwrap();
+    // The form says what the desk promises for the chosen category (the shipped policies: a day for account
+    // questions, 30 minutes for withdrawals).
+    customer.find(Locator::Css("select[name=category]")).await.unwrap().select_by_value("account").await.unwrap();
+    assert_eq!(text_of(&customer, "#sla-promise").await, "我们会在 1 天内给您首次回复。");
     customer.find(Locator::Css("select[name=category]")).await.unwrap().select_by_value("withdrawal").await.unwrap();
+    assert_eq!(text_of(&customer, "#sla-promise").await, "我们会在 30 分钟内给您首次回复。");
     customer
         .find(Locator::Css("input[name=subject]"))
         .await

@@ -118,3 +118,97 @@ async fn a_chat_past_its_clock_turns_red_and_leads_the_queue() {
     agent.close().await.unwrap();
     app.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_shortens_a_target_in_the_console_and_sees_alerts() {
+    let app = spawn_app_with(Backend::Sqlite, false).await;
+    let admin_id = app.agent("sla.admin@x.dev", "ADM9", Role::Admin, &["support"]).await;
+    let driver = ChromeDriver::start().await;
+    let c = driver.session("zh-CN").await;
+    c.goto(&app.url("/console/login")).await.unwrap();
+    c.find(Locator::Css("input[name=email]")).await.unwrap().send_keys("sla.admin@x.dev").await.unwrap();
+    c.find(Locator::Css("input[name=password]")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_css(&c, "#queue, .queue").await;
+    c.goto(&app.url("/console/sla")).await.unwrap();
+    // Security and funds: first answer within 30 minutes, shipped; the admin makes it 20, in office hours.
+    let funds = wait_css(&c, "#policy-funds").await;
+    assert!(funds.text().await.unwrap().contains("首次回复 30 分钟"), "{}", funds.text().await.unwrap());
+    wait_css(&c, "#policy-funds .sla-edit summary").await.click().await.unwrap();
+    let first = wait_css(&c, "#policy-funds input[name=first_response_min]").await;
+    first.clear().await.unwrap();
+    first.send_keys("20").await.unwrap();
+    wait_css(&c, "#policy-funds input[name=calendar][value=hours]").await.click().await.unwrap();
+    let tz = wait_css(&c, "#policy-funds input[name=tz]").await;
+    tz.clear().await.unwrap();
+    tz.send_keys("Asia/Singapore").await.unwrap();
+    wait_css(&c, "#policy-funds button[type=submit]").await.click().await.unwrap();
+    wait_css(&c, "#notice").await;
+    let funds = wait_css(&c, "#policy-funds").await.text().await.unwrap();
+    assert!(funds.contains("首次回复 20 分钟") && funds.contains("Asia/Singapore"), "{funds}");
+    // As the API has it: office hours Monday to Friday, 09:00–18:00.
+    let token = app.integration_token().await;
+    let all: serde_json::Value =
+        app.http.get(app.url("/api/v1/sla-policies")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let p = all["items"].as_array().unwrap().iter().find(|p| p["id"] == "funds").unwrap().clone();
+    assert_eq!(p["first_response_min"], 20);
+    assert_eq!(p["calendar"]["tz"], "Asia/Singapore");
+    assert_eq!(p["calendar"]["days"][0], serde_json::json!([540, 1080]));
+    assert!(p["calendar"]["days"][5].is_null(), "Saturday off: {p}");
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(screenshot_dir().join("sla-02-policies-zh-Hans.png"), png).unwrap();
+
+    // A bad zone is refused with the reason, and nothing changes.
+    wait_css(&c, "#policy-funds .sla-edit summary").await.click().await.unwrap();
+    let tz = wait_css(&c, "#policy-funds input[name=tz]").await;
+    tz.clear().await.unwrap();
+    tz.send_keys("Mars/Olympus").await.unwrap();
+    wait_css(&c, "#policy-funds button[type=submit]").await.click().await.unwrap();
+    let bad = wait_css(&c, "#bad-entry").await.text().await.unwrap();
+    assert!(bad.contains("Mars/Olympus"), "{bad}");
+    assert!(wait_css(&c, "#policy-funds").await.text().await.unwrap().contains("Asia/Singapore"));
+
+    // An alert raised for this admin shows in the console, counted in the menu.
+    let alert = lifebuoy_store::NewAlert {
+        agent_id: admin_id.clone(),
+        kind: "sla_warning".into(),
+        cause: "test".into(),
+        conversation_id: None,
+        data: serde_json::json!({"case_number": "LB-261201-0042", "subject": "提币未到账", "due_at": 1_800_000_000_000i64})
+            .to_string(),
+    };
+    app.store.add_staff_alerts(&[alert]).await.unwrap();
+    c.goto(&app.url("/console/alerts")).await.unwrap();
+    let item = wait_css(&c, "#alerts .alert-item.is-unread").await.text().await.unwrap();
+    assert!(item.contains("即将超时") && item.contains("LB-261201-0042") && item.contains("提币未到账"), "{item}");
+    wait_css(&c, "#nav-alerts-n:not([hidden])").await;
+    assert_eq!(wait_css(&c, "#nav-alerts-n").await.text().await.unwrap(), "1");
+    wait_css(&c, "#alerts-read").await.click().await.unwrap();
+    wait_css(&c, "#alerts .alert-item:not(.is-unread)").await;
+
+    // A trend alert: the topic, how far above usual, the latest cases, and a draft announcement in one click.
+    let trend = lifebuoy_store::NewAlert {
+        agent_id: admin_id.clone(),
+        kind: "trend".into(),
+        cause: "trend:withdrawal:USDT:1".into(),
+        conversation_id: None,
+        data: serde_json::json!({"category": "withdrawal", "asset": "USDT", "count": 12, "usual_per_hour": 0.4,
+            "examples": [{"id": "x1", "kind": "ticket", "case_number": "LB-261201-0099", "subject": "USDT 提币卡住了"}]})
+        .to_string(),
+    };
+    app.store.add_staff_alerts(&[trend]).await.unwrap();
+    c.goto(&app.url("/console/alerts")).await.unwrap();
+    let item = wait_css(&c, "#alerts .alert-trend-line").await.text().await.unwrap();
+    assert_eq!(item, "提币 · USDT：过去一小时 12 个会话（平时每小时约 0.4 个）。");
+    wait_css(&c, "#draft-withdrawal").await.click().await.unwrap();
+    let title = wait_css(&c, "#publish-form input[name='title.zh-Hans']").await.prop("value").await.unwrap();
+    assert_eq!(title.as_deref(), Some("关于 USDT 提币问题的说明"));
+    let body = wait_css(&c, "#publish-form textarea[name='body.en']").await.prop("value").await.unwrap();
+    assert!(body.unwrap_or_default().contains("USDT Withdrawal"), "the English draft names the topic");
+    assert!(
+        wait_css(&c, "#publish-form input[name='topic.withdrawal']").await.prop("checked").await.unwrap()
+            == Some("true".into())
+    );
+    c.close().await.unwrap();
+    app.cleanup().await;
+}

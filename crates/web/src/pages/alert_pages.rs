@@ -37,7 +37,7 @@ async fn page(State(state): State<AppState>, ConsoleAgent(c): ConsoleAgent, head
                     let d: Value = serde_json::from_str(&a.data).unwrap_or_default();
                     json!({"kind": a.kind, "conversation_id": a.conversation_id, "case_number": d["case_number"],
                         "subject": d["subject"], "due_at": d["due_at"], "created_at": a.created_at,
-                        "unread": a.read_at.is_none()})
+                        "unread": a.read_at.is_none(), "data": d})
                 })
                 .collect();
             render(&state, "console_alerts.html", &base, minijinja::context! { items })

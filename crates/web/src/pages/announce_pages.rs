@@ -35,6 +35,36 @@ pub fn router() -> Router<AppState> {
 struct Notice {
     done: Option<String>,
     bad: Option<String>,
+    /// A trend alert's "draft an announcement": the topic's category and asset.
+    draft_topic: Option<String>,
+    draft_asset: Option<String>,
+}
+
+/// The publish form filled in for a trend (an incident on `topic`, perhaps one asset), in the three languages,
+/// for six hours from now.
+fn draft(topic: Option<&str>, asset: Option<&str>) -> Option<serde_json::Value> {
+    let cat = Category::parse(topic?).ok()?;
+    let asset: String = asset.unwrap_or_default().chars().filter(|c| c.is_ascii_alphanumeric()).take(12).collect();
+    let asset = asset.to_ascii_uppercase();
+    let mut title = serde_json::Map::new();
+    let mut body = serde_json::Map::new();
+    for lang in [Lang::ZhHans, Lang::ZhHant, Lang::En] {
+        let d = crate::i18n::dict(lang);
+        let name = d["category"][cat.as_str()].as_str().unwrap_or(cat.as_str());
+        // Latin between Chinese characters is set off by spaces ("关于 USDT 提币问题"); in English, before the noun.
+        let a = match (asset.is_empty(), lang) {
+            (true, _) => String::new(),
+            (false, Lang::En) => format!("{asset} "),
+            (false, _) => format!(" {asset} "),
+        };
+        let fill =
+            |k: &str| d["sla"]["alerts"][k].as_str().unwrap_or_default().replace("{asset}", &a).replace("{cat}", name);
+        title.insert(lang.as_str().into(), fill("draft_title").into());
+        body.insert(lang.as_str().into(), fill("draft_body").into());
+    }
+    let ends = chrono::Utc::now() + chrono::Duration::hours(6);
+    Some(serde_json::json!({"topic": cat.as_str(), "title": title, "body": body, "severity": "incident",
+        "ends": ends.format("%Y-%m-%dT%H:%M").to_string()}))
 }
 
 fn clip(s: Option<String>) -> Option<String> {
@@ -61,6 +91,7 @@ async fn list(
                 minijinja::context! {
                     items, can_publish, topics, severities => announcements::SEVERITIES, langs => ["zh-Hans", "zh-Hant", "en"],
                     done => clip(n.done), bad => clip(n.bad),
+                    draft => draft(n.draft_topic.as_deref(), n.draft_asset.as_deref()),
                 },
             )
         }

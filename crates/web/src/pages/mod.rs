@@ -132,6 +132,26 @@ pub(crate) fn sla_span(t: &serde_json::Value, ms: i64) -> String {
     parts.join(" ")
 }
 
+/// A target in whole units as a promise reads it: "30 minutes", "4 hours", "1 天".
+pub(crate) fn sla_target(t: &serde_json::Value, minutes: i64) -> String {
+    let n = &t["sla"]["n"];
+    let word = |k: &str, v: i64| {
+        let one = format!("{k}1");
+        if v == 1 {
+            n[one.as_str()].as_str().unwrap_or("1").to_string()
+        } else {
+            n[k].as_str().unwrap_or("{n}").replace("{n}", &v.to_string())
+        }
+    };
+    if minutes % 1440 == 0 {
+        word("d", minutes / 1440)
+    } else if minutes % 60 == 0 {
+        word("h", minutes / 60)
+    } else {
+        word("m", minutes)
+    }
+}
+
 /// A kept clock as a list shows it: `{state, text, due}` (state as of `now`; text "25 min left"/"超时 3 分钟").
 pub(crate) fn sla_cell(t: &serde_json::Value, k: &lifebuoy_store::KeptClock, now: i64) -> minijinja::Value {
     let state = k.state_at(now);

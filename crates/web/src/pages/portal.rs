@@ -182,11 +182,30 @@ async fn new_form(State(state): State<AppState>, PortalCustomer(c): PortalCustom
     let base = Base::new(&state, lang, Some(&c), "portal", "/portal/tickets/new");
     let categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
     let notices = super::notices(&state, lang).await;
+    // What the desk promises for each category, shown under the category as it is chosen.
+    let promises: std::collections::BTreeMap<&str, String> =
+        match lifebuoy_app::sla::promises(&state, c.actor().customer().map_or("", |k| k.id.as_str()), lang.as_str())
+            .await
+        {
+            Ok(list) => list
+                .into_iter()
+                .map(|(cat, min, hours)| {
+                    let key = if hours { "promise_hours" } else { "promise" };
+                    let text =
+                        base.t["sla"][key].as_str().unwrap_or("{t}").replace("{t}", &super::sla_target(base.t, min));
+                    (cat, text)
+                })
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "the filing form's promises could not be read");
+                Default::default()
+            }
+        };
     render(
         &state,
         "portal_new.html",
         &base,
-        minijinja::context! { categories, form_id => lifebuoy_store::new_id(), notices },
+        minijinja::context! { categories, form_id => lifebuoy_store::new_id(), notices, promises },
     )
 }
 

@@ -65,14 +65,15 @@ async fn page(
             let forms: Vec<Value> = policies
                 .iter()
                 .map(|p| {
+                    let always = p.calendar.as_str() == Some("always");
                     let days: Vec<Value> = (0..7)
                         .map(|i| match p.calendar["days"].get(i).and_then(|d| d.as_array()) {
                             Some(d) => json!({"on": true, "start": hhmm(d[0].as_i64().unwrap_or(540)),
                                 "end": hhmm(d[1].as_i64().unwrap_or(1080))}),
-                            None => json!({"on": false, "start": "09:00", "end": "18:00"}),
+                            // A 24/7 policy offers office hours Monday to Friday should it change.
+                            None => json!({"on": always && i < 5, "start": "09:00", "end": "18:00"}),
                         })
                         .collect();
-                    let always = p.calendar.as_str() == Some("always");
                     let holidays: Vec<&str> = p.calendar["holidays"]
                         .as_array()
                         .map(|h| h.iter().filter_map(Value::as_str).collect())
