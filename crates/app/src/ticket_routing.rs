@@ -63,7 +63,7 @@ pub async fn route(app: &App, c: &Conversation) -> AppResult<Option<String>> {
         return Ok(None);
     }
     let _turn = app.ticket_routing.1.lock().await;
-    let candidates = app.store.ticket_candidates(&c.department_id, role_for(&c.tier), &c.lang).await?;
+    let candidates = app.store.ticket_candidates(&c.department_id, role_for(&c.tier), &c.lang, &c.category).await?;
     let Some(agent) = pick_ticket_agent(mode, &candidates) else { return Ok(None) };
     let actor = lifebuoy_store::Actor::System;
     Ok(app.store.route_case_to(&c.id, &agent.id, &actor).await?.map(|_| agent.id.clone()))
@@ -137,4 +137,34 @@ pub async fn set_mode(app: &App, actor: &Actor, mode: TicketRouting) -> AppResul
     app.store.set_ticket_routing(mode, &by).await?;
     *app.ticket_routing.0.lock().expect("routing cache") = Some((std::time::Instant::now(), mode));
     Ok(mode)
+}
+
+/// Every agent's skills (staff): the case categories the router prefers them for.
+pub async fn skills(app: &App, actor: &Actor) -> AppResult<Vec<(String, Vec<String>)>> {
+    actor.require_staff()?;
+    Ok(app.store.agent_skills().await?)
+}
+
+/// Sets agents' skills (admins): for each agent, case categories, each known. All are checked before any is
+/// written.
+pub async fn set_skills(app: &App, actor: &Actor, changes: &[(String, Vec<String>)]) -> AppResult<()> {
+    crate::privacy::require_admin(actor)?;
+    let mut clean: Vec<(&str, Vec<String>)> = Vec::new();
+    for (agent, skills) in changes {
+        let mut out: Vec<String> = Vec::new();
+        for s in skills {
+            let c = lifebuoy_domain::Category::parse(s.trim())
+                .map_err(|_| crate::AppError::invalid("skills", format!("{s:?} is not a case category")))?;
+            if !out.iter().any(|x| x == c.as_str()) {
+                out.push(c.as_str().to_string());
+            }
+        }
+        clean.push((agent, out));
+    }
+    for (agent, skills) in clean {
+        if !app.store.set_agent_skills(agent, &skills).await? {
+            return Err(crate::AppError::NotFound);
+        }
+    }
+    Ok(())
 }

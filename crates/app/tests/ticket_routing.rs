@@ -117,6 +117,33 @@ async fn routes(store: Store, _url: String) {
     let held = app.store.route_case_to(&later.id, &a.id, &lifebuoy_store::Actor::System).await.unwrap();
     assert!(held.is_none());
     assert_eq!(app.store.conversation(&later.id).await.unwrap().unwrap().assignee_id.as_deref(), Some(b.id.as_str()));
+
+    // Skills: A is the withdrawal expert. Admins set skills; every category is checked first.
+    let expert = vec![(a.id.clone(), vec!["withdrawal".to_string()])];
+    assert!(matches!(ticket_routing::set_skills(&app, &l1, &expert).await, Err(AppError::Forbidden(_))));
+    let bogus = vec![(a.id.clone(), vec!["withdrawal".to_string(), "bogus".to_string()])];
+    assert!(ticket_routing::set_skills(&app, &admin, &bogus).await.is_err());
+    assert!(app.store.agent_skills().await.unwrap().iter().all(|(_, s)| s.is_empty()), "nothing written");
+    ticket_routing::set_skills(&app, &admin, &expert).await.unwrap();
+    // A now holds far more open cases than B (given by hand, routing off); least loaded alone would pick B.
+    ticket_routing::set_mode(&app, &admin, TicketRouting::Off).await.unwrap();
+    app.store.set_presence(&a.id, "online", None).await.unwrap();
+    for _ in 0..6 {
+        let c = file(&app, &alice, "trading", "zh-Hans").await;
+        app.store
+            .change_ticket(&c.id, &TicketChange::Assign(Some(a.id.clone())), &lifebuoy_store::Actor::System)
+            .await
+            .unwrap();
+    }
+    ticket_routing::set_mode(&app, &admin, TicketRouting::LeastLoaded).await.unwrap();
+    let w = file(&app, &alice, "withdrawal", "zh-Hans").await;
+    assert_eq!(routed(&app, &w.id).await.as_deref(), Some(a.id.as_str()), "the skilled agent, though busier");
+    let other = file(&app, &alice, "account", "zh-Hans").await;
+    assert_eq!(routed(&app, &other.id).await.as_deref(), Some(b.id.as_str()), "no skill asked: the least loaded");
+    // The expert away: a withdrawal goes to whoever can take it.
+    app.store.set_presence(&a.id, "away", None).await.unwrap();
+    let w2 = file(&app, &alice, "withdrawal", "zh-Hans").await;
+    assert_eq!(routed(&app, &w2.id).await.as_deref(), Some(b.id.as_str()));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -437,7 +437,12 @@ async fn queue(n: usize, database: Option<String>, iterations: usize) -> anyhow:
                     updated_at: created + (rng.next() % 86_400_000) as i64,
                     solved_at: None,
                     closed_at: None,
-                    sla_due_at: lifebuoy_store::NO_CLOCK,
+                    // An open case's clock runs out 30 minutes to a day after it was filed.
+                    sla_due_at: if active {
+                        created + 1_800_000 + (rng.next() % 84_600_000) as i64
+                    } else {
+                        lifebuoy_store::NO_CLOCK
+                    },
                 }
             })
             .collect();
@@ -454,6 +459,8 @@ async fn queue(n: usize, database: Option<String>, iterations: usize) -> anyhow:
         ("agent_active_updated", agent.clone(), active.clone(), QueueSort::UpdatedDesc, 0),
         ("agent_active_updated_page5", agent.clone(), active.clone(), QueueSort::UpdatedDesc, 4),
         ("supervisor_active_priority", Scope::All, active.clone(), QueueSort::PriorityDesc, 0),
+        ("agent_active_time_left", agent.clone(), active.clone(), QueueSort::DueAsc, 0),
+        ("agent_active_time_left_page5", agent.clone(), active.clone(), QueueSort::DueAsc, 4),
         (
             "supervisor_all_oldest",
             Scope::All,

@@ -1320,8 +1320,8 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO conversations (id, kind, case_number, customer_id, subject, status, priority, \
                      priority_rank, category, department_id, assignee_id, tier, lang, last_seq, created_at, updated_at, \
-                     order_id, tx_hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $15, $16, $17)",
+                     order_id, tx_hash, sla_due_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $15, $16, $17, $18)",
                 )
                 .bind(&c.id)
                 .bind(&c.kind)
@@ -1340,6 +1340,7 @@ impl Store {
                 .bind(c.updated_at)
                 .bind(&c.order_id)
                 .bind(&c.tx_hash)
+                .bind(c.sla_due_at)
                 .execute(&mut *tx)
                 .await?;
             }

@@ -77,20 +77,25 @@ pub struct TicketCandidate {
     pub open_cases: i64,
     /// When the router last gave the agent a ticket (ms; 0: never).
     pub last_routed_at: i64,
+    /// The case's category is among the agent's skills.
+    pub skilled: bool,
 }
 
-/// The agent a ticket goes to: the fewest open cases (then the longest since the last ticket) with
-/// `least_loaded`, the longest since the last ticket (then the fewest open cases) with `round_robin`; the id
-/// breaks ties. `None` when routing is off or nobody can take it.
+/// The agent a ticket goes to, among the skilled candidates when there are any (else among all): the fewest
+/// open cases (then the longest since the last ticket) with `least_loaded`, the longest since the last ticket
+/// (then the fewest open cases) with `round_robin`; the id breaks ties. `None` when routing is off or nobody
+/// can take it.
 pub fn pick_ticket_agent(mode: TicketRouting, candidates: &[TicketCandidate]) -> Option<&TicketCandidate> {
+    let any_skilled = candidates.iter().any(|c| c.skilled);
+    let pool = candidates.iter().filter(|c| c.skilled || !any_skilled);
     match mode {
         TicketRouting::Off => None,
-        TicketRouting::LeastLoaded => candidates
-            .iter()
-            .min_by(|a, b| (a.open_cases, a.last_routed_at, &a.id).cmp(&(b.open_cases, b.last_routed_at, &b.id))),
-        TicketRouting::RoundRobin => candidates
-            .iter()
-            .min_by(|a, b| (a.last_routed_at, a.open_cases, &a.id).cmp(&(b.last_routed_at, b.open_cases, &b.id))),
+        TicketRouting::LeastLoaded => {
+            pool.min_by(|a, b| (a.open_cases, a.last_routed_at, &a.id).cmp(&(b.open_cases, b.last_routed_at, &b.id)))
+        }
+        TicketRouting::RoundRobin => {
+            pool.min_by(|a, b| (a.last_routed_at, a.open_cases, &a.id).cmp(&(b.last_routed_at, b.open_cases, &b.id)))
+        }
     }
 }
 
@@ -99,7 +104,17 @@ mod tests {
     use super::*;
 
     fn t(id: &str, open: i64, last: i64) -> TicketCandidate {
-        TicketCandidate { id: id.into(), open_cases: open, last_routed_at: last }
+        TicketCandidate { id: id.into(), open_cases: open, last_routed_at: last, skilled: false }
+    }
+
+    #[test]
+    fn a_skilled_agent_comes_first_even_when_busier() {
+        let skilled = TicketCandidate { skilled: true, ..t("expert", 5, 1) };
+        let c = [t("idle", 0, 0), skilled.clone(), t("fresh", 1, 0)];
+        assert_eq!(pick_ticket_agent(TicketRouting::LeastLoaded, &c).map(|c| c.id.as_str()), Some("expert"));
+        assert_eq!(pick_ticket_agent(TicketRouting::RoundRobin, &c).map(|c| c.id.as_str()), Some("expert"));
+        let two = [skilled, TicketCandidate { skilled: true, ..t("expert2", 2, 9) }, t("idle", 0, 0)];
+        assert_eq!(pick_ticket_agent(TicketRouting::LeastLoaded, &two).map(|c| c.id.as_str()), Some("expert2"));
     }
 
     #[test]

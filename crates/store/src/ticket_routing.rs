@@ -31,9 +31,15 @@ impl Store {
 
     /// Online, active agents of `role` in `department` who speak `lang`, with their open cases. An agent who
     /// set themselves away (or is offline) is not one.
-    pub async fn ticket_candidates(&self, department: &str, role: &str, lang: &str) -> Result<Vec<TicketCandidate>> {
-        let rows: Vec<(String, String, i64, i64)> = on_read!(self, |pool| sqlx::query_as(
-            "SELECT a.id, a.languages, a.last_routed_at, \
+    pub async fn ticket_candidates(
+        &self,
+        department: &str,
+        role: &str,
+        lang: &str,
+        category: &str,
+    ) -> Result<Vec<TicketCandidate>> {
+        let rows: Vec<(String, String, String, i64, i64)> = on_read!(self, |pool| sqlx::query_as(
+            "SELECT a.id, a.languages, a.skills, a.last_routed_at, \
                (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = a.id AND c.kind <> 'chat' \
                   AND c.status IN ('new', 'open', 'pending', 'on_hold')) \
              FROM agents a JOIN agent_presence p ON p.agent_id = a.id \
@@ -46,9 +52,35 @@ impl Store {
         .await)?;
         Ok(rows
             .into_iter()
-            .filter(|(_, langs, _, _)| langs.split(',').any(|l| l.trim() == lang))
-            .map(|(id, _, last_routed_at, open_cases)| TicketCandidate { id, open_cases, last_routed_at })
+            .filter(|(_, langs, _, _, _)| langs.split(',').any(|l| l.trim() == lang))
+            .map(|(id, _, skills, last_routed_at, open_cases)| TicketCandidate {
+                id,
+                open_cases,
+                last_routed_at,
+                skilled: skills.split(',').any(|s| s.trim() == category),
+            })
             .collect())
+    }
+
+    /// Every agent's skills: (agent id, the categories).
+    pub async fn agent_skills(&self) -> Result<Vec<(String, Vec<String>)>> {
+        let rows: Vec<(String, String)> =
+            on_read!(self, |pool| sqlx::query_as("SELECT id, skills FROM agents ORDER BY id").fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, s)| (id, s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect()))
+            .collect())
+    }
+
+    /// Sets an agent's skills (checked by the caller); `false` when there is no such agent.
+    pub async fn set_agent_skills(&self, agent_id: &str, skills: &[String]) -> Result<bool> {
+        let n = on_write!(self, |pool, _l| sqlx::query("UPDATE agents SET skills = $2 WHERE id = $1")
+            .bind(agent_id)
+            .bind(skills.join(","))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n > 0)
     }
 
     /// Cases (tickets and mail) no agent holds that are still to be answered, oldest first.

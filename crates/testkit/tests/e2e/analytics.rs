@@ -126,5 +126,32 @@ async fn admins_choose_how_tickets_are_routed(t: &TestApp) {
     let r = l1.post(t.url("/console/routing")).form(&[("_csrf", csrf.as_str()), ("mode", "off")]).send().await.unwrap();
     assert_eq!(r.status(), 403);
     assert_eq!(t.store.ticket_routing().await.unwrap().as_str(), "least_loaded");
+
+    // Skills: the admin ticks withdrawals and deposits for A39; an agent may not; a page shows them ticked.
+    let l1_id = t.store.agents().await.unwrap().into_iter().find(|a| a.agent_no.as_str() == "A39").unwrap().id;
+    let html = admin.get(t.url("/console/routing")).send().await.unwrap().text().await.unwrap();
+    let csrf = html.split("name=\"_csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let (w, d) = (format!("{l1_id}:withdrawal"), format!("{l1_id}:deposit"));
+    let form = [("_csrf", csrf.as_str()), ("agent", l1_id.as_str()), ("skill", w.as_str()), ("skill", d.as_str())];
+    let r = admin.post(t.url("/console/routing/skills")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let skills = t.store.agent_skills().await.unwrap();
+    let mine = &skills.iter().find(|(id, _)| id == &l1_id).unwrap().1;
+    assert_eq!(mine, &vec!["withdrawal".to_string(), "deposit".to_string()]);
+    let html = l1.get(t.url("/console/routing")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!(r#"value="{w}" aria-label"#)), "the skill is on the page");
+    let ticked: Vec<&str> = html
+        .split(r#"name="skill""#)
+        .skip(1)
+        .map(|p| p.split('>').next().unwrap())
+        .filter(|p| p.contains(" checked"))
+        .collect();
+    assert_eq!(ticked.len(), 2, "two skills ticked: {ticked:?}");
+    assert!(ticked.iter().all(|p| p.contains("disabled")), "read-only for an agent");
+    let csrf = html.split("name=\"_csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let form = [("_csrf", csrf.as_str()), ("agent", l1_id.as_str())];
+    let r = l1.post(t.url("/console/routing/skills")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(t.store.agent_skills().await.unwrap().iter().find(|(id, _)| id == &l1_id).unwrap().1.len(), 2);
 }
 on_both_backends!(admins_choose_how_tickets_are_routed_on, admins_choose_how_tickets_are_routed);

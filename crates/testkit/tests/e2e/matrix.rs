@@ -606,6 +606,7 @@ fn rows() -> Vec<Row> {
         r("GET /console/analytics/{file}", "/console/analytics/categories.csv?days=7", NoBody, OVERSEERS),
         r("GET /console/routing", "/console/routing", NoBody, AGENTS),
         r("POST /console/routing", "/console/routing", Form(&[("mode", "off")]), ADMIN),
+        r("POST /console/routing/skills", "/console/routing/skills", Form(&[]), ADMIN),
         r("GET /console/sla", "/console/sla", NoBody, AGENTS),
         // Alerts: each agent their own.
         r("GET /console/alerts", "/console/alerts", NoBody, AGENTS),
