@@ -157,9 +157,11 @@
         line.due_at = since + line.reply_ms;
         line.warn_at = since + Math.round(line.reply_ms * 0.75);
         renderInbox();
+        if (cid === current) renderHead();
       } else if (f.author.kind === "agent" && !f.internal && line.due_at) {
         line.waiting_since = line.due_at = line.warn_at = null;
         renderInbox();
+        if (cid === current) renderHead();
       }
     }
     if (f.type === "msg" && f.author.kind === "customer" && (!isSeen() || cid !== current)) beep();
@@ -415,14 +417,14 @@
   // lines turn red).
   setInterval(function () {
     var now = Date.now(), redraw = false;
-    document.querySelectorAll("#inbox .cc-clock").forEach(function (n) {
+    document.querySelectorAll("#inbox .cc-clock, #chat-clock:not([hidden])").forEach(function (n) {
       var it = inbox[n.dataset.cid];
       if (!it || !it.due_at) return;
       var st = clockState(it, now);
       if (!n.classList.contains("sla-" + st)) redraw = true;
       n.textContent = clockText(it, now);
     });
-    if (redraw) renderInbox();
+    if (redraw) { renderInbox(); renderHead(); }
   }, 1000);
 
   // ---- a chat ----
@@ -544,6 +546,16 @@
     parts.push(t("st_" + state));
     if (it && it.assignee_id) parts.push(it.assignee_id === ME.id ? t("c_me") : agentName(it.assignee_id));
     $("chat-meta").textContent = parts.join(" · ");
+    // The chat's clock, as on its inbox line (hidden while the agent spoke last, or once ended).
+    var clock = $("chat-clock"), now = Date.now();
+    var st = it && state !== "ended" ? clockState(it, now) : null;
+    clock.hidden = !st;
+    if (st) {
+      clock.className = "cc-clock sla-" + st;
+      clock.dataset.cid = it.conversation_id;
+      clock.textContent = clockText(it, now);
+      clock.title = t("c_sla_title", { time: fmtTime(it.due_at) });
+    }
     var mine = it && it.assignee_id === ME.id;
     var can = state !== "ended" && (mine || ME.supervisor);
     $("btn-accept").hidden = !(it && it.state === "queued");

@@ -113,6 +113,10 @@ async fn a_chat_past_its_clock_turns_red_and_leads_the_queue() {
         .await
         .unwrap();
     assert!(text.starts_with("超时 0:"), "overdue in words: {text:?}");
+    // Opened, the chat shows the same clock in its header.
+    wait_css(&agent, &format!("#inbox .cc-item[data-cid='{first}']")).await.click().await.unwrap();
+    let head = wait_css(&agent, "#chat-clock.sla-breached:not([hidden])").await.text().await.unwrap();
+    assert!(head.starts_with("超时 "), "{head:?}");
     let png = agent.screenshot().await.expect("screenshot");
     std::fs::write(screenshot_dir().join("sla-01-chat-overdue-zh-Hans.png"), png).unwrap();
     agent.close().await.unwrap();
