@@ -33,8 +33,9 @@ fn mails(sink: &SmtpPeer) -> Vec<String> {
     let all = sink.received();
     all.split("---------- MESSAGE FOLLOWS ----------")
         .skip(1)
+        // Only whole mails: the peer prints a mail line by line, and a read can land in the middle of one.
+        .filter_map(|m| m.split_once("------------ END MESSAGE ------------").map(|(m, _)| m))
         .map(|m| {
-            let m = m.split("------------ END MESSAGE ------------").next().unwrap_or_default();
             // aiosmtpd may print the envelope's options first (`mail options: [...]`): not part of the message.
             m.trim_start_matches(['\r', '\n'])
                 .lines()

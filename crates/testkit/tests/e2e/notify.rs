@@ -33,8 +33,9 @@ fn mails_to(sink: &SmtpPeer, to: &str) -> Vec<mail_parser::Message<'static>> {
     sink.received()
         .split("---------- MESSAGE FOLLOWS ----------")
         .skip(1)
+        // Only whole mails: the peer prints a mail line by line, and a read can land in the middle of one.
+        .filter_map(|m| m.split_once("------------ END MESSAGE ------------").map(|(m, _)| m))
         .map(|m| {
-            let m = m.split("------------ END MESSAGE ------------").next().unwrap_or_default();
             m.trim_start_matches(['\r', '\n'])
                 .lines()
                 .skip_while(|l| l.starts_with("mail options:") || l.starts_with("rcpt options:"))
